@@ -1,0 +1,98 @@
+# MCP top-level build.  `make` builds everything into bin/;
+# `make SAN=1` builds an AddressSanitizer+UBSan variant into build/san/bin;
+# `make test` runs the whole suite (scripts/test.sh).
+#
+# Layout: lib/<module>/*.c form libmcp.a (one folder per responsibility),
+# cmd/<binary>/*.c are thin mains, proto/*.proto are compiled with protoc-c.
+
+CC      ?= cc
+SAN     ?= 0
+PKGS    := grpc libprotobuf-c sqlite3 openssl jansson libarchive
+
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O2 \
+	-Wno-missing-field-initializers
+ifeq ($(SAN),1)
+BUILD   := build/san
+BIN     := build/san/bin
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD   := build/rel
+BIN     := bin
+SANFLAGS :=
+endif
+
+GEN     := build/gen
+CFLAGS  := $(CFLAGS_BASE) $(SANFLAGS) -Ilib -I$(GEN) $(shell pkg-config --cflags $(PKGS))
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread
+LDFLAGS := $(SANFLAGS)
+
+PROTOS    := $(wildcard proto/*.proto)
+PROTO_C   := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
+PROTO_H   := $(PROTO_C:.c=.h)
+LIB_SRCS  := $(wildcard lib/*/*.c)
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(patsubst %.c,$(BUILD)/%.o,$(PROTO_C))
+LIBMCP    := $(BUILD)/libmcp.a
+
+# Binaries linked against libmcp: every cmd/<name>/ except mcp-init.
+CMDS      := $(filter-out mcp-init,$(notdir $(wildcard cmd/*)))
+CMD_BINS  := $(addprefix $(BIN)/,$(CMDS))
+
+# Unit tests: tests/unit/test_<name>.c, cmocka, linked against libmcp.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+EXTRA_TARGETS :=
+ifneq ($(wildcard cmd/mcp-init),)
+EXTRA_TARGETS += $(BIN)/mcp-init
+endif
+ifneq ($(wildcard examples/hello/hello.c),)
+EXTRA_TARGETS += $(BIN)/hello
+endif
+
+.PHONY: all test unit clean fuzz
+all: $(CMD_BINS) $(EXTRA_TARGETS) $(UNIT_BINS)
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=proto --c_out=$(GEN) $<
+
+$(BUILD)/%.o: %.c $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBMCP): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(BIN)/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard cmd/$$*/*.c)) $(LIBMCP)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBMCP) $(LDLIBS)
+
+# mcp-init is PID 1 inside VMs: static, libc only, never sanitized.
+$(BIN)/mcp-init: $(wildcard cmd/mcp-init/*.c cmd/mcp-init/*.h)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_BASE) -Os -static -Icmd/mcp-init -o $@ $(filter %.c,$^)
+
+# The example service: a static HTTP server (goes into the OCI image).
+$(BIN)/hello: examples/hello/hello.c
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_BASE) -Os -static -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBMCP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBMCP) $(LDLIBS) -lcmocka $(LDFLAGS)
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do $$t || exit 1; done
+
+test:
+	./scripts/test.sh
+
+fuzz:
+	$(MAKE) -C fuzz
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

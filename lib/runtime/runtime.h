@@ -1,0 +1,120 @@
+/*
+ * runtime/runtime.h: the runtime interface (SPEC §4): one table of
+ * operations, implemented by podman (containers) and QEMU (unikernels).
+ *
+ * The agent holds one struct runtime per implementation and picks one per
+ * component.  Instances are named by svc_instance_name() and carry their
+ * (service, component) as metadata (podman labels, VM state files) so the
+ * listing can be mapped back without guessing from names.
+ */
+#ifndef MCP_RUNTIME_RUNTIME_H
+#define MCP_RUNTIME_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define RT_NAME_MAX 128
+
+struct rt_port {
+	char name[64];		/* route name ("" unnamed) */
+	int port;		/* guest / container port */
+	int host_port;		/* 127.0.0.1:<host_port> on the node; 0 = none */
+};
+
+struct rt_volume {
+	const char *host, *guest, *opts;
+};
+
+/* Everything needed to (re)create an instance; strings are borrowed. */
+struct rt_spec {
+	const char *name;		/* instance name (svc_instance_name) */
+	const char *service;
+	const char *component;
+	const char *image;
+	const char *const *cmd;		/* NULL-terminated, may be NULL */
+	const char *const *env;		/* "K=V", NULL-terminated, includes $PORT vars */
+	const struct rt_volume *volumes;
+	size_t nvolumes;
+	const char *user;		/* "" = image default */
+	const char *restart;		/* podman restart policy */
+	const struct rt_port *ports;
+	size_t nports;
+	int memory_mb;			/* 0 = unlimited (containers) */
+	int vcpus;
+	const char *network;		/* unikernel: "" | "user" */
+	const char *vm_ip;		/* unikernel bridge mode: guest address */
+};
+
+/* What a runtime observes about one instance. */
+struct rt_info {
+	char name[RT_NAME_MAX];
+	char service[64];
+	char component[64];
+	char image[512];
+	char state[32];		/* "running" | "stopped" | "created" | "paused" | "missing" */
+	char id[80];		/* container id / VM state dir name */
+	int64_t started_at;	/* unix seconds; 0 unknown */
+	int exit_code;
+	int pid;
+	int memory_mb, vcpus;	/* as started (VMs) */
+};
+
+struct runtime;
+
+/*
+ * Called with chunks of log output (len > 0), and with len == 0 about twice
+ * a second while following so the caller can check for cancellation.
+ * Return non-zero to stop.
+ */
+typedef int (*rt_log_cb)(const char *data, size_t len, void *arg);
+
+struct runtime_ops {
+	const char *name;	/* "container" | "unikernel" */
+	/* Fetch the image (and for unikernels, extract what Build needs). */
+	int (*pull)(struct runtime *rt, const char *image, struct mcp_err *err);
+	/* 1 present, 0 absent, -1 error. */
+	int (*image_exists)(struct runtime *rt, const char *image, struct mcp_err *err);
+	/* Create and start an instance; fails if one of that name exists. */
+	int (*run)(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err);
+	/* Graceful stop (SIGTERM / ACPI power button), then kill after timeout_s. */
+	int (*stop)(struct runtime *rt, const char *name, int timeout_s, struct mcp_err *err);
+	/* Remove a stopped (or, with force, running) instance; absent is success. */
+	int (*remove)(struct runtime *rt, const char *name, int force, struct mcp_err *err);
+	/* 0 and *out filled; -1 with MCP_E_NOTFOUND when there is no such instance. */
+	int (*inspect)(struct runtime *rt, const char *name, struct rt_info *out, struct mcp_err *err);
+	/* All MCP-managed instances of this runtime; *out malloc'ed. */
+	int (*list)(struct runtime *rt, struct rt_info **out, size_t *n, struct mcp_err *err);
+	/* tail <= 0: everything. follow: until cb returns non-zero. */
+	int (*logs)(struct runtime *rt, const char *name, int tail, int follow,
+	    rt_log_cb cb, void *arg, struct mcp_err *err);
+	void (*free)(struct runtime *rt);
+};
+
+struct runtime {
+	const struct runtime_ops *ops;
+	void *priv;
+};
+
+/* Convenience wrappers (NULL-safe on rt). */
+static inline void runtime_free(struct runtime *rt) { if (rt && rt->ops->free) rt->ops->free(rt); }
+
+/* ---- podman (runtime/podman.c) ---- */
+
+struct podman_config {
+	const char *binary;		/* default "podman" */
+	const char *const *global_args;	/* e.g. --root DIR --runroot DIR --runtime runc; NULL-terminated */
+	const char *containers_conf;	/* exported as CONTAINERS_CONF; NULL = default */
+	const char *const *insecure_registries;	/* pulled with --tls-verify=false */
+	int timeout_s;			/* per podman invocation (pull gets 10x); default 60 */
+};
+
+struct runtime *podman_runtime_new(const struct podman_config *cfg, struct mcp_err *err);
+
+/* Label keys podman containers carry. */
+#define RT_LABEL_MANAGED   "mcp.managed"
+#define RT_LABEL_SERVICE   "mcp.service"
+#define RT_LABEL_COMPONENT "mcp.component"
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * service/service.h: service definitions (SPEC §2) loaded from TOML and
+ * validated, and the one naming function for containers/VMs (SPEC §3).
+ *
+ * A definition that loads is safe to act on: names match
+ * [a-z0-9][a-z0-9-]{0,62}, volumes are absolute host paths without "..",
+ * images carry a tag that is not "latest", unknown keys were refused with
+ * file, line and key, defaults are filled in.
+ */
+#ifndef MCP_SERVICE_SERVICE_H
+#define MCP_SERVICE_SERVICE_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+#define SVC_NAME_MAX 63
+#define SVC_INSTANCE_MAX 128	/* service-component + NUL */
+
+struct svc_route {
+	char *name;		/* "" when unnamed (then $PORT) */
+	int port;		/* 1..65535, the port the component listens on */
+	char *mode;		/* "l4" (default) | "l7" */
+	char *hostname;		/* "" when absent */
+	int public;
+};
+
+struct svc_volume {
+	char *host;		/* absolute, no ".." */
+	char *guest;		/* absolute, no ".." */
+	char *opts;		/* "" or e.g. "ro", "Z" */
+};
+
+struct svc_component {
+	char *name;
+	char *image;		/* registry/repo:tag */
+	char *runtime;		/* "container" | "unikernel" (inherits service default) */
+	int memory_mb;		/* 0 = unset (containers: no limit) */
+	int vcpus;		/* default 1 */
+	char *network;		/* "" (default) | "user" (unikernel only) */
+	struct svc_volume *volumes;
+	size_t nvolumes;
+	char **cmd;		/* NULL-terminated copy also available as ncmd */
+	size_t ncmd;
+	char **env;		/* "K=V" */
+	size_t nenv;
+	char *user;		/* "" when absent */
+	char *restart;		/* "no" | "on-failure" | "always" | "unless-stopped" (default) */
+	struct svc_route *routes;
+	size_t nroutes;
+};
+
+struct svc_def {
+	char *name;
+	char *node;		/* "" when absent */
+	char *tier;		/* "worker" (default) | "core" */
+	int active;		/* default 1 */
+	char *runtime;		/* service default, "container" */
+	struct svc_component *components;
+	size_t ncomponents;
+	char *snapshot_method;	/* "" when absent */
+	char **snapshot_exclude;
+	size_t nexclude;
+};
+
+/* Parse and validate a definition from text; *out owned by the caller. */
+int svc_parse(const char *text, size_t len, const char *filename,
+    struct svc_def **out, struct mcp_err *err);
+/* Read a file and svc_parse it. */
+int svc_load_file(const char *path, struct svc_def **out, struct mcp_err *err);
+void svc_free(struct svc_def *def);
+
+/* 1 if name matches [a-z0-9][a-z0-9-]{0,62}. */
+int svc_name_valid(const char *name);
+
+/* The image tag ("v1.0.0" of "host:5000/hello:v1.0.0"), "" if none. */
+const char *svc_image_tag(const char *image);
+
+/*
+ * SPEC §3: the container / VM name of (service, component): the service
+ * name when both are equal, else "service-component".  Writes into out
+ * (size >= SVC_INSTANCE_MAX); returns out.  The only place such names are
+ * built.
+ */
+char *svc_instance_name(char *out, size_t outsz, const char *service,
+    const char *component);
+
+/* "$PORT" (single unnamed route) or "PORT_<NAME>" for a route. */
+void svc_port_env_name(char *out, size_t outsz, const struct svc_component *c,
+    const struct svc_route *r);
+
+#endif

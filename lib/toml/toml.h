@@ -1,0 +1,80 @@
+/*
+ * toml/toml.h: a TOML 1.0 parser producing a tree of values.
+ *
+ * toml_parse() reads a whole document and returns its root table, or NULL
+ * with err filled as "FILE:LINE:COL: message" (code MCP_E_INVALID).  Every
+ * value and key remembers the line and column where it was defined, so the
+ * layers above (service definitions) can name positions in their own
+ * errors.  Duplicate keys and redefined tables are errors.  Strings may hold
+ * NUL bytes (\u0000), so they carry a length.
+ */
+#ifndef MCP_TOML_TOML_H
+#define MCP_TOML_TOML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+enum toml_type {
+	TOML_STRING,
+	TOML_INTEGER,
+	TOML_FLOAT,
+	TOML_BOOL,
+	TOML_DATETIME,		/* offset date-time */
+	TOML_DATETIME_LOCAL,
+	TOML_DATE_LOCAL,
+	TOML_TIME_LOCAL,
+	TOML_ARRAY,
+	TOML_TABLE,
+};
+
+struct toml_value;
+
+struct toml_kv {
+	char *key;		/* NUL-terminated (keys with \u0000 are refused) */
+	int line, col;		/* where the key was written */
+	struct toml_value *val;
+};
+
+struct toml_value {
+	enum toml_type type;
+	int line, col;		/* where the value (or table header) starts */
+	union {
+		struct {
+			char *ptr;	/* NUL-terminated; may contain NULs */
+			size_t len;
+		} s;
+		int64_t i;
+		double f;
+		int b;
+		/*
+		 * Date/time types: the text as written, normalised to RFC 3339
+		 * (uppercase 'T' and 'Z', space separator replaced by 'T').
+		 */
+		char *dt;
+		struct {
+			struct toml_value **items;
+			size_t n;
+		} arr;
+		struct {
+			struct toml_kv *kv;	/* in definition order */
+			size_t n;
+		} tab;
+	} u;
+};
+
+/* Parse len bytes of text; filename is used in error messages. */
+struct toml_value *toml_parse(const char *text, size_t len,
+    const char *filename, struct mcp_err *err);
+void toml_free(struct toml_value *v);
+
+/* Lookup in a table (NULL if absent or v is not a table). */
+const struct toml_value *toml_get(const struct toml_value *table,
+    const char *key);
+/* The kv entry of a key, for its position. */
+const struct toml_kv *toml_get_kv(const struct toml_value *table,
+    const char *key);
+const char *toml_type_name(enum toml_type t);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * util/spawn.h: run a child process from an argv (never a shell), feed it
+ * optional stdin, capture stdout and stderr, enforce a timeout, and report
+ * the exit status.  Every external tool (podman, qemu-img, ...) goes
+ * through here.
+ */
+#ifndef MCP_UTIL_SPAWN_H
+#define MCP_UTIL_SPAWN_H
+
+#include "util/buf.h"
+#include "util/err.h"
+
+struct spawn_opts {
+	const char *const *env_add;	/* extra "K=V" entries, NULL-terminated; may be NULL */
+	const char *stdin_data;		/* fed to the child's stdin; NULL = /dev/null */
+	size_t stdin_len;
+	int timeout_ms;			/* <= 0: 120 s */
+	size_t max_output;		/* cap per stream; 0 = 64 MiB */
+	int stdout_fd;			/* >= 0: child's stdout goes there (not captured) */
+};
+
+struct spawn_result {
+	int status;		/* exit code, or 128+signal */
+	int timed_out;
+	struct buf out;		/* captured stdout */
+	struct buf errout;	/* captured stderr */
+};
+
+/*
+ * Run argv[0] (searched in PATH) and wait.  Returns 0 when the child ran
+ * (whatever its exit code: check res->status), -1 when it could not be
+ * started or timed out (err filled).  res must be released with
+ * spawn_result_free().
+ */
+int spawn_run(const char *const argv[], const struct spawn_opts *opts,
+    struct spawn_result *res, struct mcp_err *err);
+void spawn_result_free(struct spawn_result *res);
+
+/* One-line summary of a failed child for error messages: last stderr line. */
+const char *spawn_errline(struct spawn_result *res);
+
+#endif
