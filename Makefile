@@ -10,7 +10,7 @@ SAN     ?= 0
 PKGS    := grpc libprotobuf-c sqlite3 openssl jansson libarchive
 
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O2 \
-	-Wno-missing-field-initializers
+	-Wno-missing-field-initializers -Wno-format-truncation
 ifeq ($(SAN),1)
 BUILD   := build/san
 BIN     := build/san/bin
@@ -50,6 +50,7 @@ EXTRA_TARGETS += $(BIN)/hello
 endif
 
 .PHONY: all test unit clean fuzz
+.SECONDARY:
 all: $(CMD_BINS) $(EXTRA_TARGETS) $(UNIT_BINS)
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
