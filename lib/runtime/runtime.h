@@ -59,6 +59,8 @@ struct rt_info {
 	int exit_code;
 	int pid;
 	int memory_mb, vcpus;	/* as started (VMs) */
+	char image_hash[72];	/* VMs: "sha256:<hex>" of kernel+initramfs booted */
+	char vm_ip[48];		/* VMs in bridge mode */
 };
 
 struct runtime;
