@@ -57,18 +57,28 @@ $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) $<
 
+V ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
 $(BUILD)/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBMCP): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 .SECONDEXPANSION:
-$(BIN)/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard cmd/$$*/*.c)) $(LIBMCP)
+cmd_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c))
+$(BIN)/%: $$(call cmd_objs,$$*) $(LIBMCP)
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBMCP) $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBMCP) $(LDLIBS)
 
 # mcp-init is PID 1 inside VMs: static, libc only, never sanitized.
 $(BIN)/mcp-init: $(wildcard cmd/mcp-init/*.c cmd/mcp-init/*.h)
@@ -82,7 +92,8 @@ $(BIN)/hello: examples/hello/hello.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBMCP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBMCP) $(LDLIBS) -lcmocka $(LDFLAGS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBMCP) $(LDLIBS) -lcmocka $(LDFLAGS)
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || exit 1; done

@@ -61,6 +61,7 @@ struct rt_info {
 	int memory_mb, vcpus;	/* as started (VMs) */
 	char image_hash[72];	/* VMs: "sha256:<hex>" of kernel+initramfs booted */
 	char vm_ip[48];		/* VMs in bridge mode */
+	char runtime[16];	/* set by the agent's merged listing */
 };
 
 struct runtime;

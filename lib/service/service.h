@@ -42,7 +42,7 @@ struct svc_component {
 	size_t nvolumes;
 	char **cmd;		/* NULL-terminated copy also available as ncmd */
 	size_t ncmd;
-	char **env;		/* "K=V" */
+	char **env;		/* "K=V", NULL-terminated */
 	size_t nenv;
 	char *user;		/* "" when absent */
 	char *restart;		/* "no" | "on-failure" | "always" | "unless-stopped" (default) */
@@ -59,7 +59,7 @@ struct svc_def {
 	struct svc_component *components;
 	size_t ncomponents;
 	char *snapshot_method;	/* "" when absent */
-	char **snapshot_exclude;
+	char **snapshot_exclude;	/* NULL-terminated */
 	size_t nexclude;
 };
 
@@ -85,7 +85,11 @@ const char *svc_image_tag(const char *image);
 char *svc_instance_name(char *out, size_t outsz, const char *service,
     const char *component);
 
-/* "$PORT" (single unnamed route) or "PORT_<NAME>" for a route. */
+/*
+ * The environment variable that carries route r's port: "PORT" for an
+ * unnamed route, else "PORT_<NAME>" (upper-cased, '-' -> '_'): "grpc-web"
+ * gives "PORT_GRPC_WEB".  c is not consulted.
+ */
 void svc_port_env_name(char *out, size_t outsz, const struct svc_component *c,
     const struct svc_route *r);
 

@@ -77,4 +77,14 @@ const struct toml_kv *toml_get_kv(const struct toml_value *table,
     const char *key);
 const char *toml_type_name(enum toml_type t);
 
+struct buf;
+/*
+ * Append v as the tagged JSON of the toml-test suite to out: leaves are
+ * {"type": "<toml_type_name>", "value": "<text>"}, tables and arrays are
+ * JSON objects and arrays; floats are inf, -inf, nan or the shortest
+ * decimal that reads back exactly.  0, or -1 with err set (out of memory).
+ */
+int toml_to_json(const struct toml_value *v, struct buf *out,
+    struct mcp_err *err);
+
 #endif

@@ -39,4 +39,19 @@ void spawn_result_free(struct spawn_result *res);
 /* One-line summary of a failed child for error messages: last stderr line. */
 const char *spawn_errline(struct spawn_result *res);
 
+/*
+ * Streaming variant (util/spawn_stream.c), for output that must reach the
+ * caller while the child runs (e.g. `podman logs -f`).  stdout and stderr
+ * share one pipe, so cb sees them merged in arrival order (len > 0); cb is
+ * also called with len == 0 about every 500 ms.  When cb returns non-zero
+ * the child gets SIGTERM (SIGKILL after 1 s) and is reaped.  stdin is
+ * /dev/null; opts->env_add is honoured; opts->timeout_ms <= 0 means no
+ * deadline.  Returns 0 when the child ran (res->status; the last 4 KiB of
+ * output are kept in res->errout for spawn_errline), -1 when it could not
+ * be started or timed out.
+ */
+typedef int (*spawn_chunk_cb)(const char *data, size_t len, void *arg);
+int spawn_stream(const char *const argv[], const struct spawn_opts *opts,
+    spawn_chunk_cb cb, void *arg, struct spawn_result *res, struct mcp_err *err);
+
 #endif

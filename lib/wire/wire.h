@@ -20,6 +20,13 @@
 
 #include "util/err.h"
 
+/* Largest message either way (PushFile/PullFile carry file contents). */
+#define WIRE_MAX_MESSAGE (64u << 20)
+
+/*
+ * Each field is a path to a PEM file, or the PEM text itself when it starts
+ * with "-----BEGIN".  TLS 1.3 is required on both sides.
+ */
 struct wire_tls {
 	const char *ca;		/* CA certificate (PEM) that signs peers */
 	const char *cert;	/* our certificate (PEM) */
@@ -53,12 +60,14 @@ struct wire_method {
 	 * Who may call: NULL-terminated patterns matched against the caller
 	 * identity; "@operator" stands for the server's operator patterns
 	 * (and local Unix-socket callers); a trailing '*' is a prefix match.
+	 * Local callers match only "@operator" and "*".  NULL: nobody.
 	 */
 	const char *const *allow;
 };
 
 struct wire_server;
 
+/* The method table is copied; its strings and descriptors must outlive s. */
 struct wire_server *wire_server_new(const struct wire_method *methods,
     size_t nmethods, void *ctx, struct mcp_err *err);
 /* Identities that count as operators (NULL-terminated, '*' suffix ok). */
@@ -93,7 +102,9 @@ void wire_client_free(struct wire_client *c);
 int wire_call(struct wire_client *c, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
     ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err);
-/* Server stream: on_msg for each message (return non-zero to cancel). */
+/* Server stream: on_msg for each message (return non-zero to cancel; the
+ * call then returns 0).  msg is valid only during on_msg.  timeout_ms <= 0:
+ * no deadline (both calls). */
 int wire_call_stream(struct wire_client *c, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
     int (*on_msg)(const ProtobufCMessage *msg, void *arg), void *arg,

@@ -1,0 +1,224 @@
+/*
+ * agent/agent.c: set-up and tear-down of mcp-agent: configuration, state
+ * directory, registry, runtimes, RPC server, monitor, signals; and the
+ * per-service locks.  Running containers and VMs are never touched by
+ * start-up or shutdown: they outlive the agent and are rediscovered.
+ */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#if __has_include("runtime/qemu.h")
+#include "runtime/qemu.h"
+#define HAVE_QEMU_RUNTIME 1
+#endif
+
+#include "util/file.h"
+#include "util/log.h"
+#include "wire/wire.h"
+
+static int
+agent_setup_runtimes(struct agent *a, struct mcp_err *err)
+{
+	struct podman_config pc = {
+		.binary = a->cfg.podman_binary,
+		.global_args = (const char *const *)a->cfg.podman_args,
+		.containers_conf = a->cfg.containers_conf[0] ? a->cfg.containers_conf : NULL,
+		.insecure_registries = (const char *const *)a->cfg.insecure_registries,
+		.timeout_s = 60,
+	};
+
+	if ((a->podman = podman_runtime_new(&pc, err)) == NULL)
+		return mcp_err_prefix(err, "container runtime");
+#ifdef HAVE_QEMU_RUNTIME
+	{
+		char vms[CFG_PATH_MAX + 8], cache[CFG_PATH_MAX + 8];
+		struct qemu_config qc;
+
+		snprintf(vms, sizeof(vms), "%s/vms", a->cfg.state_dir);
+		snprintf(cache, sizeof(cache), "%s/images", a->cfg.state_dir);
+		memset(&qc, 0, sizeof(qc));
+		qc.qemu_binary = a->cfg.qemu_binary;
+		qc.kernel = a->cfg.kernel;
+		qc.modules_dir = a->cfg.modules;
+		qc.mcp_init = a->cfg.mcp_init;
+		qc.state_dir = vms;
+		qc.cache_dir = cache;
+		qc.accel = a->cfg.accel;
+		qc.podman = &pc;
+		qc.stop_timeout_s = a->cfg.stop_timeout_s;
+		if (!qemu_runtime_available(&qc, a->qemu_why, sizeof(a->qemu_why))) {
+			log_info("unikernel runtime unavailable: %s", a->qemu_why);
+			return 0;
+		}
+		if ((a->qemu = qemu_runtime_new(&qc, err)) == NULL) {
+			mcp_strlcpy(a->qemu_why, err->msg, sizeof(a->qemu_why));
+			log_warnx("unikernel runtime: %s", err->msg);
+			mcp_err_clear(err);
+			return 0;
+		}
+		mcp_strlcpy(a->accel, qemu_runtime_accel(a->qemu), sizeof(a->accel));
+		log_info("unikernel runtime available (accel %s)", a->accel);
+	}
+#else
+	mcp_strlcpy(a->qemu_why, "built without the unikernel runtime",
+	    sizeof(a->qemu_why));
+#endif
+	return 0;
+}
+
+int
+agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
+{
+	char path[CFG_PATH_MAX + 32];
+
+	memset(a, 0, sizeof(*a));
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	a->started_at = (int64_t)time(NULL);
+	if (agent_config_load(config_path, &a->cfg, err) == -1)
+		return -1;
+	umask(077);
+	if (file_mkdirs(a->cfg.state_dir, 0700, err) == -1)
+		return mcp_err_prefix(err, "state directory");
+	snprintf(path, sizeof(path), "%s/registry.db", a->cfg.state_dir);
+	if ((a->reg = reg_open(path, err)) == NULL)
+		return -1;
+	if (agent_setup_runtimes(a, err) == -1)
+		return -1;
+	return 0;
+}
+
+static volatile sig_atomic_t agent_signalled;
+
+static void
+agent_on_signal(int sig)
+{
+	agent_signalled = sig;
+}
+
+int
+agent_run(struct agent *a, struct mcp_err *err)
+{
+	struct sigaction sa;
+	sigset_t block, old;
+
+	/* handler threads inherit a mask without SIGTERM/SIGINT */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = agent_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (agent_rpc_start(a, err) == -1 || agent_monitor_start(a, err) == -1) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return -1;
+	}
+	log_info("node %s ready: socket %s%s%s", a->cfg.node, a->cfg.socket,
+	    a->cfg.listen[0] ? ", listen " : "", a->cfg.listen);
+	while (!agent_signalled)
+		sigsuspend(&old);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	log_info("signal %d: shutting down (containers and VMs keep running)",
+	    (int)agent_signalled);
+	return 0;
+}
+
+void
+agent_free(struct agent *a)
+{
+	pthread_mutex_lock(&a->mu);
+	a->stopping = 1;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	agent_monitor_stop(a);
+	if (a->server) {
+		wire_server_free(a->server);
+		a->server = NULL;
+	}
+	runtime_free(a->qemu);
+	runtime_free(a->podman);
+	reg_close(a->reg);
+	agent_config_free(&a->cfg);
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
+}
+
+struct runtime *
+agent_runtime_for(struct agent *a, const char *runtime, struct mcp_err *err)
+{
+	if (strcmp(runtime, "container") == 0)
+		return a->podman;
+	if (strcmp(runtime, "unikernel") == 0) {
+		if (a->qemu == NULL) {
+			mcp_err_set(err, MCP_E_PRECONDITION,
+			    "the unikernel runtime is not available on node %s: %s",
+			    a->cfg.node, a->qemu_why);
+			return NULL;
+		}
+		return a->qemu;
+	}
+	mcp_err_set(err, MCP_E_INVALID, "unknown runtime \"%s\"", runtime);
+	return NULL;
+}
+
+void
+agent_lock_service(struct agent *a, const char *service)
+{
+	size_t i, nlocks = sizeof(a->locks) / sizeof(a->locks[0]);
+	struct agent_lock *l = NULL;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		l = NULL;
+		for (i = 0; i < nlocks; i++)
+			if (a->locks[i].holders && strcmp(a->locks[i].service, service) == 0)
+				l = &a->locks[i];
+		if (l == NULL)
+			for (i = 0; i < nlocks && l == NULL; i++)
+				if (a->locks[i].holders == 0) {
+					l = &a->locks[i];
+					mcp_strlcpy(l->service, service, sizeof(l->service));
+				}
+		if (l != NULL)
+			break;
+		pthread_cond_wait(&a->cv, &a->mu);	/* table full: wait */
+	}
+	l->holders++;
+	while (l->busy)
+		pthread_cond_wait(&a->cv, &a->mu);
+	l->busy = 1;
+	pthread_mutex_unlock(&a->mu);
+}
+
+void
+agent_unlock_service(struct agent *a, const char *service)
+{
+	size_t i, nlocks = sizeof(a->locks) / sizeof(a->locks[0]);
+
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < nlocks; i++) {
+		struct agent_lock *l = &a->locks[i];
+
+		if (l->holders && l->busy && strcmp(l->service, service) == 0) {
+			l->busy = 0;
+			l->holders--;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}

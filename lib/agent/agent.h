@@ -1,0 +1,133 @@
+/*
+ * agent/agent.h: mcp-agent's top-level context and its operations
+ * (SPEC §4).  The agent owns one node: the registry is the desired state,
+ * the runtimes (podman, QEMU) are the observed state.  cmd/mcp-agent is a
+ * thin main over agent_init / agent_run / agent_free; agent/rpc.c maps the
+ * gRPC methods onto the functions below.
+ *
+ * Concurrency: RPC handlers run on their own threads; operations on one
+ * service are serialised by a per-service lock (agent_lock_service), so two
+ * deploys of different services proceed in parallel.  The registry
+ * serialises its own access.  The monitor runs on its own thread.
+ */
+#ifndef MCP_AGENT_AGENT_H
+#define MCP_AGENT_AGENT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "agent/config.h"
+#include "registry/registry.h"
+#include "runtime/runtime.h"
+#include "service/service.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define MCP_VERSION "0.1.0"
+
+struct wire_server;
+
+struct agent_lock {
+	char service[64];
+	int holders;	/* 1 while held, plus waiters */
+	int busy;
+};
+
+struct agent {
+	struct agent_config cfg;
+	struct reg *reg;
+	struct runtime *podman;
+	struct runtime *qemu;		/* NULL when the unikernel runtime is unavailable */
+	char qemu_why[256];		/* why it is unavailable */
+	char accel[8];			/* "kvm" | "tcg" when qemu is available */
+	struct wire_server *server;
+	int64_t started_at;
+
+	pthread_mutex_t mu;		/* guards locks[], stopping */
+	pthread_cond_t cv;
+	struct agent_lock locks[64];
+	int stopping;
+
+	pthread_t monitor;
+	int monitor_running;
+};
+
+/* Observed view of one component, merged from registry and runtimes. */
+struct agent_comp_view {
+	const struct reg_component *rc;	/* borrowed from the view's services */
+	char instance[SVC_INSTANCE_MAX];
+	char observed[32];		/* running, stopped, created, missing, unknown */
+	int drift;
+	int flapping;
+	int64_t started_at;
+	int exit_code;
+	char image_hash[80];
+};
+
+struct agent_view {
+	struct reg_service *svcs;
+	size_t nsvcs;
+	struct agent_comp_view **comps;	/* comps[i] has svcs[i].ncomponents entries */
+	struct reg_event *events;	/* recent events (single-service views) */
+	size_t nevents;
+};
+
+int agent_init(struct agent *a, const char *config_path, struct mcp_err *err);
+/* Serve until SIGTERM/SIGINT (blocks). */
+int agent_run(struct agent *a, struct mcp_err *err);
+void agent_free(struct agent *a);
+
+/* The runtime for a component's runtime name; NULL with err if unavailable. */
+struct runtime *agent_runtime_for(struct agent *a, const char *runtime,
+    struct mcp_err *err);
+
+/* Per-service serialisation of lifecycle operations. */
+void agent_lock_service(struct agent *a, const char *service);
+void agent_unlock_service(struct agent *a, const char *service);
+
+/* Lifecycle (agent/ops.c).  actions receives one line per thing done. */
+int agent_deploy(struct agent *a, const char *text, size_t len,
+    const char *source, struct buf *actions, struct mcp_err *err);
+int agent_stop(struct agent *a, const char *service, const char *component,
+    struct buf *actions, struct mcp_err *err);
+int agent_start(struct agent *a, const char *service, const char *component,
+    struct buf *actions, struct mcp_err *err);
+int agent_restart(struct agent *a, const char *service, const char *component,
+    struct buf *actions, struct mcp_err *err);
+int agent_undeploy(struct agent *a, const char *service, struct buf *actions,
+    struct mcp_err *err);
+
+/* Status (agent/view.c): service NULL = all; with a service, recent events. */
+int agent_view_get(struct agent *a, const char *service, struct agent_view *v,
+    struct mcp_err *err);
+void agent_view_free(struct agent_view *v);
+/* Merged listing of both runtimes' managed instances. */
+int agent_observe(struct agent *a, struct rt_info **out, size_t *n,
+    struct mcp_err *err);
+/* Drift rule: desired running but not running, or desired stopped but running. */
+int agent_is_drift(const char *desired, const char *observed);
+/* Memory / vCPUs promised to unikernel components desired running. */
+void agent_committed(struct agent *a, const char *except_service, int *mem_mb,
+    int *vcpus);
+void agent_capacity(struct agent *a, int *mem_mb, int *vcpus);
+
+/* Monitor (agent/monitor.c). */
+int agent_monitor_start(struct agent *a, struct mcp_err *err);
+void agent_monitor_stop(struct agent *a);
+/* One pass (also used by tests through the RPC-less path). */
+void agent_monitor_tick(struct agent *a);
+
+/* Files under <srv_root>/<service>/ (agent/files.c). */
+int agent_push_file(struct agent *a, const char *service, const char *path,
+    const void *data, size_t len, unsigned mode, struct mcp_err *err);
+int agent_pull_file(struct agent *a, const char *service, const char *path,
+    struct buf *out, unsigned *mode, struct mcp_err *err);
+
+/* Logs (agent/ops.c). */
+int agent_logs(struct agent *a, const char *service, const char *component,
+    int tail, int follow, rt_log_cb cb, void *arg, struct mcp_err *err);
+
+/* RPC method table (agent/rpc.c). */
+int agent_rpc_start(struct agent *a, struct mcp_err *err);
+
+#endif

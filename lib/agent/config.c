@@ -1,0 +1,191 @@
+/*
+ * agent/config.c: read and validate mcp-agent's configuration file.
+ */
+#include "agent/config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service/service.h"
+#include "toml/toml_read.h"
+#include "util/buf.h"
+#include "util/file.h"
+
+static void
+config_defaults(struct agent_config *cfg, const char *exe_dir)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	mcp_strlcpy(cfg->node, "local", sizeof(cfg->node));
+	mcp_strlcpy(cfg->state_dir, "/var/lib/mcp", sizeof(cfg->state_dir));
+	mcp_strlcpy(cfg->srv_root, "/srv", sizeof(cfg->srv_root));
+	cfg->monitor_interval_s = 5;
+	cfg->flap_threshold = 4;
+	cfg->flap_window_s = 300;
+	cfg->stop_timeout_s = 10;
+	cfg->operators = xcalloc(3, sizeof(char *));
+	cfg->operators[0] = xstrdup("operator");
+	cfg->operators[1] = xstrdup("operator-*");
+	mcp_strlcpy(cfg->podman_binary, "podman", sizeof(cfg->podman_binary));
+	mcp_strlcpy(cfg->qemu_binary, "qemu-system-x86_64", sizeof(cfg->qemu_binary));
+	mcp_strlcpy(cfg->kernel, "/var/lib/mcp/kernel/vmlinux", sizeof(cfg->kernel));
+	mcp_strlcpy(cfg->modules, "/var/lib/mcp/kernel/modules", sizeof(cfg->modules));
+	snprintf(cfg->mcp_init, sizeof(cfg->mcp_init), "%s/mcp-init", exe_dir);
+	mcp_strlcpy(cfg->accel, "auto", sizeof(cfg->accel));
+	cfg->reserve_memory_mb = 512;
+}
+
+static void
+exe_dir(char *out, size_t outsz)
+{
+	ssize_t n = readlink("/proc/self/exe", out, outsz - 1);
+	char *slash;
+
+	if (n <= 0) {
+		mcp_strlcpy(out, ".", outsz);
+		return;
+	}
+	out[n] = '\0';
+	if ((slash = strrchr(out, '/')) != NULL)
+		*slash = '\0';
+}
+
+int
+agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *err)
+{
+	static const char *const top_keys[] = { "agent", "tls", "auth", "podman",
+		"unikernel", NULL };
+	static const char *const agent_keys[] = { "node", "state_dir", "socket",
+		"listen", "srv_root", "monitor_interval", "flap_threshold",
+		"flap_window", "alert_command", "stop_timeout", NULL };
+	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
+	static const char *const auth_keys[] = { "operators", NULL };
+	static const char *const podman_keys[] = { "binary", "args",
+		"containers_conf", "insecure_registries", NULL };
+	static const char *const uk_keys[] = { "qemu", "kernel", "modules",
+		"mcp_init", "accel", "reserve_memory_mb", "reserve_vcpus",
+		"memory_mb", "vcpus", NULL };
+	const struct toml_value *root, *t;
+	struct buf text = BUF_INIT;
+	char dir[CFG_PATH_MAX];
+	int64_t v;
+	int rc = -1;
+
+	exe_dir(dir, sizeof(dir));
+	config_defaults(cfg, dir);
+	if (file_read(path, &text, 1 << 20, err) == -1)
+		return mcp_err_prefix(err, "agent config");
+	root = toml_parse(text.data, text.len, path, err);
+	buf_free(&text);
+	if (root == NULL)
+		return -1;
+	if (toml_read_check_keys(root, top_keys, path, "the top level", err) == -1)
+		goto out;
+
+	if (toml_read_table(root, "agent", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, agent_keys, path, "[agent]", err) == -1 ||
+	    toml_read_str(t, "node", cfg->node, sizeof(cfg->node), path, err) == -1 ||
+	    toml_read_str(t, "state_dir", cfg->state_dir, sizeof(cfg->state_dir), path, err) == -1 ||
+	    toml_read_str(t, "socket", cfg->socket, sizeof(cfg->socket), path, err) == -1 ||
+	    toml_read_str(t, "listen", cfg->listen, sizeof(cfg->listen), path, err) == -1 ||
+	    toml_read_str(t, "srv_root", cfg->srv_root, sizeof(cfg->srv_root), path, err) == -1 ||
+	    toml_read_strv(t, "alert_command", &cfg->alert_command, path, err) == -1)
+		goto out;
+	v = cfg->monitor_interval_s;
+	if (toml_read_int(t, "monitor_interval", 1, 3600, &v, path, err) == -1)
+		goto out;
+	cfg->monitor_interval_s = (int)v;
+	v = cfg->flap_threshold;
+	if (toml_read_int(t, "flap_threshold", 1, 1000, &v, path, err) == -1)
+		goto out;
+	cfg->flap_threshold = (int)v;
+	v = cfg->flap_window_s;
+	if (toml_read_int(t, "flap_window", 1, 86400, &v, path, err) == -1)
+		goto out;
+	cfg->flap_window_s = (int)v;
+	v = cfg->stop_timeout_s;
+	if (toml_read_int(t, "stop_timeout", 1, 600, &v, path, err) == -1)
+		goto out;
+	cfg->stop_timeout_s = (int)v;
+
+	if (toml_read_table(root, "tls", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, tls_keys, path, "[tls]", err) == -1 ||
+	    toml_read_str(t, "ca", cfg->tls_ca, sizeof(cfg->tls_ca), path, err) == -1 ||
+	    toml_read_str(t, "cert", cfg->tls_cert, sizeof(cfg->tls_cert), path, err) == -1 ||
+	    toml_read_str(t, "key", cfg->tls_key, sizeof(cfg->tls_key), path, err) == -1)
+		goto out;
+	if (toml_read_table(root, "auth", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, auth_keys, path, "[auth]", err) == -1 ||
+	    toml_read_strv(t, "operators", &cfg->operators, path, err) == -1)
+		goto out;
+	if (toml_read_table(root, "podman", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, podman_keys, path, "[podman]", err) == -1 ||
+	    toml_read_str(t, "binary", cfg->podman_binary, sizeof(cfg->podman_binary), path, err) == -1 ||
+	    toml_read_strv(t, "args", &cfg->podman_args, path, err) == -1 ||
+	    toml_read_str(t, "containers_conf", cfg->containers_conf, sizeof(cfg->containers_conf), path, err) == -1 ||
+	    toml_read_strv(t, "insecure_registries", &cfg->insecure_registries, path, err) == -1)
+		goto out;
+	if (toml_read_table(root, "unikernel", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, uk_keys, path, "[unikernel]", err) == -1 ||
+	    toml_read_str(t, "qemu", cfg->qemu_binary, sizeof(cfg->qemu_binary), path, err) == -1 ||
+	    toml_read_str(t, "kernel", cfg->kernel, sizeof(cfg->kernel), path, err) == -1 ||
+	    toml_read_str(t, "modules", cfg->modules, sizeof(cfg->modules), path, err) == -1 ||
+	    toml_read_str(t, "mcp_init", cfg->mcp_init, sizeof(cfg->mcp_init), path, err) == -1 ||
+	    toml_read_str(t, "accel", cfg->accel, sizeof(cfg->accel), path, err) == -1)
+		goto out;
+	v = cfg->reserve_memory_mb;
+	if (toml_read_int(t, "reserve_memory_mb", 0, 1 << 24, &v, path, err) == -1)
+		goto out;
+	cfg->reserve_memory_mb = (int)v;
+	v = cfg->reserve_vcpus;
+	if (toml_read_int(t, "reserve_vcpus", 0, 4096, &v, path, err) == -1)
+		goto out;
+	cfg->reserve_vcpus = (int)v;
+	v = cfg->memory_mb;
+	if (toml_read_int(t, "memory_mb", 0, 1 << 24, &v, path, err) == -1)
+		goto out;
+	cfg->memory_mb = (int)v;
+	v = cfg->vcpus;
+	if (toml_read_int(t, "vcpus", 0, 4096, &v, path, err) == -1)
+		goto out;
+	cfg->vcpus = (int)v;
+
+	if (!svc_name_valid(cfg->node)) {
+		mcp_err_set(err, MCP_E_INVALID, "%s: [agent] node \"%s\" is not a valid name",
+		    path, cfg->node);
+		goto out;
+	}
+	if (strcmp(cfg->accel, "auto") && strcmp(cfg->accel, "kvm") &&
+	    strcmp(cfg->accel, "tcg")) {
+		mcp_err_set(err, MCP_E_INVALID,
+		    "%s: [unikernel] accel must be \"auto\", \"kvm\" or \"tcg\"", path);
+		goto out;
+	}
+	if (cfg->state_dir[0] != '/' || cfg->srv_root[0] != '/') {
+		mcp_err_set(err, MCP_E_INVALID,
+		    "%s: [agent] state_dir and srv_root must be absolute paths", path);
+		goto out;
+	}
+	if (cfg->socket[0] == '\0')
+		snprintf(cfg->socket, sizeof(cfg->socket), "%s/agent.sock", cfg->state_dir);
+	if (cfg->listen[0] && (!cfg->tls_ca[0] || !cfg->tls_cert[0] || !cfg->tls_key[0])) {
+		mcp_err_set(err, MCP_E_INVALID,
+		    "%s: [agent] listen needs [tls] ca, cert and key", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	toml_free((struct toml_value *)root);
+	return rc;
+}
+
+void
+agent_config_free(struct agent_config *cfg)
+{
+	toml_strv_free(cfg->alert_command);
+	toml_strv_free(cfg->operators);
+	toml_strv_free(cfg->podman_args);
+	toml_strv_free(cfg->insecure_registries);
+	cfg->alert_command = cfg->operators = cfg->podman_args = NULL;
+	cfg->insecure_registries = NULL;
+}

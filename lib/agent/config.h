@@ -1,0 +1,63 @@
+/*
+ * agent/config.h: mcp-agent's configuration file (TOML), e.g.
+ *
+ *   [agent]
+ *   node = "local"
+ *   state_dir = "/var/lib/mcp"      # registry, VM state, sockets live here
+ *   socket = "/var/lib/mcp/agent.sock"   # default: <state_dir>/agent.sock
+ *   listen = "0.0.0.0:9444"         # optional: gRPC with mutual TLS
+ *   srv_root = "/srv"               # PushFile/PullFile under <srv_root>/<service>/
+ *   monitor_interval = 5            # seconds
+ *   flap_threshold = 4              # transitions ...
+ *   flap_window = 300               # ... within this many seconds = flapping
+ *   alert_command = ["/usr/local/bin/notify"]   # optional
+ *   stop_timeout = 10
+ *   [tls]  ca, cert, key
+ *   [auth] operators = ["operator", "operator-*"]
+ *   [podman] binary, args, containers_conf, insecure_registries
+ *   [unikernel] qemu, kernel, modules, mcp_init, accel, reserve_memory_mb,
+ *               reserve_vcpus, memory_mb, vcpus
+ */
+#ifndef MCP_AGENT_CONFIG_H
+#define MCP_AGENT_CONFIG_H
+
+#include "util/err.h"
+
+#define CFG_PATH_MAX 512
+
+struct agent_config {
+	char node[64];
+	char state_dir[CFG_PATH_MAX];
+	char socket[CFG_PATH_MAX];
+	char listen[128];
+	char srv_root[CFG_PATH_MAX];
+	int monitor_interval_s;
+	int flap_threshold;
+	int flap_window_s;
+	char **alert_command;		/* NULL-terminated or NULL */
+	int stop_timeout_s;
+
+	char tls_ca[CFG_PATH_MAX], tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
+	char **operators;
+
+	char podman_binary[CFG_PATH_MAX];
+	char **podman_args;
+	char containers_conf[CFG_PATH_MAX];
+	char **insecure_registries;
+
+	char qemu_binary[CFG_PATH_MAX];
+	char kernel[CFG_PATH_MAX];
+	char modules[CFG_PATH_MAX];
+	char mcp_init[CFG_PATH_MAX];
+	char accel[16];			/* "auto" | "kvm" | "tcg" */
+	int reserve_memory_mb;		/* kept back from VMs */
+	int reserve_vcpus;
+	int memory_mb;			/* node capacity for VMs; 0 = physical */
+	int vcpus;			/* 0 = online CPUs */
+};
+
+/* Load path (defaults for absent keys); unknown keys are errors. */
+int agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *err);
+void agent_config_free(struct agent_config *cfg);
+
+#endif

@@ -1,0 +1,558 @@
+/*
+ * agent/ops.c: the lifecycle operations: deploy, stop, start, restart,
+ * undeploy, logs.
+ *
+ * Deploy validates everything before it changes anything (definition,
+ * node pin, runtime availability, VM capacity, image pulls), then records
+ * the desired state in the registry (allocating host ports) and converges
+ * each component: an instance whose running spec hash equals the new one
+ * is left alone; otherwise it is replaced.  Start/Restart re-create
+ * instances from the definition stored in the registry, so the registry is
+ * the only source of what runs.
+ */
+#include "agent/agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/hash.h"
+#include "util/log.h"
+
+/* An rt_spec with the storage it points into. */
+struct spec_build {
+	struct rt_spec spec;
+	char name[SVC_INSTANCE_MAX];
+	char **env;
+	struct rt_volume *vols;
+	struct rt_port *ports;
+};
+
+static void
+spec_build(struct spec_build *b, const struct svc_def *def,
+    const struct svc_component *c, const struct reg_component *rc)
+{
+	size_t i, j, nenv = 0;
+
+	memset(b, 0, sizeof(*b));
+	svc_instance_name(b->name, sizeof(b->name), def->name, c->name);
+	b->env = xcalloc(c->nenv + 2 * c->nroutes + 2, sizeof(char *));
+	b->ports = xcalloc(c->nroutes + 1, sizeof(*b->ports));
+	b->vols = xcalloc(c->nvolumes + 1, sizeof(*b->vols));
+	for (i = 0; i < c->nenv; i++)
+		b->env[nenv++] = xstrdup(c->env[i]);
+	for (i = 0; i < c->nroutes; i++) {
+		const struct svc_route *r = &c->routes[i];
+		struct rt_port *p = &b->ports[i];
+		char var[96], kv[128];
+
+		mcp_strlcpy(p->name, r->name, sizeof(p->name));
+		p->port = r->port;
+		for (j = 0; rc && j < rc->nroutes; j++)
+			if (strcmp(rc->routes[j].name, r->name) == 0)
+				p->host_port = rc->routes[j].host_port;
+		svc_port_env_name(var, sizeof(var), c, r);
+		snprintf(kv, sizeof(kv), "%s=%d", var, r->port);
+		b->env[nenv++] = xstrdup(kv);
+		/* a component with one route also sees $PORT */
+		if (c->nroutes == 1 && strcmp(var, "PORT") != 0) {
+			snprintf(kv, sizeof(kv), "PORT=%d", r->port);
+			b->env[nenv++] = xstrdup(kv);
+		}
+	}
+	for (i = 0; i < c->nvolumes; i++) {
+		b->vols[i].host = c->volumes[i].host;
+		b->vols[i].guest = c->volumes[i].guest;
+		b->vols[i].opts = c->volumes[i].opts;
+	}
+	b->spec.name = b->name;
+	b->spec.service = def->name;
+	b->spec.component = c->name;
+	b->spec.image = c->image;
+	b->spec.cmd = (const char *const *)c->cmd;
+	b->spec.env = (const char *const *)b->env;
+	b->spec.volumes = b->vols;
+	b->spec.nvolumes = c->nvolumes;
+	b->spec.user = c->user;
+	b->spec.restart = c->restart;
+	b->spec.ports = b->ports;
+	b->spec.nports = c->nroutes;
+	b->spec.memory_mb = c->memory_mb;
+	b->spec.vcpus = c->vcpus;
+	b->spec.network = c->network;
+	b->spec.vm_ip = rc ? rc->vm_ip : "";
+}
+
+static void
+spec_free(struct spec_build *b)
+{
+	size_t i;
+
+	for (i = 0; b->env && b->env[i]; i++)
+		free(b->env[i]);
+	free(b->env);
+	free(b->ports);
+	free(b->vols);
+}
+
+/* A hash over everything that shapes the instance. */
+static void
+spec_hash(const struct rt_spec *s, const char *runtime, char *out)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_printf(&b, "runtime=%s\nname=%s\nimage=%s\nuser=%s\nrestart=%s\n"
+	    "memory=%d\nvcpus=%d\nnetwork=%s\nvm_ip=%s\n", runtime, s->name,
+	    s->image, s->user, s->restart, s->memory_mb, s->vcpus, s->network,
+	    s->vm_ip ? s->vm_ip : "");
+	for (i = 0; s->cmd && s->cmd[i]; i++)
+		buf_printf(&b, "cmd=%s\n", s->cmd[i]);
+	for (i = 0; s->env && s->env[i]; i++)
+		buf_printf(&b, "env=%s\n", s->env[i]);
+	for (i = 0; i < s->nvolumes; i++)
+		buf_printf(&b, "vol=%s:%s:%s\n", s->volumes[i].host,
+		    s->volumes[i].guest, s->volumes[i].opts);
+	for (i = 0; i < s->nports; i++)
+		buf_printf(&b, "port=%s:%d:%d\n", s->ports[i].name,
+		    s->ports[i].port, s->ports[i].host_port);
+	hash_sha256_hex(b.data, b.len, out);
+	buf_free(&b);
+}
+
+static const struct reg_component *
+reg_find_component(const struct reg_service *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->ncomponents; i++)
+		if (strcmp(s->components[i].name, name) == 0)
+			return &s->components[i];
+	return NULL;
+}
+
+static const struct svc_component *
+def_find_component(const struct svc_def *def, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < def->ncomponents; i++)
+		if (strcmp(def->components[i].name, name) == 0)
+			return &def->components[i];
+	return NULL;
+}
+
+/* Is a TCP port on 127.0.0.1 free to bind?  Used to veto allocations. */
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int
+port_probe(int port, void *arg)
+{
+	struct sockaddr_in sin;
+	int fd, ok;
+
+	(void)arg;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* (Re)create one component's instance from its spec; records what started. */
+static int
+component_run(struct agent *a, const struct svc_def *def,
+    const struct svc_component *c, const struct reg_component *rc, int force,
+    struct buf *actions, struct mcp_err *err)
+{
+	struct spec_build b;
+	struct runtime *rt;
+	struct rt_info info;
+	struct mcp_err ierr = MCP_ERR_INIT;
+	char hash[HASH_HEX_LEN + 1];
+	int exists, rc_run = -1;
+
+	if ((rt = agent_runtime_for(a, c->runtime, err)) == NULL)
+		return -1;
+	spec_build(&b, def, c, rc);
+	spec_hash(&b.spec, c->runtime, hash);
+	exists = rt->ops->inspect(rt, b.name, &info, &ierr) == 0;
+	if (exists && !force && strcmp(info.state, "running") == 0 && rc &&
+	    strcmp(rc->spec_hash, hash) == 0) {
+		buf_printf(actions, "%s: unchanged, running\n", b.name);
+		spec_free(&b);
+		return 0;
+	}
+	if (exists) {
+		if (strcmp(info.state, "running") == 0 &&
+		    rt->ops->stop(rt, b.name, a->cfg.stop_timeout_s, err) == -1 &&
+		    err->code != MCP_E_NOTFOUND)
+			goto out;
+		if (rt->ops->remove(rt, b.name, 1, err) == -1)
+			goto out;
+	}
+	if (rt->ops->run(rt, &b.spec, err) == -1)
+		goto out;
+	info.image_hash[0] = '\0';
+	if (rt->ops->inspect(rt, b.name, &info, &ierr) == -1)
+		info.image_hash[0] = '\0';
+	if (reg_component_set_started(a->reg, def->name, c->name, hash,
+	    info.image_hash, err) == -1)
+		goto out;
+	buf_printf(actions, "%s: %s %s (%s)\n", b.name, exists ? "replaced" : "started",
+	    c->image, c->runtime);
+	rc_run = 0;
+out:
+	if (rc_run == -1)
+		mcp_err_prefix(err, "%s", b.name);
+	spec_free(&b);
+	return rc_run;
+}
+
+/* Stop and remove one instance; absent is fine. */
+static int
+instance_remove(struct agent *a, struct runtime *rt, const char *name,
+    struct mcp_err *err)
+{
+	struct rt_info info;
+	struct mcp_err ierr = MCP_ERR_INIT;
+
+	if (rt->ops->inspect(rt, name, &info, &ierr) == -1)
+		return 0;
+	if (strcmp(info.state, "running") == 0 &&
+	    rt->ops->stop(rt, name, a->cfg.stop_timeout_s, err) == -1 &&
+	    err->code != MCP_E_NOTFOUND)
+		return -1;
+	return rt->ops->remove(rt, name, 1, err);
+}
+
+static int
+check_capacity(struct agent *a, const struct svc_def *def, struct mcp_err *err)
+{
+	int mem = 0, cpus = 0, used_mem, used_cpus, cap_mem, cap_cpus;
+	size_t i;
+
+	for (i = 0; i < def->ncomponents; i++)
+		if (strcmp(def->components[i].runtime, "unikernel") == 0) {
+			mem += def->components[i].memory_mb;
+			cpus += def->components[i].vcpus;
+		}
+	if (mem == 0 && cpus == 0)
+		return 0;
+	agent_committed(a, def->name, &used_mem, &used_cpus);
+	agent_capacity(a, &cap_mem, &cap_cpus);
+	if (used_mem + mem > cap_mem)
+		return mcp_err_set(err, MCP_E_RESOURCE,
+		    "deploy %s: needs %d MB of VM memory, node %s has %d of %d MB "
+		    "free (%d MB reserved)", def->name, mem, a->cfg.node,
+		    cap_mem - used_mem > 0 ? cap_mem - used_mem : 0, cap_mem,
+		    a->cfg.reserve_memory_mb);
+	if (used_cpus + cpus > cap_cpus)
+		return mcp_err_set(err, MCP_E_RESOURCE,
+		    "deploy %s: needs %d vCPUs, node %s has %d of %d free", def->name,
+		    cpus, a->cfg.node, cap_cpus - used_cpus > 0 ? cap_cpus - used_cpus : 0,
+		    cap_cpus);
+	return 0;
+}
+
+int
+agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
+    struct buf *actions, struct mcp_err *err)
+{
+	struct svc_def *def = NULL;
+	struct reg_service *rs = NULL;
+	struct rt_info *infos = NULL;
+	size_t i, j, ninfos = 0;
+	int rc = -1;
+
+	if (svc_parse(text, len, source && source[0] ? source : "definition",
+	    &def, err) == -1)
+		return -1;
+	if (def->node[0] && strcmp(def->node, a->cfg.node) != 0) {
+		mcp_err_set(err, MCP_E_PRECONDITION,
+		    "deploy %s: the service is pinned to node %s, this is node %s",
+		    def->name, def->node, a->cfg.node);
+		svc_free(def);
+		return -1;
+	}
+	for (i = 0; i < def->ncomponents; i++)
+		if (agent_runtime_for(a, def->components[i].runtime, err) == NULL) {
+			mcp_err_prefix(err, "deploy %s: component %s", def->name,
+			    def->components[i].name);
+			svc_free(def);
+			return -1;
+		}
+
+	agent_lock_service(a, def->name);
+	if (check_capacity(a, def, err) == -1)
+		goto out;
+	/* fetch every image before changing anything */
+	for (i = 0; i < def->ncomponents; i++) {
+		const struct svc_component *c = &def->components[i];
+		struct runtime *rt = agent_runtime_for(a, c->runtime, err);
+
+		if (rt->ops->pull(rt, c->image, err) == -1) {
+			mcp_err_prefix(err, "deploy %s: component %s", def->name, c->name);
+			goto out;
+		}
+	}
+	if (reg_service_put(a->reg, def, text, source, port_probe, NULL, err) == -1 ||
+	    reg_service_get(a->reg, def->name, &rs, err) == -1) {
+		mcp_err_prefix(err, "deploy %s", def->name);
+		goto out;
+	}
+	/* instances of components no longer in the definition */
+	if (agent_observe(a, &infos, &ninfos, err) == 0) {
+		for (j = 0; j < ninfos; j++) {
+			struct runtime *rt;
+
+			if (strcmp(infos[j].service, def->name) != 0 ||
+			    def_find_component(def, infos[j].component) != NULL)
+				continue;
+			if ((rt = agent_runtime_for(a, infos[j].runtime, err)) == NULL ||
+			    instance_remove(a, rt, infos[j].name, err) == -1) {
+				mcp_err_prefix(err, "deploy %s: remove %s", def->name,
+				    infos[j].name);
+				goto out;
+			}
+			buf_printf(actions, "%s: removed (component no longer defined)\n",
+			    infos[j].name);
+		}
+	} else {
+		log_warnx("deploy %s: listing instances: %s", def->name, err->msg);
+		mcp_err_clear(err);
+	}
+	for (i = 0; i < def->ncomponents; i++) {
+		const struct svc_component *c = &def->components[i];
+
+		if (component_run(a, def, c, reg_find_component(rs, c->name), 0,
+		    actions, err) == -1) {
+			mcp_err_prefix(err, "deploy %s", def->name);
+			reg_event_add(a->reg, def->name, c->name, "deploy-failed", "",
+			    "", err->msg, &(struct mcp_err){ 0 });
+			goto out;
+		}
+	}
+	reg_event_add(a->reg, def->name, "", "deploy", "", "running",
+	    def->components[0].image, &(struct mcp_err){ 0 });
+	log_info("deployed %s from %s", def->name, source && source[0] ? source : "-");
+	rc = 0;
+out:
+	agent_unlock_service(a, def->name);
+	free(infos);
+	reg_service_free(rs);
+	svc_free(def);
+	return rc;
+}
+
+/* Load a deployed service and its stored definition. */
+static int
+load_deployed(struct agent *a, const char *service, const char *component,
+    struct reg_service **rs, struct svc_def **def, struct mcp_err *err)
+{
+	*rs = NULL;
+	*def = NULL;
+	if (!svc_name_valid(service))
+		return mcp_err_set(err, MCP_E_INVALID, "\"%s\" is not a valid service name",
+		    service);
+	if (reg_service_get(a->reg, service, rs, err) == -1)
+		return -1;
+	if (svc_parse((*rs)->definition, strlen((*rs)->definition), (*rs)->source,
+	    def, err) == -1) {
+		reg_service_free(*rs);
+		*rs = NULL;
+		return mcp_err_prefix(err, "stored definition of %s", service);
+	}
+	if (component && component[0] && def_find_component(*def, component) == NULL) {
+		svc_free(*def);
+		reg_service_free(*rs);
+		*def = NULL;
+		*rs = NULL;
+		return mcp_err_set(err, MCP_E_NOTFOUND, "service %s has no component %s",
+		    service, component);
+	}
+	return 0;
+}
+
+enum life_op { OP_STOP, OP_START, OP_RESTART };
+
+static int
+agent_life(struct agent *a, enum life_op op, const char *service,
+    const char *component, struct buf *actions, struct mcp_err *err)
+{
+	static const char *const opname[] = { "stop", "start", "restart" };
+	struct reg_service *rs;
+	struct svc_def *def;
+	size_t i;
+	int rc = -1;
+
+	agent_lock_service(a, service);
+	if (load_deployed(a, service, component, &rs, &def, err) == -1) {
+		agent_unlock_service(a, service);
+		return mcp_err_prefix(err, "%s %s", opname[op], service);
+	}
+	if (reg_component_set_desired(a->reg, service, component,
+	    op == OP_STOP ? "stopped" : "running", err) == -1)
+		goto out;
+	for (i = 0; i < def->ncomponents; i++) {
+		const struct svc_component *c = &def->components[i];
+		struct runtime *rt;
+		char name[SVC_INSTANCE_MAX];
+
+		if (component && component[0] && strcmp(component, c->name) != 0)
+			continue;
+		svc_instance_name(name, sizeof(name), def->name, c->name);
+		if ((rt = agent_runtime_for(a, c->runtime, err)) == NULL)
+			goto out;
+		if (op == OP_STOP) {
+			struct rt_info info;
+			struct mcp_err ierr = MCP_ERR_INIT;
+
+			if (rt->ops->inspect(rt, name, &info, &ierr) == -1 ||
+			    strcmp(info.state, "running") != 0) {
+				buf_printf(actions, "%s: already stopped\n", name);
+				continue;
+			}
+			if (rt->ops->stop(rt, name, a->cfg.stop_timeout_s, err) == -1)
+				goto out;
+			buf_printf(actions, "%s: stopped\n", name);
+		} else if (component_run(a, def, c, reg_find_component(rs, c->name),
+		    op == OP_RESTART, actions, err) == -1)
+			goto out;
+	}
+	reg_event_add(a->reg, service, component ? component : "", opname[op], "",
+	    op == OP_STOP ? "stopped" : "running", "", &(struct mcp_err){ 0 });
+	rc = 0;
+out:
+	if (rc == -1)
+		mcp_err_prefix(err, "%s %s", opname[op], service);
+	agent_unlock_service(a, service);
+	svc_free(def);
+	reg_service_free(rs);
+	return rc;
+}
+
+int
+agent_stop(struct agent *a, const char *service, const char *component,
+    struct buf *actions, struct mcp_err *err)
+{
+	return agent_life(a, OP_STOP, service, component, actions, err);
+}
+
+int
+agent_start(struct agent *a, const char *service, const char *component,
+    struct buf *actions, struct mcp_err *err)
+{
+	return agent_life(a, OP_START, service, component, actions, err);
+}
+
+int
+agent_restart(struct agent *a, const char *service, const char *component,
+    struct buf *actions, struct mcp_err *err)
+{
+	return agent_life(a, OP_RESTART, service, component, actions, err);
+}
+
+int
+agent_undeploy(struct agent *a, const char *service, struct buf *actions,
+    struct mcp_err *err)
+{
+	struct reg_service *rs = NULL;
+	struct rt_info *infos = NULL;
+	size_t i, n = 0;
+	int rc = -1;
+
+	if (!svc_name_valid(service))
+		return mcp_err_set(err, MCP_E_INVALID,
+		    "undeploy: \"%s\" is not a valid service name", service);
+	agent_lock_service(a, service);
+	if (reg_service_get(a->reg, service, &rs, err) == -1) {
+		mcp_err_prefix(err, "undeploy");
+		goto out;
+	}
+	/* every instance labelled with this service, in either runtime */
+	for (i = 0; i < rs->ncomponents; i++) {
+		const struct reg_component *c = &rs->components[i];
+		struct runtime *rt = agent_runtime_for(a, c->runtime, err);
+		char name[SVC_INSTANCE_MAX];
+
+		if (rt == NULL)
+			goto out;
+		svc_instance_name(name, sizeof(name), service, c->name);
+		if (instance_remove(a, rt, name, err) == -1) {
+			mcp_err_prefix(err, "undeploy %s", service);
+			goto out;
+		}
+		buf_printf(actions, "%s: removed\n", name);
+	}
+	if (agent_observe(a, &infos, &n, err) == 0) {
+		for (i = 0; i < n; i++) {
+			struct runtime *rt;
+
+			if (strcmp(infos[i].service, service) != 0)
+				continue;
+			if ((rt = agent_runtime_for(a, infos[i].runtime, err)) == NULL ||
+			    instance_remove(a, rt, infos[i].name, err) == -1) {
+				mcp_err_prefix(err, "undeploy %s", service);
+				goto out;
+			}
+			buf_printf(actions, "%s: removed\n", infos[i].name);
+		}
+	} else {
+		mcp_err_prefix(err, "undeploy %s", service);
+		goto out;
+	}
+	if (reg_service_delete(a->reg, service, err) == -1)
+		goto out;
+	buf_printf(actions, "%s: registry entries, ports and events removed\n", service);
+	log_info("undeployed %s", service);
+	rc = 0;
+out:
+	agent_unlock_service(a, service);
+	free(infos);
+	reg_service_free(rs);
+	return rc;
+}
+
+int
+agent_logs(struct agent *a, const char *service, const char *component,
+    int tail, int follow, rt_log_cb cb, void *arg, struct mcp_err *err)
+{
+	struct reg_service *rs = NULL;
+	const struct reg_component *c = NULL;
+	struct runtime *rt;
+	char name[SVC_INSTANCE_MAX];
+	int rc;
+
+	if (!svc_name_valid(service))
+		return mcp_err_set(err, MCP_E_INVALID,
+		    "logs: \"%s\" is not a valid service name", service);
+	if (reg_service_get(a->reg, service, &rs, err) == -1)
+		return mcp_err_prefix(err, "logs");
+	if (component && component[0])
+		c = reg_find_component(rs, component);
+	else if (rs->ncomponents > 0)
+		c = &rs->components[0];
+	if (c == NULL) {
+		mcp_err_set(err, MCP_E_NOTFOUND, "logs: service %s has no component %s",
+		    service, component);
+		reg_service_free(rs);
+		return -1;
+	}
+	svc_instance_name(name, sizeof(name), service, c->name);
+	if ((rt = agent_runtime_for(a, c->runtime, err)) == NULL) {
+		reg_service_free(rs);
+		return -1;
+	}
+	reg_service_free(rs);
+	rc = rt->ops->logs(rt, name, tail, follow, cb, arg, err);
+	if (rc == -1)
+		mcp_err_prefix(err, "logs %s", name);
+	return rc;
+}

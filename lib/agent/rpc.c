@@ -1,0 +1,461 @@
+/*
+ * agent/rpc.c: the Agent gRPC service (proto/agent.proto) mapped onto the
+ * agent's operations.  Handlers convert between protobuf-c messages and
+ * the agent's own types and nothing more; the method table also says who
+ * may call what (SPEC §6: operators and mcp-master).  Responses are
+ * allocated piecewise with malloc so the wire layer can release them with
+ * protobuf_c_message_free_unpacked().
+ */
+#include "agent/agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "util/log.h"
+#include "wire/wire.h"
+
+static const char *const allow_ops[] = { "@operator", "mcp-master", NULL };
+
+#define NEW(T, init) ({ T *m_ = malloc(sizeof(T)); if (!m_) abort(); \
+	T tmp_ = init; *m_ = tmp_; m_; })
+
+static char *
+S(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
+/* Split "a\nb\n" into a malloc'ed repeated string field. */
+static void
+actions_to_repeated(const struct buf *b, size_t *n, char ***out)
+{
+	char *copy, *line, *save = NULL;
+	size_t cnt = 0, cap = 8;
+
+	*n = 0;
+	*out = NULL;
+	if (b->data == NULL || b->len == 0)
+		return;
+	*out = xcalloc(cap, sizeof(char *));
+	copy = xstrdup(b->data);
+	for (line = strtok_r(copy, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (cnt == cap) {
+			cap *= 2;
+			*out = realloc(*out, cap * sizeof(char *));
+			if (*out == NULL)
+				abort();
+		}
+		(*out)[cnt++] = S(line);
+	}
+	free(copy);
+	*n = cnt;
+}
+
+static const char *
+image_version(const char *image)
+{
+	return svc_image_tag(image);
+}
+
+static Mcp__V1__ServiceStatus *
+service_to_pb(struct agent *a, const struct agent_view *v, size_t i)
+{
+	const struct reg_service *s = &v->svcs[i];
+	Mcp__V1__ServiceStatus *ss = NEW(Mcp__V1__ServiceStatus,
+	    MCP__V1__SERVICE_STATUS__INIT);
+	size_t j, k;
+
+	ss->name = S(s->name);
+	ss->node = S(a->cfg.node);
+	ss->tier = S(s->tier);
+	ss->active = s->active;
+	ss->deployed_at = s->updated_at;
+	ss->n_components = s->ncomponents;
+	ss->components = xcalloc(s->ncomponents, sizeof(*ss->components));
+	for (j = 0; j < s->ncomponents; j++) {
+		const struct agent_comp_view *cv = &v->comps[i][j];
+		const struct reg_component *rc = cv->rc;
+		Mcp__V1__ComponentStatus *cs = NEW(Mcp__V1__ComponentStatus,
+		    MCP__V1__COMPONENT_STATUS__INIT);
+
+		cs->name = S(rc->name);
+		cs->instance = S(cv->instance);
+		cs->runtime = S(rc->runtime);
+		cs->image = S(rc->image);
+		cs->version = S(image_version(rc->image));
+		cs->desired = S(rc->desired);
+		cs->observed = S(cv->observed);
+		cs->drift = cv->drift;
+		cs->flapping = cv->flapping;
+		cs->started_at = strcmp(cv->observed, "running") == 0 ? cv->started_at : 0;
+		cs->memory_mb = (uint32_t)rc->memory_mb;
+		cs->vcpus = (uint32_t)rc->vcpus;
+		cs->image_hash = S(cv->image_hash);
+		cs->vm_ip = S(rc->vm_ip);
+		cs->exit_code = cv->exit_code;
+		cs->n_routes = rc->nroutes;
+		cs->routes = xcalloc(rc->nroutes, sizeof(*cs->routes));
+		for (k = 0; k < rc->nroutes; k++) {
+			const struct reg_route *r = &rc->routes[k];
+			Mcp__V1__RouteStatus *rs = NEW(Mcp__V1__RouteStatus,
+			    MCP__V1__ROUTE_STATUS__INIT);
+
+			rs->name = S(r->name);
+			rs->port = (uint32_t)r->port;
+			rs->host_port = (uint32_t)r->host_port;
+			rs->mode = S(r->mode);
+			rs->hostname = S(r->hostname);
+			rs->public_ = r->public;
+			rs->vm_addr = S(r->vm_addr);
+			cs->routes[k] = rs;
+		}
+		ss->components[j] = cs;
+	}
+	if (v->nsvcs == 1 && v->nevents) {
+		ss->n_events = v->nevents;
+		ss->events = xcalloc(v->nevents, sizeof(*ss->events));
+		for (k = 0; k < v->nevents; k++) {
+			const struct reg_event *e = &v->events[k];
+			Mcp__V1__Event *ev = NEW(Mcp__V1__Event, MCP__V1__EVENT__INIT);
+
+			ev->time = e->time;
+			ev->component = S(e->component);
+			ev->kind = S(e->kind);
+			ev->from_state = S(e->from_state);
+			ev->to_state = S(e->to_state);
+			ev->detail = S(e->detail);
+			ss->events[k] = ev;
+		}
+	}
+	return ss;
+}
+
+static int
+rpc_deploy(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__DeployRequest *r = (const Mcp__V1__DeployRequest *)req;
+	struct agent *a = ctx;
+	struct buf actions = BUF_INIT;
+	struct svc_def *def = NULL;
+	struct agent_view v;
+	Mcp__V1__DeployResponse *out;
+
+	log_info("Deploy from %s (%s)", caller->identity, r->source);
+	if (agent_deploy(a, r->definition, strlen(r->definition), r->source,
+	    &actions, err) == -1) {
+		buf_free(&actions);
+		return -1;
+	}
+	out = NEW(Mcp__V1__DeployResponse, MCP__V1__DEPLOY_RESPONSE__INIT);
+	actions_to_repeated(&actions, &out->n_actions, &out->actions);
+	buf_free(&actions);
+	if (svc_parse(r->definition, strlen(r->definition), "definition", &def,
+	    err) == 0 && agent_view_get(a, def->name, &v, err) == 0) {
+		out->service = service_to_pb(a, &v, 0);
+		agent_view_free(&v);
+	}
+	mcp_err_clear(err);
+	svc_free(def);
+	*resp = &out->base;
+	return 0;
+}
+
+typedef int (*life_fn)(struct agent *, const char *, const char *, struct buf *,
+    struct mcp_err *);
+
+static int
+rpc_life(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err, const char *what, life_fn fn)
+{
+	const Mcp__V1__ServiceRequest *r = (const Mcp__V1__ServiceRequest *)req;
+	struct buf actions = BUF_INIT;
+	Mcp__V1__OpResponse *out;
+	int rc;
+
+	log_info("%s %s%s%s from %s", what, r->service, r->component[0] ? "/" : "",
+	    r->component, caller->identity);
+	if (fn)
+		rc = fn(ctx, r->service, r->component, &actions, err);
+	else
+		rc = agent_undeploy(ctx, r->service, &actions, err);
+	if (rc == -1) {
+		buf_free(&actions);
+		return -1;
+	}
+	out = NEW(Mcp__V1__OpResponse, MCP__V1__OP_RESPONSE__INIT);
+	actions_to_repeated(&actions, &out->n_actions, &out->actions);
+	buf_free(&actions);
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_stop(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	return rpc_life(ctx, c, req, resp, err, "Stop", agent_stop);
+}
+
+static int
+rpc_start(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	return rpc_life(ctx, c, req, resp, err, "Start", agent_start);
+}
+
+static int
+rpc_restart(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	return rpc_life(ctx, c, req, resp, err, "Restart", agent_restart);
+}
+
+static int
+rpc_undeploy(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	return rpc_life(ctx, c, req, resp, err, "Undeploy", NULL);
+}
+
+static int
+view_to_services(struct agent *a, const char *service, size_t *n,
+    Mcp__V1__ServiceStatus ***out, struct mcp_err *err)
+{
+	struct agent_view v;
+	size_t i;
+
+	if (agent_view_get(a, service, &v, err) == -1)
+		return -1;
+	*n = v.nsvcs;
+	*out = xcalloc(v.nsvcs, sizeof(**out));
+	for (i = 0; i < v.nsvcs; i++)
+		(*out)[i] = service_to_pb(a, &v, i);
+	agent_view_free(&v);
+	return 0;
+}
+
+static int
+rpc_list(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	struct agent *a = ctx;
+	Mcp__V1__ListServicesResponse *out;
+
+	(void)caller;
+	(void)req;
+	out = NEW(Mcp__V1__ListServicesResponse, MCP__V1__LIST_SERVICES_RESPONSE__INIT);
+	out->node = S(a->cfg.node);
+	if (view_to_services(a, NULL, &out->n_services, &out->services, err) == -1) {
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+		return -1;
+	}
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_status(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__StatusRequest *r = (const Mcp__V1__StatusRequest *)req;
+	struct agent *a = ctx;
+	Mcp__V1__StatusResponse *out;
+
+	(void)caller;
+	if (r->service[0] && !svc_name_valid(r->service))
+		return mcp_err_set(err, MCP_E_INVALID,
+		    "status: \"%s\" is not a valid service name", r->service);
+	out = NEW(Mcp__V1__StatusResponse, MCP__V1__STATUS_RESPONSE__INIT);
+	out->node = S(a->cfg.node);
+	if (view_to_services(a, r->service[0] ? r->service : NULL, &out->n_services,
+	    &out->services, err) == -1) {
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+		return -1;
+	}
+	*resp = &out->base;
+	return 0;
+}
+
+struct log_send {
+	struct wire_stream *st;
+};
+
+static int
+log_chunk(const char *data, size_t len, void *arg)
+{
+	struct log_send *ls = arg;
+	Mcp__V1__LogChunk chunk = MCP__V1__LOG_CHUNK__INIT;
+
+	if (wire_stream_cancelled(ls->st))
+		return 1;
+	if (len == 0)
+		return 0;
+	chunk.data.data = (uint8_t *)data;
+	chunk.data.len = len;
+	return wire_stream_send(ls->st, &chunk.base) == -1;
+}
+
+static int
+rpc_logs(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
+    struct wire_stream *st, struct mcp_err *err)
+{
+	const Mcp__V1__LogsRequest *r = (const Mcp__V1__LogsRequest *)req;
+	struct log_send ls = { st };
+
+	(void)caller;
+	return agent_logs(ctx, r->service, r->component, r->tail, r->follow,
+	    log_chunk, &ls, err);
+}
+
+static int
+rpc_push(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__PushFileRequest *r = (const Mcp__V1__PushFileRequest *)req;
+	Mcp__V1__PushFileResponse *out;
+
+	log_info("PushFile %s/%s (%zu bytes) from %s", r->service, r->path,
+	    r->content.len, caller->identity);
+	if (agent_push_file(ctx, r->service, r->path, r->content.data,
+	    r->content.len, r->mode, err) == -1)
+		return -1;
+	out = NEW(Mcp__V1__PushFileResponse, MCP__V1__PUSH_FILE_RESPONSE__INIT);
+	out->size = r->content.len;
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_pull(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__PullFileRequest *r = (const Mcp__V1__PullFileRequest *)req;
+	Mcp__V1__PullFileResponse *out;
+	struct buf data = BUF_INIT;
+	unsigned mode = 0;
+
+	(void)caller;
+	if (agent_pull_file(ctx, r->service, r->path, &data, &mode, err) == -1) {
+		buf_free(&data);
+		return -1;
+	}
+	out = NEW(Mcp__V1__PullFileResponse, MCP__V1__PULL_FILE_RESPONSE__INIT);
+	out->content.len = data.len;
+	out->content.data = (uint8_t *)buf_steal(&data);
+	out->mode = mode;
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_health(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	struct agent *a = ctx;
+	Mcp__V1__HealthCheckResponse *out;
+
+	(void)caller;
+	(void)req;
+	(void)err;
+	out = NEW(Mcp__V1__HealthCheckResponse, MCP__V1__HEALTH_CHECK_RESPONSE__INIT);
+	out->status = S("ok");
+	out->node = S(a->cfg.node);
+	out->version = S(MCP_VERSION);
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_node(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	struct agent *a = ctx;
+	Mcp__V1__NodeStatusResponse *out;
+	struct agent_view v;
+	int mem, cpus, used_mem, used_cpus;
+	size_t i, j;
+
+	(void)caller;
+	(void)req;
+	if (agent_view_get(a, NULL, &v, err) == -1)
+		return -1;
+	out = NEW(Mcp__V1__NodeStatusResponse, MCP__V1__NODE_STATUS_RESPONSE__INIT);
+	out->node = S(a->cfg.node);
+	out->version = S(MCP_VERSION);
+	out->uptime_s = (int64_t)time(NULL) - a->started_at;
+	out->n_runtimes = a->qemu ? 2 : 1;
+	out->runtimes = xcalloc(2, sizeof(char *));
+	out->runtimes[0] = S("container");
+	if (a->qemu)
+		out->runtimes[1] = S("unikernel");
+	out->services = (uint32_t)v.nsvcs;
+	for (i = 0; i < v.nsvcs; i++)
+		for (j = 0; j < v.svcs[i].ncomponents; j++)
+			if (strcmp(v.comps[i][j].observed, "running") == 0)
+				out->components_running++;
+	agent_view_free(&v);
+	agent_capacity(a, &mem, &cpus);
+	agent_committed(a, NULL, &used_mem, &used_cpus);
+	out->memory_total_mb = (uint64_t)mem;
+	out->memory_committed_mb = (uint64_t)used_mem;
+	out->vcpus_total = (uint32_t)cpus;
+	out->vcpus_committed = (uint32_t)used_cpus;
+	out->accel = S(a->accel);
+	out->bridge = 0;
+	*resp = &out->base;
+	return 0;
+}
+
+#define M(name, req, resp, fn) { "/mcp.v1.Agent/" name, &req, &resp, fn, NULL, allow_ops }
+
+static const struct wire_method agent_methods[] = {
+	M("Deploy", mcp__v1__deploy_request__descriptor,
+	    mcp__v1__deploy_response__descriptor, rpc_deploy),
+	M("Stop", mcp__v1__service_request__descriptor,
+	    mcp__v1__op_response__descriptor, rpc_stop),
+	M("Start", mcp__v1__service_request__descriptor,
+	    mcp__v1__op_response__descriptor, rpc_start),
+	M("Restart", mcp__v1__service_request__descriptor,
+	    mcp__v1__op_response__descriptor, rpc_restart),
+	M("Undeploy", mcp__v1__service_request__descriptor,
+	    mcp__v1__op_response__descriptor, rpc_undeploy),
+	M("ListServices", mcp__v1__list_services_request__descriptor,
+	    mcp__v1__list_services_response__descriptor, rpc_list),
+	M("Status", mcp__v1__status_request__descriptor,
+	    mcp__v1__status_response__descriptor, rpc_status),
+	{ "/mcp.v1.Agent/Logs", &mcp__v1__logs_request__descriptor,
+	    &mcp__v1__log_chunk__descriptor, NULL, rpc_logs, allow_ops },
+	M("PushFile", mcp__v1__push_file_request__descriptor,
+	    mcp__v1__push_file_response__descriptor, rpc_push),
+	M("PullFile", mcp__v1__pull_file_request__descriptor,
+	    mcp__v1__pull_file_response__descriptor, rpc_pull),
+	M("HealthCheck", mcp__v1__health_check_request__descriptor,
+	    mcp__v1__health_check_response__descriptor, rpc_health),
+	M("NodeStatus", mcp__v1__node_status_request__descriptor,
+	    mcp__v1__node_status_response__descriptor, rpc_node),
+};
+
+int
+agent_rpc_start(struct agent *a, struct mcp_err *err)
+{
+	a->server = wire_server_new(agent_methods,
+	    sizeof(agent_methods) / sizeof(agent_methods[0]), a, err);
+	if (a->server == NULL)
+		return -1;
+	wire_server_set_operators(a->server, (const char *const *)a->cfg.operators);
+	if (wire_server_add_unix(a->server, a->cfg.socket, err) == -1)
+		return -1;
+	if (a->cfg.listen[0]) {
+		struct wire_tls tls = { a->cfg.tls_ca, a->cfg.tls_cert, a->cfg.tls_key };
+
+		if (wire_server_add_tls(a->server, a->cfg.listen, &tls, err) == -1)
+			return -1;
+	}
+	return wire_server_start(a->server, err);
+}

@@ -1,0 +1,205 @@
+/*
+ * agent/view.c: what is running versus what should be.  Merges the two
+ * runtimes' listings of managed instances, matches them to registry
+ * components by their (service, component) metadata and the SPEC §3 name,
+ * and derives observed state, drift and flapping per component.
+ */
+#include "agent/agent.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+int
+agent_is_drift(const char *desired, const char *observed)
+{
+	if (strcmp(observed, "unknown") == 0)
+		return 0;
+	if (strcmp(desired, "running") == 0)
+		return strcmp(observed, "running") != 0;
+	return strcmp(observed, "running") == 0;
+}
+
+static int
+append_list(struct runtime *rt, const char *name, struct rt_info **all,
+    size_t *n, struct mcp_err *err)
+{
+	struct rt_info *list = NULL, *grown;
+	size_t cnt = 0, i;
+
+	if (rt->ops->list(rt, &list, &cnt, err) == -1)
+		return mcp_err_prefix(err, "list %s instances", name);
+	if (cnt == 0) {
+		free(list);
+		return 0;
+	}
+	grown = realloc(*all, (*n + cnt) * sizeof(**all));
+	if (grown == NULL)
+		abort();
+	*all = grown;
+	for (i = 0; i < cnt; i++) {
+		mcp_strlcpy(list[i].runtime, name, sizeof(list[i].runtime));
+		(*all)[*n + i] = list[i];
+	}
+	*n += cnt;
+	free(list);
+	return 0;
+}
+
+int
+agent_observe(struct agent *a, struct rt_info **out, size_t *n,
+    struct mcp_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	if (append_list(a->podman, "container", out, n, err) == -1)
+		goto fail;
+	if (a->qemu && append_list(a->qemu, "unikernel", out, n, err) == -1)
+		goto fail;
+	return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
+static const struct rt_info *
+find_instance(const struct rt_info *infos, size_t n, const char *runtime,
+    const char *service, const char *component, const char *instance)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(infos[i].runtime, runtime) == 0 &&
+		    strcmp(infos[i].service, service) == 0 &&
+		    strcmp(infos[i].component, component) == 0 &&
+		    strcmp(infos[i].name, instance) == 0)
+			return &infos[i];
+	return NULL;
+}
+
+int
+agent_view_get(struct agent *a, const char *service, struct agent_view *v,
+    struct mcp_err *err)
+{
+	struct rt_info *infos = NULL;
+	size_t ninfos = 0, i, j;
+	int observed_ok = 1;
+	int64_t now = (int64_t)time(NULL);
+
+	memset(v, 0, sizeof(*v));
+	if (service) {
+		struct reg_service *one;
+
+		if (reg_service_get(a->reg, service, &one, err) == -1)
+			return -1;
+		v->svcs = one;
+		v->nsvcs = 1;
+		reg_events_list(a->reg, service, 20, &v->events, &v->nevents, err);
+	} else if (reg_service_list(a->reg, &v->svcs, &v->nsvcs, err) == -1) {
+		return -1;
+	}
+	if (agent_observe(a, &infos, &ninfos, err) == -1) {
+		log_warnx("status: %s", err->msg);
+		mcp_err_clear(err);
+		observed_ok = 0;
+	}
+	v->comps = xcalloc(v->nsvcs, sizeof(*v->comps));
+	for (i = 0; i < v->nsvcs; i++) {
+		struct reg_service *s = &v->svcs[i];
+
+		v->comps[i] = xcalloc(s->ncomponents, sizeof(**v->comps));
+		for (j = 0; j < s->ncomponents; j++) {
+			struct agent_comp_view *cv = &v->comps[i][j];
+			const struct reg_component *rc = &s->components[j];
+			const struct rt_info *info;
+
+			cv->rc = rc;
+			svc_instance_name(cv->instance, sizeof(cv->instance), s->name,
+			    rc->name);
+			info = find_instance(infos, ninfos, rc->runtime, s->name,
+			    rc->name, cv->instance);
+			if (!observed_ok)
+				mcp_strlcpy(cv->observed, "unknown", sizeof(cv->observed));
+			else if (info == NULL)
+				mcp_strlcpy(cv->observed, "missing", sizeof(cv->observed));
+			else {
+				mcp_strlcpy(cv->observed, info->state, sizeof(cv->observed));
+				cv->started_at = info->started_at;
+				cv->exit_code = info->exit_code;
+				mcp_strlcpy(cv->image_hash, info->image_hash,
+				    sizeof(cv->image_hash));
+			}
+			if (cv->image_hash[0] == '\0')
+				mcp_strlcpy(cv->image_hash, rc->image_hash,
+				    sizeof(cv->image_hash));
+			cv->drift = agent_is_drift(rc->desired, cv->observed);
+			cv->flapping = reg_events_count(a->reg, s->name, rc->name,
+			    "transition", now - a->cfg.flap_window_s) >
+			    a->cfg.flap_threshold;
+		}
+	}
+	free(infos);
+	return 0;
+}
+
+void
+agent_view_free(struct agent_view *v)
+{
+	size_t i;
+
+	if (v->comps)
+		for (i = 0; i < v->nsvcs; i++)
+			free(v->comps[i]);
+	free(v->comps);
+	reg_services_free(v->svcs, v->nsvcs);
+	free(v->events);
+	memset(v, 0, sizeof(*v));
+}
+
+void
+agent_committed(struct agent *a, const char *except_service, int *mem_mb,
+    int *vcpus)
+{
+	struct reg_service *svcs = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	size_t n = 0, i, j;
+
+	*mem_mb = *vcpus = 0;
+	if (reg_service_list(a->reg, &svcs, &n, &err) == -1)
+		return;
+	for (i = 0; i < n; i++) {
+		if (except_service && strcmp(svcs[i].name, except_service) == 0)
+			continue;
+		for (j = 0; j < svcs[i].ncomponents; j++) {
+			const struct reg_component *c = &svcs[i].components[j];
+
+			if (strcmp(c->runtime, "unikernel") == 0 &&
+			    strcmp(c->desired, "running") == 0) {
+				*mem_mb += c->memory_mb;
+				*vcpus += c->vcpus;
+			}
+		}
+	}
+	reg_services_free(svcs, n);
+}
+
+void
+agent_capacity(struct agent *a, int *mem_mb, int *vcpus)
+{
+	long long mem = a->cfg.memory_mb;
+	long cpus = a->cfg.vcpus;
+
+	if (mem == 0)
+		mem = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) >> 20;
+	if (cpus == 0)
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	mem -= a->cfg.reserve_memory_mb;
+	cpus -= a->cfg.reserve_vcpus;
+	*mem_mb = mem > 0 ? (int)mem : 0;
+	*vcpus = cpus > 0 ? (int)cpus : 0;
+}

@@ -1,0 +1,753 @@
+/*
+ * cli/commands.c: the CLI commands.  Each resolves which node(s) to talk
+ * to, makes the RPC(s) through lib/wire, and prints a table or JSON.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "pki/pki.h"
+#include "service/service.h"
+#include "util/buf.h"
+#include "util/file.h"
+#include "wire/wire.h"
+
+#define T_SHORT 30000
+#define T_LONG 900000
+
+int
+cli_fail(const struct mcp_err *err)
+{
+	fprintf(stderr, "mcp: %s\n", err->msg[0] ? err->msg : "failed");
+	return 1;
+}
+
+static int
+usage_fail(const char *usage)
+{
+	fprintf(stderr, "usage: mcp %s\n", usage);
+	return 2;
+}
+
+static struct wire_client *
+node_client(struct cli *c, const struct cli_node *n, struct mcp_err *err)
+{
+	struct wire_tls tls = { c->cfg.tls_ca, c->cfg.tls_cert, c->cfg.tls_key };
+	struct wire_client *wc;
+
+	if (strncmp(n->address, "unix:", 5) != 0 &&
+	    (!tls.ca[0] || !tls.cert[0] || !tls.key[0])) {
+		mcp_err_set(err, MCP_E_INVALID,
+		    "node %s at %s needs [tls] ca, cert and key in the CLI config",
+		    n->name, n->address);
+		return NULL;
+	}
+	wc = wire_client_new(n->address, strncmp(n->address, "unix:", 5) ? &tls : NULL,
+	    err);
+	if (wc == NULL)
+		mcp_err_prefix(err, "node %s", n->name);
+	return wc;
+}
+
+static const struct cli_node *
+find_node(struct cli *c, const char *name, struct mcp_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < c->cfg.nnodes; i++)
+		if (strcmp(c->cfg.nodes[i].name, name) == 0)
+			return &c->cfg.nodes[i];
+	mcp_err_set(err, MCP_E_NOTFOUND, "node %s is not in the CLI config%s%s",
+	    name, c->cfg.path[0] ? " " : "", c->cfg.path);
+	return NULL;
+}
+
+/* One RPC to one node. */
+static int
+node_call(struct cli *c, const struct cli_node *n, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+    ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err)
+{
+	struct wire_client *wc = node_client(c, n, err);
+	int rc;
+
+	if (wc == NULL)
+		return -1;
+	rc = wire_call(wc, method, req, desc, resp, timeout_ms, err);
+	wire_client_free(wc);
+	return rc;
+}
+
+/* Find the node a service is deployed on (asks each node). */
+static const struct cli_node *
+service_node(struct cli *c, const char *service, struct mcp_err *err)
+{
+	Mcp__V1__StatusRequest req = MCP__V1__STATUS_REQUEST__INIT;
+	size_t i;
+	char unreachable[512] = "";
+
+	req.service = (char *)service;
+	for (i = 0; i < c->cfg.nnodes; i++) {
+		ProtobufCMessage *resp = NULL;
+		struct mcp_err e = MCP_ERR_INIT;
+
+		if (node_call(c, &c->cfg.nodes[i], "/mcp.v1.Agent/Status", &req.base,
+		    &mcp__v1__status_response__descriptor, &resp, T_SHORT, &e) == 0) {
+			protobuf_c_message_free_unpacked(resp, NULL);
+			return &c->cfg.nodes[i];
+		}
+		if (e.code != MCP_E_NOTFOUND) {
+			if (c->cfg.nnodes == 1) {
+				*err = e;
+				return NULL;
+			}
+			snprintf(unreachable + strlen(unreachable),
+			    sizeof(unreachable) - strlen(unreachable), "; %s", e.msg);
+		}
+	}
+	mcp_err_set(err, MCP_E_NOTFOUND, "service %s is not deployed on any node%s",
+	    service, unreachable);
+	return NULL;
+}
+
+/* ---- deploy ---- */
+
+int
+cli_cmd_deploy(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "direct", no_argument, NULL, 'd' },
+		{ "node", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	Mcp__V1__DeployRequest req = MCP__V1__DEPLOY_REQUEST__INIT;
+	Mcp__V1__DeployResponse *resp = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	const struct cli_node *node = NULL;
+	const char *node_name = NULL;
+	struct svc_def *def = NULL;
+	struct buf text = BUF_INIT;
+	char path[1024];
+	struct stat st;
+	size_t i;
+	int ch, rc = 1;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "dn:", opts, NULL)) != -1) {
+		if (ch == 'n')
+			node_name = optarg;
+		else if (ch != 'd')
+			return usage_fail("deploy SERVICE|FILE [--direct] [-n NODE]");
+	}
+	if (optind != argc - 1)
+		return usage_fail("deploy SERVICE|FILE [--direct] [-n NODE]");
+	if (strchr(argv[optind], '/') || stat(argv[optind], &st) == 0 ||
+	    strstr(argv[optind], ".toml"))
+		mcp_strlcpy(path, argv[optind], sizeof(path));
+	else if (svc_name_valid(argv[optind]))
+		snprintf(path, sizeof(path), "%s/%s.toml", c->cfg.services_dir,
+		    argv[optind]);
+	else {
+		mcp_err_set(&err, MCP_E_INVALID,
+		    "deploy: \"%s\" is neither a file nor a service name", argv[optind]);
+		return cli_fail(&err);
+	}
+	if (file_read(path, &text, 1 << 20, &err) == -1) {
+		mcp_err_prefix(&err, "deploy");
+		goto out;
+	}
+	if (svc_parse(text.data, text.len, path, &def, &err) == -1)
+		goto out;
+	if (def->node[0]) {
+		if (node_name && strcmp(node_name, def->node) != 0) {
+			mcp_err_set(&err, MCP_E_INVALID,
+			    "deploy %s: -n %s contradicts node = \"%s\" in %s", def->name,
+			    node_name, def->node, path);
+			goto out;
+		}
+		node_name = def->node;
+	}
+	if (node_name)
+		node = find_node(c, node_name, &err);
+	else if (c->cfg.nnodes == 1)
+		node = &c->cfg.nodes[0];
+	else
+		mcp_err_set(&err, MCP_E_INVALID,
+		    "deploy %s: several nodes are configured: pin it with node = in %s "
+		    "or pass -n NODE", def->name, path);
+	if (node == NULL)
+		goto out;
+	req.definition = text.data;
+	req.source = path;
+	if (node_call(c, node, "/mcp.v1.Agent/Deploy", &req.base,
+	    &mcp__v1__deploy_response__descriptor, (ProtobufCMessage **)&resp,
+	    T_LONG, &err) == -1)
+		goto out;
+	if (c->json) {
+		json_t *j = json_object(), *acts = json_array();
+
+		for (i = 0; i < resp->n_actions; i++)
+			json_array_append_new(acts, json_string(resp->actions[i]));
+		json_object_set_new(j, "service", json_string(def->name));
+		json_object_set_new(j, "node", json_string(node->name));
+		json_object_set_new(j, "actions", acts);
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(j);
+	} else {
+		for (i = 0; i < resp->n_actions; i++)
+			printf("%s\n", resp->actions[i]);
+		printf("deployed %s on %s\n", def->name, node->name);
+	}
+	rc = 0;
+out:
+	if (resp)
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	svc_free(def);
+	buf_free(&text);
+	return rc ? cli_fail(&err) : 0;
+}
+
+/* ---- stop / start / restart / undeploy ---- */
+
+int
+cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
+{
+	Mcp__V1__ServiceRequest req = MCP__V1__SERVICE_REQUEST__INIT;
+	Mcp__V1__OpResponse *resp = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	const struct cli_node *node;
+	char method[64], usage[96];
+	const char *component = "";
+	size_t i;
+	int ch;
+
+	snprintf(usage, sizeof(usage), "%s SERVICE [-c COMPONENT]", argv[0]);
+	optind = 0;
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch == 'c' && strcmp(argv[0], "undeploy") != 0)
+			component = optarg;
+		else
+			return usage_fail(usage);
+	}
+	if (optind != argc - 1)
+		return usage_fail(usage);
+	if ((node = service_node(c, argv[optind], &err)) == NULL)
+		return cli_fail(&err);
+	req.service = argv[optind];
+	req.component = (char *)component;
+	snprintf(method, sizeof(method), "/mcp.v1.Agent/%c%s",
+	    argv[0][0] - 'a' + 'A', argv[0] + 1);
+	if (node_call(c, node, method, &req.base, &mcp__v1__op_response__descriptor,
+	    (ProtobufCMessage **)&resp, T_LONG, &err) == -1)
+		return cli_fail(&err);
+	for (i = 0; i < resp->n_actions; i++)
+		printf("%s\n", resp->actions[i]);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return 0;
+}
+
+/* ---- ps / status ---- */
+
+static void
+fmt_uptime(char *out, size_t outsz, int64_t started)
+{
+	int64_t d = started > 0 ? (int64_t)time(NULL) - started : -1;
+
+	if (d < 0)
+		snprintf(out, outsz, "-");
+	else if (d < 120)
+		snprintf(out, outsz, "%llds", (long long)d);
+	else if (d < 7200)
+		snprintf(out, outsz, "%lldm", (long long)(d / 60));
+	else if (d < 172800)
+		snprintf(out, outsz, "%lldh", (long long)(d / 3600));
+	else
+		snprintf(out, outsz, "%lldd", (long long)(d / 86400));
+}
+
+static json_t *
+component_json(const Mcp__V1__ServiceStatus *s, const Mcp__V1__ComponentStatus *cs)
+{
+	json_t *j = json_object(), *routes = json_array();
+	size_t k;
+
+	json_object_set_new(j, "service", json_string(s->name));
+	json_object_set_new(j, "component", json_string(cs->name));
+	json_object_set_new(j, "instance", json_string(cs->instance));
+	json_object_set_new(j, "node", json_string(s->node));
+	json_object_set_new(j, "runtime", json_string(cs->runtime));
+	json_object_set_new(j, "image", json_string(cs->image));
+	json_object_set_new(j, "version", json_string(cs->version));
+	json_object_set_new(j, "desired", json_string(cs->desired));
+	json_object_set_new(j, "observed", json_string(cs->observed));
+	json_object_set_new(j, "drift", json_boolean(cs->drift));
+	json_object_set_new(j, "flapping", json_boolean(cs->flapping));
+	json_object_set_new(j, "started_at", json_integer(cs->started_at));
+	json_object_set_new(j, "uptime_s", json_integer(cs->started_at > 0 ?
+	    (json_int_t)(time(NULL) - cs->started_at) : 0));
+	if (strcmp(cs->runtime, "unikernel") == 0) {
+		json_object_set_new(j, "memory_mb", json_integer(cs->memory_mb));
+		json_object_set_new(j, "vcpus", json_integer(cs->vcpus));
+		json_object_set_new(j, "image_hash", json_string(cs->image_hash));
+		json_object_set_new(j, "vm_ip", json_string(cs->vm_ip));
+	}
+	for (k = 0; k < cs->n_routes; k++) {
+		const Mcp__V1__RouteStatus *r = cs->routes[k];
+		json_t *jr = json_object();
+
+		json_object_set_new(jr, "name", json_string(r->name));
+		json_object_set_new(jr, "port", json_integer(r->port));
+		json_object_set_new(jr, "host_port", json_integer(r->host_port));
+		json_object_set_new(jr, "mode", json_string(r->mode));
+		json_object_set_new(jr, "hostname", json_string(r->hostname));
+		json_object_set_new(jr, "public", json_boolean(r->public_));
+		json_object_set_new(jr, "vm_addr", json_string(r->vm_addr));
+		json_array_append_new(routes, jr);
+	}
+	json_object_set_new(j, "routes", routes);
+	return j;
+}
+
+static json_t *
+service_json(const Mcp__V1__ServiceStatus *s)
+{
+	json_t *j = json_object(), *comps = json_array(), *events = json_array();
+	size_t i;
+
+	json_object_set_new(j, "service", json_string(s->name));
+	json_object_set_new(j, "node", json_string(s->node));
+	json_object_set_new(j, "tier", json_string(s->tier));
+	json_object_set_new(j, "active", json_boolean(s->active));
+	json_object_set_new(j, "deployed_at", json_integer(s->deployed_at));
+	for (i = 0; i < s->n_components; i++)
+		json_array_append_new(comps, component_json(s, s->components[i]));
+	json_object_set_new(j, "components", comps);
+	for (i = 0; i < s->n_events; i++) {
+		const Mcp__V1__Event *e = s->events[i];
+		json_t *je = json_object();
+
+		json_object_set_new(je, "time", json_integer(e->time));
+		json_object_set_new(je, "component", json_string(e->component));
+		json_object_set_new(je, "kind", json_string(e->kind));
+		json_object_set_new(je, "from", json_string(e->from_state));
+		json_object_set_new(je, "to", json_string(e->to_state));
+		json_object_set_new(je, "detail", json_string(e->detail));
+		json_array_append_new(events, je);
+	}
+	json_object_set_new(j, "events", events);
+	return j;
+}
+
+static void
+json_print(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(j);
+}
+
+int
+cli_cmd_ps(struct cli *c, int argc, char **argv)
+{
+	Mcp__V1__ListServicesRequest req = MCP__V1__LIST_SERVICES_REQUEST__INIT;
+	json_t *arr = json_array();
+	size_t n, i, j;
+	int rc = 0;
+
+	(void)argv;
+	if (argc != 1) {
+		json_decref(arr);
+		return usage_fail("ps");
+	}
+	if (!c->json)
+		printf("%-20s %-16s %-10s %-10s %-10s %-12s %s\n", "SERVICE", "COMPONENT",
+		    "NODE", "RUNTIME", "STATE", "VERSION", "UPTIME");
+	for (n = 0; n < c->cfg.nnodes; n++) {
+		Mcp__V1__ListServicesResponse *resp = NULL;
+		struct mcp_err err = MCP_ERR_INIT;
+
+		if (node_call(c, &c->cfg.nodes[n], "/mcp.v1.Agent/ListServices",
+		    &req.base, &mcp__v1__list_services_response__descriptor,
+		    (ProtobufCMessage **)&resp, T_SHORT, &err) == -1) {
+			rc = cli_fail(&err);
+			continue;
+		}
+		for (i = 0; i < resp->n_services; i++) {
+			const Mcp__V1__ServiceStatus *s = resp->services[i];
+
+			for (j = 0; j < s->n_components; j++) {
+				const Mcp__V1__ComponentStatus *cs = s->components[j];
+				char up[32], state[48];
+
+				if (c->json) {
+					json_array_append_new(arr, component_json(s, cs));
+					continue;
+				}
+				fmt_uptime(up, sizeof(up), strcmp(cs->observed, "running") == 0 ?
+				    cs->started_at : 0);
+				snprintf(state, sizeof(state), "%s%s", cs->observed,
+				    cs->drift ? "!" : "");
+				printf("%-20s %-16s %-10s %-10s %-10s %-12s %s\n", s->name,
+				    cs->name, s->node, cs->runtime, state, cs->version, up);
+			}
+		}
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	}
+	if (c->json)
+		json_print(arr);
+	else
+		json_decref(arr);
+	return rc;
+}
+
+static void
+status_print(const Mcp__V1__ServiceStatus *s)
+{
+	size_t j, k;
+
+	printf("service %s on %s (tier %s%s)\n", s->name, s->node, s->tier,
+	    s->active ? "" : ", inactive");
+	for (j = 0; j < s->n_components; j++) {
+		const Mcp__V1__ComponentStatus *cs = s->components[j];
+		char up[32];
+
+		fmt_uptime(up, sizeof(up), cs->started_at);
+		printf("  %-16s %-10s desired %-8s observed %-8s%s%s up %s\n", cs->name,
+		    cs->runtime, cs->desired, cs->observed, cs->drift ? " DRIFT" : "",
+		    cs->flapping ? " FLAPPING" : "", up);
+		printf("  %-16s image %s\n", "", cs->image);
+		if (cs->image_hash[0])
+			printf("  %-16s attested %s\n", "", cs->image_hash);
+		for (k = 0; k < cs->n_routes; k++) {
+			const Mcp__V1__RouteStatus *r = cs->routes[k];
+
+			printf("  %-16s route %s port %u -> %s%s127.0.0.1:%u (%s)\n", "",
+			    r->name[0] ? r->name : "-", r->port,
+			    r->vm_addr[0] ? r->vm_addr : "", r->vm_addr[0] ? ", " : "",
+			    r->host_port, r->mode);
+		}
+	}
+	for (k = 0; k < s->n_events && k < 10; k++) {
+		const Mcp__V1__Event *e = s->events[k];
+		char ts[32];
+		time_t t = (time_t)e->time;
+
+		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		printf("  event %s %-12s %s %s%s%s %s\n", ts, e->kind,
+		    e->component[0] ? e->component : "-", e->from_state,
+		    e->from_state[0] || e->to_state[0] ? "->" : "", e->to_state, e->detail);
+	}
+}
+
+int
+cli_cmd_status(struct cli *c, int argc, char **argv)
+{
+	Mcp__V1__StatusRequest req = MCP__V1__STATUS_REQUEST__INIT;
+	struct mcp_err err = MCP_ERR_INIT;
+	json_t *arr = json_array();
+	size_t n, i;
+	int rc = 0, found = 0;
+
+	if (argc > 2) {
+		json_decref(arr);
+		return usage_fail("status [SERVICE]");
+	}
+	req.service = argc == 2 ? argv[1] : "";
+	for (n = 0; n < c->cfg.nnodes; n++) {
+		Mcp__V1__StatusResponse *resp = NULL;
+
+		if (node_call(c, &c->cfg.nodes[n], "/mcp.v1.Agent/Status", &req.base,
+		    &mcp__v1__status_response__descriptor, (ProtobufCMessage **)&resp,
+		    T_SHORT, &err) == -1) {
+			if (err.code == MCP_E_NOTFOUND && argc == 2)
+				continue;
+			rc = cli_fail(&err);
+			continue;
+		}
+		for (i = 0; i < resp->n_services; i++) {
+			found++;
+			if (c->json)
+				json_array_append_new(arr, service_json(resp->services[i]));
+			else
+				status_print(resp->services[i]);
+		}
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	}
+	if (argc == 2 && !found) {
+		json_decref(arr);
+		if (rc)
+			return rc;
+		mcp_err_set(&err, MCP_E_NOTFOUND, "status: service %s is not deployed on any node",
+		    argv[1]);
+		return cli_fail(&err);
+	}
+	if (c->json) {
+		if (argc == 2)
+			json_print(json_incref(json_array_get(arr, 0)));
+		else
+			json_print(json_incref(arr));
+	}
+	json_decref(arr);
+	return rc;
+}
+
+/* ---- logs ---- */
+
+static int
+log_write(const ProtobufCMessage *msg, void *arg)
+{
+	const Mcp__V1__LogChunk *ch = (const Mcp__V1__LogChunk *)msg;
+
+	(void)arg;
+	if (fwrite(ch->data.data, 1, ch->data.len, stdout) != ch->data.len)
+		return 1;
+	fflush(stdout);
+	return 0;
+}
+
+int
+cli_cmd_logs(struct cli *c, int argc, char **argv)
+{
+	Mcp__V1__LogsRequest req = MCP__V1__LOGS_REQUEST__INIT;
+	struct mcp_err err = MCP_ERR_INIT;
+	const struct cli_node *node;
+	struct wire_client *wc;
+	const char *usage = "logs SERVICE [-c COMPONENT] [-n LINES] [-f]";
+	int ch, rc;
+
+	req.component = "";
+	optind = 0;
+	while ((ch = getopt(argc, argv, "c:n:f")) != -1) {
+		switch (ch) {
+		case 'c':
+			req.component = optarg;
+			break;
+		case 'n':
+			req.tail = atoi(optarg);
+			break;
+		case 'f':
+			req.follow = 1;
+			break;
+		default:
+			return usage_fail(usage);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_fail(usage);
+	req.service = argv[optind];
+	if ((node = service_node(c, req.service, &err)) == NULL)
+		return cli_fail(&err);
+	if ((wc = node_client(c, node, &err)) == NULL)
+		return cli_fail(&err);
+	rc = wire_call_stream(wc, "/mcp.v1.Agent/Logs", &req.base,
+	    &mcp__v1__log_chunk__descriptor, log_write, NULL,
+	    req.follow ? 0 : T_LONG, &err);
+	wire_client_free(wc);
+	return rc == -1 ? cli_fail(&err) : 0;
+}
+
+/* ---- node list ---- */
+
+int
+cli_cmd_node(struct cli *c, int argc, char **argv)
+{
+	Mcp__V1__NodeStatusRequest req = MCP__V1__NODE_STATUS_REQUEST__INIT;
+	json_t *arr = json_array();
+	size_t n, i;
+	int rc = 0;
+
+	if (argc != 2 || strcmp(argv[1], "list") != 0) {
+		json_decref(arr);
+		return usage_fail("node list");
+	}
+	if (!c->json)
+		printf("%-12s %-36s %-8s %-8s %-8s %-20s %s\n", "NODE", "ADDRESS", "HEALTH",
+		    "SERVICES", "RUNNING", "RUNTIMES", "VM MEMORY");
+	for (n = 0; n < c->cfg.nnodes; n++) {
+		const struct cli_node *node = &c->cfg.nodes[n];
+		Mcp__V1__NodeStatusResponse *resp = NULL;
+		struct mcp_err err = MCP_ERR_INIT;
+		char rts[64] = "";
+		json_t *j = json_object();
+
+		json_object_set_new(j, "node", json_string(node->name));
+		json_object_set_new(j, "address", json_string(node->address));
+		if (node_call(c, node, "/mcp.v1.Agent/NodeStatus", &req.base,
+		    &mcp__v1__node_status_response__descriptor,
+		    (ProtobufCMessage **)&resp, T_SHORT, &err) == -1) {
+			json_object_set_new(j, "healthy", json_false());
+			json_object_set_new(j, "error", json_string(err.msg));
+			if (!c->json)
+				printf("%-12s %-36s %-8s %s\n", node->name, node->address,
+				    "DOWN", err.msg);
+			json_array_append_new(arr, j);
+			rc = 1;
+			continue;
+		}
+		for (i = 0; i < resp->n_runtimes; i++)
+			snprintf(rts + strlen(rts), sizeof(rts) - strlen(rts), "%s%s",
+			    i ? "," : "", resp->runtimes[i]);
+		json_object_set_new(j, "healthy", json_true());
+		json_object_set_new(j, "services", json_integer(resp->services));
+		json_object_set_new(j, "running", json_integer(resp->components_running));
+		json_object_set_new(j, "runtimes", json_string(rts));
+		json_object_set_new(j, "accel", json_string(resp->accel));
+		json_object_set_new(j, "memory_total_mb", json_integer((json_int_t)resp->memory_total_mb));
+		json_object_set_new(j, "memory_committed_mb", json_integer((json_int_t)resp->memory_committed_mb));
+		json_object_set_new(j, "vcpus_total", json_integer(resp->vcpus_total));
+		json_object_set_new(j, "vcpus_committed", json_integer(resp->vcpus_committed));
+		json_object_set_new(j, "version", json_string(resp->version));
+		json_object_set_new(j, "uptime_s", json_integer(resp->uptime_s));
+		if (!c->json)
+			printf("%-12s %-36s %-8s %-8u %-8u %-20s %llu/%llu MB\n", node->name,
+			    node->address, "ok", resp->services, resp->components_running,
+			    rts, (unsigned long long)resp->memory_committed_mb,
+			    (unsigned long long)resp->memory_total_mb);
+		json_array_append_new(arr, j);
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	}
+	if (c->json)
+		json_print(json_incref(arr));
+	json_decref(arr);
+	return rc;
+}
+
+/* ---- ca ---- */
+
+int
+cli_cmd_ca(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ca", required_argument, NULL, 'C' },
+		{ "san", required_argument, NULL, 's' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *usage = "ca init DIR | ca issue NAME [--ca DIR] [--san LIST] [--out DIR]";
+	struct mcp_err err = MCP_ERR_INIT;
+	const char *cadir = getenv("MCP_CA_DIR"), *san = NULL, *out = NULL;
+	char cadefault[512];
+	int ch;
+
+	if (argc < 3)
+		return usage_fail(usage);
+	if (strcmp(argv[1], "init") == 0) {
+		if (argc != 3)
+			return usage_fail(usage);
+		if (pki_ca_init(argv[2], &err) == -1)
+			return cli_fail(&err);
+		printf("created CA in %s (ca.crt, ca.key)\n", argv[2]);
+		return 0;
+	}
+	if (strcmp(argv[1], "issue") != 0)
+		return usage_fail(usage);
+	/* parse the options of "issue ..." */
+	argc--;
+	argv++;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'C')
+			cadir = optarg;
+		else if (ch == 's')
+			san = optarg;
+		else if (ch == 'o')
+			out = optarg;
+		else
+			return usage_fail(usage);
+	}
+	if (optind != argc - 1)
+		return usage_fail(usage);
+	if (cadir == NULL && c->cfg.tls_ca[0]) {
+		char *slash;
+
+		mcp_strlcpy(cadefault, c->cfg.tls_ca, sizeof(cadefault));
+		if ((slash = strrchr(cadefault, '/')) != NULL)
+			*slash = '\0';
+		else
+			mcp_strlcpy(cadefault, ".", sizeof(cadefault));
+		cadir = cadefault;
+	}
+	if (cadir == NULL)
+		cadir = "ca";
+	if (pki_issue(cadir, argv[optind], san, out, &err) == -1)
+		return cli_fail(&err);
+	printf("issued %s/%s.crt and %s.key (CN=%s)\n", out ? out : cadir,
+	    argv[optind], argv[optind], argv[optind]);
+	return 0;
+}
+
+/* ---- push / pull ---- */
+
+int
+cli_cmd_push(struct cli *c, int argc, char **argv)
+{
+	Mcp__V1__PushFileRequest req = MCP__V1__PUSH_FILE_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	const struct cli_node *node;
+	struct buf data = BUF_INIT;
+	struct stat st;
+
+	if (argc != 4)
+		return usage_fail("push SERVICE LOCAL_FILE PATH");
+	if ((node = service_node(c, argv[1], &err)) == NULL)
+		return cli_fail(&err);
+	if (file_read(argv[2], &data, 0, &err) == -1 || stat(argv[2], &st) == -1)
+		return cli_fail(&err);
+	req.service = argv[1];
+	req.path = argv[3];
+	req.content.data = (uint8_t *)data.data;
+	req.content.len = data.len;
+	req.mode = st.st_mode & 0777;
+	if (node_call(c, node, "/mcp.v1.Agent/PushFile", &req.base,
+	    &mcp__v1__push_file_response__descriptor, &resp, T_LONG, &err) == -1) {
+		buf_free(&data);
+		return cli_fail(&err);
+	}
+	printf("pushed %zu bytes to %s:/srv/%s/%s\n", data.len, node->name, argv[1],
+	    argv[3]);
+	buf_free(&data);
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return 0;
+}
+
+int
+cli_cmd_pull(struct cli *c, int argc, char **argv)
+{
+	Mcp__V1__PullFileRequest req = MCP__V1__PULL_FILE_REQUEST__INIT;
+	Mcp__V1__PullFileResponse *resp = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	const struct cli_node *node;
+	int rc = 0;
+
+	if (argc != 3 && argc != 4)
+		return usage_fail("pull SERVICE PATH [LOCAL_FILE]");
+	if ((node = service_node(c, argv[1], &err)) == NULL)
+		return cli_fail(&err);
+	req.service = argv[1];
+	req.path = argv[2];
+	if (node_call(c, node, "/mcp.v1.Agent/PullFile", &req.base,
+	    &mcp__v1__pull_file_response__descriptor, (ProtobufCMessage **)&resp,
+	    T_LONG, &err) == -1)
+		return cli_fail(&err);
+	if (argc == 4 && strcmp(argv[3], "-") != 0) {
+		if (file_write_atomic(argv[3], resp->content.data, resp->content.len,
+		    resp->mode ? resp->mode : 0644, &err) == -1)
+			rc = cli_fail(&err);
+	} else if (fwrite(resp->content.data, 1, resp->content.len, stdout) !=
+	    resp->content.len) {
+		rc = 1;
+	}
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return rc;
+}

@@ -1,0 +1,261 @@
+/*
+ * pki/pki_io.c: PKI files on disk (see pki_io.h).  A key or certificate is
+ * written once: the temporary file is created O_EXCL with its final mode
+ * (keys 0600, so the key is never readable by others, not even briefly),
+ * synced, then renamed with RENAME_NOREPLACE so that two concurrent
+ * `mcp ca` runs cannot overwrite each other's files.
+ */
+#include "pki/pki_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+int
+pki_err_ssl(struct mcp_err *err, const char *fmt, ...)
+{
+	char msg[MCP_ERR_MAX], reason[256] = "unknown OpenSSL error";
+	unsigned long e, last = 0;
+	va_list ap;
+
+	/* The last error in the queue is usually the most specific one. */
+	while ((e = ERR_get_error()) != 0)
+		last = e;
+	if (last != 0)
+		ERR_error_string_n(last, reason, sizeof(reason));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return mcp_err_set(err, MCP_E_INTERNAL, "%s: %s", msg, reason);
+}
+
+int
+pki_dir_ensure(const char *dir, struct mcp_err *err)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return mcp_err_errno(err, errno, "mkdir %s", dir);
+	if (stat(dir, &st) == -1)
+		return mcp_err_errno(err, errno, "stat %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return mcp_err_set(err, MCP_E_INVALID, "%s: not a directory", dir);
+	return 0;
+}
+
+int
+pki_path_exists(const char *path, struct mcp_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return mcp_err_errno(err, errno, "stat %s", path);
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* rename without replacing; link+unlink where renameat2 is not supported. */
+static int
+rename_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (link(from, to) == -1)
+		return -1;
+	unlink(from);
+	return 0;
+}
+
+static void
+sync_parent(const char *path)
+{
+	char dir[4096];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int
+pki_write_new(const char *path, const void *data, size_t len, mode_t mode,
+    struct mcp_err *err)
+{
+	char tmp[4096];
+	int fd, e;
+
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%ld", path,
+	    (long)getpid(), (long)ts.tv_nsec) >= sizeof(tmp))
+		return mcp_err_set(err, MCP_E_INVALID, "%s: path too long", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
+	if (fd == -1)
+		return mcp_err_errno(err, errno, "create %s", tmp);
+	/* The umask may have removed bits; never added any. */
+	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
+	    fsync(fd) == -1) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		return mcp_err_errno(err, e, "write %s", tmp);
+	}
+	if (close(fd) == -1) {
+		e = errno;
+		unlink(tmp);
+		return mcp_err_errno(err, e, "close %s", tmp);
+	}
+	if (rename_noreplace(tmp, path) == -1) {
+		e = errno;
+		unlink(tmp);
+		if (e == EEXIST)
+			return mcp_err_set(err, MCP_E_EXISTS, "%s already exists; "
+			    "refusing to overwrite it", path);
+		return mcp_err_errno(err, e, "rename %s to %s", tmp, path);
+	}
+	sync_parent(path);
+	return 0;
+}
+
+/* Drain a memory BIO into a new file. */
+static int
+write_bio(const char *path, BIO *bio, mode_t mode, struct mcp_err *err)
+{
+	char *data;
+	long len = BIO_get_mem_data(bio, &data);
+	int rc;
+
+	if (len <= 0)
+		return mcp_err_set(err, MCP_E_INTERNAL, "%s: nothing to write",
+		    path);
+	rc = pki_write_new(path, data, (size_t)len, mode, err);
+	/* The buffer held a private key maybe: wipe it before it is freed. */
+	OPENSSL_cleanse(data, (size_t)len);
+	return rc;
+}
+
+int
+pki_write_key(const char *path, EVP_PKEY *key, struct mcp_err *err)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	int rc;
+
+	if (bio == NULL)
+		return pki_err_ssl(err, "%s: BIO_new", path);
+	if (!PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
+		BIO_free(bio);
+		return pki_err_ssl(err, "%s: encode key", path);
+	}
+	rc = write_bio(path, bio, 0600, err);
+	BIO_free(bio);
+	return rc;
+}
+
+int
+pki_write_cert(const char *path, X509 *cert, struct mcp_err *err)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	int rc;
+
+	if (bio == NULL)
+		return pki_err_ssl(err, "%s: BIO_new", path);
+	if (!PEM_write_bio_X509(bio, cert)) {
+		BIO_free(bio);
+		return pki_err_ssl(err, "%s: encode certificate", path);
+	}
+	rc = write_bio(path, bio, 0644, err);
+	BIO_free(bio);
+	return rc;
+}
+
+static BIO *
+open_read(const char *path, struct mcp_err *err)
+{
+	BIO *bio = BIO_new_file(path, "r");
+
+	if (bio == NULL) {
+		int e = errno;
+
+		ERR_clear_error();
+		if (e != 0)
+			mcp_err_errno(err, e, "open %s", path);
+		else
+			mcp_err_set(err, MCP_E_NOTFOUND, "open %s: failed", path);
+	}
+	return bio;
+}
+
+EVP_PKEY *
+pki_read_key(const char *path, struct mcp_err *err)
+{
+	BIO *bio;
+	EVP_PKEY *key;
+
+	errno = 0;
+	if ((bio = open_read(path, err)) == NULL)
+		return NULL;
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (key == NULL)
+		pki_err_ssl(err, "%s: not a PEM private key", path);
+	return key;
+}
+
+X509 *
+pki_read_cert(const char *path, struct mcp_err *err)
+{
+	BIO *bio;
+	X509 *cert;
+
+	errno = 0;
+	if ((bio = open_read(path, err)) == NULL)
+		return NULL;
+	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (cert == NULL)
+		pki_err_ssl(err, "%s: not a PEM certificate", path);
+	return cert;
+}

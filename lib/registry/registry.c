@@ -1,0 +1,714 @@
+/*
+ * registry/registry.c: SQLite access for the agent's desired state (see
+ * registry.h).  All functions take the registry mutex for their whole
+ * duration, so a multi-statement change is atomic with respect to the
+ * agent's other threads as well as on disk (BEGIN IMMEDIATE ... COMMIT).
+ */
+#include "registry/registry.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/buf.h"
+
+struct reg {
+	sqlite3 *db;
+	char path[512];
+	pthread_mutex_t mu;
+};
+
+static int
+reg_sqlerr(struct reg *r, struct mcp_err *err, const char *what)
+{
+	int code = sqlite3_errcode(r->db) == SQLITE_CONSTRAINT ?
+	    MCP_E_EXISTS : MCP_E_INTERNAL;
+
+	return mcp_err_set(err, code, "registry %s: %s: %s", r->path, what,
+	    sqlite3_errmsg(r->db));
+}
+
+static int
+reg_exec(struct reg *r, const char *sql, struct mcp_err *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(r->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		mcp_err_set(err, MCP_E_INTERNAL, "registry %s: %s", r->path,
+		    msg ? msg : sqlite3_errmsg(r->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reg_rollback(struct reg *r)
+{
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+reg_user_version(struct reg *r)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+reg_migrate(struct reg *r, struct mcp_err *err)
+{
+	int v = reg_user_version(r), latest = reg_latest_version();
+	char sql[64];
+
+	if (v < 0)
+		return reg_sqlerr(r, err, "read schema version");
+	if (v > latest)
+		return mcp_err_set(err, MCP_E_PRECONDITION,
+		    "registry %s: schema version %d is newer than this agent (%d)",
+		    r->path, v, latest);
+	for (; v < latest; v++) {
+		if (reg_exec(r, "BEGIN IMMEDIATE", err) == -1)
+			return -1;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (reg_exec(r, reg_migration_sql(v + 1), err) == -1 ||
+		    reg_exec(r, sql, err) == -1) {
+			reg_rollback(r);
+			return mcp_err_prefix(err, "migration %d", v + 1);
+		}
+		if (reg_exec(r, "COMMIT", err) == -1) {
+			reg_rollback(r);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct reg *
+reg_open(const char *path, struct mcp_err *err)
+{
+	struct reg *r = xcalloc(1, sizeof(*r));
+
+	mcp_strlcpy(r->path, path, sizeof(r->path));
+	pthread_mutex_init(&r->mu, NULL);
+	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		mcp_err_set(err, MCP_E_INTERNAL, "registry %s: open: %s", path,
+		    r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(r->db, 5000);
+	if (reg_exec(r, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
+	    "PRAGMA synchronous=NORMAL;", err) == -1)
+		goto fail;
+	if (reg_migrate(r, err) == -1)
+		goto fail;
+	return r;
+fail:
+	sqlite3_close(r->db);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+	return NULL;
+}
+
+void
+reg_close(struct reg *r)
+{
+	if (r == NULL)
+		return;
+	sqlite3_close(r->db);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+int
+reg_schema_version(struct reg *r)
+{
+	int v;
+
+	pthread_mutex_lock(&r->mu);
+	v = reg_user_version(r);
+	pthread_mutex_unlock(&r->mu);
+	return v;
+}
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void
+col_copy(char *dst, size_t dstsz, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	mcp_strlcpy(dst, t ? (const char *)t : "", dstsz);
+}
+
+/* Is host_port already used by any route other than (service, component, name)? */
+static int
+port_taken(struct reg *r, int port)
+{
+	sqlite3_stmt *st;
+	int taken = 1;
+
+	if (sqlite3_prepare_v2(r->db, "SELECT 1 FROM routes WHERE host_port = ?",
+	    -1, &st, NULL) != SQLITE_OK)
+		return 1;
+	sqlite3_bind_int(st, 1, port);
+	taken = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return taken;
+}
+
+static int
+alloc_port(struct reg *r, reg_port_probe probe, void *arg)
+{
+	static unsigned next;	/* rotate so freed ports are not reused at once */
+	unsigned span = REG_PORT_MAX - REG_PORT_MIN + 1, i;
+
+	for (i = 0; i < span; i++) {
+		int port = REG_PORT_MIN + (int)((next + i) % span);
+
+		if (port_taken(r, port))
+			continue;
+		if (probe && !probe(port, arg))
+			continue;
+		next = (next + i + 1) % span;
+		return port;
+	}
+	return -1;
+}
+
+static int
+existing_host_port(struct reg *r, const char *svc, const char *comp,
+    const char *route)
+{
+	sqlite3_stmt *st;
+	int port = 0;
+
+	if (sqlite3_prepare_v2(r->db, "SELECT host_port FROM routes WHERE "
+	    "service = ? AND component = ? AND name = ?", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, svc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, comp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, route, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		port = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return port;
+}
+
+/* Run one prepared statement with text/int bindings given as a format. */
+static int
+reg_run(struct reg *r, struct mcp_err *err, const char *sql,
+    const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int i, rc;
+
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return reg_sqlerr(r, err, "prepare");
+	va_start(ap, types);
+	for (i = 0; types[i]; i++) {
+		if (types[i] == 's')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
+			    SQLITE_TRANSIENT);
+		else if (types[i] == 'i')
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return reg_sqlerr(r, err, "write");
+	return 0;
+}
+
+int
+reg_service_put(struct reg *r, const struct svc_def *def,
+    const char *definition, const char *source, reg_port_probe probe,
+    void *probe_arg, struct mcp_err *err)
+{
+	struct buf keep = BUF_INIT;
+	int64_t now = now_s();
+	size_t i, j;
+
+	pthread_mutex_lock(&r->mu);
+	if (reg_exec(r, "BEGIN IMMEDIATE", err) == -1)
+		goto fail_unlocked_tx;
+	if (reg_run(r, err,
+	    "INSERT INTO services (name, node, tier, active, definition, source,"
+	    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT(name) DO UPDATE SET node = excluded.node,"
+	    " tier = excluded.tier, active = excluded.active,"
+	    " definition = excluded.definition, source = excluded.source,"
+	    " updated_at = excluded.updated_at",
+	    "sssissii", def->name, def->node, def->tier,
+	    (int64_t)def->active, definition, source ? source : "", now, now) == -1)
+		goto fail;
+
+	for (i = 0; i < def->ncomponents; i++) {
+		const struct svc_component *c = &def->components[i];
+
+		if (reg_run(r, err,
+		    "INSERT INTO components (service, name, image, desired, runtime,"
+		    " memory_mb, vcpus, network) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)"
+		    " ON CONFLICT(service, name) DO UPDATE SET image = excluded.image,"
+		    " desired = 'running', runtime = excluded.runtime,"
+		    " memory_mb = excluded.memory_mb, vcpus = excluded.vcpus,"
+		    " network = excluded.network",
+		    "ssssiis", def->name, c->name, c->image, c->runtime,
+		    (int64_t)c->memory_mb, (int64_t)c->vcpus, c->network) == -1)
+			goto fail;
+		/* routes no longer defined go first, so their ports can be reused */
+		buf_reset(&keep);
+		buf_puts(&keep, "DELETE FROM routes WHERE service = ? AND component = ?"
+		    " AND name NOT IN (''");
+		for (j = 0; j < c->nroutes; j++) {
+			char *q = sqlite3_mprintf(", %Q", c->routes[j].name);
+			buf_puts(&keep, q);
+			sqlite3_free(q);
+		}
+		buf_puts(&keep, ")");
+		if (reg_run(r, err, keep.data, "ss", def->name, c->name) == -1)
+			goto fail;
+		for (j = 0; j < c->nroutes; j++) {
+			const struct svc_route *rt = &c->routes[j];
+			int hp = existing_host_port(r, def->name, c->name, rt->name);
+
+			if (hp == 0 && (hp = alloc_port(r, probe, probe_arg)) == -1) {
+				mcp_err_set(err, MCP_E_RESOURCE,
+				    "no free host port in %d-%d for %s/%s route %s",
+				    REG_PORT_MIN, REG_PORT_MAX, def->name, c->name,
+				    rt->name[0] ? rt->name : "(unnamed)");
+				goto fail;
+			}
+			if (reg_run(r, err,
+			    "INSERT INTO routes (service, component, name, port, host_port,"
+			    " mode, hostname, public) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+			    " ON CONFLICT(service, component, name) DO UPDATE SET"
+			    " port = excluded.port, mode = excluded.mode,"
+			    " hostname = excluded.hostname, public = excluded.public",
+			    "sssiissi", def->name, c->name, rt->name, (int64_t)rt->port,
+			    (int64_t)hp, rt->mode, rt->hostname, (int64_t)rt->public) == -1)
+				goto fail;
+		}
+	}
+	/* components no longer defined (their routes cascade) */
+	buf_reset(&keep);
+	buf_puts(&keep, "DELETE FROM components WHERE service = ? AND name NOT IN (''");
+	for (i = 0; i < def->ncomponents; i++) {
+		char *q = sqlite3_mprintf(", %Q", def->components[i].name);
+		buf_puts(&keep, q);
+		sqlite3_free(q);
+	}
+	buf_puts(&keep, ")");
+	if (reg_run(r, err, keep.data, "s", def->name) == -1)
+		goto fail;
+	if (reg_exec(r, "COMMIT", err) == -1)
+		goto fail;
+	buf_free(&keep);
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+fail:
+	reg_rollback(r);
+fail_unlocked_tx:
+	buf_free(&keep);
+	pthread_mutex_unlock(&r->mu);
+	return mcp_err_prefix(err, "record %s", def->name);
+}
+
+static int
+load_routes(struct reg *r, struct reg_component *c, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+
+	if (sqlite3_prepare_v2(r->db, "SELECT name, port, host_port, mode, hostname,"
+	    " public, vm_addr FROM routes WHERE service = ? AND component = ?"
+	    " ORDER BY name", -1, &st, NULL) != SQLITE_OK)
+		return reg_sqlerr(r, err, "read routes");
+	sqlite3_bind_text(st, 1, c->service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct reg_route *rt;
+
+		if (c->nroutes == cap) {
+			cap = cap ? cap * 2 : 4;
+			c->routes = realloc(c->routes, cap * sizeof(*c->routes));
+			if (c->routes == NULL)
+				abort();
+		}
+		rt = &c->routes[c->nroutes++];
+		memset(rt, 0, sizeof(*rt));
+		col_copy(rt->name, sizeof(rt->name), st, 0);
+		rt->port = sqlite3_column_int(st, 1);
+		rt->host_port = sqlite3_column_int(st, 2);
+		col_copy(rt->mode, sizeof(rt->mode), st, 3);
+		col_copy(rt->hostname, sizeof(rt->hostname), st, 4);
+		rt->public = sqlite3_column_int(st, 5);
+		col_copy(rt->vm_addr, sizeof(rt->vm_addr), st, 6);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int
+load_components(struct reg *r, struct reg_service *s, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0, i;
+
+	if (sqlite3_prepare_v2(r->db, "SELECT name, runtime, image, desired, network,"
+	    " image_hash, vm_ip, spec_hash, last_observed, last_change, memory_mb,"
+	    " vcpus FROM components WHERE service = ? ORDER BY rowid", -1, &st,
+	    NULL) != SQLITE_OK)
+		return reg_sqlerr(r, err, "read components");
+	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct reg_component *c;
+
+		if (s->ncomponents == cap) {
+			cap = cap ? cap * 2 : 4;
+			s->components = realloc(s->components, cap * sizeof(*c));
+			if (s->components == NULL)
+				abort();
+		}
+		c = &s->components[s->ncomponents++];
+		memset(c, 0, sizeof(*c));
+		mcp_strlcpy(c->service, s->name, sizeof(c->service));
+		col_copy(c->name, sizeof(c->name), st, 0);
+		col_copy(c->runtime, sizeof(c->runtime), st, 1);
+		col_copy(c->image, sizeof(c->image), st, 2);
+		col_copy(c->desired, sizeof(c->desired), st, 3);
+		col_copy(c->network, sizeof(c->network), st, 4);
+		col_copy(c->image_hash, sizeof(c->image_hash), st, 5);
+		col_copy(c->vm_ip, sizeof(c->vm_ip), st, 6);
+		col_copy(c->spec_hash, sizeof(c->spec_hash), st, 7);
+		col_copy(c->last_observed, sizeof(c->last_observed), st, 8);
+		c->last_change = sqlite3_column_int64(st, 9);
+		c->memory_mb = sqlite3_column_int(st, 10);
+		c->vcpus = sqlite3_column_int(st, 11);
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < s->ncomponents; i++)
+		if (load_routes(r, &s->components[i], err) == -1)
+			return -1;
+	return 0;
+}
+
+static void
+service_clear(struct reg_service *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncomponents; i++)
+		free(s->components[i].routes);
+	free(s->components);
+	free(s->definition);
+}
+
+void
+reg_service_free(struct reg_service *s)
+{
+	if (s == NULL)
+		return;
+	service_clear(s);
+	free(s);
+}
+
+void
+reg_services_free(struct reg_service *s, size_t n)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		service_clear(&s[i]);
+	free(s);
+}
+
+static void
+service_from_row(struct reg_service *s, sqlite3_stmt *st)
+{
+	const unsigned char *def;
+
+	memset(s, 0, sizeof(*s));
+	col_copy(s->name, sizeof(s->name), st, 0);
+	col_copy(s->node, sizeof(s->node), st, 1);
+	col_copy(s->tier, sizeof(s->tier), st, 2);
+	s->active = sqlite3_column_int(st, 3);
+	def = sqlite3_column_text(st, 4);
+	s->definition = xstrdup(def ? (const char *)def : "");
+	col_copy(s->source, sizeof(s->source), st, 5);
+	s->created_at = sqlite3_column_int64(st, 6);
+	s->updated_at = sqlite3_column_int64(st, 7);
+}
+
+#define SERVICE_COLS "name, node, tier, active, definition, source, created_at, updated_at"
+
+int
+reg_service_get(struct reg *r, const char *name, struct reg_service **out,
+    struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	struct reg_service *s;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&r->mu);
+	if (sqlite3_prepare_v2(r->db, "SELECT " SERVICE_COLS " FROM services"
+	    " WHERE name = ?", -1, &st, NULL) != SQLITE_OK) {
+		reg_sqlerr(r, err, "read services");
+		pthread_mutex_unlock(&r->mu);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		pthread_mutex_unlock(&r->mu);
+		return mcp_err_set(err, MCP_E_NOTFOUND, "service %s is not deployed",
+		    name);
+	}
+	s = xcalloc(1, sizeof(*s));
+	service_from_row(s, st);
+	sqlite3_finalize(st);
+	rc = load_components(r, s, err);
+	pthread_mutex_unlock(&r->mu);
+	if (rc == -1) {
+		reg_service_free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+reg_service_list(struct reg *r, struct reg_service **out, size_t *n,
+    struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	struct reg_service *arr = NULL;
+	size_t cnt = 0, cap = 0, i;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&r->mu);
+	if (sqlite3_prepare_v2(r->db, "SELECT " SERVICE_COLS " FROM services"
+	    " ORDER BY name", -1, &st, NULL) != SQLITE_OK) {
+		reg_sqlerr(r, err, "read services");
+		pthread_mutex_unlock(&r->mu);
+		return -1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			arr = realloc(arr, cap * sizeof(*arr));
+			if (arr == NULL)
+				abort();
+		}
+		service_from_row(&arr[cnt++], st);
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < cnt; i++) {
+		if (load_components(r, &arr[i], err) == -1) {
+			pthread_mutex_unlock(&r->mu);
+			reg_services_free(arr, cnt);
+			return -1;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+int
+reg_service_delete(struct reg *r, const char *name, struct mcp_err *err)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&r->mu);
+	if (reg_exec(r, "BEGIN IMMEDIATE", err) == -1)
+		goto out;
+	if (reg_run(r, err, "DELETE FROM routes WHERE service = ?", "s", name) == -1 ||
+	    reg_run(r, err, "DELETE FROM components WHERE service = ?", "s", name) == -1 ||
+	    reg_run(r, err, "DELETE FROM events WHERE service = ?", "s", name) == -1 ||
+	    reg_run(r, err, "DELETE FROM services WHERE name = ?", "s", name) == -1 ||
+	    reg_exec(r, "COMMIT", err) == -1) {
+		reg_rollback(r);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+static int
+component_update(struct reg *r, struct mcp_err *err, const char *sql_all,
+    const char *sql_one, const char *service, const char *component,
+    const char *v1, const char *v2, int64_t iv, int with_int)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	if (component == NULL || component[0] == '\0') {
+		rc = with_int ? reg_run(r, err, sql_all, "sis", v1, iv, service) :
+		    v2 ? reg_run(r, err, sql_all, "sss", v1, v2, service) :
+		    reg_run(r, err, sql_all, "ss", v1, service);
+	} else {
+		rc = with_int ? reg_run(r, err, sql_one, "siss", v1, iv, service, component) :
+		    v2 ? reg_run(r, err, sql_one, "ssss", v1, v2, service, component) :
+		    reg_run(r, err, sql_one, "sss", v1, service, component);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int
+reg_component_set_desired(struct reg *r, const char *service,
+    const char *component, const char *desired, struct mcp_err *err)
+{
+	return component_update(r, err,
+	    "UPDATE components SET desired = ? WHERE service = ?",
+	    "UPDATE components SET desired = ? WHERE service = ? AND name = ?",
+	    service, component, desired, NULL, 0, 0);
+}
+
+int
+reg_component_set_observed(struct reg *r, const char *service,
+    const char *component, const char *observed, int64_t when,
+    struct mcp_err *err)
+{
+	return component_update(r, err,
+	    "UPDATE components SET last_observed = ?, last_change = ? WHERE service = ?",
+	    "UPDATE components SET last_observed = ?, last_change = ? WHERE service = ? AND name = ?",
+	    service, component, observed, NULL, when, 1);
+}
+
+int
+reg_component_set_started(struct reg *r, const char *service,
+    const char *component, const char *spec_hash, const char *image_hash,
+    struct mcp_err *err)
+{
+	return component_update(r, err,
+	    "UPDATE components SET spec_hash = ?, image_hash = ? WHERE service = ?",
+	    "UPDATE components SET spec_hash = ?, image_hash = ? WHERE service = ? AND name = ?",
+	    service, component, spec_hash, image_hash ? image_hash : "", 0, 0);
+}
+
+int
+reg_component_set_vm_ip(struct reg *r, const char *service,
+    const char *component, const char *vm_ip, struct mcp_err *err)
+{
+	return component_update(r, err,
+	    "UPDATE components SET vm_ip = ? WHERE service = ?",
+	    "UPDATE components SET vm_ip = ? WHERE service = ? AND name = ?",
+	    service, component, vm_ip, NULL, 0, 0);
+}
+
+int
+reg_event_add(struct reg *r, const char *service, const char *component,
+    const char *kind, const char *from, const char *to, const char *detail,
+    struct mcp_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	/* events belong to a deployed service: none for one just undeployed */
+	rc = reg_run(r, err, "INSERT INTO events (time, service, component, kind,"
+	    " from_state, to_state, detail) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7"
+	    " WHERE EXISTS (SELECT 1 FROM services WHERE name = ?2)",
+	    "issssss", now_s(), service, component ? component : "", kind,
+	    from ? from : "", to ? to : "", detail ? detail : "");
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int
+reg_events_list(struct reg *r, const char *service, int limit,
+    struct reg_event **out, size_t *n, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	struct reg_event *arr = NULL;
+	size_t cnt = 0, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&r->mu);
+	if (sqlite3_prepare_v2(r->db, service ?
+	    "SELECT id, time, service, component, kind, from_state, to_state, detail"
+	    " FROM events WHERE service = ?2 ORDER BY id DESC LIMIT ?1" :
+	    "SELECT id, time, service, component, kind, from_state, to_state, detail"
+	    " FROM events ORDER BY id DESC LIMIT ?1", -1, &st, NULL) != SQLITE_OK) {
+		reg_sqlerr(r, err, "read events");
+		pthread_mutex_unlock(&r->mu);
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, limit > 0 ? limit : 100);
+	if (service)
+		sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct reg_event *e;
+
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			arr = realloc(arr, cap * sizeof(*arr));
+			if (arr == NULL)
+				abort();
+		}
+		e = &arr[cnt++];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(st, 0);
+		e->time = sqlite3_column_int64(st, 1);
+		col_copy(e->service, sizeof(e->service), st, 2);
+		col_copy(e->component, sizeof(e->component), st, 3);
+		col_copy(e->kind, sizeof(e->kind), st, 4);
+		col_copy(e->from_state, sizeof(e->from_state), st, 5);
+		col_copy(e->to_state, sizeof(e->to_state), st, 6);
+		col_copy(e->detail, sizeof(e->detail), st, 7);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&r->mu);
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+int
+reg_events_count(struct reg *r, const char *service, const char *component,
+    const char *kind, int64_t since)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	pthread_mutex_lock(&r->mu);
+	if (sqlite3_prepare_v2(r->db, "SELECT count(*) FROM events WHERE service = ?"
+	    " AND component = ? AND kind = ? AND time >= ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, component, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, since);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}

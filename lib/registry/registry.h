@@ -1,0 +1,131 @@
+/*
+ * registry/registry.h: the agent's registry (SPEC §4), the node's desired
+ * state, in SQLite (WAL).  Services with their definition text, components
+ * (runtime, resources, desired and last observed state, VM attestation and
+ * address), routes with their allocated host ports, and events.
+ *
+ * The schema is brought forward by numbered migrations (PRAGMA
+ * user_version), in place, in one transaction each, so an old database
+ * keeps its data.  One connection shared by the agent's threads, serialised
+ * by a mutex inside struct reg; every multi-row change is one transaction.
+ */
+#ifndef MCP_REGISTRY_REGISTRY_H
+#define MCP_REGISTRY_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service/service.h"
+#include "util/err.h"
+
+#define REG_PORT_MIN 10000
+#define REG_PORT_MAX 60000
+
+struct reg;
+
+struct reg_route {
+	char name[64];
+	int port;
+	int host_port;
+	char mode[8];
+	char hostname[256];
+	int public;
+	char vm_addr[64];
+};
+
+struct reg_component {
+	char service[64];
+	char name[64];
+	char runtime[16];
+	char image[512];
+	char desired[16];	/* "running" | "stopped" */
+	char network[16];
+	char image_hash[80];
+	char vm_ip[48];
+	char spec_hash[72];	/* hash of the spec last started */
+	char last_observed[32];	/* monitor's last view */
+	int64_t last_change;
+	int memory_mb;
+	int vcpus;
+	struct reg_route *routes;
+	size_t nroutes;
+};
+
+struct reg_service {
+	char name[64];
+	char node[64];
+	char tier[16];
+	char source[256];
+	int active;
+	char *definition;	/* TOML text as deployed */
+	int64_t created_at, updated_at;
+	struct reg_component *components;
+	size_t ncomponents;
+};
+
+struct reg_event {
+	int64_t id;
+	int64_t time;
+	char service[64];
+	char component[64];
+	char kind[32];
+	char from_state[32];
+	char to_state[32];
+	char detail[512];
+};
+
+/* Returns 1 if host port is free to use (e.g. bindable), 0 if not. */
+typedef int (*reg_port_probe)(int port, void *arg);
+
+/* Open (creating) and migrate to the current schema. */
+struct reg *reg_open(const char *path, struct mcp_err *err);
+void reg_close(struct reg *r);
+int reg_schema_version(struct reg *r);
+int reg_latest_version(void);
+/* Migration SQL for version v (1-based), for tests that build old databases. */
+const char *reg_migration_sql(int v);
+
+/*
+ * Record a service definition as the desired state, in one transaction:
+ * upsert the service and its components (desired = running), drop
+ * components and routes no longer defined, keep the host port of a route
+ * that still exists (same component and route name), allocate a free one
+ * in [REG_PORT_MIN, REG_PORT_MAX] for each new route (probe may veto a
+ * port in use by someone else; NULL = no probe).
+ */
+int reg_service_put(struct reg *r, const struct svc_def *def,
+    const char *definition, const char *source, reg_port_probe probe,
+    void *probe_arg, struct mcp_err *err);
+/* -1 with MCP_E_NOTFOUND when absent. *out freed with reg_service_free. */
+int reg_service_get(struct reg *r, const char *name, struct reg_service **out,
+    struct mcp_err *err);
+int reg_service_list(struct reg *r, struct reg_service **out, size_t *n,
+    struct mcp_err *err);
+void reg_service_free(struct reg_service *s);
+void reg_services_free(struct reg_service *s, size_t n);
+/* Delete the service, its components, routes and events. */
+int reg_service_delete(struct reg *r, const char *name, struct mcp_err *err);
+
+/* component NULL or "": every component of the service. */
+int reg_component_set_desired(struct reg *r, const char *service,
+    const char *component, const char *desired, struct mcp_err *err);
+int reg_component_set_observed(struct reg *r, const char *service,
+    const char *component, const char *observed, int64_t when,
+    struct mcp_err *err);
+int reg_component_set_started(struct reg *r, const char *service,
+    const char *component, const char *spec_hash, const char *image_hash,
+    struct mcp_err *err);
+int reg_component_set_vm_ip(struct reg *r, const char *service,
+    const char *component, const char *vm_ip, struct mcp_err *err);
+
+int reg_event_add(struct reg *r, const char *service, const char *component,
+    const char *kind, const char *from, const char *to, const char *detail,
+    struct mcp_err *err);
+/* Newest first, at most limit (service NULL = all). */
+int reg_events_list(struct reg *r, const char *service, int limit,
+    struct reg_event **out, size_t *n, struct mcp_err *err);
+/* Count events of a kind for a component since a time. */
+int reg_events_count(struct reg *r, const char *service, const char *component,
+    const char *kind, int64_t since);
+
+#endif

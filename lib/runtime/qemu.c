@@ -1,0 +1,655 @@
+/*
+ * runtime/qemu.c: the runtime ops of the unikernel runtime (qemu.h).
+ *
+ * run: claim state_dir/<name> (mkdir), build or reuse the artifact through
+ * the image builder, re-hash kernel + initramfs against the hash recorded
+ * at build time (refuse on mismatch), write spec.json, start
+ * qemu-system-x86_64 -daemonize, and check that the PID it wrote is the VM.
+ * stop: QMP system_powerdown -> SHUTDOWN/exit, else quit, else SIGKILL.
+ * remove, inspect, list and logs work from the state directories only.
+ */
+#include "runtime/qemu.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/spawn.h"
+
+#define DEF_BINARY	"qemu-system-x86_64"
+#define DEF_KERNEL	"/var/lib/mcp/kernel/vmlinux"
+#define DEF_MODULES	"/var/lib/mcp/kernel/modules"
+#define DEF_STATE	"/var/lib/mcp/vm"
+#define DEF_CACHE	"/var/lib/mcp/vm-cache"
+#define DEF_STOP_S	10
+#define DEF_TB_MB	64
+
+/* QEMU user-mode networking (slirp) defaults: the guest's side of the NAT. */
+#define USER_NET_IP	 "10.0.2.15"
+#define USER_NET_MASK	 "255.255.255.0"
+#define USER_NET_GATEWAY "10.0.2.2"
+
+#define QEMU_MAX_ARGS 64
+
+struct qemu_rt {
+	char *binary, *kernel, *modules_dir, *state_dir, *cache_dir, *accel;
+	char *mcp_init, *cmdline_extra;
+	int stop_timeout_s, tcg_tb_mb;
+	struct image_builder *builder;
+	int own_builder;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- configuration ---- */
+
+const char *
+qemu_accel_pick(const char *want, const char *cpuinfo_path, const char *kvm_dev)
+{
+	struct buf cpu = BUF_INIT;
+	int hw = 0;
+
+	if (want && strcmp(want, "kvm") == 0)
+		return "kvm";
+	if (want && strcmp(want, "tcg") == 0)
+		return "tcg";
+	if (access(kvm_dev, R_OK | W_OK) == 0 &&
+	    file_read(cpuinfo_path, &cpu, 16u << 20, NULL) == 0) {
+		/* flags are space-separated words on the "flags" lines */
+		for (char *p = cpu.data; !hw && (p = strstr(p, "flags")) != NULL; p++) {
+			char *eol = strchr(p, '\n');
+
+			if (eol)
+				*eol = '\0';
+			hw = strstr(p, " vmx") != NULL || strstr(p, " svm") != NULL;
+			if (eol)
+				*eol = '\n';
+		}
+	}
+	buf_free(&cpu);
+	return hw ? "kvm" : "tcg";
+}
+
+/* mcp-init beside the running binary, e.g. bin/mcp-agent -> bin/mcp-init. */
+static char *
+default_mcp_init(void)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+
+	if (n <= 0)
+		return xstrdup("/usr/local/lib/mcp/mcp-init");
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	strcpy(slash ? slash + 1 : self, "mcp-init");
+	return xstrdup(self);
+}
+
+static int
+in_path(const char *bin)
+{
+	const char *path = getenv("PATH"), *p;
+	char cand[PATH_MAX];
+
+	if (strchr(bin, '/'))
+		return access(bin, X_OK) == 0;
+	for (p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(cand, sizeof(cand), "%.*s/%s", (int)len, p, bin);
+		if (len && access(cand, X_OK) == 0)
+			return 1;
+		p += len;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
+int
+qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz)
+{
+	const char *bin = cfg->binary ? cfg->binary : DEF_BINARY;
+	const char *kernel = cfg->kernel ? cfg->kernel : DEF_KERNEL;
+	const char *mods = cfg->modules_dir ? cfg->modules_dir : DEF_MODULES;
+	char order[PATH_MAX], *init = cfg->mcp_init ? xstrdup(cfg->mcp_init) : default_mcp_init();
+	int ok = 0;
+
+	snprintf(order, sizeof(order), "%s/order", mods);
+	if (!in_path(bin))
+		snprintf(why, whysz, "QEMU binary %s not found (apt-get install qemu-system-x86)", bin);
+	else if (access(kernel, R_OK) == -1)
+		snprintf(why, whysz, "guest kernel %s: %s (run scripts/fetch-kernel.sh)", kernel,
+		    strerror(errno));
+	else if (access(order, R_OK) == -1)
+		snprintf(why, whysz, "guest modules %s: %s (run scripts/fetch-kernel.sh)", order,
+		    strerror(errno));
+	else if (access(init, R_OK) == -1)
+		snprintf(why, whysz, "mcp-init %s: %s", init, strerror(errno));
+	else
+		ok = 1;
+	if (ok && whysz)
+		why[0] = '\0';
+	free(init);
+	return ok;
+}
+
+/* ---- pull / image_exists: the builder's business ---- */
+
+static int
+qemu_pull(struct runtime *rt, const char *image, struct mcp_err *err)
+{
+	struct qemu_rt *q = rt->priv;
+
+	return q->builder->ops->pull(q->builder, image, err);
+}
+
+static int
+qemu_image_exists(struct runtime *rt, const char *image, struct mcp_err *err)
+{
+	struct qemu_rt *q = rt->priv;
+
+	return q->builder->ops->exists(q->builder, image, err);
+}
+
+/* ---- run ---- */
+
+static int
+spec_write(const char *vmdir, const struct rt_spec *spec, const struct image_artifact *a,
+    const char *accel, const char *cmdline, const char *const *argv, struct mcp_err *err)
+{
+	json_t *j, *ports = json_array(), *args = json_array();
+	char path[PATH_MAX + 16], *text;
+	int rc;
+
+	for (size_t i = 0; i < spec->nports; i++)
+		json_array_append_new(ports, json_pack("{s:s, s:i, s:i}",
+		    "name", spec->ports[i].name, "port", spec->ports[i].port,
+		    "host_port", spec->ports[i].host_port));
+	for (size_t i = 0; argv[i]; i++)
+		json_array_append_new(args, json_string(argv[i]));
+	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s,"
+	    " s:s, s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:I}",
+	    "version", 1, "name", spec->name, "service", spec->service ? spec->service : "",
+	    "component", spec->component ? spec->component : "", "image", spec->image,
+	    "image_id", a->image_id, "image_digest", a->image_digest,
+	    "memory_mb", spec->memory_mb, "vcpus", spec->vcpus > 0 ? spec->vcpus : 1,
+	    "network", "user", "vm_ip", "", "hash", a->hash,
+	    "kernel", a->kernel, "kernel_size", (json_int_t)a->kernel_size,
+	    "initrd", a->initrd, "initrd_size", (json_int_t)a->initrd_size,
+	    "exec", a->exec, "accel", accel, "ports", ports, "qemu_argv", args,
+	    "started_at", (json_int_t)time(NULL));
+	if (j == NULL)
+		return mcp_err_set(err, MCP_E_INTERNAL, "vm %s: spec.json: encoding failed",
+		    spec->name);
+	json_object_set_new(j, "cmdline", json_string(cmdline));
+	text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(j);
+	snprintf(path, sizeof(path), "%s/spec.json", vmdir);
+	rc = file_write_atomic(path, text, strlen(text), 0600, err);
+	free(text);
+	return rc;
+}
+
+/* Re-hash what will boot and compare with the hash recorded at build time. */
+static int
+attest_check(const char *name, const struct image_artifact *a, struct mcp_err *err)
+{
+	char actual[IMAGE_HASH_MAX];
+	uint64_t ks = 0, is = 0;
+
+	if (image_attest(a->kernel, a->initrd, actual, &ks, &is, err) == -1)
+		return mcp_err_prefix(err, "attestation failed for vm %s", name);
+	if (strcmp(actual, a->hash) != 0 || ks != a->kernel_size || is != a->initrd_size)
+		return mcp_err_set(err, MCP_E_DATALOSS,
+		    "attestation failed for vm %s: kernel %s + initramfs %s hash to %s "
+		    "(%llu+%llu bytes), expected %s (%llu+%llu bytes); refusing to boot",
+		    name, a->kernel, a->initrd, actual, (unsigned long long)ks,
+		    (unsigned long long)is, a->hash, (unsigned long long)a->kernel_size,
+		    (unsigned long long)a->initrd_size);
+	return 0;
+}
+
+/* Everything QEMU needs, as strings that live as long as the struct. */
+struct qemu_args {
+	const char *argv[QEMU_MAX_ARGS];
+	char pidfile[PATH_MAX + 16], qmp[PATH_MAX + 32], serial[PATH_MAX + 32];
+	char mem[16], smp[16], name[RT_NAME_MAX + 8], accel[64];
+	char cmdline[1024];
+	struct buf netdev;
+};
+
+static int
+qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec,
+    const struct image_artifact *a, const char *accel, struct qemu_args *qa,
+    struct mcp_err *err)
+{
+	size_t n = 0;
+
+	snprintf(qa->pidfile, sizeof(qa->pidfile), "%s/qemu.pid", vmdir);
+	snprintf(qa->qmp, sizeof(qa->qmp), "unix:%s/qmp.sock,server=on,wait=off", vmdir);
+	snprintf(qa->serial, sizeof(qa->serial), "file:%s/console.log", vmdir);
+	snprintf(qa->mem, sizeof(qa->mem), "%d", spec->memory_mb);
+	snprintf(qa->smp, sizeof(qa->smp), "%d", spec->vcpus > 0 ? spec->vcpus : 1);
+	snprintf(qa->name, sizeof(qa->name), "guest=%s", spec->name);
+	if (strcmp(accel, "tcg") == 0 && q->tcg_tb_mb > 0)
+		snprintf(qa->accel, sizeof(qa->accel), "tcg,tb-size=%d", q->tcg_tb_mb);
+	else
+		snprintf(qa->accel, sizeof(qa->accel), "%s", accel);
+	snprintf(qa->cmdline, sizeof(qa->cmdline), "console=ttyS0 quiet panic=-1%s%s",
+	    q->cmdline_extra ? " " : "", q->cmdline_extra ? q->cmdline_extra : "");
+	/* user-mode NAT; restrict=on: the guest cannot open connections out */
+	buf_puts(&qa->netdev, "user,id=n0,restrict=on");
+	for (size_t i = 0; i < spec->nports; i++) {
+		if (spec->ports[i].host_port <= 0)
+			continue;
+		if (spec->ports[i].port <= 0 || spec->ports[i].port > 65535 ||
+		    spec->ports[i].host_port > 65535)
+			return mcp_err_set(err, MCP_E_INVALID, "vm %s: bad port %d -> %d",
+			    spec->name, spec->ports[i].host_port, spec->ports[i].port);
+		buf_printf(&qa->netdev, ",hostfwd=tcp:127.0.0.1:%d-:%d",
+		    spec->ports[i].host_port, spec->ports[i].port);
+	}
+#define A(s) (qa->argv[n++] = (s))
+	A(q->binary);
+	A("-name"); A(qa->name);
+	A("-nodefaults"); A("-no-user-config"); A("-no-reboot");
+	A("-daemonize"); A("-pidfile"); A(qa->pidfile);
+	A("-qmp"); A(qa->qmp);
+	A("-serial"); A(qa->serial);
+	A("-display"); A("none");
+	A("-monitor"); A("none");
+	A("-accel"); A(qa->accel);
+	if (strcmp(accel, "kvm") == 0) {
+		A("-cpu"); A("host");
+	}
+	A("-m"); A(qa->mem);
+	A("-smp"); A(qa->smp);
+	A("-kernel"); A(a->kernel);
+	A("-initrd"); A(a->initrd);
+	A("-append"); A(qa->cmdline);
+	A("-netdev"); A(qa->netdev.data);
+	A("-device"); A("virtio-net-pci,netdev=n0");
+	qa->argv[n] = NULL;
+#undef A
+	return 0;
+}
+
+static int
+qemu_start(const char *vmdir, const char *name, const struct qemu_args *qa,
+    struct mcp_err *err)
+{
+	struct spawn_opts so = { .stdout_fd = -1, .timeout_ms = 30000 };
+	struct spawn_result res;
+	pid_t pid = 0;
+	int rc = -1;
+
+	if (spawn_run(qa->argv, &so, &res, err) == -1) {
+		mcp_err_prefix(err, "vm %s: start qemu", name);
+		goto out;
+	}
+	if (res.status != 0) {
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: qemu exited with %d: %s", name,
+		    res.status, spawn_errline(&res));
+		goto out;
+	}
+	/* the pidfile is written before the daemonizing parent exits */
+	for (int i = 0; i < 20 && (pid = qemu_pid_read(vmdir)) == 0; i++)
+		sleep_ms(50);
+	if (pid == 0) {
+		mcp_err_set(err, MCP_E_UNAVAILABLE,
+		    "vm %s: qemu started but %s/qemu.pid names no live QEMU of this VM", name,
+		    vmdir);
+		goto out;
+	}
+	rc = 0;
+out:
+	spawn_result_free(&res);
+	return rc;
+}
+
+static int
+qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
+{
+	struct qemu_rt *q = rt->priv;
+	struct image_artifact *a = xcalloc(1, sizeof(*a));
+	struct qemu_args *qa = xcalloc(1, sizeof(*qa));
+	struct image_request req;
+	char vmdir[PATH_MAX];
+	struct sockaddr_un sun;
+	const char *accel;
+	int rc = -1, claimed = 0;
+
+	if (qemu_vm_dir(q->state_dir, spec->name, vmdir, sizeof(vmdir), err) == -1)
+		goto out;
+	if (spec->memory_mb <= 0) {
+		mcp_err_set(err, MCP_E_INVALID, "vm %s: memory_mb must be > 0", spec->name);
+		goto out;
+	}
+	if (spec->vm_ip && spec->vm_ip[0] && !(spec->network && strcmp(spec->network, "user") == 0)) {
+		mcp_err_set(err, MCP_E_UNIMPLEMENTED,
+		    "vm %s: bridge networking (vm_ip %s) is not implemented; use network = \"user\"",
+		    spec->name, spec->vm_ip);
+		goto out;
+	}
+	if (strlen(vmdir) + strlen("/qmp.sock") >= sizeof(sun.sun_path)) {
+		mcp_err_set(err, MCP_E_INVALID, "vm %s: %s/qmp.sock is longer than a Unix "
+		    "socket path may be (%zu bytes); use a shorter state_dir", spec->name,
+		    vmdir, sizeof(sun.sun_path) - 1);
+		goto out;
+	}
+	if (file_mkdirs(q->state_dir, 0700, err) == -1)
+		goto out;
+	if (mkdir(vmdir, 0700) == -1) {
+		if (errno == EEXIST)
+			mcp_err_set(err, MCP_E_EXISTS, "vm %s: already exists (%s)", spec->name, vmdir);
+		else
+			mcp_err_errno(err, errno, "vm %s: mkdir %s", spec->name, vmdir);
+		goto out;
+	}
+	claimed = 1;
+
+	req = (struct image_request){
+		.image = spec->image, .service = spec->service, .cmd = spec->cmd,
+		.env = spec->env, .volumes = spec->volumes, .nvolumes = spec->nvolumes,
+		.hostname = spec->name,
+		.ip = USER_NET_IP, .netmask = USER_NET_MASK, .gateway = USER_NET_GATEWAY,
+	};
+	if (q->builder->ops->build(q->builder, &req, a, err) == -1) {
+		mcp_err_prefix(err, "vm %s: build", spec->name);
+		goto out;
+	}
+	if (attest_check(spec->name, a, err) == -1)
+		goto out;
+	accel = qemu_accel_pick(q->accel, "/proc/cpuinfo", "/dev/kvm");
+	if (qemu_args_build(q, vmdir, spec, a, accel, qa, err) == -1 ||
+	    spec_write(vmdir, spec, a, accel, qa->cmdline, qa->argv, err) == -1 ||
+	    qemu_start(vmdir, spec->name, qa, err) == -1)
+		goto out;
+	log_info("vm %s: started (%s, %d MiB, %s, image %s, %s%s)", spec->name, accel,
+	    spec->memory_mb, a->hash, spec->image, a->exec, a->cached ? ", cached build" : "");
+	rc = 0;
+out:
+	if (rc == -1 && claimed) {
+		pid_t pid = qemu_pid_read(vmdir);
+
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		qemu_vm_dir_remove(vmdir, NULL);
+	}
+	buf_free(&qa->netdev);
+	free(qa);
+	free(a);
+	return rc;
+}
+
+/* ---- stop / remove ---- */
+
+/* Wait until the trusted pid of vmdir is gone; 1 gone, 0 still there. */
+static int
+wait_gone(const char *vmdir, pid_t pid, long long deadline)
+{
+	do {
+		if (!qemu_pid_trusted(pid, vmdir))
+			return 1;
+		sleep_ms(50);
+	} while (now_ms() < deadline);
+	return !qemu_pid_trusted(pid, vmdir);
+}
+
+static int
+qemu_stop(struct runtime *rt, const char *name, int timeout_s, struct mcp_err *err)
+{
+	struct qemu_rt *q = rt->priv;
+	char vmdir[PATH_MAX], sock[PATH_MAX + 16], pidfile[PATH_MAX + 16];
+	struct mcp_err qerr = MCP_ERR_INIT;
+	struct qmp qmp = { .fd = -1 };
+	struct rt_info info;
+	long long deadline;
+	pid_t pid;
+
+	if (qemu_vm_dir(q->state_dir, name, vmdir, sizeof(vmdir), err) == -1 ||
+	    qemu_vm_inspect(vmdir, &info, err) == -1)
+		return -1;
+	if ((pid = (pid_t)info.pid) <= 0)
+		return 0;	/* already stopped */
+	if (timeout_s <= 0)
+		timeout_s = q->stop_timeout_s;
+	deadline = now_ms() + (long long)timeout_s * 1000;
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", vmdir);
+
+	/* 1. ACPI power button: mcp-init sends SIGTERM, the app exits, power off */
+	if (qmp_connect(&qmp, sock, 2000, &qerr) == 0 &&
+	    qmp_execute(&qmp, "system_powerdown", 2000, &qerr) == 0) {
+		long long left = deadline - now_ms();
+
+		qmp_wait_shutdown(&qmp, left > 0 ? (int)left : 0);
+		/* after SHUTDOWN QEMU exits by itself (no -no-shutdown) */
+		if (wait_gone(vmdir, pid, (deadline > now_ms() ? deadline : now_ms()) + 2000)) {
+			qmp_close(&qmp);
+			return 0;
+		}
+	} else {
+		log_warnx("vm %s: stop: %s; forcing", name, qerr.msg);
+	}
+	/* 2. QMP quit */
+	log_warnx("vm %s: no shutdown within %d s; sending QMP quit", name, timeout_s);
+	if (qmp.fd < 0)
+		qmp_connect(&qmp, sock, 1000, NULL);
+	if (qmp.fd >= 0)
+		qmp_execute(&qmp, "quit", 1000, NULL);
+	qmp_close(&qmp);
+	if (wait_gone(vmdir, pid, now_ms() + 3000))
+		return 0;
+	/* 3. SIGKILL, re-checking that the PID is still this VM's QEMU */
+	log_warnx("vm %s: QEMU (pid %d) ignored quit; killing", name, (int)pid);
+	if (qemu_pid_trusted(pid, vmdir))
+		kill(pid, SIGKILL);
+	if (!wait_gone(vmdir, pid, now_ms() + 3000))
+		return mcp_err_set(err, MCP_E_INTERNAL, "vm %s: QEMU pid %d survives SIGKILL",
+		    name, (int)pid);
+	snprintf(pidfile, sizeof(pidfile), "%s/qemu.pid", vmdir);
+	unlink(pidfile);
+	return 0;
+}
+
+static int
+qemu_remove(struct runtime *rt, const char *name, int force, struct mcp_err *err)
+{
+	struct qemu_rt *q = rt->priv;
+	char vmdir[PATH_MAX];
+
+	if (qemu_vm_dir(q->state_dir, name, vmdir, sizeof(vmdir), err) == -1)
+		return -1;
+	if (access(vmdir, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	if (qemu_pid_read(vmdir) > 0) {
+		if (!force)
+			return mcp_err_set(err, MCP_E_PRECONDITION,
+			    "vm %s: is running; stop it first", name);
+		if (qemu_stop(rt, name, q->stop_timeout_s, err) == -1)
+			return mcp_err_prefix(err, "remove");
+	}
+	return qemu_vm_dir_remove(vmdir, err);
+}
+
+/* ---- inspect / list / logs ---- */
+
+static int
+qemu_inspect(struct runtime *rt, const char *name, struct rt_info *out,
+    struct mcp_err *err)
+{
+	struct qemu_rt *q = rt->priv;
+	char vmdir[PATH_MAX];
+
+	if (qemu_vm_dir(q->state_dir, name, vmdir, sizeof(vmdir), err) == -1)
+		return -1;
+	if (qemu_vm_inspect(vmdir, out, err) == -1) {
+		if (err && err->code == MCP_E_NOTFOUND)
+			mcp_err_set(err, MCP_E_NOTFOUND, "vm %s: no such VM", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+qemu_list(struct runtime *rt, struct rt_info **out, size_t *n, struct mcp_err *err)
+{
+	struct qemu_rt *q = rt->priv;
+	struct rt_info *v = NULL;
+	size_t cnt = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	if ((d = opendir(q->state_dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return mcp_err_errno(err, errno, "list vms: %s", q->state_dir);
+	}
+	while ((de = readdir(d)) != NULL) {
+		char vmdir[PATH_MAX];
+		struct rt_info info;
+
+		/* "." entries and half-created or foreign directories are skipped */
+		if (qemu_vm_dir(q->state_dir, de->d_name, vmdir, sizeof(vmdir), NULL) == -1 ||
+		    qemu_vm_inspect(vmdir, &info, NULL) == -1)
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = realloc(v, cap * sizeof(*v));
+			if (v == NULL)
+				abort();
+		}
+		v[cnt++] = info;
+	}
+	closedir(d);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int
+qemu_logs(struct runtime *rt, const char *name, int tail, int follow, rt_log_cb cb,
+    void *arg, struct mcp_err *err)
+{
+	struct qemu_rt *q = rt->priv;
+	char vmdir[PATH_MAX];
+
+	if (qemu_vm_dir(q->state_dir, name, vmdir, sizeof(vmdir), err) == -1)
+		return -1;
+	return qemu_logs_read(vmdir, tail, follow, cb, arg, err);
+}
+
+/* ---- lifetime ---- */
+
+static void
+qemu_free(struct runtime *rt)
+{
+	struct qemu_rt *q;
+
+	if (rt == NULL)
+		return;
+	q = rt->priv;
+	if (q->own_builder)
+		image_builder_free(q->builder);
+	free(q->binary);
+	free(q->kernel);
+	free(q->modules_dir);
+	free(q->state_dir);
+	free(q->cache_dir);
+	free(q->accel);
+	free(q->mcp_init);
+	free(q->cmdline_extra);
+	free(q);
+	free(rt);
+}
+
+static const struct runtime_ops qemu_ops = {
+	.name = "unikernel",
+	.pull = qemu_pull,
+	.image_exists = qemu_image_exists,
+	.run = qemu_run,
+	.stop = qemu_stop,
+	.remove = qemu_remove,
+	.inspect = qemu_inspect,
+	.list = qemu_list,
+	.logs = qemu_logs,
+	.free = qemu_free,
+};
+
+struct runtime *
+qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
+{
+	struct qemu_rt *q;
+	struct runtime *rt;
+
+	if (cfg->accel && strcmp(cfg->accel, "auto") && strcmp(cfg->accel, "kvm") &&
+	    strcmp(cfg->accel, "tcg")) {
+		mcp_err_set(err, MCP_E_INVALID, "qemu runtime: accel \"%s\": want auto, kvm or tcg",
+		    cfg->accel);
+		return NULL;
+	}
+	if (cfg->builder == NULL && cfg->podman == NULL) {
+		mcp_err_set(err, MCP_E_INVALID, "qemu runtime: needs a podman config or a builder");
+		return NULL;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->binary = xstrdup(cfg->binary ? cfg->binary : DEF_BINARY);
+	q->kernel = xstrdup(cfg->kernel ? cfg->kernel : DEF_KERNEL);
+	q->modules_dir = xstrdup(cfg->modules_dir ? cfg->modules_dir : DEF_MODULES);
+	q->state_dir = xstrdup(cfg->state_dir ? cfg->state_dir : DEF_STATE);
+	q->cache_dir = xstrdup(cfg->cache_dir ? cfg->cache_dir : DEF_CACHE);
+	q->accel = xstrdup(cfg->accel ? cfg->accel : "auto");
+	q->mcp_init = cfg->mcp_init ? xstrdup(cfg->mcp_init) : default_mcp_init();
+	q->cmdline_extra = cfg->cmdline_extra ? xstrdup(cfg->cmdline_extra) : NULL;
+	q->stop_timeout_s = cfg->stop_timeout_s > 0 ? cfg->stop_timeout_s : DEF_STOP_S;
+	q->tcg_tb_mb = cfg->tcg_tb_mb == 0 ? DEF_TB_MB : cfg->tcg_tb_mb;
+	rt = xcalloc(1, sizeof(*rt));
+	rt->ops = &qemu_ops;
+	rt->priv = q;
+	if (cfg->builder) {
+		q->builder = cfg->builder;
+	} else {
+		struct initramfs_config ic = {
+			.podman = cfg->podman, .kernel = q->kernel, .modules_dir = q->modules_dir,
+			.mcp_init = q->mcp_init, .cache_dir = q->cache_dir,
+		};
+
+		q->builder = initramfs_builder_new(&ic, err);
+		if (q->builder == NULL) {
+			qemu_free(rt);
+			return NULL;
+		}
+		q->own_builder = 1;
+	}
+	return rt;
+}

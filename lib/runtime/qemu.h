@@ -1,0 +1,108 @@
+/*
+ * runtime/qemu.h: the unikernel runtime (SPEC §4.1): one QEMU VM per
+ * component, booted from a kernel + initramfs that an image builder
+ * (lib/image) makes from the component's OCI image.
+ *
+ * State lives only on disk, one directory per VM under state_dir, named by
+ * the instance name (svc_instance_name):
+ *   spec.json     what the VM was started with (service, component, image,
+ *                 memory, vCPUs, ports, kernel, initrd, attestation hash,
+ *                 the QEMU argv, started_at)
+ *   qemu.pid      written by QEMU (-pidfile), removed by QEMU on exit
+ *   qmp.sock      the QMP control socket
+ *   console.log   the serial console: kernel errors, mcp-init, the app
+ * A PID from qemu.pid is trusted only when /proc/<pid>/cmdline names this
+ * directory, so a stale pidfile whose PID the kernel reused is ignored.
+ * QEMU runs with -daemonize and outlives the agent; a new agent finds every
+ * VM again from these directories alone.
+ *
+ * Run builds (or reuses) the artifact, re-hashes kernel + initramfs and
+ * refuses to boot on a mismatch (MCP_E_DATALOSS, "attestation failed ...
+ * expected ... actual ..."), then starts QEMU with user-mode networking
+ * (restrict=on, hostfwd=tcp:127.0.0.1:<host_port>-:<port> per port).
+ * Stop: QMP system_powerdown (mcp-init turns it into SIGTERM for the app),
+ * wait for SHUTDOWN / exit, then QMP quit, then SIGKILL.
+ *
+ * Files: qemu.c (runtime ops), qemu_state.c (state dirs, pid trust,
+ * spec.json), qemu_qmp.c (QMP client), qemu_logs.c (console tail/follow).
+ */
+#ifndef MCP_RUNTIME_QEMU_H
+#define MCP_RUNTIME_QEMU_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "runtime/runtime.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+struct image_builder;
+
+struct qemu_config {
+	const char *binary;		/* default "qemu-system-x86_64" */
+	const char *kernel;		/* default /var/lib/mcp/kernel/vmlinux */
+	const char *modules_dir;	/* default /var/lib/mcp/kernel/modules */
+	const char *state_dir;		/* default /var/lib/mcp/vm; one dir per VM */
+	const char *cache_dir;		/* default /var/lib/mcp/vm-cache */
+	const char *accel;		/* "auto" (default) | "kvm" | "tcg" */
+	const struct podman_config *podman;	/* required (borrowed) unless builder set */
+	const char *mcp_init;		/* default: mcp-init beside /proc/self/exe */
+	int stop_timeout_s;		/* stop() with timeout_s <= 0, remove(force); default 10 */
+	const char *cmdline_extra;	/* appended to the kernel command line */
+	int tcg_tb_mb;			/* TCG translation cache (MiB); 0 = 64, < 0 = QEMU default */
+	struct image_builder *builder;	/* NULL: an initramfs builder from the fields
+					   above; else borrowed, must outlive the runtime */
+};
+
+/* The unikernel runtime; copies what it needs from cfg. */
+struct runtime *qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err);
+
+/*
+ * 1 when the unikernel runtime can work on this node (QEMU binary, kernel,
+ * modules and mcp-init present), else 0 with the reason in why.
+ */
+int qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz);
+
+/* ---- internals shared by qemu*.c, exposed for tests ---- */
+
+/* "kvm" when want is "kvm", or "auto" and cpuinfo has vmx/svm and kvm_dev
+ * exists; else "tcg".  Paths are parameters so tests can fake them. */
+const char *qemu_accel_pick(const char *want, const char *cpuinfo_path,
+    const char *kvm_dev);
+
+/* 1 when pid is alive (not a zombie) and its cmdline names vmdir + "/". */
+int qemu_pid_trusted(pid_t pid, const char *vmdir);
+/* The trusted PID from vmdir/qemu.pid, or 0 (absent, stale, not QEMU's). */
+pid_t qemu_pid_read(const char *vmdir);
+
+/* The exit status mcp-init printed last in console.log, or -1. */
+int qemu_console_exit_status(const char *vmdir);
+
+/* state_dir/name into out; -1 (MCP_E_INVALID) for a name unfit for a path. */
+int qemu_vm_dir(const char *state_dir, const char *name, char *out, size_t outsz,
+    struct mcp_err *err);
+/* Fill *out from vmdir; -1 with MCP_E_NOTFOUND when it holds no spec.json. */
+int qemu_vm_inspect(const char *vmdir, struct rt_info *out, struct mcp_err *err);
+/* rm -rf vmdir (absent is success). */
+int qemu_vm_dir_remove(const char *vmdir, struct mcp_err *err);
+/* The runtime's logs op on vmdir/console.log (qemu_logs.c). */
+int qemu_logs_read(const char *vmdir, int tail, int follow, rt_log_cb cb, void *arg,
+    struct mcp_err *err);
+
+/* A QMP connection (line-delimited JSON over a Unix socket). */
+struct qmp {
+	int fd;
+	struct buf in;		/* received, not yet parsed */
+	int shutdown;		/* a SHUTDOWN event was seen */
+};
+
+/* Take over fd: read the greeting, negotiate qmp_capabilities. */
+int qmp_open_fd(struct qmp *q, int fd, int timeout_ms, struct mcp_err *err);
+int qmp_connect(struct qmp *q, const char *path, int timeout_ms, struct mcp_err *err);
+/* Execute a command without arguments; 0 on "return", -1 on "error"/EOF/timeout. */
+int qmp_execute(struct qmp *q, const char *command, int timeout_ms, struct mcp_err *err);
+/* 0 SHUTDOWN seen, 1 QEMU closed the connection, -1 timeout. */
+int qmp_wait_shutdown(struct qmp *q, int timeout_ms);
+void qmp_close(struct qmp *q);
+
+#endif

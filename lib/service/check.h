@@ -1,0 +1,38 @@
+/*
+ * service/check.h: the string checks behind service definitions (SPEC §2).
+ *
+ * Each svc_check_* looks at one value that will end up in a path, an argv
+ * element, an environment or a DNS record, and returns NULL when it is
+ * acceptable or a short static reason ("has no explicit tag") when it is
+ * not.  service.c turns the reason into a FILE:LINE:COL error; other modules
+ * (master, CLI) may call the same checks on values they receive.
+ */
+#ifndef MCP_SERVICE_CHECK_H
+#define MCP_SERVICE_CHECK_H
+
+#define SVC_IMAGE_MAX 255
+#define SVC_ROUTE_NAME_MAX 32
+#define SVC_HOSTNAME_MAX 253
+#define SVC_MEMORY_MB_MAX (1024 * 1024)	/* 1 TiB: anything above is a typo */
+#define SVC_VCPUS_MAX 64
+
+/* OCI image reference with an explicit tag that is not "latest". */
+const char *svc_check_image(const char *image);
+/* Route name: "" or [a-z0-9][a-z0-9-]{0,31}. */
+const char *svc_check_route_name(const char *name);
+/* DNS name: lowercase labels [a-z0-9-]{1,63}, no '-' at label ends, <= 253. */
+const char *svc_check_hostname(const char *name);
+/* Absolute path, no empty, "." or ".." component, no ':' ',' or control chars. */
+const char *svc_check_abs_path(const char *path);
+/* Relative path (snapshot exclude): no leading '/', no ".." component. */
+const char *svc_check_rel_path(const char *path);
+/* Volume options: "" or a comma-separated set of ro|rw, z|Z. */
+const char *svc_check_volume_opts(const char *opts);
+/* "KEY=VALUE", KEY [A-Za-z_][A-Za-z0-9_]*, no newline in VALUE. */
+const char *svc_check_env(const char *kv);
+/* "uid[:gid]" where each part is a number or a name [a-z_][a-z0-9_-]*. */
+const char *svc_check_user(const char *user);
+/* Snapshot method: "" | "grpc" | "cli" | "full" | "exec: <cmd>". */
+const char *svc_check_snapshot_method(const char *method);
+
+#endif

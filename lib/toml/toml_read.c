@@ -1,0 +1,147 @@
+/*
+ * toml/toml_read.c: typed configuration reads on top of the TOML tree.
+ */
+#include "toml/toml_read.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+static int
+type_err(const struct toml_kv *kv, const char *want, const char *file,
+    struct mcp_err *err)
+{
+	return mcp_err_set(err, MCP_E_INVALID, "%s:%d:%d: key \"%s\" must be %s, not %s",
+	    file, kv->line, kv->col, kv->key, want, toml_type_name(kv->val->type));
+}
+
+int
+toml_read_check_keys(const struct toml_value *tab, const char *const *allowed,
+    const char *file, const char *section, struct mcp_err *err)
+{
+	size_t i, j;
+
+	if (tab == NULL)
+		return 0;
+	for (i = 0; i < tab->u.tab.n; i++) {
+		const struct toml_kv *kv = &tab->u.tab.kv[i];
+		int ok = 0;
+
+		for (j = 0; allowed[j]; j++)
+			if (strcmp(allowed[j], kv->key) == 0)
+				ok = 1;
+		if (!ok)
+			return mcp_err_set(err, MCP_E_INVALID,
+			    "%s:%d:%d: unknown key \"%s\" in %s", file, kv->line,
+			    kv->col, kv->key, section);
+	}
+	return 0;
+}
+
+int
+toml_read_str(const struct toml_value *tab, const char *key, char *dst,
+    size_t dstsz, const char *file, struct mcp_err *err)
+{
+	const struct toml_kv *kv = toml_get_kv(tab, key);
+
+	if (kv == NULL)
+		return 0;
+	if (kv->val->type != TOML_STRING)
+		return type_err(kv, "a string", file, err);
+	if (strlen(kv->val->u.s.ptr) != kv->val->u.s.len || kv->val->u.s.len >= dstsz)
+		return mcp_err_set(err, MCP_E_INVALID,
+		    "%s:%d:%d: key \"%s\": value too long or contains NUL", file,
+		    kv->line, kv->col, key);
+	memcpy(dst, kv->val->u.s.ptr, kv->val->u.s.len + 1);
+	return 0;
+}
+
+int
+toml_read_int(const struct toml_value *tab, const char *key, int64_t min,
+    int64_t max, int64_t *dst, const char *file, struct mcp_err *err)
+{
+	const struct toml_kv *kv = toml_get_kv(tab, key);
+
+	if (kv == NULL)
+		return 0;
+	if (kv->val->type != TOML_INTEGER)
+		return type_err(kv, "an integer", file, err);
+	if (kv->val->u.i < min || kv->val->u.i > max)
+		return mcp_err_set(err, MCP_E_INVALID,
+		    "%s:%d:%d: key \"%s\" = %lld is out of range %lld..%lld",
+		    file, kv->line, kv->col, key, (long long)kv->val->u.i,
+		    (long long)min, (long long)max);
+	*dst = kv->val->u.i;
+	return 0;
+}
+
+int
+toml_read_bool(const struct toml_value *tab, const char *key, int *dst,
+    const char *file, struct mcp_err *err)
+{
+	const struct toml_kv *kv = toml_get_kv(tab, key);
+
+	if (kv == NULL)
+		return 0;
+	if (kv->val->type != TOML_BOOL)
+		return type_err(kv, "a boolean", file, err);
+	*dst = kv->val->u.b;
+	return 0;
+}
+
+void
+toml_strv_free(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int
+toml_read_strv(const struct toml_value *tab, const char *key, char ***dst,
+    const char *file, struct mcp_err *err)
+{
+	const struct toml_kv *kv = toml_get_kv(tab, key);
+	char **v;
+	size_t i;
+
+	if (kv == NULL)
+		return 0;
+	if (kv->val->type != TOML_ARRAY)
+		return type_err(kv, "an array of strings", file, err);
+	v = xcalloc(kv->val->u.arr.n + 1, sizeof(char *));
+	for (i = 0; i < kv->val->u.arr.n; i++) {
+		const struct toml_value *it = kv->val->u.arr.items[i];
+
+		if (it->type != TOML_STRING || strlen(it->u.s.ptr) != it->u.s.len) {
+			toml_strv_free(v);
+			return mcp_err_set(err, MCP_E_INVALID,
+			    "%s:%d:%d: key \"%s\": element %zu must be a string without NUL",
+			    file, it->line, it->col, key, i);
+		}
+		v[i] = xstrdup(it->u.s.ptr);
+	}
+	toml_strv_free(*dst);
+	*dst = v;
+	return 0;
+}
+
+int
+toml_read_table(const struct toml_value *tab, const char *key,
+    const struct toml_value **dst, const char *file, struct mcp_err *err)
+{
+	const struct toml_kv *kv = toml_get_kv(tab, key);
+
+	*dst = NULL;
+	if (kv == NULL)
+		return 0;
+	if (kv->val->type != TOML_TABLE)
+		return type_err(kv, "a table", file, err);
+	*dst = kv->val;
+	return 0;
+}

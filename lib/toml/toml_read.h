@@ -1,0 +1,31 @@
+/*
+ * toml/toml_read.h: typed reads from a parsed TOML table for configuration
+ * files, with errors that name FILE:LINE:COL and the key.  Absent keys
+ * leave the destination untouched (it holds the default).
+ */
+#ifndef MCP_TOML_TOML_READ_H
+#define MCP_TOML_TOML_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "toml/toml.h"
+
+/* Refuse keys of tab not in allowed (NULL-terminated); section names the table. */
+int toml_read_check_keys(const struct toml_value *tab, const char *const *allowed,
+    const char *file, const char *section, struct mcp_err *err);
+int toml_read_str(const struct toml_value *tab, const char *key, char *dst,
+    size_t dstsz, const char *file, struct mcp_err *err);
+int toml_read_int(const struct toml_value *tab, const char *key, int64_t min,
+    int64_t max, int64_t *dst, const char *file, struct mcp_err *err);
+int toml_read_bool(const struct toml_value *tab, const char *key, int *dst,
+    const char *file, struct mcp_err *err);
+/* Array of strings -> malloc'ed NULL-terminated vector (replaces *dst, frees old). */
+int toml_read_strv(const struct toml_value *tab, const char *key, char ***dst,
+    const char *file, struct mcp_err *err);
+/* A sub-table (NULL if absent); error if present and not a table. */
+int toml_read_table(const struct toml_value *tab, const char *key,
+    const struct toml_value **dst, const char *file, struct mcp_err *err);
+void toml_strv_free(char **v);
+
+#endif

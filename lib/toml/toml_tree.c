@@ -1,0 +1,229 @@
+/*
+ * toml/toml_tree.c: the value tree built by the parser and read by the
+ * layers above: allocation, table insertion and lookup, array append, free.
+ *
+ * Tables keep their keys in definition order in a plain array (what
+ * callers iterate); once a table grows past a few keys it also gets an
+ * open-addressing hash index of slot numbers, so that duplicate-key checks
+ * while parsing and toml_get() stay constant-time however many keys a
+ * document has.
+ */
+#include "toml/toml_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Tables with fewer keys than this are searched linearly. */
+#define TTREE_INDEX_MIN 8
+
+struct toml_value *
+ttree_new(enum toml_type type, int line, int col, int depth)
+{
+	struct toml_node *n = calloc(1, sizeof(*n));
+
+	if (n == NULL)
+		return NULL;
+	n->v.type = type;
+	n->v.line = line;
+	n->v.col = col;
+	n->depth = depth;
+	return &n->v;
+}
+
+static size_t
+ttree_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Rebuild the index of table t with room for at least 2 * t->cap keys. */
+static int
+ttree_reindex(struct toml_node *t)
+{
+	size_t cap = 16, i, h, *idx;
+
+	while (cap < 2 * t->cap)
+		cap *= 2;
+	idx = calloc(cap, sizeof(*idx));
+	if (idx == NULL)
+		return -1;
+	for (i = 0; i < t->v.u.tab.n; i++) {
+		h = ttree_hash(t->v.u.tab.kv[i].key) & (cap - 1);
+		while (idx[h])
+			h = (h + 1) & (cap - 1);
+		idx[h] = i + 1;
+	}
+	free(t->index);
+	t->index = idx;
+	t->index_cap = cap;
+	return 0;
+}
+
+int
+ttree_table_add(struct toml_value *tv, char *key, int line, int col,
+    struct toml_value *val)
+{
+	struct toml_node *t = tnode(tv);
+	struct toml_kv *kv;
+	size_t n = tv->u.tab.n, h;
+
+	if (n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 4;
+
+		kv = realloc(tv->u.tab.kv, ncap * sizeof(*kv));
+		if (kv == NULL)
+			return -1;
+		tv->u.tab.kv = kv;
+		t->cap = ncap;
+	}
+	if (n + 1 >= TTREE_INDEX_MIN && t->index_cap < 2 * t->cap) {
+		/* Index covers slots [0, n); the new one is added below. */
+		if (ttree_reindex(t) == -1)
+			return -1;
+	}
+	kv = &tv->u.tab.kv[n];
+	kv->key = key;
+	kv->line = line;
+	kv->col = col;
+	kv->val = val;
+	tv->u.tab.n = n + 1;
+	if (t->index) {
+		h = ttree_hash(key) & (t->index_cap - 1);
+		while (t->index[h])
+			h = (h + 1) & (t->index_cap - 1);
+		t->index[h] = n + 1;
+	}
+	return 0;
+}
+
+struct toml_kv *
+ttree_table_find(const struct toml_value *tv, const char *key)
+{
+	const struct toml_node *t = tnode(tv);
+	size_t i, h;
+
+	if (t->index == NULL) {
+		for (i = 0; i < tv->u.tab.n; i++)
+			if (strcmp(tv->u.tab.kv[i].key, key) == 0)
+				return &tv->u.tab.kv[i];
+		return NULL;
+	}
+	h = ttree_hash(key) & (t->index_cap - 1);
+	while (t->index[h]) {
+		struct toml_kv *kv = &tv->u.tab.kv[t->index[h] - 1];
+
+		if (strcmp(kv->key, key) == 0)
+			return kv;
+		h = (h + 1) & (t->index_cap - 1);
+	}
+	return NULL;
+}
+
+int
+ttree_array_push(struct toml_value *av, struct toml_value *val)
+{
+	struct toml_node *a = tnode(av);
+
+	if (av->u.arr.n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 4;
+		struct toml_value **items;
+
+		items = realloc(av->u.arr.items, ncap * sizeof(*items));
+		if (items == NULL)
+			return -1;
+		av->u.arr.items = items;
+		a->cap = ncap;
+	}
+	av->u.arr.items[av->u.arr.n++] = val;
+	return 0;
+}
+
+/*
+ * Recursion is bounded: the parser refuses trees deeper than
+ * TOML_MAX_DEPTH.
+ */
+void
+toml_free(struct toml_value *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	switch (v->type) {
+	case TOML_STRING:
+		free(v->u.s.ptr);
+		break;
+	case TOML_DATETIME:
+	case TOML_DATETIME_LOCAL:
+	case TOML_DATE_LOCAL:
+	case TOML_TIME_LOCAL:
+		free(v->u.dt);
+		break;
+	case TOML_ARRAY:
+		for (i = 0; i < v->u.arr.n; i++)
+			toml_free(v->u.arr.items[i]);
+		free(v->u.arr.items);
+		break;
+	case TOML_TABLE:
+		for (i = 0; i < v->u.tab.n; i++) {
+			free(v->u.tab.kv[i].key);
+			toml_free(v->u.tab.kv[i].val);
+		}
+		free(v->u.tab.kv);
+		free(tnode(v)->index);
+		break;
+	default:
+		break;
+	}
+	free(tnode(v));
+}
+
+const struct toml_kv *
+toml_get_kv(const struct toml_value *table, const char *key)
+{
+	if (table == NULL || key == NULL || table->type != TOML_TABLE)
+		return NULL;
+	return ttree_table_find(table, key);
+}
+
+const struct toml_value *
+toml_get(const struct toml_value *table, const char *key)
+{
+	const struct toml_kv *kv = toml_get_kv(table, key);
+
+	return kv ? kv->val : NULL;
+}
+
+const char *
+toml_type_name(enum toml_type t)
+{
+	switch (t) {
+	case TOML_STRING:
+		return "string";
+	case TOML_INTEGER:
+		return "integer";
+	case TOML_FLOAT:
+		return "float";
+	case TOML_BOOL:
+		return "bool";
+	case TOML_DATETIME:
+		return "datetime";
+	case TOML_DATETIME_LOCAL:
+		return "datetime-local";
+	case TOML_DATE_LOCAL:
+		return "date-local";
+	case TOML_TIME_LOCAL:
+		return "time-local";
+	case TOML_ARRAY:
+		return "array";
+	case TOML_TABLE:
+		return "table";
+	}
+	return "unknown";
+}

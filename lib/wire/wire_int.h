@@ -1,0 +1,69 @@
+/*
+ * wire/wire_int.h: internals shared by the files of lib/wire/ (not for
+ * users of wire.h):
+ *   wire_common.c  gRPC library lifetime and log routing, protobuf <->
+ *                  byte buffer, channel arguments, TLS credentials
+ *   wire_auth.c    who is calling (identity from the transport) and
+ *                  whether a method's allow patterns admit them
+ *   wire_server.c  acceptor thread, one thread per call, shutdown
+ *   wire_client.c  channels, unary and server-streaming calls
+ */
+#ifndef MCP_WIRE_WIRE_INT_H
+#define MCP_WIRE_WIRE_INT_H
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+
+#include "wire/wire.h"
+
+/* grpc_init()/grpc_shutdown() for each server and client, gRPC's own log
+ * lines routed to util/log. */
+void wire_grpc_ref(void);
+void wire_grpc_unref(void);
+
+/* Channel/server arguments: message size limits, keepalive.  args points
+ * into storage, which must hold WIRE_NARGS entries. */
+#define WIRE_NARGS 4
+void wire_args_init(grpc_channel_args *args, grpc_arg storage[WIRE_NARGS],
+    int server);
+
+/* Serialise a message into a new byte buffer (grpc_byte_buffer_destroy). */
+grpc_byte_buffer *wire_encode(const ProtobufCMessage *msg);
+/* Unpack a received buffer; NULL if it is not a valid desc message. */
+ProtobufCMessage *wire_decode(const ProtobufCMessageDescriptor *desc,
+    grpc_byte_buffer *bb);
+
+/* gRPC deadline timeout_ms from now; <= 0: none. */
+gpr_timespec wire_deadline(int timeout_ms);
+
+/*
+ * The three PEM blobs of a struct wire_tls, each read from its file or taken
+ * as is (see wire.h).  wire_pem_free wipes the key.
+ */
+struct wire_pem {
+	char *ca, *cert, *key;
+};
+int wire_pem_load(const struct wire_tls *tls, struct wire_pem *pem,
+    struct mcp_err *err);
+void wire_pem_free(struct wire_pem *pem);
+
+/* Mutual-TLS credentials pinned to TLS 1.3 (NULL + err on failure). */
+grpc_server_credentials *wire_tls_server_creds(const struct wire_tls *tls,
+    struct mcp_err *err);
+grpc_channel_credentials *wire_tls_channel_creds(const struct wire_tls *tls,
+    struct mcp_err *err);
+
+/*
+ * Who is on the other end of a server call: a TLS peer named by its
+ * certificate CN, or a local caller on the Unix socket.  -1 with
+ * UNAUTHENTICATED when neither can be established.
+ */
+int wire_caller_identify(grpc_call *call, struct wire_caller *caller,
+    struct mcp_err *err);
+/* 1 when a trailing-'*' pattern or exact pattern matches identity. */
+int wire_pattern_match(const char *pattern, const char *identity);
+/* 1 when the allow list admits caller (operators: see wire.h). */
+int wire_allowed(const char *const *allow, const char *const *operators,
+    const struct wire_caller *caller);
+
+#endif

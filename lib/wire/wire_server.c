@@ -1,0 +1,766 @@
+/*
+ * wire/wire_server.c: the gRPC server of an MCP daemon (SPEC §6).
+ *
+ * Threads.  One acceptor thread waits on the server's completion queue and
+ * keeps WIRE_PENDING grpc_server_request_call()s outstanding.  Each request
+ * carries its own pluck completion queue, bound to the call it receives, so
+ * when a call arrives the acceptor hands it to a new detached thread that
+ * drives it alone: a slow Deploy never blocks Status.  The server counts
+ * live call threads so that shutdown can wait for them.
+ *
+ * One call.  The call thread first starts RECV_CLOSE_ON_SERVER; that op
+ * completes only when the call ends, so before we have sent a status its
+ * completion means the client cancelled, hit its deadline or disconnected
+ * (wire_stream_cancelled() checks it with a non-blocking pluck).  Then:
+ * identify the caller (wire_auth.c) -> UNAUTHENTICATED, look the method up
+ * -> UNIMPLEMENTED, check its allow patterns -> PERMISSION_DENIED, read and
+ * unpack the request -> INVALID_ARGUMENT, run the handler -> its mcp_err
+ * code and message as the status, or OK with the response.
+ *
+ * Shutdown.  Stop accepting (grpc_server_shutdown_and_notify), give calls
+ * WIRE_GRACE_MS to finish (streams see wire_stream_cancelled() == 1), then
+ * cancel the rest, wait (bounded) for the acceptor and the call threads,
+ * and destroy everything.  If a handler is stuck past the bound the server
+ * is deliberately leaked rather than freed under a running thread.
+ */
+#include "wire/wire_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/support/time.h>
+
+#include "util/buf.h"
+#include "util/file.h"
+#include "util/log.h"
+
+#define WIRE_PENDING	4	/* outstanding grpc_server_request_call()s */
+#define WIRE_MAX_CALLS	256	/* concurrent calls; beyond: RESOURCE_EXHAUSTED */
+#define WIRE_GRACE_MS	500	/* shutdown: let calls finish by themselves */
+#define WIRE_DRAIN_MS	5000	/* shutdown: wait for cancelled calls */
+
+struct wire_stream {
+	struct wire_rpc *rpc;
+};
+
+/* One call, from the request that awaits it to its last completion. */
+struct wire_rpc {
+	struct wire_server *s;
+	grpc_completion_queue *cq;	/* pluck queue bound to the call */
+	grpc_call *call;
+	grpc_call_details details;
+	grpc_metadata_array md;
+	char method[256];
+	const struct wire_method *m;
+	struct wire_caller caller;
+	struct wire_stream stream;
+	int close_cancelled;		/* out of RECV_CLOSE_ON_SERVER */
+	int close_started;
+	int closed;			/* ... and it completed */
+	int sent_md;			/* initial metadata sent */
+	int broken;			/* a send failed */
+	char tag_close, tag_op;		/* addresses are the pluck tags */
+};
+
+struct wire_server {
+	struct wire_method *methods;	/* copy of the table */
+	size_t nmethods;
+	void *ctx;
+	grpc_server *srv;
+	grpc_completion_queue *cq;	/* acceptor's queue */
+	char tag_shutdown;
+	pthread_t acceptor;
+	int started;
+	atomic_int stopping;
+	pthread_mutex_t mu;		/* guards what follows */
+	pthread_cond_t cv;		/* ncalls changed */
+	int ncalls;			/* live call threads */
+	char **operators;		/* NULL-terminated copy */
+	char **unix_paths;		/* sockets to remove at the end */
+	size_t nunix;
+};
+
+static char **
+wire_strv_dup(const char *const *v)
+{
+	size_t n = 0, i;
+	char **out;
+
+	while (v && v[n])
+		n++;
+	out = xcalloc(n + 1, sizeof(*out));
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static void
+wire_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static gpr_timespec
+wire_forever(void)
+{
+	return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+}
+
+/* ---- one call ---- */
+
+static void
+wire_rpc_free(struct wire_rpc *rpc)
+{
+	if (rpc->call)
+		grpc_call_unref(rpc->call);
+	grpc_call_details_destroy(&rpc->details);
+	grpc_metadata_array_destroy(&rpc->md);
+	grpc_completion_queue_shutdown(rpc->cq);
+	grpc_completion_queue_destroy(rpc->cq);
+	free(rpc);
+}
+
+/* Run one batch on the call and wait for it; 1 if it succeeded. */
+static int
+wire_rpc_batch(struct wire_rpc *rpc, const grpc_op *ops, size_t n)
+{
+	grpc_event ev;
+
+	if (grpc_call_start_batch(rpc->call, ops, n, &rpc->tag_op, NULL) !=
+	    GRPC_CALL_OK)
+		return 0;
+	ev = grpc_completion_queue_pluck(rpc->cq, &rpc->tag_op, wire_forever(),
+	    NULL);
+	return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+static void
+wire_rpc_watch_close(struct wire_rpc *rpc)
+{
+	grpc_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	op.data.recv_close_on_server.cancelled = &rpc->close_cancelled;
+	if (grpc_call_start_batch(rpc->call, &op, 1, &rpc->tag_close, NULL) ==
+	    GRPC_CALL_OK)
+		rpc->close_started = 1;
+}
+
+/* Non-blocking: has the call ended (before our status: been cancelled)? */
+static int
+wire_rpc_closed(struct wire_rpc *rpc)
+{
+	grpc_event ev;
+
+	if (rpc->closed || !rpc->close_started)
+		return rpc->closed;
+	ev = grpc_completion_queue_pluck(rpc->cq, &rpc->tag_close,
+	    gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
+	if (ev.type == GRPC_OP_COMPLETE)
+		rpc->closed = 1;
+	return rpc->closed;
+}
+
+static const struct wire_method *
+wire_lookup(struct wire_server *s, const char *path)
+{
+	for (size_t i = 0; i < s->nmethods; i++)
+		if (strcmp(s->methods[i].path, path) == 0)
+			return &s->methods[i];
+	return NULL;
+}
+
+/* Who is calling, which method, and may they call it. */
+static int
+wire_rpc_admit(struct wire_rpc *rpc, struct mcp_err *err)
+{
+	struct wire_server *s = rpc->s;
+	int ok;
+
+	if (wire_caller_identify(rpc->call, &rpc->caller, err) == -1) {
+		log_warnx("%s: %s: %s", __func__, rpc->method, err->msg);
+		return -1;
+	}
+	if ((rpc->m = wire_lookup(s, rpc->method)) == NULL)
+		return mcp_err_set(err, MCP_E_UNIMPLEMENTED,
+		    "unknown method %s", rpc->method);
+	pthread_mutex_lock(&s->mu);
+	ok = wire_allowed(rpc->m->allow, (const char *const *)s->operators,
+	    &rpc->caller);
+	pthread_mutex_unlock(&s->mu);
+	if (!ok) {
+		mcp_err_set(err, MCP_E_PERM, "permission denied: %s may not call %s",
+		    rpc->caller.identity, rpc->method);
+		log_warnx("%s: %s (peer %s)", __func__, err->msg, rpc->caller.peer);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+wire_rpc_read(struct wire_rpc *rpc, ProtobufCMessage **req, struct mcp_err *err)
+{
+	grpc_byte_buffer *bb = NULL;
+	grpc_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &bb;
+	if (!wire_rpc_batch(rpc, &op, 1)) {
+		if (bb)
+			grpc_byte_buffer_destroy(bb);
+		return mcp_err_set(err, MCP_E_CANCELLED,
+		    "%s: cancelled before the request arrived", rpc->method);
+	}
+	if (bb == NULL)
+		return mcp_err_set(err, MCP_E_INVALID, "%s: no request message",
+		    rpc->method);
+	*req = wire_decode(rpc->m->req_desc, bb);
+	grpc_byte_buffer_destroy(bb);
+	if (*req == NULL)
+		return mcp_err_set(err, MCP_E_INVALID,
+		    "%s: request is not a valid %s", rpc->method,
+		    rpc->m->req_desc->name);
+	return 0;
+}
+
+static int
+wire_rpc_run(struct wire_rpc *rpc, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const struct wire_method *m = rpc->m;
+	int rc;
+
+	if (m->unary) {
+		rc = m->unary(rpc->s->ctx, &rpc->caller, req, resp, err);
+		if (rc == 0 && (*resp == NULL || (*resp)->descriptor != m->resp_desc)) {
+			if (*resp)
+				protobuf_c_message_free_unpacked(*resp, NULL);
+			*resp = NULL;
+			return mcp_err_set(err, MCP_E_INTERNAL,
+			    "%s: handler returned no %s", rpc->method,
+			    m->resp_desc->name);
+		}
+	} else {
+		rc = m->stream(rpc->s->ctx, &rpc->caller, req, &rpc->stream, err);
+	}
+	if (rc == 0)
+		return 0;
+	if (err->code <= 0 || err->code > MCP_E_UNAUTHENTICATED)
+		err->code = MCP_E_UNKNOWN;
+	if (err->msg[0] == '\0')
+		snprintf(err->msg, sizeof(err->msg), "%s: failed", rpc->method);
+	log_debug("%s: %s by %s: %s: %s", __func__, rpc->method,
+	    rpc->caller.identity, mcp_code_name(err->code), err->msg);
+	return -1;
+}
+
+/* Send the response (if any) and the status: err NULL means OK. */
+static void
+wire_rpc_finish(struct wire_rpc *rpc, const struct mcp_err *err,
+    const ProtobufCMessage *resp)
+{
+	grpc_byte_buffer *bb = NULL;
+	grpc_slice details;
+	grpc_op ops[3];
+	size_t n = 0;
+
+	memset(ops, 0, sizeof(ops));
+	if (!rpc->sent_md) {
+		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+		rpc->sent_md = 1;
+	}
+	if (resp) {
+		bb = wire_encode(resp);
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n++].data.send_message.send_message = bb;
+	}
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	if (err) {
+		details = grpc_slice_from_copied_string(err->msg);
+		ops[n].data.send_status_from_server.status =
+		    (grpc_status_code)err->code;
+		ops[n].data.send_status_from_server.status_details = &details;
+	} else {
+		details = grpc_empty_slice();
+		ops[n].data.send_status_from_server.status = GRPC_STATUS_OK;
+	}
+	n++;
+	wire_rpc_batch(rpc, ops, n);
+	grpc_slice_unref(details);
+	if (bb)
+		grpc_byte_buffer_destroy(bb);
+}
+
+/* Wait for the call to be over on the transport, then free it. */
+static void
+wire_rpc_end(struct wire_rpc *rpc)
+{
+	if (rpc->close_started && !rpc->closed)
+		grpc_completion_queue_pluck(rpc->cq, &rpc->tag_close,
+		    wire_forever(), NULL);
+	wire_rpc_free(rpc);
+}
+
+static void
+wire_call_done(struct wire_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->ncalls--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *
+wire_rpc_main(void *arg)
+{
+	struct wire_rpc *rpc = arg;
+	struct wire_server *s = rpc->s;
+	struct mcp_err err = MCP_ERR_INIT;
+	ProtobufCMessage *req = NULL, *resp = NULL;
+	int rc;
+
+	wire_rpc_watch_close(rpc);
+	rc = wire_rpc_admit(rpc, &err);
+	if (rc == 0)
+		rc = wire_rpc_read(rpc, &req, &err);
+	if (rc == 0)
+		rc = wire_rpc_run(rpc, req, &resp, &err);
+	wire_rpc_finish(rpc, rc == 0 ? NULL : &err, resp);
+	if (req)
+		protobuf_c_message_free_unpacked(req, NULL);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	wire_rpc_end(rpc);
+	wire_call_done(s);
+	return NULL;
+}
+
+/* Answer a call without a thread of its own (overload). */
+static void
+wire_rpc_reject(struct wire_rpc *rpc, const char *why)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+
+	mcp_err_set(&err, MCP_E_RESOURCE, "%s: %s", rpc->method, why);
+	log_warnx("%s: %s", __func__, err.msg);
+	wire_rpc_finish(rpc, &err, NULL);
+	wire_rpc_free(rpc);
+}
+
+int
+wire_stream_send(struct wire_stream *st, const ProtobufCMessage *msg)
+{
+	struct wire_rpc *rpc = st->rpc;
+	grpc_byte_buffer *bb;
+	grpc_op ops[2];
+	size_t n = 0;
+	int ok;
+
+	if (msg->descriptor != rpc->m->resp_desc) {
+		log_warnx("%s: %s: message is a %s, not a %s", __func__,
+		    rpc->method, msg->descriptor->name, rpc->m->resp_desc->name);
+		return -1;
+	}
+	if (wire_stream_cancelled(st))
+		return -1;
+	memset(ops, 0, sizeof(ops));
+	if (!rpc->sent_md) {
+		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+		rpc->sent_md = 1;
+	}
+	bb = wire_encode(msg);
+	ops[n].op = GRPC_OP_SEND_MESSAGE;
+	ops[n++].data.send_message.send_message = bb;
+	ok = wire_rpc_batch(rpc, ops, n);
+	grpc_byte_buffer_destroy(bb);
+	if (!ok) {
+		rpc->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_stream_cancelled(struct wire_stream *st)
+{
+	struct wire_rpc *rpc = st->rpc;
+
+	return rpc->broken || atomic_load(&rpc->s->stopping) || wire_rpc_closed(rpc);
+}
+
+/* ---- acceptor ---- */
+
+static void
+wire_request(struct wire_server *s)
+{
+	struct wire_rpc *rpc = xcalloc(1, sizeof(*rpc));
+	grpc_call_error e;
+
+	rpc->s = s;
+	rpc->stream.rpc = rpc;
+	rpc->cq = grpc_completion_queue_create_for_pluck(NULL);
+	grpc_call_details_init(&rpc->details);
+	grpc_metadata_array_init(&rpc->md);
+	e = grpc_server_request_call(s->srv, &rpc->call, &rpc->details,
+	    &rpc->md, rpc->cq, s->cq, rpc);
+	if (e != GRPC_CALL_OK) {
+		log_warnx("%s: grpc_server_request_call: error %d", __func__, e);
+		wire_rpc_free(rpc);
+	}
+}
+
+static void
+wire_dispatch(struct wire_server *s, struct wire_rpc *rpc)
+{
+	size_t n = GRPC_SLICE_LENGTH(rpc->details.method);
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	if (n >= sizeof(rpc->method))
+		n = sizeof(rpc->method) - 1;
+	memcpy(rpc->method, GRPC_SLICE_START_PTR(rpc->details.method), n);
+	rpc->method[n] = '\0';
+
+	pthread_mutex_lock(&s->mu);
+	if (s->ncalls >= WIRE_MAX_CALLS) {
+		pthread_mutex_unlock(&s->mu);
+		wire_rpc_reject(rpc, "too many concurrent calls");
+		return;
+	}
+	s->ncalls++;
+	pthread_mutex_unlock(&s->mu);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, wire_rpc_main, rpc);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		wire_call_done(s);
+		wire_rpc_reject(rpc, strerror(rc));
+	}
+}
+
+static void *
+wire_acceptor(void *arg)
+{
+	struct wire_server *s = arg;
+	grpc_event ev;
+
+	for (int i = 0; i < WIRE_PENDING; i++)
+		wire_request(s);
+	for (;;) {
+		ev = grpc_completion_queue_next(s->cq, wire_forever(), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		if (ev.tag == &s->tag_shutdown) {
+			grpc_completion_queue_shutdown(s->cq);
+			continue;
+		}
+		if (!ev.success) {	/* request failed: shutting down */
+			wire_rpc_free(ev.tag);
+			continue;
+		}
+		if (!atomic_load(&s->stopping))
+			wire_request(s);
+		wire_dispatch(s, ev.tag);
+	}
+	return NULL;
+}
+
+/* ---- server ---- */
+
+struct wire_server *
+wire_server_new(const struct wire_method *methods, size_t nmethods, void *ctx,
+    struct mcp_err *err)
+{
+	grpc_arg storage[WIRE_NARGS];
+	grpc_channel_args args;
+	pthread_condattr_t ca;
+	struct wire_server *s;
+
+	for (size_t i = 0; i < nmethods; i++) {
+		const struct wire_method *m = &methods[i];
+
+		if (m->path == NULL || m->path[0] != '/' || m->req_desc == NULL ||
+		    m->resp_desc == NULL || (m->unary == NULL) == (m->stream == NULL)) {
+			mcp_err_set(err, MCP_E_INVALID, "wire server: method %zu (%s): "
+			    "needs a /path, both descriptors and one handler", i,
+			    m->path ? m->path : "no path");
+			return NULL;
+		}
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->methods = xcalloc(nmethods ? nmethods : 1, sizeof(*s->methods));
+	if (nmethods)
+		memcpy(s->methods, methods, nmethods * sizeof(*methods));
+	s->nmethods = nmethods;
+	s->ctx = ctx;
+	s->operators = wire_strv_dup(NULL);
+	s->unix_paths = xcalloc(1, sizeof(*s->unix_paths));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	wire_grpc_ref();
+	wire_args_init(&args, storage, 1);
+	s->srv = grpc_server_create(&args, NULL);
+	s->cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(s->srv, s->cq, NULL);
+	return s;
+}
+
+void
+wire_server_set_operators(struct wire_server *s, const char *const *patterns)
+{
+	char **v = wire_strv_dup(patterns), **old;
+
+	pthread_mutex_lock(&s->mu);
+	old = s->operators;
+	s->operators = v;
+	pthread_mutex_unlock(&s->mu);
+	wire_strv_free(old);
+}
+
+/* The socket's directory: created 0700 if missing, never world-writable. */
+static int
+wire_unix_dir(const char *path, struct mcp_err *err)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	char *slash;
+
+	mcp_strlcpy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == -1) {
+		if (errno != ENOENT)
+			return mcp_err_errno(err, errno, "listen unix:%s: %s", path, dir);
+		if (file_mkdirs(dir, 0700, err) == -1)
+			return mcp_err_prefix(err, "listen unix:%s", path);
+		if (stat(dir, &st) == -1)
+			return mcp_err_errno(err, errno, "listen unix:%s: %s", path, dir);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return mcp_err_set(err, MCP_E_INVALID,
+		    "listen unix:%s: %s is not a directory", path, dir);
+	if (st.st_mode & S_IWOTH)
+		return mcp_err_set(err, MCP_E_PRECONDITION,
+		    "listen unix:%s: directory %s is world-writable", path, dir);
+	return 0;
+}
+
+/* Remove a stale socket; refuse a live one or anything that is no socket. */
+static int
+wire_unix_clear(const char *path, struct mcp_err *err)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, rc, e;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 :
+		    mcp_err_errno(err, errno, "listen unix:%s", path);
+	if (!S_ISSOCK(st.st_mode))
+		return mcp_err_set(err, MCP_E_EXISTS,
+		    "listen unix:%s: exists and is not a socket", path);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	mcp_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return mcp_err_errno(err, errno, "listen unix:%s: socket", path);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = errno;
+	close(fd);
+	if (rc == 0)
+		return mcp_err_set(err, MCP_E_EXISTS,
+		    "listen unix:%s: another server is listening there", path);
+	if (e != ECONNREFUSED)
+		return mcp_err_errno(err, e, "listen unix:%s: probe", path);
+	if (unlink(path) == -1 && errno != ENOENT)
+		return mcp_err_errno(err, errno, "listen unix:%s: remove stale socket",
+		    path);
+	return 0;
+}
+
+int
+wire_server_add_unix(struct wire_server *s, const char *path, struct mcp_err *err)
+{
+	grpc_server_credentials *creds;
+	char target[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	int port;
+
+	if (s->started)
+		return mcp_err_set(err, MCP_E_PRECONDITION,
+		    "listen unix:%s: server already started", path);
+	if (path == NULL || path[0] != '/')
+		return mcp_err_set(err, MCP_E_INVALID,
+		    "listen unix:%s: not an absolute path", path ? path : "");
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return mcp_err_set(err, MCP_E_INVALID, "listen unix:%s: path too long",
+		    path);
+	if (wire_unix_dir(path, err) == -1 || wire_unix_clear(path, err) == -1)
+		return -1;
+	snprintf(target, sizeof(target), "unix:%s", path);
+	creds = grpc_insecure_server_credentials_create();
+	port = grpc_server_add_http2_port(s->srv, target, creds);
+	grpc_server_credentials_release(creds);
+	if (port == 0)
+		return mcp_err_set(err, MCP_E_UNAVAILABLE,
+		    "listen %s: gRPC cannot bind it (see the log)", target);
+	/* Bound and listening, nothing accepted before start: close the
+	 * umask window now.  The 0700-or-better directory covers it too. */
+	if (chmod(path, 0600) == -1)
+		return mcp_err_errno(err, errno, "listen %s: chmod 0600", target);
+	pthread_mutex_lock(&s->mu);
+	s->unix_paths = realloc(s->unix_paths, (s->nunix + 2) * sizeof(char *));
+	if (s->unix_paths == NULL)
+		abort();
+	s->unix_paths[s->nunix++] = xstrdup(path);
+	s->unix_paths[s->nunix] = NULL;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+int
+wire_server_add_tls(struct wire_server *s, const char *addr,
+    const struct wire_tls *tls, struct mcp_err *err)
+{
+	grpc_server_credentials *creds;
+	int port;
+
+	if (s->started)
+		return mcp_err_set(err, MCP_E_PRECONDITION,
+		    "listen %s: server already started", addr);
+	if (addr == NULL || strchr(addr, ':') == NULL)
+		return mcp_err_set(err, MCP_E_INVALID,
+		    "listen %s: want host:port", addr ? addr : "");
+	if ((creds = wire_tls_server_creds(tls, err)) == NULL)
+		return mcp_err_prefix(err, "listen %s", addr);
+	port = grpc_server_add_http2_port(s->srv, addr, creds);
+	grpc_server_credentials_release(creds);
+	if (port == 0)
+		return mcp_err_set(err, MCP_E_UNAVAILABLE,
+		    "listen %s: cannot bind it or load the certificate/key "
+		    "(see the log)", addr);
+	return port;
+}
+
+int
+wire_server_start(struct wire_server *s, struct mcp_err *err)
+{
+	int rc;
+
+	if (s->started)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "wire server: already started");
+	grpc_server_start(s->srv);
+	if ((rc = pthread_create(&s->acceptor, NULL, wire_acceptor, s)) != 0)
+		return mcp_err_errno(err, rc, "wire server: start acceptor thread");
+	s->started = 1;
+	return 0;
+}
+
+/* Wait until no call thread is left, at most ms; 1 if none is. */
+static int
+wire_wait_calls(struct wire_server *s, int ms)
+{
+	struct timespec ts;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (s->ncalls > 0)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
+			break;
+	n = s->ncalls;
+	pthread_mutex_unlock(&s->mu);
+	return n == 0;
+}
+
+static int
+wire_join_acceptor(struct wire_server *s, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000 + 1;
+	return pthread_timedjoin_np(s->acceptor, NULL, &ts) == 0;
+}
+
+/* Shutdown of a server that never started: collect its tag ourselves. */
+static void
+wire_drain_unstarted(struct wire_server *s)
+{
+	grpc_event ev;
+
+	grpc_server_shutdown_and_notify(s->srv, s->cq, &s->tag_shutdown);
+	for (;;) {
+		ev = grpc_completion_queue_next(s->cq, wire_forever(), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type == GRPC_OP_COMPLETE && ev.tag == &s->tag_shutdown)
+			grpc_completion_queue_shutdown(s->cq);
+	}
+}
+
+void
+wire_server_free(struct wire_server *s)
+{
+	struct stat st;
+
+	if (s == NULL)
+		return;
+	if (s->started) {
+		atomic_store(&s->stopping, 1);
+		grpc_server_shutdown_and_notify(s->srv, s->cq, &s->tag_shutdown);
+		wire_wait_calls(s, WIRE_GRACE_MS);
+		grpc_server_cancel_all_calls(s->srv);
+		if (!wire_join_acceptor(s, WIRE_DRAIN_MS) ||
+		    !wire_wait_calls(s, WIRE_DRAIN_MS)) {
+			log_warnx("%s: %d calls still running after shutdown; "
+			    "leaving the server allocated", __func__, s->ncalls);
+			return;
+		}
+	} else {
+		wire_drain_unstarted(s);
+	}
+	grpc_server_destroy(s->srv);
+	grpc_completion_queue_destroy(s->cq);
+	for (size_t i = 0; i < s->nunix; i++) {
+		if (lstat(s->unix_paths[i], &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(s->unix_paths[i]);
+	}
+	wire_strv_free(s->unix_paths);
+	wire_strv_free(s->operators);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s->methods);
+	free(s);
+	wire_grpc_unref();
+}

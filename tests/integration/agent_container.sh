@@ -1,0 +1,206 @@
+#!/bin/bash
+# Agent + CLI + podman end to end (issue: the foundation): deploy from a
+# real registry, HTTP through the published port, ps/status, drift after a
+# kill behind the agent's back, stop/start/restart, agent restart with the
+# container untouched, image change, bad input refused with state
+# untouched, concurrent deploys, files confined to /srv/<service>, logs,
+# undeploy leaving nothing behind.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/agent.sh
+
+T=$(mktemp -d /tmp/mcp-it-agent.XXXXXX)
+cleanup() {
+	agent_env_cleanup
+	registry_stop "$T/registry"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+REG_PORT=$(free_port) || exit 1
+registry_start "$T/registry" "$REG_PORT" || exit 1
+MCP_IMAGE_BUILD_DIR="$T/imgbuild" scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
+MCP_IMAGE_BUILD_DIR="$T/imgbuild" scripts/build-hello-image.sh v2.0.0 "$REGISTRY" >/dev/null || exit 1
+podman_env_cleanup "$T/imgbuild/podman"
+
+cat >"$T/alert.sh" <<EOF
+#!/bin/sh
+echo "\$MCP_ALERT_KIND \$MCP_ALERT_SERVICE/\$MCP_ALERT_COMPONENT \$MCP_ALERT_DETAIL" >>"$T/alerts.log"
+EOF
+chmod +x "$T/alert.sh"
+AGENT_EXTRA_AGENT="alert_command = [\"$T/alert.sh\"]"
+agent_env_init "$T/agent" "$REGISTRY" || exit 1
+agent_start || exit 1
+D=$T/defs
+mkdir -p "$D"
+
+hello_def() { # NAME VERSION [extra component lines]
+	cat <<EOF
+name = "$1"
+node = "local"
+
+[[components]]
+name = "$1"
+image = "$REGISTRY/hello:$2"
+restart = "no"
+env = ["HELLO_NAME=$1"]
+volumes = ["$AGENT_DIR/srv/$1:/srv/$1"]
+${3:-}
+
+[[components.routes]]
+name = "http"
+port = 8080
+EOF
+}
+mkdir -p "$AGENT_DIR/srv/hello" "$AGENT_DIR/srv/svc-a" "$AGENT_DIR/srv/svc-b"
+hello_def hello v1.0.0 >"$D/hello.toml"
+
+status_json() { mcp --json status "$1"; }
+host_port() { json_get "$(status_json "$1")" 'j["components"][0]["routes"][0]["host_port"]'; }
+observed() { json_get "$(status_json "$1")" 'j["components"][0]["observed"]'; }
+drift() { json_get "$(status_json "$1")" 'j["components"][0]["drift"]'; }
+cid() { penv_podman inspect --format '{{.Id}}' "$1" 2>/dev/null; }
+
+# --- deploy and answer
+out=$(mcp deploy "$D/hello.toml" 2>&1)
+check "deploy hello" test $? = 0
+echo "$out"
+PORT=$(host_port hello)
+check "host port allocated in 10000-60000 ($PORT)" test "$PORT" -ge 10000 -a "$PORT" -le 60000
+check "HTTP answer through 127.0.0.1:$PORT" wait_for 10 http_get "http://127.0.0.1:$PORT/"
+body=$(http_get "http://127.0.0.1:$PORT/")
+check "answer names version v1.0.0 ($body)" grep -q "v1.0.0" <<<"$body"
+check "\$PORT seen by the app is the route port" grep -q "8080" <<<"$(mcp logs hello -n 50)"
+
+# --- ps / status
+ps_out=$(mcp ps)
+echo "$ps_out"
+check "ps table has header" grep -q "SERVICE *COMPONENT *NODE *RUNTIME *STATE *VERSION *UPTIME" <<<"$ps_out"
+check "ps row hello running v1.0.0" grep -qE "^hello +hello +local +container +running +v1.0.0" <<<"$ps_out"
+psj=$(mcp --json ps)
+check "ps --json fields" test "$(json_get "$psj" '[(c["service"],c["component"],c["node"],c["runtime"],c["desired"],c["observed"],c["version"]) for c in j]')" = "[('hello', 'hello', 'local', 'container', 'running', 'running', 'v1.0.0')]"
+check "status: no drift" test "$(drift hello)" = False
+ID1=$(cid hello)
+
+# --- idempotent redeploy
+out=$(mcp deploy "$D/hello.toml")
+check "redeploy of the same definition leaves it alone" grep -q "unchanged" <<<"$out"
+check "same container after redeploy" test "$(cid hello)" = "$ID1"
+
+# --- kill behind the agent's back -> drift within the monitor interval
+penv_podman kill hello >/dev/null
+check "drift reported after podman kill" wait_for 5 test "$(drift hello)" = True
+sj=$(status_json hello)
+check "monitor recorded a drift event" test "$(json_get "$sj" 'len([e for e in j["events"] if e["kind"]=="drift"])>0')" = True
+check "alert command ran for the drift" wait_for 5 grep -q "^drift hello/hello" "$T/alerts.log"
+check "ps shows the drift" grep -qE "^hello .* (stopped|missing)!" <<<"$(mcp ps)"
+
+# --- start / stop / restart
+check "start" mcp start hello
+check "running again after start" wait_for 5 test "$(observed hello)" = running
+check "answers after start" wait_for 10 http_get "http://127.0.0.1:$PORT/health"
+check "stop" mcp stop hello
+check "stopped, no drift" test "$(observed hello)/$(drift hello)" = stopped/False
+check "app saw SIGTERM on stop" grep -q "received SIGTERM" <<<"$(mcp logs hello)"
+check "start after stop" mcp start hello
+check "restart" mcp restart hello
+check "answers after restart" wait_for 10 http_get "http://127.0.0.1:$PORT/health"
+check "port kept across restarts" test "$(host_port hello)" = "$PORT"
+
+# --- agent restart: containers untouched, state intact
+ID2=$(cid hello)
+STARTED=$(penv_podman inspect --format '{{.State.StartedAt}}' hello)
+check "agent stops on SIGTERM" agent_stop
+check "container keeps running without the agent" http_get "http://127.0.0.1:$PORT/health"
+check "agent starts again" agent_start
+check "same container after agent restart" test "$(cid hello)" = "$ID2"
+check "not restarted by the agent" test "$(penv_podman inspect --format '{{.State.StartedAt}}' hello)" = "$STARTED"
+check "status after agent restart: running, no drift" test "$(observed hello)/$(drift hello)" = running/False
+check "port intact after agent restart" test "$(host_port hello)" = "$PORT"
+
+# --- changed image replaces the container, keeps the port
+hello_def hello v2.0.0 >"$D/hello-v2.toml"
+check "deploy v2" mcp deploy "$D/hello-v2.toml"
+check "v2 answers on the same port" wait_for 10 sh -c "curl -fsS -m 2 http://127.0.0.1:$PORT/ | grep -q v2.0.0"
+check "container replaced" test "$(cid hello)" != "$ID2"
+ID3=$(cid hello)
+snap_before=$(sqlite3 "$AGENT_DIR/state/registry.db" "select * from services; select service,name,image,desired,runtime from components; select * from routes;")
+
+# --- bad input: refused with a clear message, nothing changes
+printf 'name = "hello\n' >"$D/syntax.toml"
+expect_fail "syntax error" "syntax.toml:1:" mcp deploy "$D/syntax.toml"
+hello_def hello v1.0.0 'imagee = "x"' >"$D/unknown.toml"
+expect_fail "unknown key" "unknown.toml:[0-9]+:[0-9]+: .*imagee" mcp deploy "$D/unknown.toml"
+hello_def Hello_World v1.0.0 >"$D/badname.toml"
+expect_fail "bad name" "Hello_World" mcp deploy "$D/badname.toml"
+sed 's|^volumes = .*|volumes = ["/srv/hello/../../etc:/etc"]|' "$D/hello.toml" >"$D/dotdot.toml"
+expect_fail "../ volume" "\.\." mcp deploy "$D/dotdot.toml"
+sed "s|hello:v1.0.0|hello:latest|" "$D/hello.toml" >"$D/latest.toml"
+expect_fail ":latest image" "latest" mcp deploy "$D/latest.toml"
+sed "s|hello:v1.0.0|hello|" "$D/hello.toml" >"$D/notag.toml"
+expect_fail "image without tag" "tag" mcp deploy "$D/notag.toml"
+sed "s|hello:v1.0.0|hello:v9.9.9|" "$D/hello.toml" >"$D/missing.toml"
+expect_fail "image that is not in the registry" "hello:v9.9.9" mcp deploy "$D/missing.toml"
+sed 's|^node = .*|node = "elsewhere"|' "$D/hello.toml" >"$D/pinned.toml"
+expect_fail "pinned to an unknown node" "elsewhere" mcp deploy "$D/pinned.toml"
+check "still the same container after bad input" test "$(cid hello)" = "$ID3"
+check "registry unchanged after bad input" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select * from services; select service,name,image,desired,runtime from components; select * from routes;")" = "$snap_before"
+check "still answering v2 after bad input" sh -c "curl -fsS -m 2 http://127.0.0.1:$PORT/ | grep -q v2.0.0"
+
+# --- two deploys of different services at the same time
+hello_def svc-a v1.0.0 >"$D/a.toml"
+hello_def svc-b v2.0.0 >"$D/b.toml"
+mcp deploy "$D/a.toml" >"$T/a.out" 2>&1 &
+pa=$!
+mcp deploy "$D/b.toml" >"$T/b.out" 2>&1 &
+pb=$!
+wait $pa; ra=$?
+wait $pb; rb=$?
+cat "$T/a.out" "$T/b.out"
+check "concurrent deploys both succeed" test "$ra/$rb" = 0/0
+PA=$(host_port svc-a)
+PB=$(host_port svc-b)
+check "distinct ports for concurrent deploys" test "$PA" != "$PB" -a "$PA" != "$PORT"
+check "svc-a answers" wait_for 10 sh -c "curl -fsS -m 2 http://127.0.0.1:$PA/ | grep -q 'svc-a version v1.0.0'"
+check "svc-b answers" wait_for 10 sh -c "curl -fsS -m 2 http://127.0.0.1:$PB/ | grep -q 'svc-b version v2.0.0'"
+
+# --- files under /srv/<service>/ only
+echo "config v1" >"$T/conf.txt"
+check "push a file" mcp push hello "$T/conf.txt" conf/app.conf
+check "pushed file lands under srv root" cmp -s "$T/conf.txt" "$AGENT_DIR/srv/hello/conf/app.conf"
+check "pull it back" test "$(mcp pull hello conf/app.conf)" = "config v1"
+expect_fail "push with .. refused" "escapes" mcp push hello "$T/conf.txt" ../evil
+expect_fail "push with absolute path refused" "relative" mcp push hello "$T/conf.txt" /etc/evil
+mkdir -p "$T/outside"
+ln -s "$T/outside" "$AGENT_DIR/srv/hello/link"
+expect_fail "push through a symlink refused" "symlink" mcp push hello "$T/conf.txt" link/evil
+check "nothing written outside" test ! -e "$T/outside/evil"
+ln -s /etc/hostname "$AGENT_DIR/srv/hello/host"
+expect_fail "pull of a symlink refused" "symlink" mcp pull hello host
+expect_fail "pull for an invalid service refused" "not a valid service name" mcp pull ../etc passwd
+
+# --- logs
+check "logs -n 1 prints one line" test "$(mcp logs hello -n 1 | wc -l)" = 1
+timeout 3 "$MCP_BIN/mcp" -c "$AGENT_DIR/mcp.toml" logs -f hello >"$T/follow.out" 2>&1 &
+fpid=$!
+sleep 1
+http_get "http://127.0.0.1:$PORT/followed" >/dev/null 2>&1
+wait $fpid
+check "logs -f streams new lines" grep -q "/followed" "$T/follow.out"
+expect_fail "logs of an unknown service" "not deployed" mcp logs nosuch
+
+# --- status of unknown service, errors are one line
+expect_fail "status of an unknown service" "nosuch" mcp status nosuch
+
+# --- undeploy: nothing left
+for s in hello svc-a svc-b; do
+	check "undeploy $s" mcp undeploy "$s"
+done
+check "no managed containers left" test -z "$(penv_podman ps -aq --filter label=mcp.managed=true)"
+check "no registry rows left" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select (select count(*) from services)+(select count(*) from components)+(select count(*) from routes)+(select count(*) from events)")" = 0
+check "port $PORT free again" sh -c "! curl -s -m 1 http://127.0.0.1:$PORT/ >/dev/null"
+check "ps is empty" test "$(mcp --json ps)" = "[]"
+expect_fail "undeploy twice" "not deployed" mcp undeploy hello
+check "agent log has no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AGENT_DIR/agent.log'"
+check "agent stops cleanly" agent_stop
+t_done

@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""tests/interop/agent_client.py: a foreign gRPC client for mcp-agent.
+
+Proves that "any standard gRPC client can call the agent" (SPEC §6): it
+compiles proto/agent.proto with grpc_tools into a temporary directory at run
+time, calls one method of mcp.v1.Agent with python3-grpcio, and prints the
+response as JSON (one JSON object per line for the Logs stream).
+
+Run it with Debian's /usr/bin/python3 (python3-grpcio, python3-grpc-tools),
+not a pyenv python that may come first on PATH:
+
+  agent_client.py --address 127.0.0.1:PORT --ca ca.crt --cert x.crt --key x.key \
+      [--method Status] [--service NAME] [--request '{"tail": 5}'] [--timeout S]
+  agent_client.py --address unix:/run/mcp/agent.sock --method HealthCheck
+
+Exit 0 on OK; on a non-OK status the code name (e.g. PERMISSION_DENIED) and
+the server's message go to stderr and the exit status is 2; 1 on usage or
+setup errors.
+"""
+import argparse
+import importlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+PROTO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                     "proto", "agent.proto")
+
+
+def compile_proto(proto, outdir):
+    from grpc_tools import protoc
+    proto = os.path.abspath(proto)
+    rc = protoc.main(["protoc", "-I" + os.path.dirname(proto),
+                      "--python_out=" + outdir, proto])
+    if rc != 0:
+        raise RuntimeError("protoc failed on %s" % proto)
+    sys.path.insert(0, outdir)
+    name = os.path.splitext(os.path.basename(proto))[0] + "_pb2"
+    return importlib.import_module(name)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def channel_for(args, grpc):
+    opts = [("grpc.max_receive_message_length", 65 << 20),
+            ("grpc.max_send_message_length", 65 << 20)]
+    if args.address.startswith("unix:"):
+        return grpc.insecure_channel(args.address, options=opts)
+    if not (args.ca and args.cert and args.key):
+        raise SystemExit("agent_client: --ca, --cert and --key are needed for TCP")
+    creds = grpc.ssl_channel_credentials(root_certificates=read(args.ca),
+                                         private_key=read(args.key),
+                                         certificate_chain=read(args.cert))
+    return grpc.secure_channel(args.address, creds, options=opts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="call one mcp.v1.Agent method")
+    ap.add_argument("--address", required=True,
+                    help="host:port (mutual TLS) or unix:/path")
+    ap.add_argument("--ca")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--method", default="Status")
+    ap.add_argument("--service", help="sets the request's 'service' field")
+    ap.add_argument("--request", default="{}",
+                    help="request message as JSON (proto3 JSON mapping)")
+    ap.add_argument("--timeout", type=float, default=30.0,
+                    help="seconds; 0 = none")
+    ap.add_argument("--proto", default=PROTO)
+    args = ap.parse_args()
+
+    import grpc
+    from google.protobuf import json_format
+
+    tmp = tempfile.mkdtemp(prefix="agent_client.")
+    try:
+        pb = compile_proto(args.proto, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    svc = pb.DESCRIPTOR.services_by_name["Agent"]
+    m = svc.methods_by_name.get(args.method)
+    if m is None:
+        raise SystemExit("agent_client: no method %s in %s (have: %s)" % (
+            args.method, svc.full_name, ", ".join(sorted(svc.methods_by_name))))
+    req_cls = getattr(pb, m.input_type.name)
+    resp_cls = getattr(pb, m.output_type.name)
+    req = json_format.Parse(args.request, req_cls())
+    if args.service is not None:
+        req.service = args.service
+
+    path = "/%s/%s" % (svc.full_name, m.name)
+    timeout = args.timeout if args.timeout > 0 else None
+    channel = channel_for(args, grpc)
+
+    def show(msg):
+        print(json.dumps(json_format.MessageToDict(msg,
+                         preserving_proto_field_name=True), sort_keys=True),
+              flush=True)
+
+    try:
+        if m.server_streaming:
+            call = channel.unary_stream(path,
+                                        request_serializer=req_cls.SerializeToString,
+                                        response_deserializer=resp_cls.FromString)
+            for msg in call(req, timeout=timeout):
+                show(msg)
+        else:
+            call = channel.unary_unary(path,
+                                       request_serializer=req_cls.SerializeToString,
+                                       response_deserializer=resp_cls.FromString)
+            show(call(req, timeout=timeout))
+    except grpc.RpcError as e:
+        print("%s: %s" % (e.code().name, e.details()), file=sys.stderr)
+        return 2
+    finally:
+        channel.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

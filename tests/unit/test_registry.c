@@ -1,0 +1,257 @@
+/*
+ * test_registry.c: the agent registry on real SQLite files: migrations
+ * bring a version-1 database forward with its data, ports are allocated
+ * and kept across redeploys, removed routes free their ports, deletes
+ * leave nothing behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "registry/registry.h"
+
+static char dir[256];
+
+static void
+db_path(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", dir, name);
+	unlink(out);
+}
+
+static struct svc_route r_http = { "http", 8080, "l4", "", 0 };
+static struct svc_route r_admin = { "admin", 9090, "l7", "admin.example.net", 1 };
+
+static void
+make_def(struct svc_def *d, struct svc_component *c, struct svc_route *routes,
+    size_t nroutes, const char *image)
+{
+	memset(d, 0, sizeof(*d));
+	memset(c, 0, sizeof(*c));
+	c->name = "web";
+	c->image = (char *)image;
+	c->runtime = "container";
+	c->vcpus = 1;
+	c->network = "";
+	c->routes = routes;
+	c->nroutes = nroutes;
+	d->name = "hello";
+	d->node = "local";
+	d->tier = "worker";
+	d->active = 1;
+	d->runtime = "container";
+	d->components = c;
+	d->ncomponents = 1;
+}
+
+static void
+test_migrate_v1(void **state)
+{
+	char path[512];
+	sqlite3 *db;
+	struct reg *r;
+	struct reg_service *s;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	db_path(path, sizeof(path), "v1.db");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, reg_migration_sql(1), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1;"
+	    "INSERT INTO services VALUES ('old', 'local', 'worker', 1, 'name = \"old\"',"
+	    " 'old.toml', 100, 200);"
+	    "INSERT INTO components VALUES ('old', 'web', 'r/old:v1', 'running');"
+	    "INSERT INTO routes VALUES ('old', 'web', 'http', 80, 12345, 'l4', '', 0);"
+	    "INSERT INTO events (time, service, kind) VALUES (5, 'old', 'deploy');",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	r = reg_open(path, &err);
+	assert_non_null(r);
+	assert_int_equal(reg_schema_version(r), reg_latest_version());
+	assert_int_equal(reg_service_get(r, "old", &s, &err), 0);
+	assert_string_equal(s->definition, "name = \"old\"");
+	assert_int_equal(s->created_at, 100);
+	assert_int_equal(s->ncomponents, 1);
+	assert_string_equal(s->components[0].image, "r/old:v1");
+	assert_string_equal(s->components[0].runtime, "container");	/* v2 default */
+	assert_int_equal(s->components[0].vcpus, 1);
+	assert_string_equal(s->components[0].image_hash, "");		/* v3 default */
+	assert_int_equal(s->components[0].nroutes, 1);
+	assert_int_equal(s->components[0].routes[0].host_port, 12345);
+	reg_service_free(s);
+	reg_close(r);
+	/* reopening is a no-op */
+	r = reg_open(path, &err);
+	assert_non_null(r);
+	assert_int_equal(reg_schema_version(r), reg_latest_version());
+	reg_close(r);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	char path[512];
+	sqlite3 *db;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	db_path(path, sizeof(path), "future.db");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "PRAGMA user_version = 99;", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_null(reg_open(path, &err));
+	assert_non_null(strstr(err.msg, "newer"));
+}
+
+static int
+veto_first(int port, void *arg)
+{
+	int *vetoed = arg;
+
+	if (*vetoed == 0) {
+		*vetoed = port;
+		return 0;
+	}
+	return 1;
+}
+
+static void
+test_ports(void **state)
+{
+	char path[512];
+	struct reg *r;
+	struct reg_service *s;
+	struct svc_def d;
+	struct svc_component c;
+	struct svc_route both[2] = { r_http, r_admin };
+	struct mcp_err err = MCP_ERR_INIT;
+	int vetoed = 0, http_port, admin_port;
+
+	(void)state;
+	db_path(path, sizeof(path), "ports.db");
+	r = reg_open(path, &err);
+	assert_non_null(r);
+	make_def(&d, &c, both, 2, "r/hello:v1");
+	assert_int_equal(reg_service_put(r, &d, "def1", "hello.toml", veto_first,
+	    &vetoed, &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_int_equal(s->components[0].nroutes, 2);
+	/* ordered by name: admin, http */
+	admin_port = s->components[0].routes[0].host_port;
+	http_port = s->components[0].routes[1].host_port;
+	assert_true(http_port >= REG_PORT_MIN && http_port <= REG_PORT_MAX);
+	assert_true(admin_port != http_port);
+	assert_true(http_port != vetoed && admin_port != vetoed);
+	assert_string_equal(s->components[0].desired, "running");
+	reg_service_free(s);
+
+	/* redeploy with a new image keeps ports; dropping a route frees it */
+	make_def(&d, &c, both, 1, "r/hello:v2");
+	assert_int_equal(reg_service_put(r, &d, "def2", "hello.toml", NULL, NULL, &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_string_equal(s->components[0].image, "r/hello:v2");
+	assert_string_equal(s->definition, "def2");
+	assert_int_equal(s->components[0].nroutes, 1);
+	assert_int_equal(s->components[0].routes[0].host_port, http_port);
+	reg_service_free(s);
+
+	assert_int_equal(reg_component_set_desired(r, "hello", NULL, "stopped", &err), 0);
+	assert_int_equal(reg_event_add(r, "hello", "web", "transition", "running",
+	    "stopped", "", &err), 0);
+	assert_int_equal(reg_events_count(r, "hello", "web", "transition", 0), 1);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_string_equal(s->components[0].desired, "stopped");
+	reg_service_free(s);
+
+	assert_int_equal(reg_service_delete(r, "hello", &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), -1);
+	assert_int_equal(err.code, MCP_E_NOTFOUND);
+	assert_int_equal(reg_events_count(r, "hello", "web", "transition", 0), 0);
+	reg_close(r);
+}
+
+static void
+test_component_removed(void **state)
+{
+	char path[512];
+	struct reg *r;
+	struct reg_service *s;
+	struct svc_def d;
+	struct svc_component comps[2];
+	struct svc_route one[1] = { r_http };
+	struct mcp_err err = MCP_ERR_INIT;
+	size_t n;
+
+	(void)state;
+	db_path(path, sizeof(path), "comps.db");
+	r = reg_open(path, &err);
+	assert_non_null(r);
+	make_def(&d, &comps[0], one, 1, "r/a:v1");
+	comps[1] = comps[0];
+	comps[1].name = "worker";
+	comps[1].nroutes = 0;
+	d.ncomponents = 2;
+	d.components = comps;
+	assert_int_equal(reg_service_put(r, &d, "x", "", NULL, NULL, &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_int_equal(s->ncomponents, 2);
+	reg_service_free(s);
+	d.ncomponents = 1;
+	comps[0] = comps[1];	/* only "worker" is left */
+	assert_int_equal(reg_service_put(r, &d, "y", "", NULL, NULL, &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_int_equal(s->ncomponents, 1);
+	assert_string_equal(s->components[0].name, "worker");
+	reg_service_free(s);
+	{
+		struct reg_service *all;
+
+		assert_int_equal(reg_service_list(r, &all, &n, &err), 0);
+		assert_int_equal(n, 1);
+		reg_services_free(all, n);
+	}
+	reg_close(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_migrate_v1),
+		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_component_removed),
+	};
+	int rc;
+	char cmd[300];
+
+	snprintf(dir, sizeof(dir), "/tmp/mcp-test-registry.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests_name("registry", tests, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "%s", dir);
+	/* remove the temp dir's files */
+	{
+		const char *names[] = { "v1.db", "future.db", "ports.db", "comps.db" };
+		for (size_t i = 0; i < 4; i++) {
+			char p[512];
+			snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+			unlink(p);
+			snprintf(p, sizeof(p), "%s/%s-wal", dir, names[i]);
+			unlink(p);
+			snprintf(p, sizeof(p), "%s/%s-shm", dir, names[i]);
+			unlink(p);
+		}
+		rmdir(cmd);
+	}
+	return rc;
+}
