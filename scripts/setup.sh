@@ -29,3 +29,7 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
 echo "setup: packages present"
+
+# Guest kernel + modules for unikernel VMs (Debian's linux-image, unpacked
+# into /var/lib/mcp/kernel, never installed on the host).
+"$(dirname "$0")/fetch-kernel.sh" "${MCP_KERNEL_DIR:-/var/lib/mcp/kernel}"

@@ -69,6 +69,7 @@ struct wire_rpc {
 	int sent_md;			/* initial metadata sent */
 	int broken;			/* a send failed */
 	char tag_close, tag_op;		/* addresses are the pluck tags */
+	struct wire_rpc *prev, *next;	/* the server's live list */
 };
 
 struct wire_server {
@@ -84,6 +85,7 @@ struct wire_server {
 	pthread_mutex_t mu;		/* guards what follows */
 	pthread_cond_t cv;		/* ncalls changed */
 	int ncalls;			/* live call threads */
+	struct wire_rpc *live;		/* their calls, for shutdown */
 	char **operators;		/* NULL-terminated copy */
 	char **unix_paths;		/* sockets to remove at the end */
 	size_t nunix;
@@ -304,13 +306,40 @@ wire_rpc_finish(struct wire_rpc *rpc, const struct mcp_err *err,
 		grpc_byte_buffer_destroy(bb);
 }
 
+static void
+wire_live_add(struct wire_server *s, struct wire_rpc *rpc)
+{
+	rpc->prev = NULL;
+	rpc->next = s->live;
+	if (s->live)
+		s->live->prev = rpc;
+	s->live = rpc;
+}
+
+static void
+wire_live_remove(struct wire_server *s, struct wire_rpc *rpc)
+{
+	if (rpc->prev)
+		rpc->prev->next = rpc->next;
+	else
+		s->live = rpc->next;
+	if (rpc->next)
+		rpc->next->prev = rpc->prev;
+	rpc->prev = rpc->next = NULL;
+}
+
 /* Wait for the call to be over on the transport, then free it. */
 static void
 wire_rpc_end(struct wire_rpc *rpc)
 {
+	struct wire_server *s = rpc->s;
+
 	if (rpc->close_started && !rpc->closed)
 		grpc_completion_queue_pluck(rpc->cq, &rpc->tag_close,
 		    wire_forever(), NULL);
+	pthread_mutex_lock(&s->mu);
+	wire_live_remove(s, rpc);
+	pthread_mutex_unlock(&s->mu);
 	wire_rpc_free(rpc);
 }
 
@@ -442,6 +471,7 @@ wire_dispatch(struct wire_server *s, struct wire_rpc *rpc)
 		return;
 	}
 	s->ncalls++;
+	wire_live_add(s, rpc);
 	pthread_mutex_unlock(&s->mu);
 
 	pthread_attr_init(&attr);
@@ -449,6 +479,9 @@ wire_dispatch(struct wire_server *s, struct wire_rpc *rpc)
 	rc = pthread_create(&t, &attr, wire_rpc_main, rpc);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
+		pthread_mutex_lock(&s->mu);
+		wire_live_remove(s, rpc);
+		pthread_mutex_unlock(&s->mu);
 		wire_call_done(s);
 		wire_rpc_reject(rpc, strerror(rc));
 	}
@@ -703,6 +736,17 @@ wire_wait_calls(struct wire_server *s, int ms)
 	return n == 0;
 }
 
+/* Cancel the calls still running, with a status that says why. */
+static void
+wire_cancel_live(struct wire_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	for (struct wire_rpc *r = s->live; r; r = r->next)
+		grpc_call_cancel_with_status(r->call, GRPC_STATUS_UNAVAILABLE,
+		    "server shutting down", NULL);
+	pthread_mutex_unlock(&s->mu);
+}
+
 static int
 wire_join_acceptor(struct wire_server *s, int ms)
 {
@@ -740,6 +784,7 @@ wire_server_free(struct wire_server *s)
 		atomic_store(&s->stopping, 1);
 		grpc_server_shutdown_and_notify(s->srv, s->cq, &s->tag_shutdown);
 		wire_wait_calls(s, WIRE_GRACE_MS);
+		wire_cancel_live(s);
 		grpc_server_cancel_all_calls(s->srv);
 		if (!wire_join_acceptor(s, WIRE_DRAIN_MS) ||
 		    !wire_wait_calls(s, WIRE_DRAIN_MS)) {

@@ -925,7 +925,12 @@ test_unix_refusals(void **state)
 	fclose(fopen(path, "w"));
 	assert_int_equal(wire_server_add_unix(s, path, &err), -1);
 	assert_int_equal(access(path, F_OK), 0);
-	wire_server_free(s);	/* never started */
+	/* bound but never started: freed cleanly, socket removed */
+	snprintf(path, sizeof(path), "%s/unstarted.sock", fx.dir);
+	assert_int_equal(wire_server_add_unix(s, path, &err), 0);
+	assert_int_equal(access(path, F_OK), 0);
+	wire_server_free(s);
+	assert_int_equal(access(path, F_OK), -1);
 
 	/* a stale socket (nobody listening) is replaced */
 	snprintf(path, sizeof(path), "%s/stale.sock", fx.dir);
@@ -1075,8 +1080,8 @@ test_shutdown_inflight(void **state)
 	assert_int_equal(slow.rc, -1);
 	print_message("      slow call: %s: %s\n", mcp_code_name(slow.err.code),
 	    slow.err.msg);
-	assert_true(slow.err.code == MCP_E_CANCELLED ||
-	    slow.err.code == MCP_E_UNAVAILABLE);
+	assert_int_equal(slow.err.code, MCP_E_UNAVAILABLE);
+	assert_string_equal(slow.err.msg, "server shutting down");
 	assert_true(fx.seen.stubborn_done);
 	/* the polite stream ended in the grace period, the other was cut */
 	assert_int_equal(follow.rc, -1);
