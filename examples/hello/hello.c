@@ -267,7 +267,10 @@ handle_connect(const char *query, char *body, size_t size)
 	return 200;
 }
 
-/* Read the request head (up to the blank line) within the deadline. */
+/*
+ * Read the request head (up to the blank line) within the deadline.
+ * 0 ok, -1 client gone or too slow, -2 head larger than the buffer.
+ */
 static int
 read_head(int fd, char *req, size_t size)
 {
@@ -284,14 +287,19 @@ read_head(int fd, char *req, size_t size)
 			return -1;
 		n += (size_t)r;
 		req[n] = '\0';
-		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-			return 0;
+		if (memmem(req, n, "\r\n\r\n", 4) || memmem(req, n, "\n\n", 2))
+			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= REQ_DEADLINE_S)
 			return -1;
 	}
-	/* head too large: answer with what we have if the request line is complete */
-	return strchr(req, '\n') ? 0 : -1;
+	/* NUL bytes would hide the rest of the line from the parser */
+	for (size_t i = 0; i < n; i++)
+		if (req[i] == '\0')
+			req[i] = '?';
+	if (n + 1 >= size && memchr(req, '\n', n) == NULL)
+		return -2;	/* request line alone does not fit */
+	return 0;
 }
 
 static void
@@ -301,8 +309,13 @@ serve(struct client *c)
 	char *method, *target, *version, *query, *save = NULL, *eol;
 	int code;
 
-	if (read_head(c->fd, req, sizeof(req)) == -1) {
+	switch (read_head(c->fd, req, sizeof(req))) {
+	case -1:
 		logf_line("hello: %s: incomplete request, closing", c->peer);
+		return;
+	case -2:
+		respond(c->fd, 400, "request too large\n");
+		logf_line("hello: %s: request line too long -> 400", c->peer);
 		return;
 	}
 	eol = strpbrk(req, "\r\n");

@@ -15,10 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if __has_include("runtime/qemu.h")
 #include "runtime/qemu.h"
-#define HAVE_QEMU_RUNTIME 1
-#endif
 
 #include "util/file.h"
 #include "util/log.h"
@@ -37,7 +34,6 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 
 	if ((a->podman = podman_runtime_new(&pc, err)) == NULL)
 		return mcp_err_prefix(err, "container runtime");
-#ifdef HAVE_QEMU_RUNTIME
 	{
 		char vms[CFG_PATH_MAX + 8], cache[CFG_PATH_MAX + 8];
 		struct qemu_config qc;
@@ -45,7 +41,7 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 		snprintf(vms, sizeof(vms), "%s/vms", a->cfg.state_dir);
 		snprintf(cache, sizeof(cache), "%s/images", a->cfg.state_dir);
 		memset(&qc, 0, sizeof(qc));
-		qc.qemu_binary = a->cfg.qemu_binary;
+		qc.binary = a->cfg.qemu_binary;
 		qc.kernel = a->cfg.kernel;
 		qc.modules_dir = a->cfg.modules;
 		qc.mcp_init = a->cfg.mcp_init;
@@ -64,13 +60,10 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 			mcp_err_clear(err);
 			return 0;
 		}
-		mcp_strlcpy(a->accel, qemu_runtime_accel(a->qemu), sizeof(a->accel));
+		mcp_strlcpy(a->accel, qemu_accel_pick(a->cfg.accel, "/proc/cpuinfo",
+		    "/dev/kvm"), sizeof(a->accel));
 		log_info("unikernel runtime available (accel %s)", a->accel);
 	}
-#else
-	mcp_strlcpy(a->qemu_why, "built without the unikernel runtime",
-	    sizeof(a->qemu_why));
-#endif
 	return 0;
 }
 

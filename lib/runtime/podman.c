@@ -183,9 +183,13 @@ podman_classify(const char *line, const char **reason)
 		*reason = "image not present";
 		return MCP_E_NOTFOUND;
 	}
+	if (has(line, "server gave http response to https")) {
+		*reason = "registry speaks plain HTTP and is not configured as insecure";
+		return MCP_E_PRECONDITION;
+	}
 	if (has(line, "connection refused") || has(line, "no route to host") ||
 	    has(line, "network is unreachable") || has(line, "i/o timeout") ||
-	    has(line, "no such host") || has(line, "server gave http response to https")) {
+	    has(line, "no such host")) {
 		*reason = "registry unreachable";
 		return MCP_E_UNAVAILABLE;
 	}

@@ -19,8 +19,10 @@
  *
  * Shutdown.  Stop accepting (grpc_server_shutdown_and_notify), give calls
  * WIRE_GRACE_MS to finish (streams see wire_stream_cancelled() == 1), then
- * cancel the rest, wait (bounded) for the acceptor and the call threads,
- * and destroy everything.  If a handler is stuck past the bound the server
+ * cancel the rest with UNAVAILABLE "server shutting down" and wait for
+ * their threads, then grpc_server_cancel_all_calls() for whatever is left
+ * (idle connections included), wait (bounded) for the acceptor, and destroy
+ * everything.  If a handler is stuck past the bound the server
  * is deliberately leaked rather than freed under a running thread.
  */
 #include "wire/wire_int.h"
@@ -783,8 +785,13 @@ wire_server_free(struct wire_server *s)
 	if (s->started) {
 		atomic_store(&s->stopping, 1);
 		grpc_server_shutdown_and_notify(s->srv, s->cq, &s->tag_shutdown);
-		wire_wait_calls(s, WIRE_GRACE_MS);
-		wire_cancel_live(s);
+		if (!wire_wait_calls(s, WIRE_GRACE_MS)) {
+			/* cancelled with a status the client can read, while
+			 * the connection is still up */
+			wire_cancel_live(s);
+			wire_wait_calls(s, WIRE_DRAIN_MS);
+		}
+		/* the rest: calls not yet dispatched, idle connections */
 		grpc_server_cancel_all_calls(s->srv);
 		if (!wire_join_acceptor(s, WIRE_DRAIN_MS) ||
 		    !wire_wait_calls(s, WIRE_DRAIN_MS)) {

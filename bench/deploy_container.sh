@@ -1,0 +1,84 @@
+#!/bin/bash
+# bench/deploy_container.sh [RUNS]: `mcp deploy` to first HTTP 200 versus
+# raw `podman run` to first 200 of the same image in the same isolated
+# store, side by side, median of RUNS (default 5); then agent RSS idle and
+# with 20 services, and `mcp ps` latency with 20 services.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib/agent.sh
+RUNS=${1:-5}
+
+T=$(mktemp -d /tmp/mcp-bench.XXXXXX)
+cleanup() {
+	agent_env_cleanup
+	registry_stop "$T/registry"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+wait_200() { # URL: poll every 10 ms, up to 30 s
+	local i
+	for i in $(seq 1 3000); do
+		curl -fs -o /dev/null -m 1 "$1" && return 0
+		sleep 0.01
+	done
+	return 1
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
+
+REG_PORT=$(free_port)
+registry_start "$T/registry" "$REG_PORT" >/dev/null || exit 1
+MCP_IMAGE_BUILD_DIR="$T/img" scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
+podman_env_cleanup "$T/img/podman"
+agent_env_init "$T/agent" "$REGISTRY" || exit 1
+agent_start || exit 1
+IMG="$REGISTRY/hello:v1.0.0"
+penv_podman pull --tls-verify=false "$IMG" >/dev/null 2>&1
+
+def() { printf 'name = "%s"\n[[components]]\nname = "%s"\nimage = "%s"\nrestart = "no"\n[[components.routes]]\nport = 8080\n' "$1" "$1" "$IMG"; }
+
+raw=() agent=()
+for i in $(seq 1 "$RUNS"); do
+	p=$(free_port 40000 50000)
+	t0=$(now_ms)
+	penv_podman run -d --name "raw-$i" --init --pull=never -e PORT=8080 \
+		-p "127.0.0.1:$p:8080" "$IMG" >/dev/null
+	wait_200 "http://127.0.0.1:$p/" || echo "raw run $i: no answer" >&2
+	raw+=($(($(now_ms) - t0)))
+	penv_podman rm -f -t 0 "raw-$i" >/dev/null
+
+	def "bench-$i" >"$T/bench-$i.toml"
+	t0=$(now_ms)
+	mcp deploy "$T/bench-$i.toml" >/dev/null
+	hp=$(json_get "$(mcp --json status "bench-$i")" 'j["components"][0]["routes"][0]["host_port"]')
+	wait_200 "http://127.0.0.1:$hp/" || echo "mcp run $i: no answer" >&2
+	agent+=($(($(now_ms) - t0)))
+	mcp undeploy "bench-$i" >/dev/null
+done
+rm_=$(printf '%s\n' "${raw[@]}" | median)
+am=$(printf '%s\n' "${agent[@]}" | median)
+echo "deploy to first HTTP 200 (median of $RUNS):"
+echo "  raw podman run : ${rm_} ms   (runs: ${raw[*]})"
+echo "  mcp deploy     : ${am} ms   (runs: ${agent[*]})"
+awk -v a="$am" -v b="$rm_" 'BEGIN { printf "  ratio mcp/raw  : %.2f (target <= 1.3)\n", a / b }'
+
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
+sleep 2
+idle=$(rss)
+for i in $(seq 1 20); do
+	def "svc-$i" >"$T/svc-$i.toml"
+	mcp deploy "$T/svc-$i.toml" >/dev/null || echo "deploy svc-$i failed" >&2
+done
+sleep 3
+loaded=$(rss)
+ps_t=()
+for i in $(seq 1 10); do
+	t0=$(date +%s%N)
+	mcp ps >/dev/null
+	ps_t+=($((($(date +%s%N) - t0) / 1000000)))
+done
+echo "agent RSS idle           : $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MB (target <= 10 MB)"
+echo "agent RSS, 20 services   : $((loaded / 1024)).$(((loaded % 1024) * 10 / 1024)) MB"
+echo "mcp ps with 20 services  : $(printf '%s\n' "${ps_t[@]}" | median) ms median (runs: ${ps_t[*]})"
+for i in $(seq 1 20); do mcp undeploy "svc-$i" >/dev/null; done
