@@ -50,8 +50,8 @@ for i in $(seq 1 "$RUNS"); do
 
 	def "bench-$i" >"$T/bench-$i.toml"
 	t0=$(now_ms)
-	mcp deploy "$T/bench-$i.toml" >/dev/null
-	hp=$(json_get "$(mcp --json status "bench-$i")" 'j["components"][0]["routes"][0]["host_port"]')
+	out=$(mcp --json deploy "$T/bench-$i.toml")
+	hp=$(sed -n 's/.*"host_port": \([0-9]*\).*/\1/p' <<<"$out" | head -1)
 	wait_200 "http://127.0.0.1:$hp/" || echo "mcp run $i: no answer" >&2
 	agent+=($(($(now_ms) - t0)))
 	mcp undeploy "bench-$i" >/dev/null
@@ -64,8 +64,10 @@ echo "  mcp deploy     : ${am} ms   (runs: ${agent[*]})"
 awk -v a="$am" -v b="$rm_" 'BEGIN { printf "  ratio mcp/raw  : %.2f (target <= 1.3)\n", a / b }'
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
+anon() { awk '/^RssAnon/ {print $2}' "/proc/$AGENT_PID/status"; }
+pss() { awk '/^Pss:/ {print $2}' "/proc/$AGENT_PID/smaps_rollup"; }
 sleep 2
-idle=$(rss)
+idle=$(rss) idle_anon=$(anon) idle_pss=$(pss)
 for i in $(seq 1 20); do
 	def "svc-$i" >"$T/svc-$i.toml"
 	mcp deploy "$T/svc-$i.toml" >/dev/null || echo "deploy svc-$i failed" >&2
@@ -78,7 +80,8 @@ for i in $(seq 1 10); do
 	mcp ps >/dev/null
 	ps_t+=($((($(date +%s%N) - t0) / 1000000)))
 done
-echo "agent RSS idle           : $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MB (target <= 10 MB)"
-echo "agent RSS, 20 services   : $((loaded / 1024)).$(((loaded % 1024) * 10 / 1024)) MB"
+mb() { echo "$(($1 / 1024)).$(((($1 % 1024) * 10) / 1024)) MB"; }
+echo "agent RSS idle           : $(mb "$idle") (target <= 10 MB); private anon $(mb "$idle_anon"), PSS $(mb "$idle_pss")"
+echo "agent RSS, 20 services   : $(mb "$loaded"); private anon $(mb "$(anon)")"
 echo "mcp ps with 20 services  : $(printf '%s\n' "${ps_t[@]}" | median) ms median (runs: ${ps_t[*]})"
 for i in $(seq 1 20); do mcp undeploy "svc-$i" >/dev/null; done

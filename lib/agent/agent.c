@@ -24,15 +24,14 @@
 static int
 agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 {
-	struct podman_config pc = {
-		.binary = a->cfg.podman_binary,
-		.global_args = (const char *const *)a->cfg.podman_args,
-		.containers_conf = a->cfg.containers_conf[0] ? a->cfg.containers_conf : NULL,
-		.insecure_registries = (const char *const *)a->cfg.insecure_registries,
-		.timeout_s = 60,
-	};
+	struct podman_config *pc = &a->podman_cfg;
 
-	if ((a->podman = podman_runtime_new(&pc, err)) == NULL)
+	pc->binary = a->cfg.podman_binary;
+	pc->global_args = (const char *const *)a->cfg.podman_args;
+	pc->containers_conf = a->cfg.containers_conf[0] ? a->cfg.containers_conf : NULL;
+	pc->insecure_registries = (const char *const *)a->cfg.insecure_registries;
+	pc->timeout_s = 60;
+	if ((a->podman = podman_runtime_new(pc, err)) == NULL)
 		return mcp_err_prefix(err, "container runtime");
 	{
 		char vms[CFG_PATH_MAX + 8], cache[CFG_PATH_MAX + 8];
@@ -48,7 +47,7 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 		qc.state_dir = vms;
 		qc.cache_dir = cache;
 		qc.accel = a->cfg.accel;
-		qc.podman = &pc;
+		qc.podman = pc;
 		qc.stop_timeout_s = a->cfg.stop_timeout_s;
 		if (!qemu_runtime_available(&qc, a->qemu_why, sizeof(a->qemu_why))) {
 			log_info("unikernel runtime unavailable: %s", a->qemu_why);

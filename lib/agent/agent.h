@@ -36,6 +36,7 @@ struct agent_lock {
 struct agent {
 	struct agent_config cfg;
 	struct reg *reg;
+	struct podman_config podman_cfg;	/* borrowed by both runtimes */
 	struct runtime *podman;
 	struct runtime *qemu;		/* NULL when the unikernel runtime is unavailable */
 	char qemu_why[256];		/* why it is unavailable */

@@ -199,8 +199,10 @@ component_run(struct agent *a, const struct svc_def *def,
 	}
 	if (rt->ops->run(rt, &b.spec, err) == -1)
 		goto out;
+	/* what a VM booted is attested; containers have no such hash */
 	info.image_hash[0] = '\0';
-	if (rt->ops->inspect(rt, b.name, &info, &ierr) == -1)
+	if (strcmp(c->runtime, "unikernel") == 0 &&
+	    rt->ops->inspect(rt, b.name, &info, &ierr) == -1)
 		info.image_hash[0] = '\0';
 	if (reg_component_set_started(a->reg, def->name, c->name, hash,
 	    info.image_hash, err) == -1)
@@ -261,6 +263,26 @@ check_capacity(struct agent *a, const struct svc_def *def, struct mcp_err *err)
 	return 0;
 }
 
+/* Undo a failed first deploy: instances created so far and registry rows. */
+static void
+deploy_rollback(struct agent *a, const struct svc_def *def)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	size_t i;
+
+	for (i = 0; i < def->ncomponents; i++) {
+		const struct svc_component *c = &def->components[i];
+		struct runtime *rt = agent_runtime_for(a, c->runtime, &err);
+		char name[SVC_INSTANCE_MAX];
+
+		svc_instance_name(name, sizeof(name), def->name, c->name);
+		if (rt && instance_remove(a, rt, name, &err) == -1)
+			log_warnx("deploy %s: rollback: %s", def->name, err.msg);
+	}
+	if (reg_service_delete(a->reg, def->name, &err) == -1)
+		log_warnx("deploy %s: rollback: %s", def->name, err.msg);
+}
+
 int
 agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
     struct buf *actions, struct mcp_err *err)
@@ -269,7 +291,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	struct reg_service *rs = NULL;
 	struct rt_info *infos = NULL;
 	size_t i, j, ninfos = 0;
-	int rc = -1;
+	int rc = -1, existed = 0;
 
 	if (svc_parse(text, len, source && source[0] ? source : "definition",
 	    &def, err) == -1)
@@ -292,15 +314,30 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	agent_lock_service(a, def->name);
 	if (check_capacity(a, def, err) == -1)
 		goto out;
-	/* fetch every image before changing anything */
+	/*
+	 * Fetch every image before changing anything.  Tags are pinned
+	 * (":latest" is refused), so an image already present is not fetched
+	 * again; a new tag is.
+	 */
 	for (i = 0; i < def->ncomponents; i++) {
 		const struct svc_component *c = &def->components[i];
 		struct runtime *rt = agent_runtime_for(a, c->runtime, err);
+		int present = rt->ops->image_exists(rt, c->image, err);
 
+		if (present == 1)
+			continue;
+		mcp_err_clear(err);
 		if (rt->ops->pull(rt, c->image, err) == -1) {
 			mcp_err_prefix(err, "deploy %s: component %s", def->name, c->name);
 			goto out;
 		}
+	}
+	{
+		struct reg_service *prev = NULL;
+		struct mcp_err perr = MCP_ERR_INIT;
+
+		existed = reg_service_get(a->reg, def->name, &prev, &perr) == 0;
+		reg_service_free(prev);
 	}
 	if (reg_service_put(a->reg, def, text, source, port_probe, NULL, err) == -1 ||
 	    reg_service_get(a->reg, def->name, &rs, err) == -1) {
@@ -334,6 +371,11 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		if (component_run(a, def, c, reg_find_component(rs, c->name), 0,
 		    actions, err) == -1) {
 			mcp_err_prefix(err, "deploy %s", def->name);
+			if (!existed) {
+				/* a first deploy that fails leaves nothing behind */
+				deploy_rollback(a, def);
+				goto out;
+			}
 			reg_event_add(a->reg, def->name, c->name, "deploy-failed", "",
 			    "", err->msg, &(struct mcp_err){ 0 });
 			goto out;

@@ -119,6 +119,8 @@ service_node(struct cli *c, const char *service, struct mcp_err *err)
 	return NULL;
 }
 
+static json_t *service_json(const Mcp__V1__ServiceStatus *s);
+
 /* ---- deploy ---- */
 
 int
@@ -193,12 +195,16 @@ cli_cmd_deploy(struct cli *c, int argc, char **argv)
 	    T_LONG, &err) == -1)
 		goto out;
 	if (c->json) {
-		json_t *j = json_object(), *acts = json_array();
+		json_t *j = resp->service ? NULL : json_object(), *acts = json_array();
 
 		for (i = 0; i < resp->n_actions; i++)
 			json_array_append_new(acts, json_string(resp->actions[i]));
-		json_object_set_new(j, "service", json_string(def->name));
-		json_object_set_new(j, "node", json_string(node->name));
+		if (resp->service)
+			j = service_json(resp->service);
+		else {
+			json_object_set_new(j, "service", json_string(def->name));
+			json_object_set_new(j, "node", json_string(node->name));
+		}
 		json_object_set_new(j, "actions", acts);
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');

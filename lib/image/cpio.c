@@ -90,6 +90,7 @@ entry_new(struct cpio_writer *w, const char *guest, mode_t type, mode_t perm)
 	archive_entry_set_mtime(e, 0, 0);
 	archive_entry_set_ino(e, (la_int64_t)++w->ino);
 	archive_entry_set_nlink(e, type == AE_IFDIR ? 2 : 1);
+	archive_entry_set_size(e, 0);
 	return e;
 }
 

@@ -21,8 +21,9 @@
  *
  * Layout of the initramfs: /init (mcp-init), /dev/console, /proc, /sys,
  * /tmp, /run, /etc/hosts, the volumes at their guest paths, the app at its
- * image path, /mcp/config and the modules in /mcp/modules.  Volume guest paths under
- * /, /init, /mcp, /dev, /proc and /sys are refused.
+ * image path, /mcp/config and the modules in /mcp/modules.  Volume guest
+ * paths "/", /init, /mcp, /dev, /proc, /sys (and below) are refused.
+ * Entries are deterministic, so the same inputs give the same hash.
  */
 #include "image/image.h"
 #include "image/image_int.h"

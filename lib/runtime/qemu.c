@@ -12,12 +12,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -335,6 +337,36 @@ out:
 	return rc;
 }
 
+/*
+ * Claim vmdir for a new VM: create it, or take over the leftover of a run
+ * that was interrupted before it wrote spec.json.  The directory stays
+ * flock()ed while run works, so a concurrent run of the same name fails
+ * instead of taking it over.
+ */
+static int
+vm_claim(const char *vmdir, const char *name, int *lockfd, struct mcp_err *err)
+{
+	char spec[PATH_MAX + 16];
+	int fd;
+
+	if (mkdir(vmdir, 0700) == -1 && errno != EEXIST)
+		return mcp_err_errno(err, errno, "vm %s: mkdir %s", name, vmdir);
+	if ((fd = open(vmdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return mcp_err_errno(err, errno, "vm %s: open %s", name, vmdir);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		return mcp_err_set(err, MCP_E_EXISTS, "vm %s: being created by another request",
+		    name);
+	}
+	snprintf(spec, sizeof(spec), "%s/spec.json", vmdir);
+	if (access(spec, F_OK) == 0) {
+		close(fd);
+		return mcp_err_set(err, MCP_E_EXISTS, "vm %s: already exists (%s)", name, vmdir);
+	}
+	*lockfd = fd;
+	return 0;
+}
+
 static int
 qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 {
@@ -345,7 +377,8 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	char vmdir[PATH_MAX];
 	struct sockaddr_un sun;
 	const char *accel;
-	int rc = -1, claimed = 0;
+	char hostname[64];
+	int rc = -1, lockfd = -1;
 
 	if (qemu_vm_dir(q->state_dir, spec->name, vmdir, sizeof(vmdir), err) == -1)
 		goto out;
@@ -367,19 +400,15 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	}
 	if (file_mkdirs(q->state_dir, 0700, err) == -1)
 		goto out;
-	if (mkdir(vmdir, 0700) == -1) {
-		if (errno == EEXIST)
-			mcp_err_set(err, MCP_E_EXISTS, "vm %s: already exists (%s)", spec->name, vmdir);
-		else
-			mcp_err_errno(err, errno, "vm %s: mkdir %s", spec->name, vmdir);
+	if (vm_claim(vmdir, spec->name, &lockfd, err) == -1)
 		goto out;
-	}
-	claimed = 1;
 
+	mcp_strlcpy(hostname, spec->name, sizeof(hostname));	/* HOST_NAME_MAX 64 */
 	req = (struct image_request){
-		.image = spec->image, .service = spec->service, .cmd = spec->cmd,
+		.image = spec->image, .cmd = spec->cmd,
+		.service = spec->service && spec->service[0] ? spec->service : spec->name,
 		.env = spec->env, .volumes = spec->volumes, .nvolumes = spec->nvolumes,
-		.hostname = spec->name,
+		.hostname = hostname,
 		.ip = USER_NET_IP, .netmask = USER_NET_MASK, .gateway = USER_NET_GATEWAY,
 	};
 	if (q->builder->ops->build(q->builder, &req, a, err) == -1) {
@@ -397,13 +426,15 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	    spec->memory_mb, a->hash, spec->image, a->exec, a->cached ? ", cached build" : "");
 	rc = 0;
 out:
-	if (rc == -1 && claimed) {
+	if (rc == -1 && lockfd >= 0) {
 		pid_t pid = qemu_pid_read(vmdir);
 
 		if (pid > 0)
 			kill(pid, SIGKILL);
 		qemu_vm_dir_remove(vmdir, NULL);
 	}
+	if (lockfd >= 0)
+		close(lockfd);
 	buf_free(&qa->netdev);
 	free(qa);
 	free(a);
@@ -450,9 +481,9 @@ qemu_stop(struct runtime *rt, const char *name, int timeout_s, struct mcp_err *e
 	    qmp_execute(&qmp, "system_powerdown", 2000, &qerr) == 0) {
 		long long left = deadline - now_ms();
 
-		qmp_wait_shutdown(&qmp, left > 0 ? (int)left : 0);
-		/* after SHUTDOWN QEMU exits by itself (no -no-shutdown) */
-		if (wait_gone(vmdir, pid, (deadline > now_ms() ? deadline : now_ms()) + 2000)) {
+		/* after SHUTDOWN (or EOF) QEMU exits by itself (no -no-shutdown) */
+		if (qmp_wait_shutdown(&qmp, left > 0 ? (int)left : 0) >= 0 &&
+		    wait_gone(vmdir, pid, now_ms() + 2000)) {
 			qmp_close(&qmp);
 			return 0;
 		}

@@ -37,7 +37,6 @@ enum {
 struct toml_node {
 	struct toml_value v;	/* first: a toml_value * is a toml_node * */
 	unsigned flags;		/* TN_* */
-	unsigned sec;		/* TN_DOTTED: section that created it */
 	int depth;		/* 0 for the root */
 	size_t cap;		/* allocated items (array) or kv (table) */
 	size_t *index;		/* table hash: kv slot + 1, 0 empty; or NULL */
@@ -80,9 +79,6 @@ struct toml_parser {
 
 	struct toml_value *root;
 	struct toml_value *cur;	/* table the key/value lines go into */
-	unsigned sec;		/* current section (header or inline table) */
-	unsigned nsec;		/* sections started so far */
-	int nest;		/* arrays and inline tables being parsed */
 
 	struct buf sbuf;	/* scratch: string contents, number digits */
 	locale_t cloc;		/* "C" numeric locale for strtod, lazily */

@@ -72,13 +72,12 @@ tjson_float(double d, char *b, size_t n)
 	}
 	c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 	old = c != (locale_t)0 ? uselocale(c) : (locale_t)0;
-	for (prec = 1; prec < 17; prec++) {
+	/* 17 significant digits always read back exactly. */
+	for (prec = 1; prec <= 17; prec++) {
 		snprintf(b, n, "%.*g", prec, d);
 		if (strtod(b, NULL) == d)
 			break;
 	}
-	if (prec == 17)
-		snprintf(b, n, "%.17g", d);
 	if (c != (locale_t)0) {
 		uselocale(old);
 		freelocale(c);

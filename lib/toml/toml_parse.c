@@ -13,10 +13,13 @@
  *  - [a] defines a; a second [a] is an error.  [a.b] creates a implicitly,
  *    and a later [a] may still define it.
  *  - a dotted key b.c = 1 creates (or takes over an implicit) table b; b
- *    may receive more dotted keys in the same section but cannot be
- *    defined later by [b] (its sub-tables, [b.x], may be).
+ *    may receive more dotted keys but cannot be defined later by [b] (its
+ *    sub-tables, [b.x], may be).
  *  - dotted keys cannot add to a table defined by a header, nor go through
  *    arrays; nothing can add to an inline table or a static array.
+ *    (So a table made by dotted keys can only be reached by more dotted
+ *    keys from the section that made it: later sections start at a
+ *    header-defined table, which dotted keys cannot cross.)
  *  - [[a]] appends a table to the array of tables a; a header through a
  *    goes into its last element.
  */
@@ -39,6 +42,9 @@ struct tkeys {
 	struct tkey *seg;
 	size_t n, cap;
 };
+
+/* Room for a key in a message (see tkeys_str). */
+#define TKEY_STR_MAX 256
 
 static struct toml_value *tparse_value(struct toml_parser *p, int depth);
 
@@ -279,40 +285,51 @@ tkey_is_bare(int c)
 	    (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-/* Parts 0..upto of k as a printable dotted key, quoted where needed. */
+/*
+ * Parts 0..upto of k as a printable dotted key for messages, quoted and
+ * escaped where needed, cut with "..." to fit b.
+ */
 static const char *
-tkeys_name(const struct tkeys *k, size_t upto, char *b, size_t n)
+tkeys_str(const struct tkeys *k, size_t upto, char b[TKEY_STR_MAX])
 {
-	size_t i, o = 0;
+	const size_t n = TKEY_STR_MAX;
+	struct buf o = BUF_INIT;
 	const unsigned char *s;
-	int bare;
+	size_t i, cut;
+	int quote;
 
-	b[0] = '\0';
-	for (i = 0; i <= upto && i < k->n && o + 8 < n; i++) {
+	for (i = 0; i <= upto && i < k->n; i++) {
 		s = (const unsigned char *)k->seg[i].name;
-		bare = *s != '\0';
+		quote = *s == '\0';
 		for (; *s; s++)
 			if (!tkey_is_bare(*s))
-				bare = 0;
+				quote = 1;
 		if (i)
-			b[o++] = '.';
-		if (!bare)
-			b[o++] = '"';
-		for (s = (const unsigned char *)k->seg[i].name;
-		    *s && o + 8 < n; s++) {
-			if (*s < 0x20 || *s == 0x7F || *s == '"' ||
-			    *s == '\\')
-				o += (size_t)snprintf(b + o, n - o, "\\u%04X",
-				    *s);
+			buf_append(&o, ".", 1);
+		if (quote)
+			buf_append(&o, "\"", 1);
+		for (s = (const unsigned char *)k->seg[i].name; *s; s++) {
+			if (*s < 0x20 || *s == 0x7F || *s == '"' || *s == '\\')
+				buf_printf(&o, "\\u%04X", *s);
 			else
-				b[o++] = (char)*s;
+				buf_append(&o, s, 1);
 		}
-		if (!bare)
-			b[o++] = '"';
-		b[o] = '\0';
+		if (quote)
+			buf_append(&o, "\"", 1);
 	}
-	if (o + 8 >= n)
-		snprintf(b + n - 4, 4, "...");
+	if (o.data == NULL) {
+		snprintf(b, n, "?");
+	} else if (o.len < n) {
+		memcpy(b, o.data, o.len + 1);
+	} else {
+		/* Cut on a character boundary. */
+		cut = n - 4;
+		while (cut > 0 && ((unsigned char)o.data[cut] & 0xC0) == 0x80)
+			cut--;
+		memcpy(b, o.data, cut);
+		memcpy(b + cut, "...", 4);
+	}
+	buf_free(&o);
 	return b;
 }
 
@@ -383,59 +400,87 @@ tparse_add(struct toml_parser *p, struct toml_value *t, struct tkeys *k,
 	return 0;
 }
 
+/* What v is, for messages: "an integer", "an array of tables", ... */
+static const char *
+tparse_kind(const struct toml_value *v)
+{
+	switch (v->type) {
+	case TOML_STRING:
+		return "a string";
+	case TOML_INTEGER:
+		return "an integer";
+	case TOML_FLOAT:
+		return "a float";
+	case TOML_BOOL:
+		return "a bool";
+	case TOML_DATETIME:
+		return "a datetime";
+	case TOML_DATETIME_LOCAL:
+		return "a local datetime";
+	case TOML_DATE_LOCAL:
+		return "a local date";
+	case TOML_TIME_LOCAL:
+		return "a local time";
+	case TOML_ARRAY:
+		return (tnode(v)->flags & TN_AOT) ? "an array of tables" :
+		    "an array";
+	case TOML_TABLE:
+		return (tnode(v)->flags & TN_INLINE) ? "an inline table" :
+		    "a table";
+	}
+	return "a value";
+}
+
+/*
+ * A new empty table or array with the given flags under key part i of k
+ * in table t; off, line, col say where it is defined.
+ */
+static struct toml_value *
+tparse_new_child(struct toml_parser *p, struct toml_value *t,
+    struct tkeys *k, size_t i, enum toml_type type, unsigned flags,
+    size_t off, int line, int col)
+{
+	struct toml_value *v;
+
+	v = tparse_node(p, off, type, line, col, tnode(t)->depth + 1);
+	if (v == NULL)
+		return NULL;
+	tnode(v)->flags = flags;
+	if (tparse_add(p, t, k, i, v) == -1) {
+		toml_free(v);
+		return NULL;
+	}
+	return v;
+}
+
 /* The table a dotted key's part i names inside t, creating it if absent. */
 static struct toml_value *
 tparse_dotted_table(struct toml_parser *p, struct toml_value *t,
     struct tkeys *k, size_t i)
 {
 	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name);
-	struct toml_value *v;
+	const struct tkey *seg = &k->seg[i];
+	char name[TKEY_STR_MAX];
 	struct toml_node *n;
-	char name[256];
 
-	if (kv == NULL) {
-		v = tparse_node(p, k->seg[i].off, TOML_TABLE, k->seg[i].line,
-		    k->seg[i].col, tnode(t)->depth + 1);
-		if (v == NULL)
-			return NULL;
-		tnode(v)->flags = TN_DOTTED;
-		tnode(v)->sec = p->sec;
-		if (tparse_add(p, t, k, i, v) == -1) {
-			toml_free(v);
-			return NULL;
-		}
-		return v;
-	}
-	v = kv->val;
-	n = tnode(v);
-	tkeys_name(k, i, name, sizeof(name));
-	if (v->type != TOML_TABLE) {
-		tp_error(p, k->seg[i].off, "cannot add keys to '%s': it is %s "
-		    "%s (defined at line %d, column %d), not a table", name,
-		    v->type == TOML_ARRAY || v->type == TOML_INTEGER ? "an" :
-		    "a", toml_type_name(v->type), kv->line, kv->col);
-		return NULL;
-	}
-	if (n->flags & TN_INLINE) {
-		tp_error(p, k->seg[i].off, "cannot add keys to inline table "
-		    "'%s' (defined at line %d, column %d)", name, kv->line,
-		    kv->col);
+	if (kv == NULL)
+		return tparse_new_child(p, t, k, i, TOML_TABLE, TN_DOTTED,
+		    seg->off, seg->line, seg->col);
+	n = tnode(kv->val);
+	if (kv->val->type != TOML_TABLE || (n->flags & TN_INLINE)) {
+		tp_error(p, seg->off, "cannot add keys to '%s': it is %s "
+		    "(defined at line %d, column %d)", tkeys_str(k, i, name),
+		    tparse_kind(kv->val), kv->line, kv->col);
 		return NULL;
 	}
 	if (n->flags & TN_HEADER) {
-		tp_error(p, k->seg[i].off, "cannot add keys to table '%s' with "
-		    "a dotted key: it was defined by a header at line %d",
-		    name, v->line);
-		return NULL;
-	}
-	if ((n->flags & TN_DOTTED) && n->sec != p->sec) {
-		tp_error(p, k->seg[i].off, "cannot add keys to table '%s' "
-		    "defined by dotted keys in another section", name);
+		tp_error(p, seg->off, "cannot add keys to table '%s' with a "
+		    "dotted key: it was defined by a header at line %d",
+		    tkeys_str(k, i, name), kv->val->line);
 		return NULL;
 	}
 	n->flags |= TN_DOTTED;
-	n->sec = p->sec;
-	return v;
+	return kv->val;
 }
 
 /* key = value into table t (p->pos at the key). */
@@ -445,15 +490,14 @@ tparse_keyval(struct toml_parser *p, struct toml_value *t)
 	struct tkeys k = { 0 };
 	struct toml_value *v;
 	struct toml_kv *kv;
-	char name[256], b[48];
+	char name[TKEY_STR_MAX], b[48];
 	size_t i;
 
 	if (tparse_key(p, &k) == -1)
 		goto fail;
 	if (tp_peek(p, 0) != '=') {
 		tp_error(p, p->pos, "expected '=' after key '%s', found %s",
-		    tkeys_name(&k, k.n, name, sizeof(name)),
-		    tp_what(p, p->pos, b, sizeof(b)));
+		    tkeys_str(&k, k.n, name), tp_what(p, p->pos, b, sizeof(b)));
 		goto fail;
 	}
 	p->pos++;
@@ -463,8 +507,8 @@ tparse_keyval(struct toml_parser *p, struct toml_value *t)
 			goto fail;
 	if ((kv = ttree_table_find(t, k.seg[i].name)) != NULL) {
 		tp_error(p, k.seg[i].off, "duplicate key '%s' (first defined "
-		    "at line %d, column %d)", tkeys_name(&k, i, name,
-		    sizeof(name)), kv->line, kv->col);
+		    "at line %d, column %d)", tkeys_str(&k, i, name), kv->line,
+		    kv->col);
 		goto fail;
 	}
 	if ((v = tparse_value(p, tnode(t)->depth + 1)) == NULL)
@@ -488,89 +532,57 @@ tparse_header_path(struct toml_parser *p, struct toml_value *t,
     struct tkeys *k, size_t i)
 {
 	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name);
+	const struct tkey *seg = &k->seg[i];
+	char name[TKEY_STR_MAX];
 	struct toml_value *v;
-	char name[256];
 
-	if (kv == NULL) {
-		v = tparse_node(p, k->seg[i].off, TOML_TABLE, k->seg[i].line,
-		    k->seg[i].col, tnode(t)->depth + 1);
-		if (v == NULL)
-			return NULL;
-		if (tparse_add(p, t, k, i, v) == -1) {
-			toml_free(v);
-			return NULL;
-		}
-		return v;
-	}
+	if (kv == NULL)
+		return tparse_new_child(p, t, k, i, TOML_TABLE, 0, seg->off,
+		    seg->line, seg->col);
 	v = kv->val;
-	tkeys_name(k, i, name, sizeof(name));
-	if (v->type == TOML_TABLE && (tnode(v)->flags & TN_INLINE)) {
-		tp_error(p, k->seg[i].off, "cannot add to inline table '%s' "
-		    "(defined at line %d, column %d)", name, kv->line,
-		    kv->col);
-		return NULL;
-	}
-	if (v->type == TOML_TABLE)
+	if (v->type == TOML_TABLE && !(tnode(v)->flags & TN_INLINE))
 		return v;
 	if (v->type == TOML_ARRAY && (tnode(v)->flags & TN_AOT))
 		return v->u.arr.items[v->u.arr.n - 1];
-	if (v->type == TOML_ARRAY) {
-		tp_error(p, k->seg[i].off, "cannot add to static array '%s' "
-		    "(defined at line %d, column %d)", name, kv->line,
-		    kv->col);
-		return NULL;
-	}
-	tp_error(p, k->seg[i].off, "cannot use '%s' as a table: it is %s %s "
-	    "(defined at line %d, column %d)", name,
-	    v->type == TOML_INTEGER ? "an" : "a", toml_type_name(v->type),
+	tp_error(p, seg->off, "cannot add a table to '%s': it is %s (defined "
+	    "at line %d, column %d)", tkeys_str(k, i, name), tparse_kind(v),
 	    kv->line, kv->col);
 	return NULL;
 }
 
-/* [key] at p->pos: define the table and make it current. */
+/* [key]: define the table (under t) and make it current. */
 static int
 tparse_table_header(struct toml_parser *p, struct toml_value *t,
     struct tkeys *k, size_t start, int line, int col)
 {
 	size_t i = k->n - 1;
 	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name);
+	char name[TKEY_STR_MAX];
 	struct toml_value *v;
 	struct toml_node *n;
-	char name[256];
 
-	tkeys_name(k, i, name, sizeof(name));
 	if (kv == NULL) {
-		v = tparse_node(p, start, TOML_TABLE, line, col,
-		    tnode(t)->depth + 1);
+		v = tparse_new_child(p, t, k, i, TOML_TABLE, TN_HEADER, start,
+		    line, col);
 		if (v == NULL)
 			return -1;
-		tnode(v)->flags = TN_HEADER;
-		if (tparse_add(p, t, k, i, v) == -1) {
-			toml_free(v);
-			return -1;
-		}
 		p->cur = v;
 		return 0;
 	}
 	v = kv->val;
 	n = tnode(v);
-	if (v->type != TOML_TABLE)
-		return tp_error(p, k->seg[i].off, "cannot define table '%s': "
-		    "it is already %s %s (defined at line %d, column %d)",
-		    name, v->type == TOML_ARRAY || v->type == TOML_INTEGER ?
-		    "an" : "a", (n->flags & TN_AOT) ? "array of tables" :
-		    toml_type_name(v->type), kv->line, kv->col);
+	if (v->type != TOML_TABLE || (n->flags & TN_INLINE))
+		return tp_error(p, start, "cannot define table '%s': it is "
+		    "already %s (defined at line %d, column %d)",
+		    tkeys_str(k, i, name), tparse_kind(v), kv->line, kv->col);
 	if (n->flags & TN_HEADER)
 		return tp_error(p, start, "table '%s' is already defined (at "
-		    "line %d, column %d)", name, v->line, v->col);
-	if (n->flags & TN_INLINE)
-		return tp_error(p, start, "table '%s' is already defined as an "
-		    "inline table (at line %d, column %d)", name, kv->line,
-		    kv->col);
+		    "line %d, column %d)", tkeys_str(k, i, name), v->line,
+		    v->col);
 	if (n->flags & TN_DOTTED)
 		return tp_error(p, start, "table '%s' is already defined by "
-		    "dotted keys (at line %d, column %d)", name, kv->line,
-		    kv->col);
+		    "dotted keys (at line %d, column %d)",
+		    tkeys_str(k, i, name), kv->line, kv->col);
 	/* Created implicitly by an earlier [x.y.z]: defined now. */
 	n->flags |= TN_HEADER;
 	v->line = line;
@@ -581,38 +593,27 @@ tparse_table_header(struct toml_parser *p, struct toml_value *t,
 	return 0;
 }
 
-/* [[key]] at p->pos: append a table to the array and make it current. */
+/* [[key]]: append a table to the array (under t) and make it current. */
 static int
 tparse_array_header(struct toml_parser *p, struct toml_value *t,
     struct tkeys *k, size_t start, int line, int col)
 {
 	size_t i = k->n - 1;
 	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name);
+	char name[TKEY_STR_MAX];
 	struct toml_value *a, *v;
-	char name[256];
 
-	tkeys_name(k, i, name, sizeof(name));
 	if (kv == NULL) {
-		a = tparse_node(p, start, TOML_ARRAY, line, col,
-		    tnode(t)->depth + 1);
+		a = tparse_new_child(p, t, k, i, TOML_ARRAY, TN_AOT, start,
+		    line, col);
 		if (a == NULL)
 			return -1;
-		tnode(a)->flags = TN_AOT;
-		if (tparse_add(p, t, k, i, a) == -1) {
-			toml_free(a);
-			return -1;
-		}
 	} else {
 		a = kv->val;
-		if (a->type == TOML_ARRAY && !(tnode(a)->flags & TN_AOT))
-			return tp_error(p, start, "cannot append to static "
-			    "array '%s' (defined at line %d, column %d)", name,
-			    kv->line, kv->col);
-		if (a->type != TOML_ARRAY)
-			return tp_error(p, start, "cannot define array of "
-			    "tables '%s': it is already %s %s (defined at line "
-			    "%d, column %d)", name, a->type == TOML_INTEGER ?
-			    "an" : "a", toml_type_name(a->type), kv->line,
+		if (a->type != TOML_ARRAY || !(tnode(a)->flags & TN_AOT))
+			return tp_error(p, start, "cannot append a table to "
+			    "'%s': it is %s (defined at line %d, column %d)",
+			    tkeys_str(k, i, name), tparse_kind(a), kv->line,
 			    kv->col);
 	}
 	v = tparse_node(p, start, TOML_TABLE, line, col, tnode(a)->depth + 1);
@@ -625,6 +626,7 @@ tparse_array_header(struct toml_parser *p, struct toml_value *t,
 	}
 	p->cur = v;
 	return 0;
+
 }
 
 /* [key] or [[key]] at p->pos, up to the end of its line. */
@@ -658,7 +660,6 @@ tparse_header(struct toml_parser *p)
 		r = tparse_array_header(p, t, &k, start, line, col);
 	else
 		r = tparse_table_header(p, t, &k, start, line, col);
-	p->sec = ++p->nsec;
 	if (r == 0)
 		r = tparse_eol(p, "the header");
 out:
@@ -713,7 +714,6 @@ static struct toml_value *
 tparse_inline_table(struct toml_parser *p, int depth)
 {
 	struct toml_value *t;
-	unsigned sec = p->sec;
 	char b[48];
 	int line, col, c;
 
@@ -721,7 +721,6 @@ tparse_inline_table(struct toml_parser *p, int depth)
 	if ((t = tparse_node(p, p->pos, TOML_TABLE, line, col, depth)) == NULL)
 		return NULL;
 	p->pos++;
-	p->sec = ++p->nsec;
 	tparse_skip_ws(p);
 	if (tp_peek(p, 0) != '}') {
 		for (;;) {
@@ -750,7 +749,6 @@ tparse_inline_table(struct toml_parser *p, int depth)
 	}
 	p->pos++;
 	tnode(t)->flags = TN_INLINE;
-	p->sec = sec;
 	return t;
 fail:
 	toml_free(t);

@@ -277,8 +277,8 @@ tscan_string_body(struct toml_parser *p, int q, int multi, size_t start)
 			return tp_error(p, p->pos, "carriage return not followed "
 			    "by a newline in %s", kind);
 		} else if (tscan_is_control(c)) {
-			return tp_error(p, p->pos, "%s in %s must be escaped", tp_what(p, p->pos, b, sizeof(b)),
-			    kind);
+			return tp_error(p, p->pos, "%s in %s must be escaped",
+			    tp_what(p, p->pos, b, sizeof(b)), kind);
 		} else {
 			n = tscan_utf8((const unsigned char *)p->s + p->pos,
 			    p->len - p->pos, &cp);

@@ -86,6 +86,8 @@ wire_args_init(grpc_channel_args *args, grpc_arg storage[WIRE_NARGS], int server
 		/* Find dead peers of long streams (logs -f) within ~80 s. */
 		wire_arg_int(&storage[n++], GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
 		wire_arg_int(&storage[n++], GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+		/* keep pinging an idle follow stream */
+		wire_arg_int(&storage[n++], GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
 	}
 	args->num_args = n;
 	args->args = storage;

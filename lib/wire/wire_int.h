@@ -23,7 +23,7 @@ void wire_grpc_unref(void);
 
 /* Channel/server arguments: message size limits, keepalive.  args points
  * into storage, which must hold WIRE_NARGS entries. */
-#define WIRE_NARGS 4
+#define WIRE_NARGS 5
 void wire_args_init(grpc_channel_args *args, grpc_arg storage[WIRE_NARGS],
     int server);
 

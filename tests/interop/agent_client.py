@@ -101,7 +101,8 @@ def main():
 
     def show(msg):
         print(json.dumps(json_format.MessageToDict(msg,
-                         preserving_proto_field_name=True), sort_keys=True),
+                         preserving_proto_field_name=True,
+                         including_default_value_fields=True), sort_keys=True),
               flush=True)
 
     try:

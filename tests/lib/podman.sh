@@ -14,6 +14,9 @@
 #     DIR/podman.args holds the global args one per line (for C tests and
 #     agent configs: MCP_TEST_PODMAN_DIR=DIR is all a consumer needs).
 #   penv_podman ARGS...      run podman in that environment
+#   podman_env_toml [REG...] print the agent config's [podman] table for the
+#                            environment (args, containers_conf, and REG...
+#                            as insecure_registries)
 #   podman_env_cleanup DIR   remove every container, image and network of the
 #                            store, unmount what podman mounted under DIR and
 #                            delete DIR; fails loudly if a mount stays.
@@ -117,6 +120,22 @@ penv_podman() {
 	mapfile -t args <"$dir/podman.args" || return 1
 	CONTAINERS_CONF="$dir/containers.conf" TMPDIR="$dir/imgtmp" \
 		podman "${args[@]}" "$@"
+}
+
+podman_env_toml() {
+	local dir="${PODMAN_ENV_DIR:?podman_env_toml: no podman env}" a sep="" regs=""
+	printf '[podman]\nargs = ['
+	while IFS= read -r a; do
+		printf '%s"%s"' "$sep" "$a"
+		sep=", "
+	done <"$dir/podman.args"
+	printf ']\ncontainers_conf = "%s"\n' "$dir/containers.conf"
+	sep=""
+	for a in "$@"; do
+		regs="$regs$sep\"$a\""
+		sep=", "
+	done
+	printf 'insecure_registries = [%s]\n' "$regs"
 }
 
 # Mount points at or below DIR, deepest first.

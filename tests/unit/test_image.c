@@ -130,8 +130,9 @@ archive_list(const char *path, struct buf *listing, const char *want_file,
 		char c = t == AE_IFDIR ? 'd' : t == AE_IFREG ? 'f' : t == AE_IFLNK ? 'l' :
 		    t == AE_IFCHR ? 'c' : '?';
 
-		buf_printf(listing, "%c %s %o\n", c, archive_entry_pathname(e),
-		    (unsigned)archive_entry_perm(e));
+		buf_printf(listing, "%c %s %o%s%s\n", c, archive_entry_pathname(e),
+		    (unsigned)archive_entry_perm(e), t == AE_IFLNK ? " -> " : "",
+		    t == AE_IFLNK ? archive_entry_symlink(e) : "");
 		if (want_file && strcmp(archive_entry_pathname(e), want_file) == 0) {
 			char chunk[4096];
 			la_ssize_t n;
@@ -179,7 +180,7 @@ test_cpio_layout(void **state)
 	    "d mcp 755\n"
 	    "f mcp/config 600\n"
 	    "d usr/bin 755\n"
-	    "l usr/bin/app 777\n"
+	    "l usr/bin/app 777 -> ../local/bin/app\n"
 	    "d tmp 1777\n");
 	assert_string_equal(data.data, "content\n");
 	buf_free(&listing);

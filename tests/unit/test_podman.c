@@ -8,7 +8,9 @@
  *   MCP_TEST_PODMAN_DIR   dir made by podman_env_init (podman.args, containers.conf)
  *   MCP_TEST_REGISTRY     host:port of a registry with hello:$MCP_TEST_HELLO_TAG
  *   MCP_TEST_HELLO_TAG    default v1.0.0
- * Without them the test prints a skip notice and succeeds.
+ * Without them the podman part prints a skip notice and succeeds; the
+ * spawn_stream() tests (util/spawn_stream.c, which podman logs rides on)
+ * always run.
  *
  * The tests run in order and share one container (TEST_NAME): pull, run,
  * observe, logs, stop, remove.
@@ -33,6 +35,7 @@
 
 #include "runtime/runtime.h"
 #include "util/buf.h"
+#include "util/spawn.h"
 
 #define TEST_NAME	"mcpt-hello-web"
 #define TEST_NAME2	"mcpt-hello-other"
@@ -150,7 +153,84 @@ collect(const char *data, size_t len, void *arg)
 	return 0;
 }
 
-/* ---- the tests, in order ---- */
+/* ---- spawn_stream (no podman needed) ---- */
+
+static void
+test_stream_output(void **state)
+{
+	static const char *const argv[] = { "ls", "-d", "/", "/no-such-dir-mcp", NULL };
+	struct logbuf lb = { BUF_INIT, 0, NULL, 0 };
+	struct spawn_result res;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_stream(argv, NULL, collect, &lb, &res, &err), 0);
+	assert_int_not_equal(res.status, 0);
+	/* stdout and stderr both reach the callback */
+	assert_non_null(strstr(lb.text.data, "/\n"));
+	assert_non_null(strstr(lb.text.data, "no-such-dir-mcp"));
+	assert_non_null(strstr(res.errout.data, "no-such-dir-mcp"));	/* kept tail */
+	spawn_result_free(&res);
+	buf_free(&lb.text);
+}
+
+static void
+test_stream_env(void **state)
+{
+	static const char *const argv[] = { "env", NULL };
+	static const char *const add[] = { "MCP_STREAM_TEST=42", NULL };
+	struct spawn_opts o = { .env_add = add, .stdout_fd = -1 };
+	struct logbuf lb = { BUF_INIT, 0, NULL, 0 };
+	struct spawn_result res;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_stream(argv, &o, collect, &lb, &res, &err), 0);
+	assert_int_equal(res.status, 0);
+	assert_non_null(strstr(lb.text.data, "MCP_STREAM_TEST=42\n"));
+	spawn_result_free(&res);
+	buf_free(&lb.text);
+}
+
+static void
+test_stream_cancel(void **state)
+{
+	static const char *const argv[] = { "sleep", "30", NULL };
+	struct logbuf lb = { BUF_INIT, 0, NULL, 0 };
+	struct spawn_result res;
+	struct mcp_err err = MCP_ERR_INIT;
+	double t0 = now_s();
+
+	(void)state;
+	lb.deadline = t0 + 1.1;	/* cancel at the third tick */
+	assert_int_equal(spawn_stream(argv, NULL, collect, &lb, &res, &err), 0);
+	assert_true(lb.ticks >= 2 && lb.ticks <= 4);
+	assert_true(now_s() - t0 < 3);
+	assert_int_equal(res.status, 128 + 15);	/* SIGTERM */
+	spawn_result_free(&res);
+}
+
+static void
+test_stream_timeout_and_missing(void **state)
+{
+	static const char *const slow[] = { "sleep", "30", NULL };
+	static const char *const none[] = { "mcp-no-such-binary", NULL };
+	struct spawn_opts o = { .timeout_ms = 300, .stdout_fd = -1 };
+	struct logbuf lb = { BUF_INIT, 0, NULL, 0 };
+	struct spawn_result res;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_stream(slow, &o, collect, &lb, &res, &err), -1);
+	assert_int_equal(err.code, MCP_E_TIMEOUT);
+	assert_true(res.timed_out);
+	spawn_result_free(&res);
+	assert_int_equal(spawn_stream(none, NULL, collect, &lb, &res, &err), -1);
+	assert_int_equal(err.code, MCP_E_PRECONDITION);
+	spawn_result_free(&res);
+}
+
+/* ---- the podman tests, in order ---- */
 
 static void
 test_pull(void **state)
@@ -190,6 +270,24 @@ test_pull_unreachable(void **state)
 	print_message("    %s: %s\n", mcp_code_name(err.code), err.msg);
 	assert_int_equal(err.code, MCP_E_UNAVAILABLE);
 	assert_non_null(strstr(err.msg, ref));
+}
+
+static void
+test_pull_not_insecure(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct podman_config cfg = { .global_args = (const char *const *)global_args,
+	    .containers_conf = conf_path };
+	struct runtime *strict = podman_runtime_new(&cfg, &err);
+
+	(void)state;
+	assert_non_null(strict);
+	/* the registry is plain HTTP: without being listed, TLS is required */
+	assert_int_equal(strict->ops->pull(strict, image, &err), -1);
+	print_message("    %s: %s\n", mcp_code_name(err.code), err.msg);
+	assert_int_equal(err.code, MCP_E_PRECONDITION);
+	assert_non_null(strstr(err.msg, image));
+	runtime_free(strict);
 }
 
 static void
@@ -545,8 +643,15 @@ group_teardown(void **state)
 int
 main(void)
 {
+	const struct CMUnitTest stream_tests[] = {
+		cmocka_unit_test(test_stream_output),
+		cmocka_unit_test(test_stream_env),
+		cmocka_unit_test(test_stream_cancel),
+		cmocka_unit_test(test_stream_timeout_and_missing),
+	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invalid_args),
+		cmocka_unit_test(test_pull_not_insecure),
 		cmocka_unit_test(test_pull),
 		cmocka_unit_test(test_pull_unknown_tag),
 		cmocka_unit_test(test_pull_unreachable),
@@ -562,10 +667,14 @@ main(void)
 		cmocka_unit_test(test_remove_running),
 	};
 
+	int rc;
+
+	rc = cmocka_run_group_tests_name("spawn_stream", stream_tests, NULL, NULL);
 	if (getenv("MCP_TEST_PODMAN_DIR") == NULL || getenv("MCP_TEST_REGISTRY") == NULL) {
-		printf("test_podman: SKIP: needs MCP_TEST_PODMAN_DIR and MCP_TEST_REGISTRY "
-		    "(run tests/integration/podman_runtime.sh)\n");
-		return 0;
+		printf("test_podman: SKIP podman tests: needs MCP_TEST_PODMAN_DIR and "
+		    "MCP_TEST_REGISTRY (run tests/integration/podman_runtime.sh)\n");
+		return rc;
 	}
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return rc | cmocka_run_group_tests_name("podman", tests, group_setup,
+	    group_teardown);
 }

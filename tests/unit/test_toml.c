@@ -513,6 +513,7 @@ test_floats_invalid(void **state U)
 		{ "f = 1,5", 1, 6, "found ','" },
 		{ "f = 1.e+20", 1, 7, "expected a digit in fraction" },
 		{ "f = -.5", 1, 5, "expected a digit after the sign, found '.'" },
+		{ "f = 1e\t", 1, 7, "expected a digit in exponent, found a tab" },
 	};
 
 	RUN_INVALID(c);
@@ -735,23 +736,24 @@ test_inline_tables_invalid(void **state U)
 		  "defined at line 1, column 7)" },
 		{ "t = { a.b = 1, a = 2 }", 1, 16, "duplicate key 'a'" },
 		{ "t = { a = {b = 1}, a.c = 2 }", 1, 20, "cannot add keys to "
-		  "inline table 'a'" },
+		  "'a': it is an inline table (defined at line 1, column 7)" },
 		{ "t = { a = 1, a.b = 2 }", 1, 14, "cannot add keys to 'a': it "
 		  "is an integer" },
 		{ "t = { , }", 1, 7, "expected a key, found ','" },
 		{ "t = { a }", 1, 9, "expected '=' after key 'a', found '}'" },
 		{ "t = { a = }", 1, 11, "invalid value starting with '}'" },
-		{ "t = {a = 1}\nt.b = 2", 2, 1, "cannot add keys to inline "
-		  "table 't' (defined at line 1, column 1)" },
-		{ "t = {a = 1}\n[t]", 2, 1, "table 't' is already defined as an "
+		{ "t = {a = 1}\nt.b = 2", 2, 1, "cannot add keys to 't': it is "
+		  "an inline table (defined at line 1, column 1)" },
+		{ "t = {a = 1}\n[t]", 2, 1, "cannot define table 't': it is "
+		  "already an inline table" },
+		{ "t = {a = {}}\n[t.a]", 2, 2, "cannot add a table to 't': it is "
+		  "an inline table (defined at line 1, column 1)" },
+		{ "t = {a = 1}\n[t.b]", 2, 2, "cannot add a table to 't'" },
+		{ "t = {a = 1}\n[[t.b]]", 2, 3, "it is an inline table" },
+		{ "t = {}\n[[t]]", 2, 1, "cannot append a table to 't': it is an "
 		  "inline table" },
-		{ "t = {a = {}}\n[t.a]", 2, 2, "cannot add to inline table 't'" },
-		{ "t = {a = 1}\n[t.b]", 2, 2, "cannot add to inline table 't'" },
-		{ "t = {a = 1}\n[[t.b]]", 2, 3, "cannot add to inline table" },
-		{ "t = {}\n[[t]]", 2, 1, "cannot define array of tables 't': it "
-		  "is already a table" },
-		{ "t = {a = {b = 1}}\nt.a.c = 2", 2, 1, "cannot add keys to "
-		  "inline table 't'" },
+		{ "t = {a = {b = 1}}\nt.a.c = 2", 2, 1, "cannot add keys to 't': "
+		  "it is an inline table" },
 	};
 
 	RUN_INVALID(c);
@@ -814,7 +816,7 @@ test_keys_invalid(void **state U)
 		{ "\"a\" = 1\na = 2", 2, 1, "duplicate key 'a'" },
 		{ "a.b = 1\na.b = 2", 2, 3, "duplicate key 'a.b'" },
 		{ "a = 1\na.b = 2", 2, 1, "cannot add keys to 'a': it is an "
-		  "integer (defined at line 1, column 1), not a table" },
+		  "integer (defined at line 1, column 1)" },
 		{ "a.b = 1\na = 2", 2, 1, "duplicate key 'a'" },
 		{ "a = \"x\"\na.b.c = 1", 2, 1, "it is a string" },
 		{ "a.b = [1]\na.b.c = 1", 2, 3, "it is an array" },
@@ -841,6 +843,10 @@ test_keys_invalid(void **state U)
 		{ "a == 1", 1, 4, "invalid value starting with '='" },
 		{ "\"a = 1", 1, 1, "unterminated string" },
 		{ "a\t.\t = 1", 1, 6, "expected a key, found '='" },
+		{ "\"a\\tb\\\"\\\\\" = 1\n'a\tb\"\\' = 2", 2, 1, "duplicate key "
+		  "'\"a\\u0009b\\u0022\\u005C\"'" },
+		{ "a.\"\".b = 1\na.\"\".b = 1", 2, 6, "duplicate key "
+		  "'a.\"\".b'" },
 	};
 
 	RUN_INVALID(c);
@@ -893,11 +899,11 @@ test_tables_invalid(void **state U)
 		{ "[a]\n[a]", 2, 1, "table 'a' is already defined (at line 1, "
 		  "column 1)" },
 		{ "[a.b]\n[a.b]", 2, 1, "table 'a.b' is already defined" },
-		{ "[a]\nb = 1\n[a.b]", 3, 4, "cannot define table 'a.b': it is "
-		  "already an integer" },
-		{ "a = 1\n[a]", 2, 2, "cannot define table 'a': it is already "
+		{ "[a]\nb = 1\n[a.b]", 3, 1, "cannot define table 'a.b': it is "
+		  "already an integer (defined at line 2, column 1)" },
+		{ "a = 1\n[a]", 2, 1, "cannot define table 'a': it is already "
 		  "an integer" },
-		{ "a = 1\n[a.b]", 2, 2, "cannot use 'a' as a table: it is an "
+		{ "a = 1\n[a.b]", 2, 2, "cannot add a table to 'a': it is an "
 		  "integer" },
 		{ "[fruit]\napple.color = 1\n[fruit.apple]", 3, 1, "table "
 		  "'fruit.apple' is already defined by dotted keys" },
@@ -978,18 +984,19 @@ static void
 test_array_tables_invalid(void **state U)
 {
 	static const struct invalid_case c[] = {
-		{ "a = []\n[[a]]", 2, 1, "cannot append to static array 'a' "
-		  "(defined at line 1, column 1)" },
-		{ "a = [{b = 1}]\n[[a]]", 2, 1, "cannot append to static array" },
-		{ "a = [{b = 1}]\n[a.c]", 2, 2, "cannot add to static array 'a'" },
-		{ "[[a]]\n[a]", 2, 2, "cannot define table 'a': it is already "
+		{ "a = []\n[[a]]", 2, 1, "cannot append a table to 'a': it is an "
+		  "array (defined at line 1, column 1)" },
+		{ "a = [{b = 1}]\n[[a]]", 2, 1, "it is an array (defined" },
+		{ "a = [{b = 1}]\n[a.c]", 2, 2, "cannot add a table to 'a': it is "
+		  "an array" },
+		{ "[[a]]\n[a]", 2, 1, "cannot define table 'a': it is already "
 		  "an array of tables (defined at line 1, column 3)" },
-		{ "[a]\n[[a]]", 2, 1, "cannot define array of tables 'a': it is "
-		  "already a table" },
-		{ "a = 1\n[[a]]", 2, 1, "it is already an integer" },
-		{ "[[a]]\na = 1\n[[a.a]]", 3, 1, "cannot define array of "
-		  "tables 'a.a': it is already an integer" },
-		{ "[[a]]\nb = 1\n[a.b]", 3, 4, "cannot define table 'a.b': it is "
+		{ "[a]\n[[a]]", 2, 1, "cannot append a table to 'a': it is a table "
+		  "(defined at line 1, column 2)" },
+		{ "a = 1\n[[a]]", 2, 1, "it is an integer" },
+		{ "[[a]]\na = 1\n[[a.a]]", 3, 1, "cannot append a table to 'a.a': "
+		  "it is an integer" },
+		{ "[[a]]\nb = 1\n[a.b]", 3, 1, "cannot define table 'a.b': it is "
 		  "already an integer" },
 		{ "[[a]\n", 1, 5, "expected ']]' to close the array of tables "
 		  "header, found a newline" },
@@ -1053,6 +1060,10 @@ test_whitespace_comments(void **state U)
 	assert_string_equal(err.msg, "t.toml:1:7: control character U+0000 "
 	    "in string must be escaped");
 	assert_null(parse_n("s = 'a\0'", 8, &err));
+	assert_null(parse_n("s = \"\xe2\x82", 7, &err));	/* cut at the end */
+	assert_string_equal(err.msg, "t.toml:1:6: invalid UTF-8 in string");
+	assert_null(parse_n("# \xf0\x9f\x98", 5, &err));
+	assert_string_equal(err.msg, "t.toml:1:3: invalid UTF-8 in comment");
 	assert_null(parse_n("s = 1\0", 6, &err));
 	assert_string_equal(err.msg, "t.toml:1:6: expected a newline after "
 	    "the value, found control character U+0000");
@@ -1190,6 +1201,7 @@ test_api(void **state U)
 	assert_string_equal(toml_type_name(TOML_TIME_LOCAL), "time-local");
 	assert_string_equal(toml_type_name(TOML_ARRAY), "array");
 	assert_string_equal(toml_type_name(TOML_TABLE), "table");
+	assert_string_equal(toml_type_name((enum toml_type)99), "unknown");
 
 	toml_free(NULL);
 	assert_null(toml_get(NULL, "a"));
@@ -1252,6 +1264,18 @@ test_api(void **state U)
 	assert_null(parse_n(doc.data, doc.len, &err));
 	assert_string_equal(err.msg, "t.toml:5001:1: duplicate key 'k4999' "
 	    "(first defined at line 5000, column 1)");
+
+	/* Keys in messages are cut short, not the message. */
+	buf_reset(&doc);
+	for (i = 0; i < 400; i++)
+		buf_puts(&doc, "k");
+	buf_puts(&doc, " = 1\n");
+	buf_puts(&doc, strchr(doc.data, 'k'));	/* the same line again */
+	assert_null(parse_n(doc.data, doc.len, &err));
+	assert_true(strncmp(err.msg, "t.toml:2:1: duplicate key 'kkkk", 30)
+	    == 0);
+	assert_non_null(strstr(err.msg, "k...' (first defined at line 1, "
+	    "column 1)"));
 	buf_free(&doc);
 }
 
@@ -1324,10 +1348,19 @@ test_depth_limit(void **state U)
 	assert_null(parse_n(b.data, b.len, &err));
 	assert_non_null(strstr(err.msg, "key has more than 256 parts"));
 
+	/* Arrays of tables add two levels (array, table) per part. */
 	buf_reset(&b);
-	for (i = 0; i < 200; i++)
-		buf_puts(&b, "[[a]]\n[a.");	/* grows 2 levels per line */
+	for (i = 0; i < 129; i++) {
+		int j;
+
+		buf_puts(&b, "[[a");
+		for (j = 0; j < i; j++)
+			buf_puts(&b, ".a");
+		buf_puts(&b, "]]\n");
+	}
 	assert_null(parse_n(b.data, b.len, &err));
+	assert_string_equal(err.msg, "t.toml:129:1: nesting deeper than 256 "
+	    "tables and arrays");
 
 	buf_reset(&b);
 	buf_puts(&b, "[");

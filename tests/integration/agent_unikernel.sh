@@ -1,0 +1,175 @@
+#!/bin/bash
+# The unikernel runtime through the agent and the CLI (SPEC §4.1): deploy
+# the example as a VM under QEMU (TCG here), HTTP through the forwarded
+# port, console logs, graceful stop (the app sees SIGTERM), kill -9 ->
+# drift, agent restart -> VM rediscovered and still stoppable, a stale
+# pidfile naming an unrelated process is not trusted, a tampered initramfs
+# is refused by attestation, overcommit and dynamic ELFs are refused, a
+# container deployed alongside is untouched throughout, undeploy leaves
+# nothing.  Skips (77) when QEMU or the guest kernel is missing.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/agent.sh
+
+if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_KERNEL_DIR/vmlinux" ]; then
+	echo "skip: qemu-system-x86_64 or $MCP_KERNEL_DIR/vmlinux missing (scripts/fetch-kernel.sh)"
+	exit 77
+fi
+
+T=$(mktemp -d /tmp/mcp-it-uk.XXXXXX)
+SLEEP_PID=
+cleanup() {
+	[ -n "$SLEEP_PID" ] && kill "$SLEEP_PID" 2>/dev/null
+	agent_env_cleanup
+	registry_stop "$T/registry"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+REG_PORT=$(free_port) || exit 1
+registry_start "$T/registry" "$REG_PORT" || exit 1
+MCP_IMAGE_BUILD_DIR="$T/img" scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
+# an image whose entrypoint is a dynamically linked executable
+mkdir -p "$T/dynroot/usr/local/bin"
+cp /usr/bin/true "$T/dynroot/usr/local/bin/hello"
+tar -C "$T/dynroot" -c . | PODMAN_ENV_DIR="$T/img/podman" penv_podman import \
+	--change 'ENTRYPOINT ["/usr/local/bin/hello"]' - "$REGISTRY/dyn:v1" >/dev/null || exit 1
+PODMAN_ENV_DIR="$T/img/podman" penv_podman push --tls-verify=false "$REGISTRY/dyn:v1" >/dev/null 2>&1 || exit 1
+podman_env_cleanup "$T/img/podman"
+
+AGENT_EXTRA_UNIKERNEL="memory_mb = 1024
+vcpus = 4"
+agent_env_init "$T/agent" "$REGISTRY" || exit 1
+agent_start || exit 1
+D=$T/defs
+mkdir -p "$D"
+
+cat >"$D/box.toml" <<EOF
+name = "box"
+[[components]]
+name = "box"
+image = "$REGISTRY/hello:v1.0.0"
+restart = "no"
+[[components.routes]]
+port = 8080
+EOF
+vm_def() { # NAME IMAGE MEMORY
+	cat <<EOF
+name = "$1"
+runtime = "unikernel"
+[[components]]
+name = "$1"
+image = "$2"
+memory_mb = $3
+env = ["HELLO_NAME=$1"]
+[[components.routes]]
+name = "http"
+port = 8080
+EOF
+}
+vm_def vm "$REGISTRY/hello:v1.0.0" 128 >"$D/vm.toml"
+
+sj() { mcp --json status "$1"; }
+comp() { json_get "$(sj "$1")" "j['components'][0]['$2']"; }
+hport() { json_get "$(sj "$1")" 'j["components"][0]["routes"][0]["host_port"]'; }
+vm_pid() { cat "$AGENT_DIR/state/vms/vm/qemu.pid" 2>/dev/null; }
+
+check "deploy a container alongside" mcp deploy "$D/box.toml"
+BOX_PORT=$(hport box)
+BOX_ID=$(penv_podman inspect --format '{{.Id}}' box)
+box_ok() { http_get "http://127.0.0.1:$BOX_PORT/health" >/dev/null && test "$(penv_podman inspect --format '{{.Id}}' box)" = "$BOX_ID"; }
+
+t0=$(date +%s)
+check "deploy the example as a unikernel" mcp deploy "$D/vm.toml"
+VM_PORT=$(hport vm)
+check "VM answers HTTP through 127.0.0.1:$VM_PORT" wait_for 60 http_get "http://127.0.0.1:$VM_PORT/"
+echo "deploy to first answer: $(($(date +%s) - t0)) s"
+check "answer comes from the VM's app" grep -q "hello from vm version v1.0.0" <<<"$(http_get "http://127.0.0.1:$VM_PORT/")"
+check "status: unikernel running, no drift" test "$(comp vm runtime)/$(comp vm observed)/$(comp vm drift)" = unikernel/running/False
+check "status shows the attestation hash" grep -qE "^sha256:[0-9a-f]{64}$" <<<"$(comp vm image_hash)"
+check "ps lists the VM" grep -qE "^vm +vm +local +unikernel +running" <<<"$(mcp ps)"
+check "logs show the app's output from the serial console" grep -q "hello" <<<"$(mcp logs vm)"
+check "container unaffected" box_ok
+
+# graceful stop: ACPI power button -> SIGTERM for the app
+check "stop the VM" mcp stop vm
+check "VM stopped, no drift" test "$(comp vm observed)/$(comp vm drift)" = stopped/False
+check "app logged SIGTERM on stop" grep -q "received SIGTERM" <<<"$(mcp logs vm)"
+check "mcp-init reported the exit status" grep -q "exited with status" <<<"$(mcp logs vm)"
+check "no QEMU process after stop" test -z "$(vm_pid)"
+check "start the VM" mcp start vm
+check "VM answers after start" wait_for 60 http_get "http://127.0.0.1:$VM_PORT/health"
+
+# kill -9 behind the agent's back -> drift
+PID=$(vm_pid)
+check "QEMU pid known ($PID)" test -n "$PID"
+kill -9 "$PID"
+check "drift reported after kill -9" wait_for 5 test "$(comp vm drift)" = True
+drift_event() { test "$(json_get "$(sj vm)" 'len([e for e in j["events"] if e["kind"]=="drift" and e["component"]=="vm"])>0')" = True; }
+check "drift event recorded by the monitor" wait_for 5 drift_event
+check "container unaffected by the VM's death" box_ok
+
+# agent restart while the VM runs -> rediscovered, still stoppable
+check "start the VM again" mcp start vm
+check "VM answers" wait_for 60 http_get "http://127.0.0.1:$VM_PORT/health"
+PID=$(vm_pid)
+check "agent stops" agent_stop
+check "VM outlives the agent" kill -0 "$PID"
+check "agent starts" agent_start
+check "VM rediscovered as running" test "$(comp vm observed)" = running
+check "same QEMU process" test "$(vm_pid)" = "$PID"
+check "rediscovered VM stops gracefully" mcp stop vm
+check "app logged SIGTERM after rediscovery" grep -q "received SIGTERM" <<<"$(mcp logs vm -n 20)"
+
+# a stale pidfile naming an unrelated live process is not the VM
+sleep 300 &
+SLEEP_PID=$!
+echo "$SLEEP_PID" >"$AGENT_DIR/state/vms/vm/qemu.pid"
+check "pidfile naming a sleep is not taken for the VM" test "$(comp vm observed)" != running
+check "the sleep was not killed by a status" kill -0 "$SLEEP_PID"
+kill "$SLEEP_PID"; SLEEP_PID=
+rm -f "$AGENT_DIR/state/vms/vm/qemu.pid"
+
+# attestation: tamper with the built initramfs -> boot refused
+INITRD=$(find "$AGENT_DIR/state" -name initramfs.cpio | head -1)
+check "built initramfs found ($INITRD)" test -f "$INITRD"
+printf 'tampered' >>"$INITRD"
+expect_fail "start with a tampered initramfs is refused" "attestation" mcp start vm
+check "no QEMU started after the refusal" test -z "$(vm_pid)"
+check "container unaffected by the refusal" box_ok
+
+# resource and validation refusals
+vm_def big "$REGISTRY/hello:v1.0.0" 100000 >"$D/big.toml"
+expect_fail "overcommit of memory refused" "memory|MB" mcp deploy "$D/big.toml"
+vm_def dyn "$REGISTRY/dyn:v1" 64 >"$D/dyn.toml"
+expect_fail "dynamic ELF refused" "dynamic|static" mcp deploy "$D/dyn.toml"
+vm_def zero "$REGISTRY/hello:v1.0.0" 0 >"$D/zero.toml"
+expect_fail "memory_mb = 0 refused" "memory_mb" mcp deploy "$D/zero.toml"
+{ vm_def snap "$REGISTRY/hello:v1.0.0" 64; printf '[snapshot]\nmethod = "cli"\n'; } >"$D/snap.toml"
+expect_fail "cli snapshot refused for a unikernel" "snapshot|cli" mcp deploy "$D/snap.toml"
+check "refused deploys left no registry rows" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select count(*) from services where name in ('big','dyn','zero','snap')")" = 0
+
+# undeploy leaves no process, state directory or registry row
+check "undeploy the VM" mcp undeploy vm
+check "no VM state directory left" test ! -e "$AGENT_DIR/state/vms/vm"
+no_qemu_left() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = qemu-system-x86 ] || continue
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$AGENT_DIR/state/vms/" && return 1
+	done
+	return 0
+}
+check "no QEMU process of this agent left" no_qemu_left
+check "no registry rows for the VM" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select count(*) from components where service = 'vm'")" = 0
+check "container still unaffected" box_ok
+
+# a node without the unikernel runtime refuses clearly, containers stay
+agent_stop
+sed -i "s|^kernel = .*|kernel = \"$T/no-such-kernel\"|" "$AGENT_DIR/agent.toml"
+agent_start
+expect_fail "unikernel deploy without a kernel fails clearly" "unikernel runtime is not available" mcp deploy "$D/vm.toml"
+check "container still running after that" box_ok
+check "undeploy the container" mcp undeploy box
+check "agent log has no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AGENT_DIR/agent.log'"
+t_done
