@@ -38,6 +38,7 @@ failures=()
 run_one() {
 	local name=$1; shift
 	local log=$LOGDIR/$name.log start end rc
+	mkdir -p "$(dirname "$log")"
 	case "$name" in *"$FILTER"*) ;; *) return ;; esac
 	start=$(date +%s%N)
 	"$@" >"$log" 2>&1 </dev/null

@@ -37,6 +37,7 @@
 #define DEF_CACHE	"/var/lib/mcp/vm-cache"
 #define DEF_STOP_S	10
 #define DEF_TB_MB	64
+#define DEF_MIN_MEM_MB	96
 
 /* QEMU user-mode networking (slirp) defaults: the guest's side of the NAT. */
 #define USER_NET_IP	 "10.0.2.15"
@@ -48,7 +49,7 @@
 struct qemu_rt {
 	char *binary, *kernel, *modules_dir, *state_dir, *cache_dir, *accel;
 	char *mcp_init, *cmdline_extra;
-	int stop_timeout_s, tcg_tb_mb;
+	int stop_timeout_s, tcg_tb_mb, min_memory_mb;
 	struct image_builder *builder;
 	int own_builder;
 };
@@ -382,8 +383,9 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 
 	if (qemu_vm_dir(q->state_dir, spec->name, vmdir, sizeof(vmdir), err) == -1)
 		goto out;
-	if (spec->memory_mb <= 0) {
-		mcp_err_set(err, MCP_E_INVALID, "vm %s: memory_mb must be > 0", spec->name);
+	if (spec->memory_mb < q->min_memory_mb) {
+		mcp_err_set(err, MCP_E_INVALID, "vm %s: memory_mb %d is below the %d MiB the "
+		    "guest kernel needs to boot", spec->name, spec->memory_mb, q->min_memory_mb);
 		goto out;
 	}
 	if (spec->vm_ip && spec->vm_ip[0] && !(spec->network && strcmp(spec->network, "user") == 0)) {
@@ -664,6 +666,7 @@ qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
 	q->cmdline_extra = cfg->cmdline_extra ? xstrdup(cfg->cmdline_extra) : NULL;
 	q->stop_timeout_s = cfg->stop_timeout_s > 0 ? cfg->stop_timeout_s : DEF_STOP_S;
 	q->tcg_tb_mb = cfg->tcg_tb_mb == 0 ? DEF_TB_MB : cfg->tcg_tb_mb;
+	q->min_memory_mb = cfg->min_memory_mb > 0 ? cfg->min_memory_mb : DEF_MIN_MEM_MB;
 	rt = xcalloc(1, sizeof(*rt));
 	rt->ops = &qemu_ops;
 	rt->priv = q;

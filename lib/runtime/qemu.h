@@ -50,6 +50,8 @@ struct qemu_config {
 	int stop_timeout_s;		/* stop() with timeout_s <= 0, remove(force); default 10 */
 	const char *cmdline_extra;	/* appended to the kernel command line */
 	int tcg_tb_mb;			/* TCG translation cache (MiB); 0 = 64, < 0 = QEMU default */
+	int min_memory_mb;		/* refuse smaller VMs (the Debian kernel panics at
+					   80 MiB, boots at 96); 0 = 96 */
 	struct image_builder *builder;	/* NULL: an initramfs builder from the fields
 					   above; else borrowed, must outlive the runtime */
 };

@@ -64,9 +64,13 @@ struct toml_value {
 	} u;
 };
 
-/* Parse len bytes of text; filename is used in error messages. */
+/*
+ * Parse len bytes of text (need not be NUL-terminated); filename is used in
+ * error messages.  Nesting deeper than 256 tables/arrays is refused.
+ */
 struct toml_value *toml_parse(const char *text, size_t len,
     const char *filename, struct mcp_err *err);
+/* Free a tree from toml_parse() (values are only ever made by the parser). */
 void toml_free(struct toml_value *v);
 
 /* Lookup in a table (NULL if absent or v is not a table). */

@@ -64,6 +64,10 @@ EOF
 check "mcp node list over TLS" "$M" -c "$T/mcp-tls.toml" node list
 sed 's/operator\./agent-other./' "$T/mcp-tls.toml" >"$T/mcp-bad.toml"
 expect_fail "CLI with a refused identity" "PERMISSION_DENIED|not allowed|agent-other" "$M" -c "$T/mcp-bad.toml" ps
-check "TLS 1.2 is refused" sh -c "! echo | timeout 5 openssl s_client -connect 127.0.0.1:$PORT -tls1_2 -CAfile '$T/ca/ca.crt' -cert '$T/ca/operator.crt' -key '$T/ca/operator.key' 2>&1 | grep -q 'Protocol  *: TLSv1.2'"
+s_client() { echo | timeout 5 openssl s_client -connect "127.0.0.1:$PORT" "$1" -CAfile "$T/ca/ca.crt" -cert "$T/ca/operator.crt" -key "$T/ca/operator.key" 2>&1; }
+check "TLS 1.3 handshake" grep -q "New, TLSv1.3, Cipher is" <<<"$(s_client -tls1_3)"
+check "TLS 1.2 is refused" sh -c "! grep -q 'New, TLSv1.2, Cipher is' <<'EOT'
+$(s_client -tls1_2)
+EOT"
 check "agent stops cleanly" agent_stop
 t_done

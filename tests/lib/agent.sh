@@ -126,7 +126,8 @@ wait_for() {
 _agent_kill_vms() {
 	local p
 	for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$AGENT_DIR/state/vms/"; then
+		[ "$(cat "$p/comm" 2>/dev/null)" = qemu-system-x86 ] || continue
+		if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -- "$AGENT_DIR/state/vms/"; then
 			kill -9 "${p#/proc/}" 2>/dev/null
 		fi
 	done

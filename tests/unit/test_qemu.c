@@ -537,7 +537,7 @@ test_run_claims_state_dir(void **state)
 	struct image_builder fake = { &fake_ops, NULL };
 	struct qemu_config qc = { 0 };
 	struct mcp_err e = MCP_ERR_INIT;
-	struct rt_spec spec = { .name = "claim", .image = "img:v1", .memory_mb = 64 };
+	struct rt_spec spec = { .name = "claim", .image = "img:v1", .memory_mb = 128 };
 	char statedir[256], vmdir[300];
 	struct runtime *rt;
 	int fd;
@@ -590,6 +590,10 @@ test_run_claims_state_dir(void **state)
 	assert_int_equal(rt->ops->run(rt, &spec, &e), -1);
 	assert_int_equal(e.code, MCP_E_INVALID);
 	spec.memory_mb = 64;
+	assert_int_equal(rt->ops->run(rt, &spec, &e), -1);
+	assert_string_equal(e.msg, "vm nomem: memory_mb 64 is below the 96 MiB the guest "
+	    "kernel needs to boot");
+	spec.memory_mb = 128;
 	spec.vm_ip = "10.99.0.5";
 	assert_int_equal(rt->ops->run(rt, &spec, &e), -1);
 	assert_int_equal(e.code, MCP_E_UNIMPLEMENTED);
