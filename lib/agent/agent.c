@@ -214,3 +214,17 @@ agent_unlock_service(struct agent *a, const char *service)
 	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 }
+
+int
+agent_service_busy(struct agent *a, const char *service)
+{
+	size_t i, nlocks = sizeof(a->locks) / sizeof(a->locks[0]);
+	int busy = 0;
+
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < nlocks; i++)
+		if (a->locks[i].holders && strcmp(a->locks[i].service, service) == 0)
+			busy = 1;
+	pthread_mutex_unlock(&a->mu);
+	return busy;
+}

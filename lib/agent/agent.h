@@ -85,6 +85,8 @@ struct runtime *agent_runtime_for(struct agent *a, const char *runtime,
 /* Per-service serialisation of lifecycle operations. */
 void agent_lock_service(struct agent *a, const char *service);
 void agent_unlock_service(struct agent *a, const char *service);
+/* 1 while an operation holds or waits for the service's lock. */
+int agent_service_busy(struct agent *a, const char *service);
 
 /* Lifecycle (agent/ops.c).  actions receives one line per thing done. */
 int agent_deploy(struct agent *a, const char *text, size_t len,

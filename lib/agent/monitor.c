@@ -58,6 +58,10 @@ agent_monitor_tick(struct agent *a)
 	for (i = 0; i < v.nsvcs; i++) {
 		const char *svc = v.svcs[i].name;
 
+		/* mid-operation states (a deploy between record and run) are not drift */
+		if (agent_service_busy(a, svc))
+			continue;
+
 		for (j = 0; j < v.svcs[i].ncomponents; j++) {
 			struct agent_comp_view *cv = &v.comps[i][j];
 			const struct reg_component *rc = cv->rc;

@@ -236,7 +236,7 @@ app_resolve(struct initramfs *ib, const struct image_request *req,
 		rc = exec_fetch(ib, req->image, img, img->entrypoint[0], search, host,
 		    hostsz, exec, execsz, err);
 		if (rc == -1)
-			return mcp_err_prefix(err, "entrypoint");
+			return -1;	/* "image X: /path: why" */
 		strv_add(argv, exec);
 		for (size_t i = 1; img->entrypoint[i]; i++)
 			strv_add(argv, img->entrypoint[i]);
@@ -263,18 +263,27 @@ app_resolve(struct initramfs *ib, const struct image_request *req,
 	/* by convention: /usr/local/bin/<service>, the command as its arguments */
 	snprintf(fallback, sizeof(fallback), "/usr/local/bin/%s", req->service);
 	if (exec_fetch(ib, req->image, img, fallback, NULL, host, hostsz, exec, execsz,
-	    err) == -1)
-		return mcp_err_prefix(err, "no entrypoint%s%s, and",
-		    args && args[0] ? " and no command " : "", args && args[0] ? args[0] : "");
+	    err) == -1) {
+		char why[MCP_ERR_MAX];
+		const char *p = strstr(err->msg, fallback);
+
+		mcp_strlcpy(why, p ? p : err->msg, sizeof(why));
+		return mcp_err_set(err, err->code, "image %s: no entrypoint%s%s%s, and %s",
+		    req->image, args && args[0] ? ", command \"" : "",
+		    args && args[0] ? args[0] : "", args && args[0] ? "\" not found" : "", why);
+	}
 	strv_add(argv, exec);
 	for (size_t i = 0; args && args[i]; i++)
 		strv_add(argv, args[i]);
 check:
 	if (image_elf_check(host, err) == -1) {
 		/* name the guest path, not the cache file */
-		const char *why = strchr(err->msg, ':');
+		char why[MCP_ERR_MAX];
+		size_t hl = strlen(host);
 
-		return mcp_err_set(err, MCP_E_INVALID, "%s%s", exec, why ? why : ": bad ELF");
+		mcp_strlcpy(why, strncmp(err->msg, host, hl) == 0 ? err->msg + hl : err->msg,
+		    sizeof(why));
+		return mcp_err_set(err, MCP_E_INVALID, "image %s: %s%s", req->image, exec, why);
 	}
 	return 0;
 }
@@ -558,10 +567,8 @@ initramfs_build(struct image_builder *b, const struct image_request *req,
 		env_set(&c.env, req->env[i]);
 	search = env_get(&c.env, "PATH");
 	if (app_resolve(ib, req, &c.img, search ? search : DEFAULT_GUEST_PATH, &c.argv,
-	    c.exec_host, sizeof(c.exec_host), c.exec, sizeof(c.exec), err) == -1) {
-		mcp_err_prefix(err, "image %s", req->image);
+	    c.exec_host, sizeof(c.exec_host), c.exec, sizeof(c.exec), err) == -1)
 		goto out;
-	}
 	if (modules_list(ib, &c.modules, err) == -1)
 		goto out;
 	for (size_t i = 0; i < c.modules.n; i++) {

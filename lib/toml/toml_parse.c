@@ -8,8 +8,8 @@
  * depth is bounded by TOML_MAX_DEPTH, so hostile input cannot exhaust the
  * stack here or in the walks of the tree.
  *
- * Definition rules (TOML 1.0 as toml-test and Python's tomllib read it), enforced
- * with the TN_* flags of each table node:
+ * Definition rules (TOML 1.0 as toml-test and Python's tomllib read it),
+ * enforced with the TN_* flags of each table node:
  *  - [a] defines a; a second [a] is an error.  [a.b] creates a implicitly,
  *    and a later [a] may still define it.
  *  - a dotted key b.c = 1 creates (or takes over an implicit) table b; b

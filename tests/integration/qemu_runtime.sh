@@ -67,6 +67,11 @@ cp /bin/ls "$work/dyn/usr/local/bin/dyn"
 tar -C "$work/dyn" -c . |
 	penv_podman import -q --change 'ENTRYPOINT ["/usr/local/bin/dyn"]' - localhost/dyn:v1 >/dev/null
 
+# bin/hello without Entrypoint or Cmd (executable by convention / PATH)
+mkdir -p "$work/noep/usr/local/bin"
+cp "$top/bin/hello" "$work/noep/usr/local/bin/hello"
+tar -C "$work/noep" -c . | penv_podman import -q - localhost/noep:v1 >/dev/null
+
 # an app that ignores SIGTERM (stop must escalate to QMP quit)
 mkdir -p "$work/stubborn/usr/local/bin"
 cat >"$work/stubborn.c" <<'EOF'
@@ -95,6 +100,7 @@ export MCP_QEMU_IMAGE="$image"
 export MCP_QEMU_REGISTRY="$REGISTRY"
 export MCP_QEMU_DYN_IMAGE="localhost/dyn:v1"
 export MCP_QEMU_STUBBORN_IMAGE="localhost/stubborn:v1"
+export MCP_QEMU_NOEP_IMAGE="localhost/noep:v1"
 MCP_QEMU_PORT="$(free_port)"
 export MCP_QEMU_PORT
 

@@ -19,6 +19,8 @@
  *   MCP_QEMU_REGISTRY    that registry (host:port, plain HTTP)
  *   MCP_QEMU_DYN_IMAGE   an image whose entrypoint is dynamically linked
  *   MCP_QEMU_STUBBORN_IMAGE  optional: a static app that ignores SIGTERM
+ *   MCP_QEMU_NOEP_IMAGE  optional: bin/hello at /usr/local/bin/hello, no
+ *                        Entrypoint, no Cmd
  *   MCP_QEMU_PORT        a free host port for the forward
  */
 #include <setjmp.h>
@@ -619,7 +621,7 @@ test_available(void **state)
 
 struct it {
 	const char *kernel, *modules, *init, *work, *podman_dir, *image, *registry;
-	const char *dyn_image, *stubborn_image;
+	const char *dyn_image, *stubborn_image, *noep_image;
 	int port;
 	char state[256], cache[256], vol[256];
 	struct podman_config pc;
@@ -676,6 +678,7 @@ it_setup(void **state)
 	IT.registry = env_req("MCP_QEMU_REGISTRY");
 	IT.dyn_image = env_req("MCP_QEMU_DYN_IMAGE");
 	IT.stubborn_image = env_req("MCP_QEMU_STUBBORN_IMAGE");
+	IT.noep_image = env_req("MCP_QEMU_NOEP_IMAGE");
 	IT.port = env_req("MCP_QEMU_PORT") ? atoi(getenv("MCP_QEMU_PORT")) : 0;
 	if (!IT.kernel || !IT.modules || !IT.init || !IT.work || !IT.podman_dir ||
 	    !IT.image || !IT.port) {
@@ -1135,6 +1138,46 @@ it_force_remove_running(void **state)
 	assert_false(proc_mentions(IT.state));
 }
 
+/* Which executable: entrypoint, command (searched in $PATH), convention. */
+static void
+it_exec_resolution(void **state)
+{
+	struct mcp_err e = MCP_ERR_INIT;
+	struct image_request req = { .ip = NULL };
+	struct image_artifact a;
+	const char *cmd[] = { "hello", "--flag", NULL };
+	const char *abscmd[] = { "/usr/local/bin/hello", NULL };
+	const char *missing[] = { "serve", "--config", "/x", NULL };
+
+	(void)state;
+	IT_REQUIRE();
+	if (IT.noep_image == NULL)
+		skip();
+	req.image = IT.noep_image;
+	req.service = "hello";		/* /usr/local/bin/hello by convention */
+	if (IT.builder->ops->build(IT.builder, &req, &a, &e) == -1)
+		fail_msg("build by convention: %s", e.msg);
+	assert_string_equal(a.exec, "/usr/local/bin/hello");
+	req.service = "other";
+	req.cmd = cmd;			/* first word searched in the image's PATH */
+	assert_int_equal(IT.builder->ops->build(IT.builder, &req, &a, &e), 0);
+	assert_string_equal(a.exec, "/usr/local/bin/hello");
+	req.cmd = abscmd;
+	assert_int_equal(IT.builder->ops->build(IT.builder, &req, &a, &e), 0);
+	req.cmd = missing;		/* args for /usr/local/bin/<service>, absent */
+	assert_int_equal(IT.builder->ops->build(IT.builder, &req, &a, &e), -1);
+	printf("no executable: %s\n", e.msg);
+	assert_int_equal(e.code, MCP_E_NOTFOUND);
+	assert_non_null(strstr(e.msg, "command \"serve\" not found"));
+	assert_non_null(strstr(e.msg, "/usr/local/bin/other"));
+	req.cmd = NULL;
+	req.volumes = &(struct rt_volume){ .host = IT.vol, .guest = "/mcp/x" };
+	req.nvolumes = 1;
+	req.service = "hello";
+	assert_int_equal(IT.builder->ops->build(IT.builder, &req, &a, &e), -1);
+	assert_non_null(strstr(e.msg, "/mcp is reserved"));
+}
+
 /* An app that ignores SIGTERM: stop escalates to QMP quit after the timeout. */
 static void
 it_stop_escalates(void **state)
@@ -1214,6 +1257,7 @@ main(void)
 		cmocka_unit_test(it_run_http_logs_stop),
 		cmocka_unit_test(it_restart_kill_stale),
 		cmocka_unit_test(it_tamper_dynamic_remove),
+		cmocka_unit_test(it_exec_resolution),
 		cmocka_unit_test(it_stop_escalates),
 		cmocka_unit_test(it_force_remove_running),
 	};
