@@ -34,7 +34,7 @@ LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(patsubst %.c,$(BUILD)/%.
 LIBMCP    := $(BUILD)/libmcp.a
 
 # Binaries linked against libmcp: every cmd/<name>/ except mcp-init.
-CMDS      := $(filter-out mcp-init,$(notdir $(wildcard cmd/*)))
+CMDS      := $(filter-out mcp-init,$(notdir $(patsubst %/,%,$(wildcard cmd/*/))))
 CMD_BINS  := $(addprefix $(BIN)/,$(CMDS))
 
 # Unit tests: tests/unit/test_<name>.c, cmocka, linked against libmcp.

@@ -2,6 +2,7 @@
  * mcp-agent: the node daemon (SPEC §4).  Thin main over lib/agent.
  *
  *   mcp-agent -c agent.toml [-v]
+ *   mcp-agent -c agent.toml bridge up|down   (SPEC §4.2: create/remove mcp-br0)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mcp-agent -c CONFIG [-v]\n");
+	fprintf(stderr, "usage: mcp-agent -c CONFIG [-v]\n"
+	    "       mcp-agent -c CONFIG bridge up|down\n");
 	exit(2);
 }
 
@@ -38,9 +40,18 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (config == NULL || optind != argc)
+	if (config == NULL)
 		usage();
 	log_init("mcp-agent", verbose);
+	if (optind + 2 == argc && strcmp(argv[optind], "bridge") == 0) {
+		if (agent_bridge_command(config, argv[optind + 1], &err) == -1) {
+			fprintf(stderr, "mcp-agent: %s\n", err.msg);
+			return 1;
+		}
+		return 0;
+	}
+	if (optind != argc)
+		usage();
 	if (agent_init(&a, config, &err) == -1 || agent_run(&a, &err) == -1) {
 		log_warnx("%s", err.msg);
 		rc = 1;

@@ -83,6 +83,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	snprintf(path, sizeof(path), "%s/registry.db", a->cfg.state_dir);
 	if ((a->reg = reg_open(path, err)) == NULL)
 		return -1;
+	if (agent_bridge_init(a, err) == -1)
+		return -1;
 	if (agent_setup_runtimes(a, err) == -1)
 		return -1;
 	return 0;

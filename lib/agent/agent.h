@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "net/net.h"
 #include "registry/registry.h"
 #include "runtime/runtime.h"
 #include "service/service.h"
@@ -41,6 +42,8 @@ struct agent {
 	struct runtime *qemu;		/* NULL when the unikernel runtime is unavailable */
 	char qemu_why[256];		/* why it is unavailable */
 	char accel[8];			/* "kvm" | "tcg" when qemu is available */
+	struct net_bridge bridge;	/* from [bridge] */
+	int bridge_mode;		/* the bridge existed at start-up */
 	struct wire_server *server;
 	int64_t started_at;
 
@@ -129,6 +132,20 @@ int agent_pull_file(struct agent *a, const char *service, const char *path,
 /* Logs (agent/ops.c). */
 int agent_logs(struct agent *a, const char *service, const char *component,
     int tail, int follow, rt_log_cb cb, void *arg, struct mcp_err *err);
+
+/* Bridge networking (agent/bridge.c). */
+int agent_bridge_init(struct agent *a, struct mcp_err *err);
+/* 1 if this component runs on the bridge (bridge mode, unikernel, not "user"). */
+int agent_bridged(struct agent *a, const char *runtime, const char *network);
+/* Give the component an address if it has none (bridged) or release it. */
+int agent_bridge_assign(struct agent *a, const char *service,
+    const struct svc_component *c, struct mcp_err *err);
+/* Rules from the registry's VMs; delete TAPs of VMs not running. */
+void agent_bridge_sync(struct agent *a, const struct rt_info *running, size_t n);
+/* `mcp-agent -c CONFIG bridge up|down`: create (idempotent) or remove the
+ * bridge with its gateway address, and our rules. */
+int agent_bridge_command(const char *config_path, const char *action,
+    struct mcp_err *err);
 
 /* RPC method table (agent/rpc.c). */
 int agent_rpc_start(struct agent *a, struct mcp_err *err);

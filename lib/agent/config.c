@@ -33,6 +33,9 @@ config_defaults(struct agent_config *cfg, const char *exe_dir)
 	snprintf(cfg->mcp_init, sizeof(cfg->mcp_init), "%s/mcp-init", exe_dir);
 	mcp_strlcpy(cfg->accel, "auto", sizeof(cfg->accel));
 	cfg->reserve_memory_mb = 512;
+	mcp_strlcpy(cfg->bridge_name, "mcp-br0", sizeof(cfg->bridge_name));
+	mcp_strlcpy(cfg->bridge_subnet, "10.99.0.0/24", sizeof(cfg->bridge_subnet));
+	mcp_strlcpy(cfg->bridge_gateway, "10.99.0.1", sizeof(cfg->bridge_gateway));
 }
 
 static void
@@ -54,7 +57,8 @@ int
 agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *err)
 {
 	static const char *const top_keys[] = { "agent", "tls", "auth", "podman",
-		"unikernel", NULL };
+		"unikernel", "bridge", NULL };
+	static const char *const bridge_keys[] = { "name", "subnet", "gateway", NULL };
 	static const char *const agent_keys[] = { "node", "state_dir", "socket",
 		"listen", "srv_root", "monitor_interval", "flap_threshold",
 		"flap_window", "alert_command", "stop_timeout", NULL };
@@ -149,6 +153,13 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	if (toml_read_int(t, "vcpus", 0, 4096, &v, path, err) == -1)
 		goto out;
 	cfg->vcpus = (int)v;
+
+	if (toml_read_table(root, "bridge", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, bridge_keys, path, "[bridge]", err) == -1 ||
+	    toml_read_str(t, "name", cfg->bridge_name, sizeof(cfg->bridge_name), path, err) == -1 ||
+	    toml_read_str(t, "subnet", cfg->bridge_subnet, sizeof(cfg->bridge_subnet), path, err) == -1 ||
+	    toml_read_str(t, "gateway", cfg->bridge_gateway, sizeof(cfg->bridge_gateway), path, err) == -1)
+		goto out;
 
 	if (!svc_name_valid(cfg->node)) {
 		mcp_err_set(err, MCP_E_INVALID, "%s: [agent] node \"%s\" is not a valid name",

@@ -17,6 +17,8 @@
  *   [podman] binary, args, containers_conf, insecure_registries
  *   [unikernel] qemu, kernel, modules, mcp_init, accel, reserve_memory_mb,
  *               reserve_vcpus, memory_mb, vcpus
+ *   [bridge] name = "mcp-br0", subnet = "10.99.0.0/24", gateway = "10.99.0.1"
+ *            (bridge mode is on when that interface exists at start-up)
  */
 #ifndef MCP_AGENT_CONFIG_H
 #define MCP_AGENT_CONFIG_H
@@ -54,6 +56,10 @@ struct agent_config {
 	int reserve_vcpus;
 	int memory_mb;			/* node capacity for VMs; 0 = physical */
 	int vcpus;			/* 0 = online CPUs */
+
+	char bridge_name[16];
+	char bridge_subnet[32];
+	char bridge_gateway[32];
 };
 
 /* Load path (defaults for absent keys); unknown keys are errors. */

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -54,6 +55,14 @@ agent_monitor_tick(struct agent *a)
 	if (agent_view_get(a, NULL, &v, &err) == -1) {
 		log_warnx("monitor: %s", err.msg);
 		return;
+	}
+	if (a->bridge_mode) {
+		struct rt_info *infos = NULL;
+		size_t ninfos = 0;
+
+		if (agent_observe(a, &infos, &ninfos, &err) == 0)
+			agent_bridge_sync(a, infos, ninfos);
+		free(infos);
 	}
 	for (i = 0; i < v.nsvcs; i++) {
 		const char *svc = v.svcs[i].name;

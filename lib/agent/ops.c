@@ -263,6 +263,12 @@ check_capacity(struct agent *a, const struct svc_def *def, struct mcp_err *err)
 	return 0;
 }
 
+static int
+wants_host_ports(const struct svc_component *c, void *arg)
+{
+	return !agent_bridged(arg, c->runtime, c->network);
+}
+
 /* Undo a failed first deploy: instances created so far and registry rows. */
 static void
 deploy_rollback(struct agent *a, const struct svc_def *def)
@@ -281,6 +287,7 @@ deploy_rollback(struct agent *a, const struct svc_def *def)
 	}
 	if (reg_service_delete(a->reg, def->name, &err) == -1)
 		log_warnx("deploy %s: rollback: %s", def->name, err.msg);
+	agent_bridge_sync(a, NULL, 0);
 }
 
 int
@@ -290,6 +297,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	struct svc_def *def = NULL;
 	struct reg_service *rs = NULL;
 	struct rt_info *infos = NULL;
+	struct reg_put_opts put_opts = { 0 };
 	size_t i, j, ninfos = 0;
 	int rc = -1, existed = 0;
 
@@ -339,8 +347,22 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		existed = reg_service_get(a->reg, def->name, &prev, &perr) == 0;
 		reg_service_free(prev);
 	}
-	if (reg_service_put(a->reg, def, text, source, port_probe, NULL, err) == -1 ||
-	    reg_service_get(a->reg, def->name, &rs, err) == -1) {
+	put_opts.probe = port_probe;
+	put_opts.wants_host_ports = wants_host_ports;
+	put_opts.wants_arg = a;
+	if (reg_service_put(a->reg, def, text, source, &put_opts, err) == -1) {
+		mcp_err_prefix(err, "deploy %s", def->name);
+		goto out;
+	}
+	for (i = 0; i < def->ncomponents; i++)
+		if (agent_bridge_assign(a, def->name, &def->components[i], err) == -1) {
+			mcp_err_prefix(err, "deploy %s", def->name);
+			if (!existed)
+				deploy_rollback(a, def);
+			goto out;
+		}
+	agent_bridge_sync(a, NULL, 0);
+	if (reg_service_get(a->reg, def->name, &rs, err) == -1) {
 		mcp_err_prefix(err, "deploy %s", def->name);
 		goto out;
 	}
@@ -552,6 +574,7 @@ agent_undeploy(struct agent *a, const char *service, struct buf *actions,
 	}
 	if (reg_service_delete(a->reg, service, err) == -1)
 		goto out;
+	agent_bridge_sync(a, NULL, 0);	/* its address and rules go too */
 	buf_printf(actions, "%s: registry entries, ports and events removed\n", service);
 	log_info("undeployed %s", service);
 	rc = 0;

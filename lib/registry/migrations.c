@@ -62,6 +62,29 @@ static const char *const migrations[] = {
 	"ALTER TABLE components ADD COLUMN network TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE components ADD COLUMN vm_ip TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE routes ADD COLUMN vm_addr TEXT NOT NULL DEFAULT '';",
+
+	/*
+	 * 4: bridged VMs have no host port (host_port becomes nullable: the
+	 * table is rebuilt, rows copied) and VM addresses are unique per node.
+	 */
+	"CREATE TABLE routes_v4 ("
+	"  service TEXT NOT NULL,"
+	"  component TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  port INTEGER NOT NULL,"
+	"  host_port INTEGER UNIQUE,"
+	"  mode TEXT NOT NULL DEFAULT 'l4',"
+	"  hostname TEXT NOT NULL DEFAULT '',"
+	"  public INTEGER NOT NULL DEFAULT 0,"
+	"  vm_addr TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (service, component, name),"
+	"  FOREIGN KEY (service, component) REFERENCES components(service, name)"
+	"    ON DELETE CASCADE);"
+	"INSERT INTO routes_v4 SELECT service, component, name, port, host_port, mode,"
+	"  hostname, public, vm_addr FROM routes;"
+	"DROP TABLE routes;"
+	"ALTER TABLE routes_v4 RENAME TO routes;"
+	"CREATE UNIQUE INDEX components_vm_ip ON components(vm_ip) WHERE vm_ip != '';",
 };
 
 int

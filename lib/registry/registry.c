@@ -240,13 +240,20 @@ reg_run(struct reg *r, struct mcp_err *err, const char *sql,
 
 int
 reg_service_put(struct reg *r, const struct svc_def *def,
-    const char *definition, const char *source, reg_port_probe probe,
-    void *probe_arg, struct mcp_err *err)
+    const char *definition, const char *source, const struct reg_put_opts *opts,
+    struct mcp_err *err)
 {
+	static const struct reg_put_opts no_opts;
+	reg_port_probe probe;
+	void *probe_arg;
 	struct buf keep = BUF_INIT;
 	int64_t now = now_s();
 	size_t i, j;
 
+	if (opts == NULL)
+		opts = &no_opts;
+	probe = opts->probe;
+	probe_arg = opts->probe_arg;
 	pthread_mutex_lock(&r->mu);
 	if (reg_exec(r, "BEGIN IMMEDIATE", err) == -1)
 		goto fail_unlocked_tx;
@@ -288,9 +295,11 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 			goto fail;
 		for (j = 0; j < c->nroutes; j++) {
 			const struct svc_route *rt = &c->routes[j];
-			int hp = existing_host_port(r, def->name, c->name, rt->name);
+			int wants = opts->wants_host_ports == NULL ||
+			    opts->wants_host_ports(c, opts->wants_arg);
+			int hp = wants ? existing_host_port(r, def->name, c->name, rt->name) : 0;
 
-			if (hp == 0 && (hp = alloc_port(r, probe, probe_arg)) == -1) {
+			if (wants && hp == 0 && (hp = alloc_port(r, probe, probe_arg)) == -1) {
 				mcp_err_set(err, MCP_E_RESOURCE,
 				    "no free host port in %d-%d for %s/%s route %s",
 				    REG_PORT_MIN, REG_PORT_MAX, def->name, c->name,
@@ -299,9 +308,10 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 			}
 			if (reg_run(r, err,
 			    "INSERT INTO routes (service, component, name, port, host_port,"
-			    " mode, hostname, public) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+			    " mode, hostname, public) VALUES (?, ?, ?, ?, nullif(?, 0), ?, ?, ?)"
 			    " ON CONFLICT(service, component, name) DO UPDATE SET"
-			    " port = excluded.port, mode = excluded.mode,"
+			    " port = excluded.port, host_port = excluded.host_port,"
+			    " mode = excluded.mode,"
 			    " hostname = excluded.hostname, public = excluded.public",
 			    "sssiissi", def->name, c->name, rt->name, (int64_t)rt->port,
 			    (int64_t)hp, rt->mode, rt->hostname, (int64_t)rt->public) == -1)
@@ -617,10 +627,53 @@ int
 reg_component_set_vm_ip(struct reg *r, const char *service,
     const char *component, const char *vm_ip, struct mcp_err *err)
 {
-	return component_update(r, err,
-	    "UPDATE components SET vm_ip = ? WHERE service = ?",
-	    "UPDATE components SET vm_ip = ? WHERE service = ? AND name = ?",
-	    service, component, vm_ip, NULL, 0, 0);
+	int rc = -1;
+
+	pthread_mutex_lock(&r->mu);
+	if (reg_exec(r, "BEGIN IMMEDIATE", err) == -1)
+		goto out;
+	if (reg_run(r, err, "UPDATE components SET vm_ip = ? WHERE service = ?"
+	    " AND name = ?", "sss", vm_ip, service, component) == -1 ||
+	    reg_run(r, err, "UPDATE routes SET vm_addr = CASE WHEN ?1 = '' THEN ''"
+	    " ELSE ?1 || ':' || port END WHERE service = ?2 AND component = ?3",
+	    "sss", vm_ip, service, component) == -1 ||
+	    reg_exec(r, "COMMIT", err) == -1) {
+		reg_rollback(r);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int
+reg_vm_ips(struct reg *r, char (**ips)[48], size_t *n, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+
+	*ips = NULL;
+	*n = 0;
+	pthread_mutex_lock(&r->mu);
+	if (sqlite3_prepare_v2(r->db, "SELECT vm_ip FROM components WHERE vm_ip != ''",
+	    -1, &st, NULL) != SQLITE_OK) {
+		reg_sqlerr(r, err, "read VM addresses");
+		pthread_mutex_unlock(&r->mu);
+		return -1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*ips = realloc(*ips, cap * sizeof(**ips));
+			if (*ips == NULL)
+				abort();
+		}
+		col_copy((*ips)[(*n)++], 48, st, 0);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&r->mu);
+	return 0;
 }
 
 int

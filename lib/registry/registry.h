@@ -85,17 +85,24 @@ int reg_latest_version(void);
 /* Migration SQL for version v (1-based), for tests that build old databases. */
 const char *reg_migration_sql(int v);
 
+struct reg_put_opts {
+	reg_port_probe probe;		/* may veto a port in use elsewhere; NULL = none */
+	void *probe_arg;
+	/* 0 when a component's routes get no host port (bridged VMs); NULL = all do */
+	int (*wants_host_ports)(const struct svc_component *c, void *arg);
+	void *wants_arg;
+};
+
 /*
  * Record a service definition as the desired state, in one transaction:
  * upsert the service and its components (desired = running), drop
  * components and routes no longer defined, keep the host port of a route
  * that still exists (same component and route name), allocate a free one
- * in [REG_PORT_MIN, REG_PORT_MAX] for each new route (probe may veto a
- * port in use by someone else; NULL = no probe).
+ * in [REG_PORT_MIN, REG_PORT_MAX] for each new route that wants one.
  */
 int reg_service_put(struct reg *r, const struct svc_def *def,
-    const char *definition, const char *source, reg_port_probe probe,
-    void *probe_arg, struct mcp_err *err);
+    const char *definition, const char *source, const struct reg_put_opts *opts,
+    struct mcp_err *err);
 /* -1 with MCP_E_NOTFOUND when absent. *out freed with reg_service_free. */
 int reg_service_get(struct reg *r, const char *name, struct reg_service **out,
     struct mcp_err *err);
@@ -115,8 +122,12 @@ int reg_component_set_observed(struct reg *r, const char *service,
 int reg_component_set_started(struct reg *r, const char *service,
     const char *component, const char *spec_hash, const char *image_hash,
     struct mcp_err *err);
+/* Set the VM address ("" releases it) and every route's vm_addr (ip:port).
+ * An address held by another component fails with MCP_E_EXISTS. */
 int reg_component_set_vm_ip(struct reg *r, const char *service,
     const char *component, const char *vm_ip, struct mcp_err *err);
+/* Every VM address in use on this node (malloc'ed array of strings). */
+int reg_vm_ips(struct reg *r, char (**ips)[48], size_t *n, struct mcp_err *err);
 
 int reg_event_add(struct reg *r, const char *service, const char *component,
     const char *kind, const char *from, const char *to, const char *detail,

@@ -164,6 +164,27 @@ qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz)
 	return ok;
 }
 
+/*
+ * One spelling of the state dir for the life of the VMs: PID trust matches
+ * "<state_dir>/<name>/" in QEMU's cmdline, so a restarted agent given
+ * "/var/lib/mcp/vm/" or a symlink must still recognise its VMs.
+ */
+static char *
+state_dir_canonical(const char *dir)
+{
+	char real[PATH_MAX], *s = xstrdup(dir);
+	size_t n = strlen(s);
+
+	while (n > 1 && s[n - 1] == '/')
+		s[--n] = '\0';
+	file_mkdirs(s, 0700, NULL);	/* so realpath sees it the first time too */
+	if (realpath(s, real) != NULL) {
+		free(s);
+		s = xstrdup(real);
+	}
+	return s;
+}
+
 /* ---- pull / image_exists: the builder's business ---- */
 
 static int
@@ -659,7 +680,7 @@ qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
 	q->binary = xstrdup(cfg->binary ? cfg->binary : DEF_BINARY);
 	q->kernel = xstrdup(cfg->kernel ? cfg->kernel : DEF_KERNEL);
 	q->modules_dir = xstrdup(cfg->modules_dir ? cfg->modules_dir : DEF_MODULES);
-	q->state_dir = xstrdup(cfg->state_dir ? cfg->state_dir : DEF_STATE);
+	q->state_dir = state_dir_canonical(cfg->state_dir ? cfg->state_dir : DEF_STATE);
 	q->cache_dir = xstrdup(cfg->cache_dir ? cfg->cache_dir : DEF_CACHE);
 	q->accel = xstrdup(cfg->accel ? cfg->accel : "auto");
 	q->mcp_init = cfg->mcp_init ? xstrdup(cfg->mcp_init) : default_mcp_init();

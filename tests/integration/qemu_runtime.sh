@@ -7,7 +7,8 @@
 # kill -9, stale pidfile, tampered initramfs, dynamic ELF, remove.
 #
 # Exit 0 pass, 77 skip (no QEMU, no kernel, not root), else fail.
-# SAN=1 runs the sanitizer build of the test program.
+# Uses $MCP_BUILD/tests/test_qemu and $MCP_STATIC_BIN/{mcp-init,hello} when
+# scripts/test.sh set them; else builds them (SAN=1: the sanitizer build).
 # Kernel from $MCP_KERNEL_DIR (default /var/lib/mcp/kernel, made by
 # scripts/fetch-kernel.sh).  Everything else lives in a temp dir that the
 # EXIT trap removes, after killing any QEMU started from it.
@@ -24,9 +25,19 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not install
 command -v podman >/dev/null || skip "podman not installed"
 command -v docker-registry >/dev/null || skip "docker-registry not installed"
 
-if [ "${SAN:-0}" = 1 ]; then build=build/san; else build=build/rel; fi
-make -C "$top" -s bin/mcp-init bin/hello >/dev/null
-make -C "$top" -s SAN="${SAN:-0}" "$build/tests/test_qemu" >/dev/null
+if [ -n "${MCP_BUILD:-}" ]; then
+	test_bin="$MCP_BUILD/tests/test_qemu"
+else
+	if [ "${SAN:-0}" = 1 ]; then build=build/san; else build=build/rel; fi
+	make -C "$top" -s SAN="${SAN:-0}" "$build/tests/test_qemu" >/dev/null
+	test_bin="$top/$build/tests/test_qemu"
+fi
+if [ -n "${MCP_STATIC_BIN:-}" ]; then
+	static_bin="$MCP_STATIC_BIN"
+else
+	static_bin="$top/bin"
+	make -C "$top" -s bin/mcp-init bin/hello >/dev/null
+fi
 
 # shellcheck source=../lib/podman.sh
 . "$top/tests/lib/podman.sh"
@@ -59,7 +70,7 @@ podman_env_init "$work/podman"
 registry_start "$work/registry" "$(free_port)"
 
 # the hello image, pushed to the registry (built in its own podman store)
-image="$("$top/scripts/build-hello-image.sh" v1.0.0 "$REGISTRY")"
+image="$(MCP_HELLO_BIN="$static_bin/hello" "$top/scripts/build-hello-image.sh" v1.0.0 "$REGISTRY")"
 
 # an image whose entrypoint is dynamically linked, local to our store
 mkdir -p "$work/dyn/usr/local/bin"
@@ -69,7 +80,7 @@ tar -C "$work/dyn" -c . |
 
 # bin/hello without Entrypoint or Cmd (executable by convention / PATH)
 mkdir -p "$work/noep/usr/local/bin"
-cp "$top/bin/hello" "$work/noep/usr/local/bin/hello"
+cp "$static_bin/hello" "$work/noep/usr/local/bin/hello"
 tar -C "$work/noep" -c . | penv_podman import -q - localhost/noep:v1 >/dev/null
 
 # an app that ignores SIGTERM (stop must escalate to QMP quit)
@@ -93,7 +104,7 @@ tar -C "$work/stubborn" -c . |
 export MCP_QEMU_TEST=1
 export MCP_QEMU_KERNEL="$kdir/vmlinux"
 export MCP_QEMU_MODULES="$kdir/modules"
-export MCP_QEMU_INIT="$top/bin/mcp-init"
+export MCP_QEMU_INIT="$static_bin/mcp-init"
 export MCP_QEMU_WORK="$work"
 export MCP_TEST_PODMAN_DIR="$work/podman"
 export MCP_QEMU_IMAGE="$image"
@@ -104,5 +115,5 @@ export MCP_QEMU_NOEP_IMAGE="localhost/noep:v1"
 MCP_QEMU_PORT="$(free_port)"
 export MCP_QEMU_PORT
 
-"$top/$build/tests/test_qemu"
+"$test_bin"
 echo "qemu_runtime: PASS"

@@ -141,8 +141,11 @@ test_ports(void **state)
 	r = reg_open(path, &err);
 	assert_non_null(r);
 	make_def(&d, &c, both, 2, "r/hello:v1");
-	assert_int_equal(reg_service_put(r, &d, "def1", "hello.toml", veto_first,
-	    &vetoed, &err), 0);
+	{
+		struct reg_put_opts o = { .probe = veto_first, .probe_arg = &vetoed };
+
+		assert_int_equal(reg_service_put(r, &d, "def1", "hello.toml", &o, &err), 0);
+	}
 	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
 	assert_int_equal(s->components[0].nroutes, 2);
 	/* ordered by name: admin, http */
@@ -156,7 +159,7 @@ test_ports(void **state)
 
 	/* redeploy with a new image keeps ports; dropping a route frees it */
 	make_def(&d, &c, both, 1, "r/hello:v2");
-	assert_int_equal(reg_service_put(r, &d, "def2", "hello.toml", NULL, NULL, &err), 0);
+	assert_int_equal(reg_service_put(r, &d, "def2", "hello.toml", NULL, &err), 0);
 	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
 	assert_string_equal(s->components[0].image, "r/hello:v2");
 	assert_string_equal(s->definition, "def2");
@@ -201,13 +204,13 @@ test_component_removed(void **state)
 	comps[1].nroutes = 0;
 	d.ncomponents = 2;
 	d.components = comps;
-	assert_int_equal(reg_service_put(r, &d, "x", "", NULL, NULL, &err), 0);
+	assert_int_equal(reg_service_put(r, &d, "x", "", NULL, &err), 0);
 	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
 	assert_int_equal(s->ncomponents, 2);
 	reg_service_free(s);
 	d.ncomponents = 1;
 	comps[0] = comps[1];	/* only "worker" is left */
-	assert_int_equal(reg_service_put(r, &d, "y", "", NULL, NULL, &err), 0);
+	assert_int_equal(reg_service_put(r, &d, "y", "", NULL, &err), 0);
 	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
 	assert_int_equal(s->ncomponents, 1);
 	assert_string_equal(s->components[0].name, "worker");
@@ -222,6 +225,65 @@ test_component_removed(void **state)
 	reg_close(r);
 }
 
+static int
+no_host_ports(const struct svc_component *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	return 0;
+}
+
+static void
+test_vm_ips(void **state)
+{
+	char path[512];
+	struct reg *r;
+	struct reg_service *s;
+	struct svc_def d;
+	struct svc_component c;
+	struct svc_route one[1] = { r_http };
+	struct reg_put_opts o = { .wants_host_ports = no_host_ports };
+	struct mcp_err err = MCP_ERR_INIT;
+	char (*ips)[48];
+	size_t n;
+
+	(void)state;
+	db_path(path, sizeof(path), "ips.db");
+	r = reg_open(path, &err);
+	assert_non_null(r);
+	make_def(&d, &c, one, 1, "r/a:v1");
+	c.runtime = "unikernel";
+	/* two bridged VMs: no host ports (NULL, not a clash on 0) */
+	assert_int_equal(reg_service_put(r, &d, "x", "", &o, &err), 0);
+	d.name = "other";
+	assert_int_equal(reg_service_put(r, &d, "x", "", &o, &err), 0);
+	assert_int_equal(reg_component_set_vm_ip(r, "hello", "web", "10.99.0.2", &err), 0);
+	assert_int_equal(reg_component_set_vm_ip(r, "other", "web", "10.99.0.2", &err), -1);
+	assert_int_equal(err.code, MCP_E_EXISTS);
+	assert_int_equal(reg_component_set_vm_ip(r, "other", "web", "10.99.0.3", &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_string_equal(s->components[0].vm_ip, "10.99.0.2");
+	assert_int_equal(s->components[0].routes[0].host_port, 0);
+	assert_string_equal(s->components[0].routes[0].vm_addr, "10.99.0.2:8080");
+	reg_service_free(s);
+	/* a redeploy keeps the address */
+	d.name = "hello";
+	assert_int_equal(reg_service_put(r, &d, "x2", "", &o, &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_string_equal(s->components[0].vm_ip, "10.99.0.2");
+	reg_service_free(s);
+	assert_int_equal(reg_vm_ips(r, &ips, &n, &err), 0);
+	assert_int_equal(n, 2);
+	free(ips);
+	/* undeploy releases it */
+	assert_int_equal(reg_service_delete(r, "hello", &err), 0);
+	assert_int_equal(reg_vm_ips(r, &ips, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ips[0], "10.99.0.3");
+	free(ips);
+	reg_close(r);
+}
+
 int
 main(void)
 {
@@ -230,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_component_removed),
+		cmocka_unit_test(test_vm_ips),
 	};
 	int rc;
 	char cmd[300];
@@ -241,8 +304,8 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "%s", dir);
 	/* remove the temp dir's files */
 	{
-		const char *names[] = { "v1.db", "future.db", "ports.db", "comps.db" };
-		for (size_t i = 0; i < 4; i++) {
+		const char *names[] = { "v1.db", "future.db", "ports.db", "comps.db", "ips.db" };
+		for (size_t i = 0; i < 5; i++) {
 			char p[512];
 			snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
 			unlink(p);
