@@ -49,6 +49,7 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 		qc.accel = a->cfg.accel;
 		qc.podman = pc;
 		qc.stop_timeout_s = a->cfg.stop_timeout_s;
+		qc.bridge = a->bridge_mode ? &a->bridge : NULL;
 		if (!qemu_runtime_available(&qc, a->qemu_why, sizeof(a->qemu_why))) {
 			log_info("unikernel runtime unavailable: %s", a->qemu_why);
 			return 0;

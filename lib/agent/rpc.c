@@ -407,7 +407,7 @@ rpc_node(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 	out->vcpus_total = (uint32_t)cpus;
 	out->vcpus_committed = (uint32_t)used_cpus;
 	out->accel = S(a->accel);
-	out->bridge = 0;
+	out->bridge = a->bridge_mode;
 	*resp = &out->base;
 	return 0;
 }

@@ -432,15 +432,19 @@ status_print(const Mcp__V1__ServiceStatus *s)
 		    cs->runtime, cs->desired, cs->observed, cs->drift ? " DRIFT" : "",
 		    cs->flapping ? " FLAPPING" : "", up);
 		printf("  %-16s image %s\n", "", cs->image);
+		if (cs->vm_ip[0])
+			printf("  %-16s address %s\n", "", cs->vm_ip);
 		if (cs->image_hash[0])
 			printf("  %-16s attested %s\n", "", cs->image_hash);
 		for (k = 0; k < cs->n_routes; k++) {
 			const Mcp__V1__RouteStatus *r = cs->routes[k];
 
-			printf("  %-16s route %s port %u -> %s%s127.0.0.1:%u (%s)\n", "",
-			    r->name[0] ? r->name : "-", r->port,
-			    r->vm_addr[0] ? r->vm_addr : "", r->vm_addr[0] ? ", " : "",
-			    r->host_port, r->mode);
+			if (r->host_port)
+				printf("  %-16s route %s port %u -> 127.0.0.1:%u (%s)\n", "",
+				    r->name[0] ? r->name : "-", r->port, r->host_port, r->mode);
+			else
+				printf("  %-16s route %s port %u -> %s on the bridge (%s)\n", "",
+				    r->name[0] ? r->name : "-", r->port, r->vm_addr, r->mode);
 		}
 	}
 	for (k = 0; k < s->n_events && k < 10; k++) {

@@ -52,7 +52,28 @@ struct qemu_rt {
 	int stop_timeout_s, tcg_tb_mb, min_memory_mb;
 	struct image_builder *builder;
 	int own_builder;
+	struct net_bridge bridge;
+	int has_bridge;
 };
+
+/* The VM is on the bridge: it has an address and did not ask for "user". */
+static int
+spec_bridged(const struct rt_spec *spec)
+{
+	return spec->vm_ip && spec->vm_ip[0] &&
+	    !(spec->network && strcmp(spec->network, "user") == 0);
+}
+
+/* The TAP of a VM with address vm_ip ("" when not bridged). */
+static void
+vm_tap(const struct qemu_rt *q, const char *vm_ip, char *out, size_t outsz)
+{
+	uint32_t ip;
+
+	out[0] = '\0';
+	if (q->has_bridge && vm_ip && vm_ip[0] && net_ip_parse(vm_ip, &ip) == 0)
+		net_tap_name(&q->bridge, ip, out, outsz);
+}
 
 static long long
 now_ms(void)
@@ -225,7 +246,8 @@ spec_write(const char *vmdir, const struct rt_spec *spec, const struct image_art
 	    "component", spec->component ? spec->component : "", "image", spec->image,
 	    "image_id", a->image_id, "image_digest", a->image_digest,
 	    "memory_mb", spec->memory_mb, "vcpus", spec->vcpus > 0 ? spec->vcpus : 1,
-	    "network", "user", "vm_ip", "", "hash", a->hash,
+	    "network", spec_bridged(spec) ? "bridge" : "user",
+	    "vm_ip", spec_bridged(spec) ? spec->vm_ip : "", "hash", a->hash,
 	    "kernel", a->kernel, "kernel_size", (json_int_t)a->kernel_size,
 	    "initrd", a->initrd, "initrd_size", (json_int_t)a->initrd_size,
 	    "exec", a->exec, "accel", accel, "ports", ports, "qemu_argv", args,
@@ -268,6 +290,7 @@ struct qemu_args {
 	char mem[16], smp[16], name[RT_NAME_MAX + 8], accel[64];
 	char cmdline[1024];
 	struct buf netdev;
+	char device[96];
 };
 
 static int
@@ -289,9 +312,20 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 		snprintf(qa->accel, sizeof(qa->accel), "%s", accel);
 	snprintf(qa->cmdline, sizeof(qa->cmdline), "console=ttyS0 quiet panic=-1%s%s",
 	    q->cmdline_extra ? " " : "", q->cmdline_extra ? q->cmdline_extra : "");
-	/* user-mode NAT; restrict=on: the guest cannot open connections out */
-	buf_puts(&qa->netdev, "user,id=n0,restrict=on");
-	for (size_t i = 0; i < spec->nports; i++) {
+	if (spec_bridged(spec)) {
+		char tap[NET_IFNAME_MAX], mac[24];
+
+		/* on the bridge: no forwards, the proxy dials ip:port */
+		vm_tap(q, spec->vm_ip, tap, sizeof(tap));
+		net_mac_for(spec->name, mac, sizeof(mac));
+		buf_printf(&qa->netdev, "tap,id=n0,ifname=%s,script=no,downscript=no", tap);
+		snprintf(qa->device, sizeof(qa->device), "virtio-net-pci,netdev=n0,mac=%s", mac);
+	} else {
+		/* user-mode NAT; restrict=on: the guest cannot open connections out */
+		buf_puts(&qa->netdev, "user,id=n0,restrict=on");
+		snprintf(qa->device, sizeof(qa->device), "virtio-net-pci,netdev=n0");
+	}
+	for (size_t i = 0; !spec_bridged(spec) && i < spec->nports; i++) {
 		if (spec->ports[i].host_port <= 0)
 			continue;
 		if (spec->ports[i].port <= 0 || spec->ports[i].port > 65535 ||
@@ -320,7 +354,7 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 	A("-initrd"); A(a->initrd);
 	A("-append"); A(qa->cmdline);
 	A("-netdev"); A(qa->netdev.data);
-	A("-device"); A("virtio-net-pci,netdev=n0");
+	A("-device"); A(qa->device);
 	qa->argv[n] = NULL;
 #undef A
 	return 0;
@@ -399,7 +433,7 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	char vmdir[PATH_MAX];
 	struct sockaddr_un sun;
 	const char *accel;
-	char hostname[64];
+	char hostname[64], netmask[16], gateway[16], tap[NET_IFNAME_MAX] = "";
 	int rc = -1, lockfd = -1;
 
 	if (qemu_vm_dir(q->state_dir, spec->name, vmdir, sizeof(vmdir), err) == -1)
@@ -409,11 +443,21 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 		    "guest kernel needs to boot", spec->name, spec->memory_mb, q->min_memory_mb);
 		goto out;
 	}
-	if (spec->vm_ip && spec->vm_ip[0] && !(spec->network && strcmp(spec->network, "user") == 0)) {
-		mcp_err_set(err, MCP_E_UNIMPLEMENTED,
-		    "vm %s: bridge networking (vm_ip %s) is not implemented; use network = \"user\"",
-		    spec->name, spec->vm_ip);
-		goto out;
+	if (spec_bridged(spec)) {
+		uint32_t ip;
+
+		if (!q->has_bridge || !net_bridge_present(&q->bridge)) {
+			mcp_err_set(err, MCP_E_PRECONDITION,
+			    "vm %s: address %s needs the bridge %s, which does not exist",
+			    spec->name, spec->vm_ip, q->has_bridge ? q->bridge.name : "(none)");
+			goto out;
+		}
+		if (net_ip_parse(spec->vm_ip, &ip) == -1 ||
+		    (ip & ~((1u << (32 - q->bridge.prefix)) - 1)) != q->bridge.network) {
+			mcp_err_set(err, MCP_E_INVALID, "vm %s: address %s is not on %s",
+			    spec->name, spec->vm_ip, q->bridge.name);
+			goto out;
+		}
 	}
 	if (strlen(vmdir) + strlen("/qmp.sock") >= sizeof(sun.sun_path)) {
 		mcp_err_set(err, MCP_E_INVALID, "vm %s: %s/qmp.sock is longer than a Unix "
@@ -434,6 +478,13 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 		.hostname = hostname,
 		.ip = USER_NET_IP, .netmask = USER_NET_MASK, .gateway = USER_NET_GATEWAY,
 	};
+	if (spec_bridged(spec)) {
+		net_netmask_str(&q->bridge, netmask, sizeof(netmask));
+		net_ip_str(q->bridge.gateway, gateway, sizeof(gateway));
+		req.ip = spec->vm_ip;
+		req.netmask = netmask;
+		req.gateway = gateway;
+	}
 	if (q->builder->ops->build(q->builder, &req, a, err) == -1) {
 		mcp_err_prefix(err, "vm %s: build", spec->name);
 		goto out;
@@ -441,6 +492,12 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	if (attest_check(spec->name, a, err) == -1)
 		goto out;
 	accel = qemu_accel_pick(q->accel, "/proc/cpuinfo", "/dev/kvm");
+	vm_tap(q, spec_bridged(spec) ? spec->vm_ip : "", tap, sizeof(tap));
+	if (tap[0] && net_tap_create(&q->bridge, tap, err) == -1) {
+		mcp_err_prefix(err, "vm %s", spec->name);
+		tap[0] = '\0';
+		goto out;
+	}
 	if (qemu_args_build(q, vmdir, spec, a, accel, qa, err) == -1 ||
 	    spec_write(vmdir, spec, a, accel, qa->cmdline, qa->argv, err) == -1 ||
 	    qemu_start(vmdir, spec->name, qa, err) == -1)
@@ -456,6 +513,8 @@ out:
 			kill(pid, SIGKILL);
 		qemu_vm_dir_remove(vmdir, NULL);
 	}
+	if (rc == -1 && tap[0])
+		net_tap_delete(tap, NULL);
 	if (lockfd >= 0)
 		close(lockfd);
 	buf_free(&qa->netdev);
@@ -479,7 +538,29 @@ wait_gone(const char *vmdir, pid_t pid, long long deadline)
 }
 
 static int
+qemu_stop_vm(struct runtime *rt, const char *name, int timeout_s, struct mcp_err *err);
+
+/* Stop the VM, then drop its TAP (a stopped VM holds no interface). */
+static int
 qemu_stop(struct runtime *rt, const char *name, int timeout_s, struct mcp_err *err)
+{
+	struct qemu_rt *q = rt->priv;
+	char vmdir[PATH_MAX], tap[NET_IFNAME_MAX];
+	struct rt_info info;
+	int rc;
+
+	if (qemu_vm_dir(q->state_dir, name, vmdir, sizeof(vmdir), err) == -1 ||
+	    qemu_vm_inspect(vmdir, &info, err) == -1)
+		return -1;
+	rc = qemu_stop_vm(rt, name, timeout_s, err);
+	vm_tap(q, info.vm_ip, tap, sizeof(tap));
+	if (rc == 0 && tap[0] && net_tap_delete(tap, err) == -1)
+		return mcp_err_prefix(err, "vm %s", name);
+	return rc;
+}
+
+static int
+qemu_stop_vm(struct runtime *rt, const char *name, int timeout_s, struct mcp_err *err)
 {
 	struct qemu_rt *q = rt->priv;
 	char vmdir[PATH_MAX], sock[PATH_MAX + 16], pidfile[PATH_MAX + 16];
@@ -550,6 +631,17 @@ qemu_remove(struct runtime *rt, const char *name, int force, struct mcp_err *err
 			    "vm %s: is running; stop it first", name);
 		if (qemu_stop(rt, name, q->stop_timeout_s, err) == -1)
 			return mcp_err_prefix(err, "remove");
+	}
+	{
+		struct rt_info info;
+		char tap[NET_IFNAME_MAX];
+
+		/* a VM that died on its own left its TAP behind */
+		if (qemu_vm_inspect(vmdir, &info, NULL) == 0) {
+			vm_tap(q, info.vm_ip, tap, sizeof(tap));
+			if (tap[0] && net_tap_delete(tap, err) == -1)
+				return mcp_err_prefix(err, "remove vm %s", name);
+		}
 	}
 	return qemu_vm_dir_remove(vmdir, err);
 }
@@ -688,6 +780,10 @@ qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
 	q->stop_timeout_s = cfg->stop_timeout_s > 0 ? cfg->stop_timeout_s : DEF_STOP_S;
 	q->tcg_tb_mb = cfg->tcg_tb_mb == 0 ? DEF_TB_MB : cfg->tcg_tb_mb;
 	q->min_memory_mb = cfg->min_memory_mb > 0 ? cfg->min_memory_mb : DEF_MIN_MEM_MB;
+	if (cfg->bridge) {
+		q->bridge = *cfg->bridge;
+		q->has_bridge = 1;
+	}
 	rt = xcalloc(1, sizeof(*rt));
 	rt->ops = &qemu_ops;
 	rt->priv = q;

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "net/net.h"
 #include "runtime/runtime.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -54,6 +55,14 @@ struct qemu_config {
 					   80 MiB, boots at 96); 0 = 96 */
 	struct image_builder *builder;	/* NULL: an initramfs builder from the fields
 					   above; else borrowed, must outlive the runtime */
+	/*
+	 * Bridge mode (SPEC §4.2): a VM whose spec has a vm_ip (and not
+	 * network = "user") gets a TAP on this bridge (created before boot,
+	 * deleted when it stops), a MAC from its name, its address with the
+	 * bridge's netmask and gateway, and no host port forwards.  NULL: only
+	 * user-mode networking.  Copied.
+	 */
+	const struct net_bridge *bridge;
 };
 
 /* The unikernel runtime; copies what it needs from cfg. */

@@ -1,0 +1,150 @@
+#!/bin/bash
+# Isolated bridge networking (SPEC §4.2), inside a network namespace this
+# test creates (the bridge, TAPs, nftables rules, registry, agent and every
+# request live there and vanish with it): two unikernel VMs on mcp-br0
+# answer at their bridge addresses; from inside a VM the gateway is
+# reachable, the other VM is not, an address beyond the bridge (a listener
+# on a veth) is not; a network = "user" VM still answers through its
+# forwarded port; an agent restart keeps addresses and TAPs; undeploy
+# leaves no TAP, address or rule.  Skips (77) without QEMU/kernel.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+
+if [ "${1:-}" != inner ]; then
+	. tests/lib/agent.sh
+	if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_KERNEL_DIR/vmlinux" ]; then
+		echo "skip: qemu-system-x86_64 or $MCP_KERNEL_DIR/vmlinux missing"
+		exit 77
+	fi
+	NS=mcpt-br-$$
+	ip netns add "$NS" || exit 1
+	trap 'ip netns del "$NS" 2>/dev/null' EXIT
+	ip netns exec "$NS" "$0" inner
+	exit $?
+fi
+
+. tests/lib/agent.sh
+ip link set lo up
+T=$(mktemp -d /tmp/mcp-it-br.XXXXXX)
+LISTEN_PIDS=()
+cleanup() {
+	for p in "${LISTEN_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	agent_env_cleanup
+	registry_stop "$T/registry"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+REG_PORT=$(free_port) || exit 1
+registry_start "$T/registry" "$REG_PORT" || exit 1
+MCP_IMAGE_BUILD_DIR="$T/img" scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
+podman_env_cleanup "$T/img/podman"
+
+AGENT_EXTRA_UNIKERNEL="memory_mb = 2048
+vcpus = 6"
+agent_env_init "$T/agent" "$REGISTRY" || exit 1
+A="$MCP_BIN/mcp-agent"
+check "mcp-agent bridge up creates mcp-br0" "$A" -c "$AGENT_DIR/agent.toml" bridge up
+check "bridge up is idempotent" "$A" -c "$AGENT_DIR/agent.toml" bridge up
+check "gateway address on the bridge" sh -c "ip -4 addr show dev mcp-br0 | grep -q '10.99.0.1/24'"
+
+# listeners: one on the gateway, one beyond the bridge on a veth
+ip link add mcpt-vx type veth peer name mcpt-vy
+ip addr add 10.98.0.1/24 dev mcpt-vx
+ip link set mcpt-vx up
+ip link set mcpt-vy up
+GW_PORT=$(free_port)
+FAR_PORT=$(free_port)
+socat "TCP-LISTEN:$GW_PORT,bind=10.99.0.1,fork,reuseaddr" SYSTEM:'echo gw' &
+LISTEN_PIDS+=($!)
+socat "TCP-LISTEN:$FAR_PORT,bind=10.98.0.1,fork,reuseaddr" SYSTEM:'echo far' &
+LISTEN_PIDS+=($!)
+check "listener beyond the bridge answers locally" wait_for 5 sh -c "echo | socat - TCP:10.98.0.1:$FAR_PORT | grep -q far"
+
+agent_start || exit 1
+D=$T/defs
+mkdir -p "$D"
+vm_def() { # NAME [network]
+	cat <<EOF
+name = "$1"
+runtime = "unikernel"
+[[components]]
+name = "$1"
+image = "$REGISTRY/hello:v1.0.0"
+memory_mb = 128
+env = ["HELLO_NAME=$1"]
+${2:+network = \"$2\"}
+[[components.routes]]
+name = "http"
+port = 8080
+EOF
+}
+vm_def vm-a >"$D/a.toml"
+vm_def vm-b >"$D/b.toml"
+vm_def vm-u user >"$D/u.toml"
+for s in a b u; do
+	check "deploy vm-$s" mcp deploy "$D/$s.toml"
+done
+sj() { mcp --json status "$1"; }
+ipof() { json_get "$(sj "$1")" 'j["components"][0]["vm_ip"]'; }
+IP_A=$(ipof vm-a)
+IP_B=$(ipof vm-b)
+echo "vm-a $IP_A, vm-b $IP_B"
+check "vm-a has a bridge address" grep -qE '^10\.99\.0\.([2-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-4])$' <<<"$IP_A"
+check "addresses differ" test "$IP_A" != "$IP_B" -a -n "$IP_B"
+check "VMAddr recorded per route" test "$(json_get "$(sj vm-a)" 'j["components"][0]["routes"][0]["vm_addr"]')" = "$IP_A:8080"
+check "no host port forwarded in bridge mode" test "$(json_get "$(sj vm-a)" 'j["components"][0]["routes"][0]["host_port"]')" = 0
+check "user-mode VM has no bridge address" test -z "$(ipof vm-u)"
+check "vm-a answers at $IP_A:8080" wait_for 60 http_get "http://$IP_A:8080/"
+check "vm-b answers at $IP_B:8080" wait_for 60 http_get "http://$IP_B:8080/"
+check "answer is vm-a's" grep -q "hello from vm-a" <<<"$(http_get "http://$IP_A:8080/")"
+UP=$(json_get "$(sj vm-u)" 'j["components"][0]["routes"][0]["host_port"]')
+check "network=user VM answers through 127.0.0.1:$UP" wait_for 60 http_get "http://127.0.0.1:$UP/"
+
+from_a() { curl -s -m 10 "http://$IP_A:8080/connect?addr=$1"; }
+out=$(from_a "10.99.0.1:$GW_PORT"); echo "$out"
+check "from vm-a the gateway is reachable" grep -q " ok" <<<"$out"
+out=$(from_a "$IP_B:8080"); echo "$out"
+check "from vm-a the other VM is not reachable" grep -q "failed" <<<"$out"
+out=$(from_a "10.98.0.1:$FAR_PORT"); echo "$out"
+check "from vm-a an address beyond the bridge is not reachable" grep -q "failed" <<<"$out"
+out=$(curl -s -m 10 "http://$IP_B:8080/connect?addr=$IP_A:8080"); echo "$out"
+check "from vm-b vm-a is not reachable" grep -q "failed" <<<"$out"
+
+taps() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^mcp[0-9a-f]{4}-[0-9]+$' | sort; }
+TAPS=$(taps)
+echo "taps: $TAPS"
+check "one TAP per bridged VM" test "$(echo "$TAPS" | wc -l)" = 2
+for t in $TAPS; do
+	check "$t fits IFNAMSIZ" test "${#t}" -le 15
+	check "$t is an isolated port of mcp-br0" sh -c "bridge -d link show dev $t | grep -q 'master mcp-br0' && bridge -d link show dev $t | grep -q 'isolated on'"
+done
+check "MAC derived from the VM name (52:54:00)" sh -c "bridge fdb show br mcp-br0 | grep -q '^52:54:00'"
+check "nftables table of the agent present" nft list table inet mcp
+check "bridge table of the agent present" nft list table bridge mcp
+
+# agent restart: addresses and TAPs unchanged
+IFX=$(for t in $TAPS; do cat "/sys/class/net/$t/ifindex"; done)
+check "agent stops" agent_stop
+check "agent starts" agent_start
+check "vm-a keeps its address" test "$(ipof vm-a)" = "$IP_A"
+check "vm-b keeps its address" test "$(ipof vm-b)" = "$IP_B"
+check "TAPs unchanged after agent restart" test "$(for t in $TAPS; do cat "/sys/class/net/$t/ifindex"; done)" = "$IFX"
+check "vm-a still answers" http_get "http://$IP_A:8080/health"
+# redeploy of the same component keeps the address; stop drops the TAP
+check "stop vm-b" mcp stop vm-b
+check "stopped VM has no TAP" test "$(taps | wc -l)" = 1
+check "start vm-b" mcp start vm-b
+check "vm-b keeps its address across stop/start" test "$(ipof vm-b)" = "$IP_B"
+check "vm-b answers again" wait_for 60 http_get "http://$IP_B:8080/health"
+
+for s in vm-a vm-b vm-u; do check "undeploy $s" mcp undeploy "$s"; done
+check "no TAP left" test -z "$(taps)"
+check "no address left in the registry" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select count(*) from components where vm_ip != ''")" = 0
+check "no nftables rule left" sh -c "! nft list table inet mcp >/dev/null 2>&1 && ! nft list table bridge mcp >/dev/null 2>&1"
+check "agent stops" agent_stop
+check "mcp-agent bridge down removes the bridge" "$A" -c "$AGENT_DIR/agent.toml" bridge down
+check "bridge gone" test ! -e /sys/class/net/mcp-br0
+check "agent log has no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AGENT_DIR/agent.log'"
+t_done
