@@ -324,15 +324,17 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		goto out;
 	/*
 	 * Fetch every image before changing anything.  Tags are pinned
-	 * (":latest" is refused), so an image already present is not fetched
-	 * again; a new tag is.
+	 * (":latest" is refused), so a container image already present is not
+	 * fetched again; a new tag is.  Unikernel pulls always run: they also
+	 * extract and check the executable (static ELF), which must refuse a
+	 * bad image before anything running is replaced.
 	 */
 	for (i = 0; i < def->ncomponents; i++) {
 		const struct svc_component *c = &def->components[i];
 		struct runtime *rt = agent_runtime_for(a, c->runtime, err);
-		int present = rt->ops->image_exists(rt, c->image, err);
 
-		if (present == 1)
+		if (strcmp(c->runtime, "container") == 0 &&
+		    rt->ops->image_exists(rt, c->image, err) == 1)
 			continue;
 		mcp_err_clear(err);
 		if (rt->ops->pull(rt, c->image, err) == -1) {

@@ -639,10 +639,24 @@ initramfs_pull(struct image_builder *b, const char *image, struct mcp_err *err)
 	if (oci_inspect(ib->podman, image, &img, err) == -1)
 		return -1;
 	rc = 0;
-	/* extract now when the image alone names the executable; build checks it */
-	if (img.entrypoint[0] && img.entrypoint[0][0] == '/')
+	/*
+	 * Extract and check now when the image alone names the executable, so
+	 * a dynamic or non-ELF entrypoint is refused before a deploy changes
+	 * anything; build checks again whatever it finally runs.
+	 */
+	if (img.entrypoint[0] && img.entrypoint[0][0] == '/') {
 		rc = exec_fetch(ib, image, &img, img.entrypoint[0], NULL, host,
 		    sizeof(host), found, sizeof(found), err);
+		if (rc == 0 && image_elf_check(host, err) == -1) {
+			char why[MCP_ERR_MAX];
+			size_t hl = strlen(host);
+
+			mcp_strlcpy(why, strncmp(err->msg, host, hl) == 0 ?
+			    err->msg + hl : err->msg, sizeof(why));
+			rc = mcp_err_set(err, MCP_E_INVALID, "image %s: %s%s", image,
+			    found, why);
+		}
+	}
 	oci_image_free(&img);
 	return rc;
 }
