@@ -100,6 +100,13 @@ check "no QEMU process after stop" test -z "$(vm_pid)"
 check "start the VM" mcp start vm
 check "VM answers after start" wait_for 60 http_get "http://127.0.0.1:$VM_PORT/health"
 
+# a redeploy with a bad image is refused before the running VM is touched
+PID=$(vm_pid)
+sed "s|hello:v1.0.0|dyn:v1|" "$D/vm.toml" >"$D/vm-dyn.toml"
+expect_fail "redeploy with a dynamic ELF refused" "dynamic" mcp deploy "$D/vm-dyn.toml"
+check "running VM untouched by the refused redeploy" test "$(vm_pid)" = "$PID"
+check "registry still has the old image" test "$(comp vm image)" = "$REGISTRY/hello:v1.0.0"
+
 # kill -9 behind the agent's back -> drift
 PID=$(vm_pid)
 check "QEMU pid known ($PID)" test -n "$PID"
