@@ -90,8 +90,8 @@ check "same container after redeploy" test "$(cid hello)" = "$ID1"
 # --- kill behind the agent's back -> drift within the monitor interval
 penv_podman kill hello >/dev/null
 check "drift reported after podman kill" wait_for 5 test "$(drift hello)" = True
-sj=$(status_json hello)
-check "monitor recorded a drift event" test "$(json_get "$sj" 'len([e for e in j["events"] if e["kind"]=="drift"])>0')" = True
+drift_event() { test "$(json_get "$(status_json hello)" 'len([e for e in j["events"] if e["kind"]=="drift"])>0')" = True; }
+check "monitor recorded a drift event" wait_for 5 drift_event
 check "alert command ran for the drift" wait_for 5 grep -q "^drift hello/hello" "$T/alerts.log"
 check "ps shows the drift" grep -qE "^hello .* (stopped|missing)!" <<<"$(mcp ps)"
 

@@ -596,9 +596,11 @@ test_run_claims_state_dir(void **state)
 	assert_string_equal(e.msg, "vm nomem: memory_mb 64 is below the 96 MiB the guest "
 	    "kernel needs to boot");
 	spec.memory_mb = 128;
+	/* an address needs the bridge: this runtime has none */
 	spec.vm_ip = "10.99.0.5";
 	assert_int_equal(rt->ops->run(rt, &spec, &e), -1);
-	assert_int_equal(e.code, MCP_E_UNIMPLEMENTED);
+	assert_int_equal(e.code, MCP_E_PRECONDITION);
+	assert_non_null(strstr(e.msg, "needs the bridge"));
 	runtime_free(rt);
 }
 
