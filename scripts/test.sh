@@ -18,9 +18,7 @@ if [ "${MCP_SAN:-0}" = 1 ]; then
 	make -s -j"$(nproc)" SAN=1 all || { echo "build (SAN) failed"; exit 1; }
 	make -s -j"$(nproc)" all || { echo "build failed"; exit 1; }
 	export MCP_BIN=$ROOT/build/san/bin MCP_BUILD=$ROOT/build/san
-	# grpc keeps process-lifetime allocations; see tests/lsan.supp
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-	export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 else
 	make -s -j"$(nproc)" all || { echo "build failed"; exit 1; }

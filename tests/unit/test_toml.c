@@ -942,6 +942,18 @@ test_tables_invalid(void **state U)
 		  "defined at line 1, column 4)" },
 		{ "[a]\n[a.b]\n[a.b.c]\n[a.b]", 4, 1, "table 'a.b' is already "
 		  "defined (at line 2, column 1)" },
+		/* What the existing value is, in words. */
+		{ "s = 'x'\n[s]", 2, 1, "it is already a string (defined at "
+		  "line 1, column 1)" },
+		{ "f = 1.5\n[f]", 2, 1, "it is already a float" },
+		{ "b = true\n[b.c]", 2, 2, "cannot add a table to 'b': it is a "
+		  "bool" },
+		{ "d = 1979-05-27T07:32:00Z\nd.x = 1", 2, 1, "cannot add keys "
+		  "to 'd': it is a datetime" },
+		{ "d = 1979-05-27T07:32:00\n[[d]]", 2, 1, "cannot append a "
+		  "table to 'd': it is a local datetime" },
+		{ "d = 1979-05-27\n[d]", 2, 1, "it is already a local date" },
+		{ "t = 07:32:00\n[t]", 2, 1, "it is already a local time" },
 	};
 
 	RUN_INVALID(c);
@@ -1188,7 +1200,7 @@ test_api(void **state U)
 	const struct toml_value *v;
 	char name[16];
 	struct buf doc = BUF_INIT;
-	int i;
+	int i, j;
 
 	assert_string_equal(toml_type_name(TOML_STRING), "string");
 	assert_string_equal(toml_type_name(TOML_INTEGER), "integer");
@@ -1276,6 +1288,17 @@ test_api(void **state U)
 	    == 0);
 	assert_non_null(strstr(err.msg, "k...' (first defined at line 1, "
 	    "column 1)"));
+	/* ... on a character boundary. */
+	buf_reset(&doc);
+	for (j = 0; j < 2; j++) {
+		buf_puts(&doc, "\"");
+		for (i = 0; i < 300; i++)
+			buf_puts(&doc, "\xc3\xa9");
+		buf_puts(&doc, "\" = 1\n");
+	}
+	assert_null(parse_n(doc.data, doc.len, &err));
+	assert_non_null(strstr(err.msg, "\xc3\xa9\xc3\xa9...' (first "
+	    "defined"));
 	buf_free(&doc);
 }
 
