@@ -10,7 +10,8 @@ slirp4netns uidmap fuse-overlayfs docker-registry skopeo nftables iptables
 iproute2 kmod cpio socat xz-utils sqlite3 libsqlite3-dev libssl-dev libgrpc-dev
 libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libarchive-dev
 libzstd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
-python3-grpcio python3-grpc-tools clang libclang-rt-14-dev"
+python3-grpcio python3-grpc-tools clang libclang-rt-14-dev
+golang-github-burntsushi-toml-dev"
 
 missing=""
 for p in $PKGS; do

@@ -58,8 +58,10 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	cmd = argv[0];
-	if (strcmp(cmd, "ca") != 0 && cli_config_load(config, &c.cfg, &err) == -1)
+	if (strcmp(cmd, "ca") != 0 && cli_config_load(config, &c.cfg, &err) == -1) {
+		cli_config_free(&c.cfg);
 		return cli_fail(&err);
+	}
 	if (strcmp(cmd, "ca") == 0)
 		cli_config_load(config, &c.cfg, &err);
 	if (strcmp(cmd, "deploy") == 0)
