@@ -106,6 +106,12 @@ int agent_undeploy(struct agent *a, const char *service, struct buf *actions,
 /* Status (agent/view.c): service NULL = all; with a service, recent events. */
 int agent_view_get(struct agent *a, const char *service, struct agent_view *v,
     struct mcp_err *err);
+/*
+ * The view right after a successful deploy, without asking the runtimes
+ * again: every component was just started or found running.
+ */
+int agent_view_deployed(struct agent *a, const char *service,
+    struct agent_view *v, struct mcp_err *err);
 void agent_view_free(struct agent_view *v);
 /* Merged listing of both runtimes' managed instances. */
 int agent_observe(struct agent *a, struct rt_info **out, size_t *n,

@@ -165,11 +165,14 @@ port_probe(int port, void *arg)
 	return ok;
 }
 
+static int instance_remove(struct agent *a, struct runtime *rt, const char *name,
+    struct mcp_err *err);
+
 /* (Re)create one component's instance from its spec; records what started. */
 static int
 component_run(struct agent *a, const struct svc_def *def,
     const struct svc_component *c, const struct reg_component *rc, int force,
-    struct buf *actions, struct mcp_err *err)
+    int fresh, struct buf *actions, struct mcp_err *err)
 {
 	struct spec_build b;
 	struct runtime *rt;
@@ -182,7 +185,12 @@ component_run(struct agent *a, const struct svc_def *def,
 		return -1;
 	spec_build(&b, def, c, rc);
 	spec_hash(&b.spec, c->runtime, hash);
-	exists = rt->ops->inspect(rt, b.name, &info, &ierr) == 0;
+	/*
+	 * A service deployed for the first time has no instance to look at
+	 * (each podman call costs ~50 ms): run straight away and handle the
+	 * rare leftover or missing image when run reports it.
+	 */
+	exists = !fresh && rt->ops->inspect(rt, b.name, &info, &ierr) == 0;
 	if (exists && !force && strcmp(info.state, "running") == 0 && rc &&
 	    strcmp(rc->spec_hash, hash) == 0) {
 		buf_printf(actions, "%s: unchanged, running\n", b.name);
@@ -197,8 +205,28 @@ component_run(struct agent *a, const struct svc_def *def,
 		if (rt->ops->remove(rt, b.name, 1, err) == -1)
 			goto out;
 	}
-	if (rt->ops->run(rt, &b.spec, err) == -1)
-		goto out;
+	if (rt->ops->run(rt, &b.spec, err) == -1) {
+		if (!fresh)
+			goto out;
+		if (err->code == MCP_E_NOTFOUND && strcmp(c->runtime, "container") == 0) {
+			/* image not here yet: fetch it, then run */
+			mcp_err_clear(err);
+			if (rt->ops->pull(rt, c->image, err) == -1)
+				goto out;
+		} else if (err->code == MCP_E_EXISTS &&
+		    rt->ops->inspect(rt, b.name, &info, &ierr) == 0 &&
+		    strcmp(info.service, def->name) == 0) {
+			/* a leftover instance of ours (agent stopped mid-deploy) */
+			mcp_err_clear(err);
+			if (instance_remove(a, rt, b.name, err) == -1)
+				goto out;
+			exists = 1;
+		} else {
+			goto out;
+		}
+		if (rt->ops->run(rt, &b.spec, err) == -1)
+			goto out;
+	}
 	/* what a VM booted is attested; containers have no such hash */
 	info.image_hash[0] = '\0';
 	if (strcmp(c->runtime, "unikernel") == 0 &&
@@ -320,6 +348,13 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		}
 
 	agent_lock_service(a, def->name);
+	{
+		struct reg_service *prev = NULL;
+		struct mcp_err perr = MCP_ERR_INIT;
+
+		existed = reg_service_get(a->reg, def->name, &prev, &perr) == 0;
+		reg_service_free(prev);
+	}
 	if (check_capacity(a, def, err) == -1)
 		goto out;
 	/*
@@ -333,6 +368,8 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		const struct svc_component *c = &def->components[i];
 		struct runtime *rt = agent_runtime_for(a, c->runtime, err);
 
+		if (strcmp(c->runtime, "container") == 0 && !existed)
+			continue;	/* nothing to replace: run fetches it if needed */
 		if (strcmp(c->runtime, "container") == 0 &&
 		    rt->ops->image_exists(rt, c->image, err) == 1)
 			continue;
@@ -341,13 +378,6 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 			mcp_err_prefix(err, "deploy %s: component %s", def->name, c->name);
 			goto out;
 		}
-	}
-	{
-		struct reg_service *prev = NULL;
-		struct mcp_err perr = MCP_ERR_INIT;
-
-		existed = reg_service_get(a->reg, def->name, &prev, &perr) == 0;
-		reg_service_free(prev);
 	}
 	put_opts.probe = port_probe;
 	put_opts.wants_host_ports = wants_host_ports;
@@ -369,7 +399,9 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		goto out;
 	}
 	/* instances of components no longer in the definition */
-	if (agent_observe(a, &infos, &ninfos, err) == 0) {
+	if (!existed) {
+		/* a new service has none */
+	} else if (agent_observe(a, &infos, &ninfos, err) == 0) {
 		for (j = 0; j < ninfos; j++) {
 			struct runtime *rt;
 
@@ -393,7 +425,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		const struct svc_component *c = &def->components[i];
 
 		if (component_run(a, def, c, reg_find_component(rs, c->name), 0,
-		    actions, err) == -1) {
+		    !existed, actions, err) == -1) {
 			mcp_err_prefix(err, "deploy %s", def->name);
 			if (!existed) {
 				/* a first deploy that fails leaves nothing behind */
@@ -489,7 +521,7 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 				goto out;
 			buf_printf(actions, "%s: stopped\n", name);
 		} else if (component_run(a, def, c, reg_find_component(rs, c->name),
-		    op == OP_RESTART, actions, err) == -1)
+		    op == OP_RESTART, 0, actions, err) == -1)
 			goto out;
 	}
 	reg_event_add(a->reg, service, component ? component : "", opname[op], "",

@@ -156,7 +156,7 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 	actions_to_repeated(&actions, &out->n_actions, &out->actions);
 	buf_free(&actions);
 	if (svc_parse(r->definition, strlen(r->definition), "definition", &def,
-	    err) == 0 && agent_view_get(a, def->name, &v, err) == 0) {
+	    err) == 0 && agent_view_deployed(a, def->name, &v, err) == 0) {
 		out->service = service_to_pb(a, &v, 0);
 		agent_view_free(&v);
 	}

@@ -147,6 +147,32 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 	return 0;
 }
 
+int
+agent_view_deployed(struct agent *a, const char *service, struct agent_view *v,
+    struct mcp_err *err)
+{
+	struct reg_service *one;
+	size_t j;
+
+	memset(v, 0, sizeof(*v));
+	if (reg_service_get(a->reg, service, &one, err) == -1)
+		return -1;
+	v->svcs = one;
+	v->nsvcs = 1;
+	v->comps = xcalloc(1, sizeof(*v->comps));
+	v->comps[0] = xcalloc(one->ncomponents, sizeof(**v->comps));
+	for (j = 0; j < one->ncomponents; j++) {
+		struct agent_comp_view *cv = &v->comps[0][j];
+
+		cv->rc = &one->components[j];
+		svc_instance_name(cv->instance, sizeof(cv->instance), one->name,
+		    cv->rc->name);
+		mcp_strlcpy(cv->observed, "running", sizeof(cv->observed));
+		mcp_strlcpy(cv->image_hash, cv->rc->image_hash, sizeof(cv->image_hash));
+	}
+	return 0;
+}
+
 void
 agent_view_free(struct agent_view *v)
 {
