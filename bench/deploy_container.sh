@@ -20,7 +20,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 wait_200() { # URL: poll every 10 ms, up to 30 s
 	local i
 	for i in $(seq 1 3000); do
-		curl -fs -o /dev/null -m 1 "$1" && return 0
+		curl -fs -o /dev/null -m 0.25 "$1" && return 0
 		sleep 0.01
 	done
 	return 1

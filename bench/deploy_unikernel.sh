@@ -25,7 +25,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 wait_200() {
 	local i
 	for i in $(seq 1 6000); do
-		curl -fs -o /dev/null -m 1 "$1" && return 0
+		curl -fs -o /dev/null -m 0.25 "$1" && return 0
 		sleep 0.01
 	done
 	return 1

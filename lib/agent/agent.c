@@ -50,6 +50,7 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 		qc.podman = pc;
 		qc.stop_timeout_s = a->cfg.stop_timeout_s;
 		qc.bridge = a->bridge_mode ? &a->bridge : NULL;
+		qc.tcg_tb_mb = -1;	/* QEMU's own TCG cache size: boots as fast as by hand */
 		if (!qemu_runtime_available(&qc, a->qemu_why, sizeof(a->qemu_why))) {
 			log_info("unikernel runtime unavailable: %s", a->qemu_why);
 			return 0;
