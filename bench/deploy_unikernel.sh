@@ -7,6 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/agent.sh
+. bench/lib.sh
 RUNS=${1:-3}
 ACCEL=tcg
 grep -qE 'vmx|svm' /proc/cpuinfo && [ -e /dev/kvm ] && ACCEL=kvm
@@ -21,16 +22,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-wait_200() {
-	local i
-	for i in $(seq 1 6000); do
-		curl -fs -o /dev/null -m 0.25 "$1" && return 0
-		sleep 0.01
-	done
-	return 1
-}
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 
 REG_PORT=$(free_port)
 registry_start "$T/registry" "$REG_PORT" >/dev/null || exit 1

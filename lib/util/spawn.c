@@ -18,8 +18,8 @@
 
 extern char **environ;
 
-static long long
-now_ms(void)
+long long
+spawn_now_ms(void)
 {
 	struct timespec ts;
 
@@ -27,8 +27,8 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char **
-build_env(const char *const *add)
+char **
+spawn_env_new(const char *const *add)
 {
 	size_t n = 0, m = 0, i, j;
 	char **env;
@@ -90,7 +90,7 @@ spawn_run(const char *const argv[], const struct spawn_opts *opts,
 	else
 		posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	env = build_env(opts->env_add);
+	env = spawn_env_new(opts->env_add);
 	rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	free(env);
@@ -114,11 +114,11 @@ spawn_run(const char *const argv[], const struct spawn_opts *opts,
 		}
 	}
 
-	deadline = now_ms() + timeout;
+	deadline = spawn_now_ms() + timeout;
 	while (outp[0] >= 0 || errp[0] >= 0 || inp[1] >= 0) {
 		struct pollfd pfd[3];
 		int nfd = 0, i;
-		long long left = deadline - now_ms();
+		long long left = deadline - spawn_now_ms();
 
 		if (left <= 0) {
 			res->timed_out = 1;

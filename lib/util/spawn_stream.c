@@ -22,45 +22,6 @@
 #define STREAM_KEEP	4096	/* output tail kept for spawn_errline */
 #define STREAM_GRACE_MS	1000	/* SIGTERM -> SIGKILL */
 
-extern char **environ;
-
-static long long
-stream_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* environ with the "K=V" entries of add replacing or extending it. */
-static char **
-stream_env(const char *const *add)
-{
-	size_t n = 0, m = 0, i, j, k;
-	char **env;
-
-	while (environ[n])
-		n++;
-	while (add && add[m])
-		m++;
-	env = xcalloc(n + m + 1, sizeof(char *));
-	for (i = 0, j = 0; i < n; i++) {
-		const char *eq = strchr(environ[i], '=');
-		size_t klen = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
-		int overridden = 0;
-
-		for (k = 0; k < m; k++)
-			if (strncmp(add[k], environ[i], klen) == 0 && add[k][klen] == '=')
-				overridden = 1;
-		if (!overridden)
-			env[j++] = environ[i];
-	}
-	for (k = 0; k < m; k++)
-		env[j++] = (char *)add[k];
-	env[j] = NULL;
-	return env;
-}
 
 /* Keep only the last STREAM_KEEP bytes of the output in b. */
 static void
@@ -90,7 +51,7 @@ stream_reap(pid_t pid, int kill_it)
 
 	if (kill_it) {
 		kill(pid, SIGTERM);
-		until = stream_now_ms() + STREAM_GRACE_MS;
+		until = spawn_now_ms() + STREAM_GRACE_MS;
 		for (;;) {
 			pid_t r = waitpid(pid, &wstatus, WNOHANG);
 
@@ -98,7 +59,7 @@ stream_reap(pid_t pid, int kill_it)
 				goto done;
 			if (r == -1 && errno != EINTR)
 				return -1;
-			if (stream_now_ms() >= until)
+			if (spawn_now_ms() >= until)
 				break;
 			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000000 }, NULL);
 		}
@@ -134,7 +95,7 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 2);
-	env = stream_env(opts ? opts->env_add : NULL);
+	env = spawn_env_new(opts ? opts->env_add : NULL);
 	rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	free(env);
@@ -148,11 +109,11 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 	}
 
 	if (opts && opts->timeout_ms > 0)
-		deadline = stream_now_ms() + opts->timeout_ms;
-	next_tick = stream_now_ms() + STREAM_TICK_MS;
+		deadline = spawn_now_ms() + opts->timeout_ms;
+	next_tick = spawn_now_ms() + STREAM_TICK_MS;
 	while (!stop) {
 		struct pollfd pfd = { .fd = outp[0], .events = POLLIN };
-		long long now = stream_now_ms(), wait = next_tick - now;
+		long long now = spawn_now_ms(), wait = next_tick - now;
 
 		if (deadline && now >= deadline) {
 			timed_out = 1;
@@ -176,8 +137,8 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 				break;	/* EOF: the child is done writing */
 		}
-		if (!stop && stream_now_ms() >= next_tick) {
-			next_tick = stream_now_ms() + STREAM_TICK_MS;
+		if (!stop && spawn_now_ms() >= next_tick) {
+			next_tick = spawn_now_ms() + STREAM_TICK_MS;
 			if (cb("", 0, arg) != 0)
 				stop = 1;
 		}
