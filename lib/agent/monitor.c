@@ -82,7 +82,10 @@ agent_monitor_tick(struct agent *a)
 				continue;
 			was_drift = rc->last_observed[0] &&
 			    agent_is_drift(rc->desired, rc->last_observed);
-			reg_event_add(a->reg, svc, rc->name, "transition",
+			/* the first sighting is no state change: it does not count
+			 * towards flapping */
+			reg_event_add(a->reg, svc, rc->name,
+			    rc->last_observed[0] ? "transition" : "observed",
 			    rc->last_observed, cv->observed, "", &err);
 			reg_component_set_observed(a->reg, svc, rc->name, cv->observed,
 			    now, &err);

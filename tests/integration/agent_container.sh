@@ -28,7 +28,9 @@ cat >"$T/alert.sh" <<EOF
 echo "\$MCP_ALERT_KIND \$MCP_ALERT_SERVICE/\$MCP_ALERT_COMPONENT \$MCP_ALERT_DETAIL" >>"$T/alerts.log"
 EOF
 chmod +x "$T/alert.sh"
-AGENT_EXTRA_AGENT="alert_command = [\"$T/alert.sh\"]"
+AGENT_EXTRA_AGENT="alert_command = [\"$T/alert.sh\"]
+flap_threshold = 1
+flap_window = 600"
 agent_env_init "$T/agent" "$REGISTRY" || exit 1
 agent_start || exit 1
 D=$T/defs
@@ -88,6 +90,8 @@ check "redeploy of the same definition leaves it alone" grep -q "unchanged" <<<"
 check "same container after redeploy" test "$(cid hello)" = "$ID1"
 
 # --- kill behind the agent's back -> drift within the monitor interval
+seen_running() { test "$(json_get "$(status_json hello)" 'any(e["kind"]=="observed" and e["to"]=="running" for e in j["events"])')" = True; }
+check "monitor saw the container running" wait_for 5 seen_running
 penv_podman kill hello >/dev/null
 check "drift reported after podman kill" wait_for 5 test "$(drift hello)" = True
 drift_event() { test "$(json_get "$(status_json hello)" 'len([e for e in j["events"] if e["kind"]=="drift"])>0')" = True; }
@@ -99,6 +103,9 @@ check "ps shows the drift" grep -qE "^hello .* (stopped|missing)!" <<<"$(mcp ps)
 check "start" mcp start hello
 check "running again after start" wait_for 5 test "$(observed hello)" = running
 check "answers after start" wait_for 10 http_get "http://127.0.0.1:$PORT/health"
+flapping() { test "$(json_get "$(status_json hello)" 'j["components"][0]["flapping"] and any(e["kind"]=="flapping" for e in j["events"])')" = True; }
+check "more than flap_threshold transitions: flapping reported" wait_for 5 flapping
+check "alert command ran for the flapping" wait_for 5 grep -q "^flapping hello/hello" "$T/alerts.log"
 check "stop" mcp stop hello
 check "stopped, no drift" test "$(observed hello)/$(drift hello)" = stopped/False
 check "app saw SIGTERM on stop" grep -q "received SIGTERM" <<<"$(mcp logs hello)"
