@@ -122,6 +122,7 @@ for t in $TAPS; do
 done
 check "MAC derived from the VM name (52:54:00)" sh -c "bridge fdb show br mcp-br0 | grep -q '^52:54:00'"
 check "nftables table of the agent present" nft list table inet mcp
+check "the host's other traffic is unaffected by the rules" sh -c "echo | socat - TCP:10.98.0.1:$FAR_PORT | grep -q far"
 check "bridge table of the agent present" nft list table bridge mcp
 
 # agent restart: addresses and TAPs unchanged
@@ -143,6 +144,17 @@ for s in vm-a vm-b vm-u; do check "undeploy $s" mcp undeploy "$s"; done
 check "no TAP left" test -z "$(taps)"
 check "no address left in the registry" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select count(*) from components where vm_ip != ''")" = 0
 check "no nftables rule left" sh -c "! nft list table inet mcp >/dev/null 2>&1 && ! nft list table bridge mcp >/dev/null 2>&1"
+# address exhaustion: a /29 has 5 addresses for VMs; hold them all
+check "agent stops" agent_stop
+sed -i 's|^\[unikernel\]|[bridge]\nsubnet = "10.99.0.0/29"\n\n[unikernel]|' "$AGENT_DIR/agent.toml"
+for i in 2 3 4 5 6; do
+	sqlite3 "$AGENT_DIR/state/registry.db" "insert into services (name, definition, created_at, updated_at) values ('hold$i', '', 0, 0); insert into components (service, name, image, desired, runtime, memory_mb, vm_ip) values ('hold$i', 'hold$i', 'x:v1', 'stopped', 'unikernel', 0, '10.99.0.$i');"
+done
+check "agent starts with a /29" agent_start
+expect_fail "deploy with every address taken fails clearly" "no free address on mcp-br0" mcp deploy "$D/a.toml"
+check "the refused deploy left no row" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select count(*) from services where name = 'vm-a'")" = 0
+check "no TAP for the refused deploy" test -z "$(taps)"
+for i in 2 3 4 5 6; do mcp undeploy "hold$i" >/dev/null; done
 check "agent stops" agent_stop
 check "mcp-agent bridge down removes the bridge" "$A" -c "$AGENT_DIR/agent.toml" bridge down
 check "bridge gone" test ! -e /sys/class/net/mcp-br0
