@@ -12,9 +12,12 @@
  */
 #include "agent/agent.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "util/hash.h"
 #include "util/log.h"
@@ -143,10 +146,6 @@ def_find_component(const struct svc_def *def, const char *name)
 }
 
 /* Is a TCP port on 127.0.0.1 free to bind?  Used to veto allocations. */
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 static int
 port_probe(int port, void *arg)
 {

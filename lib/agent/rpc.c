@@ -20,8 +20,19 @@
 
 static const char *const allow_ops[] = { "@operator", "mcp-master", NULL };
 
-#define NEW(T, init) ({ T *m_ = malloc(sizeof(T)); if (!m_) abort(); \
-	T tmp_ = init; *m_ = tmp_; m_; })
+/* A malloc'ed copy of an initialised message (freed by the wire layer). */
+static void *
+pb_dup(const void *init, size_t size)
+{
+	void *p = malloc(size);
+
+	if (p == NULL)
+		abort();
+	memcpy(p, init, size);
+	return p;
+}
+
+#define NEW(T, init) ((T *)pb_dup(&(T)init, sizeof(T)))
 
 static char *
 S(const char *s)
