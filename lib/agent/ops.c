@@ -261,6 +261,45 @@ instance_remove(struct agent *a, struct runtime *rt, const char *name,
 	return rt->ops->remove(rt, name, 1, err);
 }
 
+/*
+ * SPEC §3 names are "service-component", so service "a" with component
+ * "b-c" and service "a-b" with component "c" would share "a-b-c": refuse a
+ * definition whose instance names are already taken by another service.
+ */
+static int
+check_instance_names(struct agent *a, const struct svc_def *def,
+    struct mcp_err *err)
+{
+	struct reg_service *svcs = NULL;
+	size_t n = 0, i, j, k;
+	int rc = 0;
+
+	if (reg_service_list(a->reg, &svcs, &n, err) == -1)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (strcmp(svcs[i].name, def->name) == 0)
+			continue;
+		for (j = 0; j < svcs[i].ncomponents && rc == 0; j++) {
+			char theirs[SVC_INSTANCE_MAX], ours[SVC_INSTANCE_MAX];
+
+			svc_instance_name(theirs, sizeof(theirs), svcs[i].name,
+			    svcs[i].components[j].name);
+			for (k = 0; k < def->ncomponents && rc == 0; k++) {
+				svc_instance_name(ours, sizeof(ours), def->name,
+				    def->components[k].name);
+				if (strcmp(ours, theirs) == 0)
+					rc = mcp_err_set(err, MCP_E_EXISTS,
+					    "deploy %s: component %s would be named %s, which "
+					    "service %s (component %s) already uses", def->name,
+					    def->components[k].name, ours, svcs[i].name,
+					    svcs[i].components[j].name);
+			}
+		}
+	}
+	reg_services_free(svcs, n);
+	return rc;
+}
+
 static int
 check_capacity(struct agent *a, const struct svc_def *def, struct mcp_err *err)
 {
@@ -354,7 +393,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		existed = reg_service_get(a->reg, def->name, &prev, &perr) == 0;
 		reg_service_free(prev);
 	}
-	if (check_capacity(a, def, err) == -1)
+	if (check_instance_names(a, def, err) == -1 || check_capacity(a, def, err) == -1)
 		goto out;
 	/*
 	 * Fetch every image before changing anything.  Tags are pinned
