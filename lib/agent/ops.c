@@ -171,7 +171,7 @@ static int instance_remove(struct agent *a, struct runtime *rt, const char *name
 static int
 component_run(struct agent *a, const struct svc_def *def,
     const struct svc_component *c, const struct reg_component *rc, int force,
-    int fresh, struct buf *actions, struct mcp_err *err)
+    int fresh, int relife, struct buf *actions, struct mcp_err *err)
 {
 	struct spec_build b;
 	struct runtime *rt;
@@ -184,6 +184,12 @@ component_run(struct agent *a, const struct svc_def *def,
 		return -1;
 	spec_build(&b, def, c, rc);
 	spec_hash(&b.spec, c->runtime, hash);
+	/*
+	 * Start/restart of an unchanged VM must boot exactly what was attested
+	 * at deploy; a deploy (re)attests whatever it builds.
+	 */
+	if (relife && rc && strcmp(rc->spec_hash, hash) == 0)
+		b.spec.expected_hash = rc->image_hash;
 	/*
 	 * A service deployed for the first time has no instance to look at
 	 * (each podman call costs ~50 ms): run straight away and handle the
@@ -463,7 +469,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		const struct svc_component *c = &def->components[i];
 
 		if (component_run(a, def, c, reg_find_component(rs, c->name), 0,
-		    !existed, actions, err) == -1) {
+		    !existed, 0, actions, err) == -1) {
 			mcp_err_prefix(err, "deploy %s", def->name);
 			if (!existed) {
 				/* a first deploy that fails leaves nothing behind */
@@ -559,7 +565,7 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 				goto out;
 			buf_printf(actions, "%s: stopped\n", name);
 		} else if (component_run(a, def, c, reg_find_component(rs, c->name),
-		    op == OP_RESTART, 0, actions, err) == -1)
+		    op == OP_RESTART, 0, 1, actions, err) == -1)
 			goto out;
 	}
 	reg_event_add(a->reg, service, component ? component : "", opname[op], "",

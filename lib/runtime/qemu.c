@@ -491,6 +491,15 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	}
 	if (attest_check(spec->name, a, err) == -1)
 		goto out;
+	if (spec->expected_hash && spec->expected_hash[0] &&
+	    strcmp(spec->expected_hash, a->hash) != 0) {
+		mcp_err_set(err, MCP_E_DATALOSS,
+		    "attestation failed for vm %s: kernel %s + initramfs %s hash to %s, "
+		    "but %s was recorded when it was deployed; refusing to boot "
+		    "(deploy again to accept a new build)", spec->name, a->kernel,
+		    a->initrd, a->hash, spec->expected_hash);
+		goto out;
+	}
 	accel = qemu_accel_pick(q->accel, "/proc/cpuinfo", "/dev/kvm");
 	vm_tap(q, spec_bridged(spec) ? spec->vm_ip : "", tap, sizeof(tap));
 	if (tap[0] && net_tap_create(&q->bridge, tap, err) == -1) {

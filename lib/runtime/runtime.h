@@ -45,6 +45,12 @@ struct rt_spec {
 	int vcpus;
 	const char *network;		/* unikernel: "" | "user" */
 	const char *vm_ip;		/* unikernel bridge mode: guest address */
+	/*
+	 * Unikernel attestation: when set ("sha256:<hex>", as recorded in the
+	 * registry at deploy), the VM boots only if what was built hashes to
+	 * exactly this; NULL or "" accepts a fresh build (deploy).
+	 */
+	const char *expected_hash;
 };
 
 /* What a runtime observes about one instance. */

@@ -143,6 +143,24 @@ check "built initramfs found ($INITRD)" test -f "$INITRD"
 printf 'tampered' >>"$INITRD"
 expect_fail "start with a tampered initramfs is refused" "attestation" mcp start vm
 check "no QEMU started after the refusal" test -z "$(vm_pid)"
+# a tamperer who also rewrites the cache's own record is caught by the
+# hash the registry recorded at deploy
+/usr/bin/python3 - "$INITRD" "$MCP_KERNEL_DIR/vmlinux" <<'PY'
+import hashlib, json, os, sys
+initrd, kernel = sys.argv[1], sys.argv[2]
+h = hashlib.sha256()
+for p in (kernel, initrd):
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+art = os.path.join(os.path.dirname(initrd), "artifact.json")
+j = json.load(open(art))
+j["hash"] = "sha256:" + h.hexdigest()
+j["initrd_size"] = os.path.getsize(initrd)
+json.dump(j, open(art, "w"))
+PY
+expect_fail "start refused: build differs from the hash recorded at deploy" "recorded when it was deployed" mcp start vm
+check "no QEMU started after that refusal" test -z "$(vm_pid)"
 check "container unaffected by the refusal" box_ok
 
 # resource and validation refusals
