@@ -76,6 +76,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	memset(a, 0, sizeof(*a));
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
+	pthread_mutex_init(&a->bridge_mu, NULL);
+	pthread_mutex_init(&a->capacity_mu, NULL);
 	a->started_at = (int64_t)time(NULL);
 	if (agent_config_load(config_path, &a->cfg, err) == -1)
 		return -1;
@@ -151,6 +153,8 @@ agent_free(struct agent *a)
 	agent_config_free(&a->cfg);
 	pthread_cond_destroy(&a->cv);
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->bridge_mu);
+	pthread_mutex_destroy(&a->capacity_mu);
 }
 
 struct runtime *
@@ -171,11 +175,18 @@ agent_runtime_for(struct agent *a, const char *runtime, struct mcp_err *err)
 	return NULL;
 }
 
+/*
+ * Callers validate the name first (svc_name_valid: at most 63 bytes), so it
+ * always fits a slot exactly and unlock finds the slot lock took.
+ */
 void
 agent_lock_service(struct agent *a, const char *service)
 {
 	size_t i, nlocks = sizeof(a->locks) / sizeof(a->locks[0]);
 	struct agent_lock *l = NULL;
+
+	if (strlen(service) >= sizeof(a->locks[0].service))
+		abort();	/* a caller skipped validation: a bug, not input */
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
@@ -197,6 +208,7 @@ agent_lock_service(struct agent *a, const char *service)
 	while (l->busy)
 		pthread_cond_wait(&a->cv, &a->mu);
 	l->busy = 1;
+	a->ops_gen++;
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -212,6 +224,7 @@ agent_unlock_service(struct agent *a, const char *service)
 		if (l->holders && l->busy && strcmp(l->service, service) == 0) {
 			l->busy = 0;
 			l->holders--;
+			a->ops_gen++;
 			break;
 		}
 	}
@@ -231,4 +244,15 @@ agent_service_busy(struct agent *a, const char *service)
 			busy = 1;
 	pthread_mutex_unlock(&a->mu);
 	return busy;
+}
+
+uint64_t
+agent_ops_gen(struct agent *a)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&a->mu);
+	g = a->ops_gen;
+	pthread_mutex_unlock(&a->mu);
+	return g;
 }

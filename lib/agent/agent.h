@@ -47,10 +47,13 @@ struct agent {
 	struct wire_server *server;
 	int64_t started_at;
 
-	pthread_mutex_t mu;		/* guards locks[], stopping */
+	pthread_mutex_t mu;		/* guards locks[], ops_gen, stopping */
 	pthread_cond_t cv;
 	struct agent_lock locks[64];
+	uint64_t ops_gen;		/* bumped whenever an operation starts or ends */
 	int stopping;
+	pthread_mutex_t bridge_mu;	/* serialises rule-set and TAP updates */
+	pthread_mutex_t capacity_mu;	/* capacity check .. registry update */
 
 	pthread_t monitor;
 	int monitor_running;
@@ -90,6 +93,9 @@ void agent_lock_service(struct agent *a, const char *service);
 void agent_unlock_service(struct agent *a, const char *service);
 /* 1 while an operation holds or waits for the service's lock. */
 int agent_service_busy(struct agent *a, const char *service);
+/* Changes whenever any operation starts or ends: an observation taken
+ * while it stayed the same saw no operation's intermediate states. */
+uint64_t agent_ops_gen(struct agent *a);
 
 /* Lifecycle (agent/ops.c).  actions receives one line per thing done. */
 int agent_deploy(struct agent *a, const char *text, size_t len,

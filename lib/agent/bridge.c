@@ -101,8 +101,11 @@ agent_bridge_sync(struct agent *a, const struct rt_info *running, size_t nrun)
 
 	if (!a->bridge_mode)
 		return;
+	/* one writer at a time: each derives the whole rule set from the registry */
+	pthread_mutex_lock(&a->bridge_mu);
 	if (reg_service_list(a->reg, &svcs, &n, &err) == -1) {
 		log_warnx("bridge: %s", err.msg);
+		pthread_mutex_unlock(&a->bridge_mu);
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -156,6 +159,7 @@ agent_bridge_sync(struct agent *a, const struct rt_info *running, size_t nrun)
 	free(taps);
 	free(vms);
 	reg_services_free(svcs, n);
+	pthread_mutex_unlock(&a->bridge_mu);
 }
 
 int

@@ -67,7 +67,10 @@ open_parent(struct agent *a, const char *service, const char *path, int create,
 	int fd, next;
 
 	snprintf(root, sizeof(root), "%s/%s", a->cfg.srv_root, service);
-	if (create && mkdir(root, 0755) == -1 && errno != EEXIST)
+	/* 0755 despite the agent's umask 077: the service may run as non-root */
+	if (create && mkdir(root, 0755) == 0)
+		chmod(root, 0755);
+	else if (create && errno != EEXIST)
 		return mcp_err_errno(err, errno, "%s: mkdir %s", service, root);
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
@@ -88,6 +91,8 @@ open_parent(struct agent *a, const char *service, const char *path, int create,
 			return -1;
 		}
 		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next != -1 && create)
+			fchmod(next, 0755);	/* see above: umask 077 */
 		if (next == -1) {
 			int e = errno;
 
@@ -178,7 +183,7 @@ agent_pull_file(struct agent *a, const char *service, const char *path,
 		return mcp_err_prefix(err, "pull");
 	if ((dfd = open_parent(a, service, path, 0, &base, err)) == -1)
 		return mcp_err_prefix(err, "pull");
-	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	close(dfd);
 	if (fd == -1) {
 		if (errno == ELOOP)
@@ -206,6 +211,11 @@ agent_pull_file(struct agent *a, const char *service, const char *path,
 			mcp_err_errno(err, errno, "pull %s/%s: read", service, path);
 			close(fd);
 			return -1;
+		}
+		if (out->len + (size_t)n > FILE_MAX) {	/* grew while we read */
+			close(fd);
+			return mcp_err_set(err, MCP_E_INVALID,
+			    "pull %s/%s: larger than %u bytes", service, path, FILE_MAX);
 		}
 		buf_append(out, chunk, (size_t)n);
 	}

@@ -50,20 +50,33 @@ agent_monitor_tick(struct agent *a)
 	struct agent_view v;
 	struct mcp_err err = MCP_ERR_INIT;
 	int64_t now = (int64_t)time(NULL);
-	size_t i, j;
+	uint64_t gen = agent_ops_gen(a);
+	struct rt_info *infos = NULL;
+	size_t i, j, ninfos = 0;
 
 	if (agent_view_get(a, NULL, &v, &err) == -1) {
 		log_warnx("monitor: %s", err.msg);
 		return;
 	}
-	if (a->bridge_mode) {
-		struct rt_info *infos = NULL;
-		size_t ninfos = 0;
-
-		if (agent_observe(a, &infos, &ninfos, &err) == 0)
-			agent_bridge_sync(a, infos, ninfos);
-		free(infos);
+	if (a->bridge_mode && agent_observe(a, &infos, &ninfos, &err) == -1) {
+		log_warnx("monitor: %s", err.msg);
+		agent_view_free(&v);
+		return;
 	}
+	/*
+	 * An operation that started or ended while we looked may have shown us
+	 * its intermediate states (a container between remove and run, a TAP
+	 * before its QEMU): judge nothing from this pass, look again next time.
+	 */
+	if (agent_ops_gen(a) != gen) {
+		log_debug("monitor: operations in flight; pass skipped");
+		free(infos);
+		agent_view_free(&v);
+		return;
+	}
+	if (a->bridge_mode)
+		agent_bridge_sync(a, infos, ninfos);
+	free(infos);
 	for (i = 0; i < v.nsvcs; i++) {
 		const char *svc = v.svcs[i].name;
 
@@ -74,24 +87,31 @@ agent_monitor_tick(struct agent *a)
 		for (j = 0; j < v.svcs[i].ncomponents; j++) {
 			struct agent_comp_view *cv = &v.comps[i][j];
 			const struct reg_component *rc = cv->rc;
-			int was_drift;
+			int was_drift, changed;
 			char detail[256];
 
-			if (strcmp(cv->observed, "unknown") == 0 ||
-			    strcmp(cv->observed, rc->last_observed) == 0)
+			if (strcmp(cv->observed, "unknown") == 0)
 				continue;
-			was_drift = rc->last_observed[0] &&
-			    agent_is_drift(rc->desired, rc->last_observed);
-			/* the first sighting is no state change: it does not count
-			 * towards flapping */
-			reg_event_add(a->reg, svc, rc->name,
-			    rc->last_observed[0] ? "transition" : "observed",
-			    rc->last_observed, cv->observed, "", &err);
-			reg_component_set_observed(a->reg, svc, rc->name, cv->observed,
-			    now, &err);
-			log_info("monitor: %s %s -> %s", cv->instance,
-			    rc->last_observed[0] ? rc->last_observed : "(new)",
-			    cv->observed);
+			changed = strcmp(cv->observed, rc->last_observed) != 0;
+			if (changed) {
+				was_drift = rc->last_observed[0] &&
+				    agent_is_drift(rc->desired, rc->last_observed);
+				/* the first sighting is no state change: it does not
+				 * count towards flapping */
+				reg_event_add(a->reg, svc, rc->name,
+				    rc->last_observed[0] ? "transition" : "observed",
+				    rc->last_observed, cv->observed, "", &err);
+				reg_component_set_observed(a->reg, svc, rc->name,
+				    cv->observed, now, &err);
+				log_info("monitor: %s %s -> %s", cv->instance,
+				    rc->last_observed[0] ? rc->last_observed : "(new)",
+				    cv->observed);
+			} else {
+				/* same state, but the desired state may have moved
+				 * (a start that failed): alert once per change */
+				was_drift = reg_events_count(a->reg, svc, rc->name, "drift",
+				    rc->last_change) > 0;
+			}
 			if (cv->drift && !was_drift) {
 				snprintf(detail, sizeof(detail),
 				    "%s desired %s, observed %s", cv->instance,
@@ -100,6 +120,8 @@ agent_monitor_tick(struct agent *a)
 				    cv->observed, detail, &err);
 				monitor_alert(a, svc, rc->name, "drift", detail);
 			}
+			if (!changed)
+				continue;
 			if (reg_events_count(a->reg, svc, rc->name, "transition",
 			    now - a->cfg.flap_window_s) > a->cfg.flap_threshold &&
 			    reg_events_count(a->reg, svc, rc->name, "flapping",

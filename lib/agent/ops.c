@@ -165,7 +165,7 @@ port_probe(int port, void *arg)
 }
 
 static int instance_remove(struct agent *a, struct runtime *rt, const char *name,
-    struct mcp_err *err);
+    const char *service, const char *component, struct mcp_err *err);
 
 /* (Re)create one component's instance from its spec; records what started. */
 static int
@@ -196,6 +196,13 @@ component_run(struct agent *a, const struct svc_def *def,
 	 * rare leftover or missing image when run reports it.
 	 */
 	exists = !fresh && rt->ops->inspect(rt, b.name, &info, &ierr) == 0;
+	if (exists && (strcmp(info.service, def->name) != 0 ||
+	    strcmp(info.component, c->name) != 0)) {
+		mcp_err_set(err, MCP_E_EXISTS,
+		    "%s already exists and does not belong to %s/%s; not touching it",
+		    b.name, def->name, c->name);
+		goto out;
+	}
 	if (exists && !force && strcmp(info.state, "running") == 0 && rc &&
 	    strcmp(rc->spec_hash, hash) == 0) {
 		buf_printf(actions, "%s: unchanged, running\n", b.name);
@@ -219,11 +226,11 @@ component_run(struct agent *a, const struct svc_def *def,
 			if (rt->ops->pull(rt, c->image, err) == -1)
 				goto out;
 		} else if (err->code == MCP_E_EXISTS &&
-		    rt->ops->inspect(rt, b.name, &info, &ierr) == 0 &&
-		    strcmp(info.service, def->name) == 0) {
-			/* a leftover instance of ours (agent stopped mid-deploy) */
+		    rt->ops->inspect(rt, b.name, &info, &ierr) == 0) {
+			/* a leftover instance of ours (agent stopped mid-deploy) goes;
+			 * anything else of that name stays and the deploy fails */
 			mcp_err_clear(err);
-			if (instance_remove(a, rt, b.name, err) == -1)
+			if (instance_remove(a, rt, b.name, def->name, c->name, err) == -1)
 				goto out;
 			exists = 1;
 		} else {
@@ -250,16 +257,25 @@ out:
 	return rc_run;
 }
 
-/* Stop and remove one instance; absent is fine. */
+/*
+ * Stop and remove the instance of (service, component); absent is fine.
+ * An instance of that name that is not ours (other labels, or not managed
+ * by MCP at all) is never touched: the caller gets MCP_E_EXISTS.
+ */
 static int
 instance_remove(struct agent *a, struct runtime *rt, const char *name,
-    struct mcp_err *err)
+    const char *service, const char *component, struct mcp_err *err)
 {
 	struct rt_info info;
 	struct mcp_err ierr = MCP_ERR_INIT;
 
 	if (rt->ops->inspect(rt, name, &info, &ierr) == -1)
 		return 0;
+	if (strcmp(info.service, service) != 0 || strcmp(info.component, component) != 0)
+		return mcp_err_set(err, MCP_E_EXISTS,
+		    "%s already exists and does not belong to %s/%s (service \"%s\", "
+		    "component \"%s\"); not touching it", name, service, component,
+		    info.service, info.component);
 	if (strcmp(info.state, "running") == 0 &&
 	    rt->ops->stop(rt, name, a->cfg.stop_timeout_s, err) == -1 &&
 	    err->code != MCP_E_NOTFOUND)
@@ -306,10 +322,40 @@ check_instance_names(struct agent *a, const struct svc_def *def,
 	return rc;
 }
 
+/*
+ * Would the node overcommit if service ran VMs needing mem MB and cpus
+ * vCPUs (on top of every other service's VMs desired running)?  Callers
+ * hold capacity_mu from this check until the registry says the new
+ * desired state, so two operations cannot both take the last megabytes.
+ */
+static int
+check_capacity_need(struct agent *a, const char *op, const char *service,
+    int mem, int cpus, struct mcp_err *err)
+{
+	int used_mem, used_cpus, cap_mem, cap_cpus;
+
+	if (mem == 0 && cpus == 0)
+		return 0;
+	agent_committed(a, service, &used_mem, &used_cpus);
+	agent_capacity(a, &cap_mem, &cap_cpus);
+	if (used_mem + mem > cap_mem)
+		return mcp_err_set(err, MCP_E_RESOURCE,
+		    "%s %s: needs %d MB of VM memory, node %s has %d of %d MB "
+		    "free (%d MB reserved)", op, service, mem, a->cfg.node,
+		    cap_mem - used_mem > 0 ? cap_mem - used_mem : 0, cap_mem,
+		    a->cfg.reserve_memory_mb);
+	if (used_cpus + cpus > cap_cpus)
+		return mcp_err_set(err, MCP_E_RESOURCE,
+		    "%s %s: needs %d vCPUs, node %s has %d of %d free", op, service,
+		    cpus, a->cfg.node, cap_cpus - used_cpus > 0 ? cap_cpus - used_cpus : 0,
+		    cap_cpus);
+	return 0;
+}
+
 static int
 check_capacity(struct agent *a, const struct svc_def *def, struct mcp_err *err)
 {
-	int mem = 0, cpus = 0, used_mem, used_cpus, cap_mem, cap_cpus;
+	int mem = 0, cpus = 0;
 	size_t i;
 
 	for (i = 0; i < def->ncomponents; i++)
@@ -317,22 +363,7 @@ check_capacity(struct agent *a, const struct svc_def *def, struct mcp_err *err)
 			mem += def->components[i].memory_mb;
 			cpus += def->components[i].vcpus;
 		}
-	if (mem == 0 && cpus == 0)
-		return 0;
-	agent_committed(a, def->name, &used_mem, &used_cpus);
-	agent_capacity(a, &cap_mem, &cap_cpus);
-	if (used_mem + mem > cap_mem)
-		return mcp_err_set(err, MCP_E_RESOURCE,
-		    "deploy %s: needs %d MB of VM memory, node %s has %d of %d MB "
-		    "free (%d MB reserved)", def->name, mem, a->cfg.node,
-		    cap_mem - used_mem > 0 ? cap_mem - used_mem : 0, cap_mem,
-		    a->cfg.reserve_memory_mb);
-	if (used_cpus + cpus > cap_cpus)
-		return mcp_err_set(err, MCP_E_RESOURCE,
-		    "deploy %s: needs %d vCPUs, node %s has %d of %d free", def->name,
-		    cpus, a->cfg.node, cap_cpus - used_cpus > 0 ? cap_cpus - used_cpus : 0,
-		    cap_cpus);
-	return 0;
+	return check_capacity_need(a, "deploy", def->name, mem, cpus, err);
 }
 
 static int
@@ -354,7 +385,7 @@ deploy_rollback(struct agent *a, const struct svc_def *def)
 		char name[SVC_INSTANCE_MAX];
 
 		svc_instance_name(name, sizeof(name), def->name, c->name);
-		if (rt && instance_remove(a, rt, name, &err) == -1)
+		if (rt && instance_remove(a, rt, name, def->name, c->name, &err) == -1)
 			log_warnx("deploy %s: rollback: %s", def->name, err.msg);
 	}
 	if (reg_service_delete(a->reg, def->name, &err) == -1)
@@ -426,10 +457,15 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	put_opts.probe = port_probe;
 	put_opts.wants_host_ports = wants_host_ports;
 	put_opts.wants_arg = a;
-	if (reg_service_put(a->reg, def, text, source, &put_opts, err) == -1) {
-		mcp_err_prefix(err, "deploy %s", def->name);
+	pthread_mutex_lock(&a->capacity_mu);
+	if (check_capacity(a, def, err) == -1 ||
+	    reg_service_put(a->reg, def, text, source, &put_opts, err) == -1) {
+		pthread_mutex_unlock(&a->capacity_mu);
+		if (err->code != MCP_E_RESOURCE)
+			mcp_err_prefix(err, "deploy %s", def->name);
 		goto out;
 	}
+	pthread_mutex_unlock(&a->capacity_mu);
 	for (i = 0; i < def->ncomponents; i++)
 		if (agent_bridge_assign(a, def->name, &def->components[i], err) == -1) {
 			mcp_err_prefix(err, "deploy %s", def->name);
@@ -449,17 +485,23 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		for (j = 0; j < ninfos; j++) {
 			struct runtime *rt;
 
-			if (strcmp(infos[j].service, def->name) != 0 ||
-			    def_find_component(def, infos[j].component) != NULL)
+			const struct svc_component *dc;
+
+			/* gone from the definition, or moved to the other runtime */
+			if (strcmp(infos[j].service, def->name) != 0)
+				continue;
+			dc = def_find_component(def, infos[j].component);
+			if (dc != NULL && strcmp(dc->runtime, infos[j].runtime) == 0)
 				continue;
 			if ((rt = agent_runtime_for(a, infos[j].runtime, err)) == NULL ||
-			    instance_remove(a, rt, infos[j].name, err) == -1) {
+			    instance_remove(a, rt, infos[j].name, infos[j].service,
+			    infos[j].component, err) == -1) {
 				mcp_err_prefix(err, "deploy %s: remove %s", def->name,
 				    infos[j].name);
 				goto out;
 			}
-			buf_printf(actions, "%s: removed (component no longer defined)\n",
-			    infos[j].name);
+			buf_printf(actions, "%s: removed (%s)\n", infos[j].name,
+			    dc ? "runtime changed" : "component no longer defined");
 		}
 	} else {
 		log_warnx("deploy %s: listing instances: %s", def->name, err->msg);
@@ -534,14 +576,44 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 	size_t i;
 	int rc = -1;
 
+	if (!svc_name_valid(service))
+		return mcp_err_set(err, MCP_E_INVALID, "%s: \"%.80s\" is not a valid "
+		    "service name", opname[op], service);
 	agent_lock_service(a, service);
 	if (load_deployed(a, service, component, &rs, &def, err) == -1) {
 		agent_unlock_service(a, service);
 		return mcp_err_prefix(err, "%s %s", opname[op], service);
 	}
+	pthread_mutex_lock(&a->capacity_mu);
+	if (op != OP_STOP) {
+		int mem = 0, cpus = 0;
+
+		/* VMs of this service that will be desired running afterwards */
+		for (i = 0; i < rs->ncomponents; i++) {
+			const struct reg_component *rc = &rs->components[i];
+
+			if (strcmp(rc->runtime, "unikernel") != 0)
+				continue;
+			if (strcmp(rc->desired, "running") == 0 || !component ||
+			    !component[0] || strcmp(component, rc->name) == 0) {
+				mem += rc->memory_mb;
+				cpus += rc->vcpus;
+			}
+		}
+		if (check_capacity_need(a, opname[op], service, mem, cpus, err) == -1) {
+			pthread_mutex_unlock(&a->capacity_mu);
+			agent_unlock_service(a, service);
+			svc_free(def);
+			reg_service_free(rs);
+			return -1;
+		}
+	}
 	if (reg_component_set_desired(a->reg, service, component,
-	    op == OP_STOP ? "stopped" : "running", err) == -1)
+	    op == OP_STOP ? "stopped" : "running", err) == -1) {
+		pthread_mutex_unlock(&a->capacity_mu);
 		goto out;
+	}
+	pthread_mutex_unlock(&a->capacity_mu);
 	for (i = 0; i < def->ncomponents; i++) {
 		const struct svc_component *c = &def->components[i];
 		struct runtime *rt;
@@ -627,7 +699,7 @@ agent_undeploy(struct agent *a, const char *service, struct buf *actions,
 		if (rt == NULL)
 			goto out;
 		svc_instance_name(name, sizeof(name), service, c->name);
-		if (instance_remove(a, rt, name, err) == -1) {
+		if (instance_remove(a, rt, name, service, c->name, err) == -1) {
 			mcp_err_prefix(err, "undeploy %s", service);
 			goto out;
 		}
@@ -640,7 +712,8 @@ agent_undeploy(struct agent *a, const char *service, struct buf *actions,
 			if (strcmp(infos[i].service, service) != 0)
 				continue;
 			if ((rt = agent_runtime_for(a, infos[i].runtime, err)) == NULL ||
-			    instance_remove(a, rt, infos[i].name, err) == -1) {
+			    instance_remove(a, rt, infos[i].name, infos[i].service,
+			    infos[i].component, err) == -1) {
 				mcp_err_prefix(err, "undeploy %s", service);
 				goto out;
 			}

@@ -120,6 +120,7 @@ service_node(struct cli *c, const char *service, struct mcp_err *err)
 }
 
 static json_t *service_json(const Mcp__V1__ServiceStatus *s);
+static void json_print(json_t *j);
 
 /* ---- deploy ---- */
 
@@ -256,8 +257,20 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 	if (node_call(c, node, method, &req.base, &mcp__v1__op_response__descriptor,
 	    (ProtobufCMessage **)&resp, T_LONG, &err) == -1)
 		return cli_fail(&err);
-	for (i = 0; i < resp->n_actions; i++)
-		printf("%s\n", resp->actions[i]);
+	if (c->json) {
+		json_t *j = json_object(), *acts = json_array();
+
+		for (i = 0; i < resp->n_actions; i++)
+			json_array_append_new(acts, json_string(resp->actions[i]));
+		json_object_set_new(j, "service", json_string(argv[optind]));
+		json_object_set_new(j, "node", json_string(node->name));
+		json_object_set_new(j, "operation", json_string(argv[0]));
+		json_object_set_new(j, "actions", acts);
+		json_print(j);
+	} else {
+		for (i = 0; i < resp->n_actions; i++)
+			printf("%s\n", resp->actions[i]);
+	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	return 0;
 }
@@ -542,9 +555,18 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
 		case 'c':
 			req.component = optarg;
 			break;
-		case 'n':
-			req.tail = atoi(optarg);
+		case 'n': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end != '\0' || n < 0 || n > 1000000) {
+				fprintf(stderr, "mcp: logs: -n %s: want a number of lines "
+				    "(0 = all)\n", optarg);
+				return 2;
+			}
+			req.tail = (int32_t)n;
 			break;
+		}
 		case 'f':
 			req.follow = 1;
 			break;
@@ -712,8 +734,14 @@ cli_cmd_push(struct cli *c, int argc, char **argv)
 		return usage_fail("push SERVICE LOCAL_FILE PATH");
 	if ((node = service_node(c, argv[1], &err)) == NULL)
 		return cli_fail(&err);
-	if (file_read(argv[2], &data, 0, &err) == -1 || stat(argv[2], &st) == -1)
+	if (stat(argv[2], &st) == -1) {
+		mcp_err_errno(&err, errno, "push %s", argv[2]);
 		return cli_fail(&err);
+	}
+	if (file_read(argv[2], &data, 0, &err) == -1) {
+		buf_free(&data);
+		return cli_fail(&err);
+	}
 	req.service = argv[1];
 	req.path = argv[3];
 	req.content.data = (uint8_t *)data.data;
@@ -724,8 +752,18 @@ cli_cmd_push(struct cli *c, int argc, char **argv)
 		buf_free(&data);
 		return cli_fail(&err);
 	}
-	printf("pushed %zu bytes to %s:/srv/%s/%s\n", data.len, node->name, argv[1],
-	    argv[3]);
+	if (c->json) {
+		json_t *j = json_object();
+
+		json_object_set_new(j, "service", json_string(argv[1]));
+		json_object_set_new(j, "node", json_string(node->name));
+		json_object_set_new(j, "path", json_string(argv[3]));
+		json_object_set_new(j, "size", json_integer((json_int_t)data.len));
+		json_print(j);
+	} else {
+		printf("pushed %zu bytes to %s:/srv/%s/%s\n", data.len, node->name,
+		    argv[1], argv[3]);
+	}
 	buf_free(&data);
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return 0;

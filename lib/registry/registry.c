@@ -283,8 +283,9 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 			goto fail;
 		/* routes no longer defined go first, so their ports can be reused */
 		buf_reset(&keep);
+		/* "/" can be no route name ("" is the unnamed route) */
 		buf_puts(&keep, "DELETE FROM routes WHERE service = ? AND component = ?"
-		    " AND name NOT IN (''");
+		    " AND name NOT IN ('/'");
 		for (j = 0; j < c->nroutes; j++) {
 			char *q = sqlite3_mprintf(", %Q", c->routes[j].name);
 			buf_puts(&keep, q);
@@ -320,7 +321,7 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 	}
 	/* components no longer defined (their routes cascade) */
 	buf_reset(&keep);
-	buf_puts(&keep, "DELETE FROM components WHERE service = ? AND name NOT IN (''");
+	buf_puts(&keep, "DELETE FROM components WHERE service = ? AND name NOT IN ('/'");
 	for (i = 0; i < def->ncomponents; i++) {
 		char *q = sqlite3_mprintf(", %Q", def->components[i].name);
 		buf_puts(&keep, q);
@@ -489,11 +490,14 @@ reg_service_get(struct reg *r, const char *name, struct reg_service **out,
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			mcp_err_set(err, MCP_E_NOTFOUND, "service %s is not deployed", name);
+		else
+			reg_sqlerr(r, err, "read services");
 		sqlite3_finalize(st);
 		pthread_mutex_unlock(&r->mu);
-		return mcp_err_set(err, MCP_E_NOTFOUND, "service %s is not deployed",
-		    name);
+		return -1;
 	}
 	s = xcalloc(1, sizeof(*s));
 	service_from_row(s, st);

@@ -337,14 +337,28 @@ podman_image_exists(struct runtime *rt, const char *image, struct mcp_err *err)
 	return rc;
 }
 
-/* Best-effort removal of what a failed `podman run` left behind. */
+static int podman_inspect(struct runtime *rt, const char *name, struct rt_info *out,
+    struct mcp_err *err);
+
+/*
+ * Best-effort removal of what a failed `podman run` left behind: only a
+ * container of that name carrying this spec's labels (a failure before
+ * podman checked the name must not remove someone else's container).
+ */
 static void
-podman_discard(struct podman *p, const char *name)
+podman_discard(struct runtime *rt, const struct rt_spec *spec)
 {
+	struct podman *p = podman_of(rt);
+	const char *name = spec->name;
 	struct podman_argv a;
 	struct spawn_result res;
+	struct rt_info info;
 	struct mcp_err ignore = MCP_ERR_INIT;
 
+	if (podman_inspect(rt, name, &info, &ignore) == -1 ||
+	    strcmp(info.service, spec->service ? spec->service : "") != 0 ||
+	    strcmp(info.component, spec->component ? spec->component : "") != 0)
+		return;
 	argv_start(p, &a);
 	argv_add(&a, "rm");
 	argv_add(&a, "-f");
@@ -468,14 +482,14 @@ podman_run(struct runtime *rt, const struct rt_spec *s, struct mcp_err *err)
 	if (podman_exec(p, &a, 0, &res, err, what) == -1) {
 		rc = -1;
 		if (err->code == MCP_E_TIMEOUT)
-			podman_discard(p, s->name);
+			podman_discard(rt, s);
 	} else if (res.status != 0) {
 		rc = podman_fail(&res, err, what);
 		/* A name conflict means the container is someone else's; any
 		 * other failure may leave a created-but-not-started container
 		 * of ours behind, which would block the next attempt. */
 		if (err->code != MCP_E_EXISTS)
-			podman_discard(p, s->name);
+			podman_discard(rt, s);
 	}
 	spawn_result_free(&res);
 	argv_free(&a);

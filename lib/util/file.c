@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +49,15 @@ int
 file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     struct mcp_err *err)
 {
+	static atomic_ulong seq;
 	char tmp[4096];
 	const char *p = data;
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	/* unique per process, thread and call: concurrent writers never share it */
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%ld.%lu", path, (long)getpid(),
+	    (long)gettid(), (unsigned long)atomic_fetch_add(&seq, 1));
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    mode)) == -1)
 		return mcp_err_errno(err, errno, "write %s", tmp);
 	while (len > 0) {

@@ -159,6 +159,20 @@ check "still the same container after bad input" test "$(cid hello)" = "$ID3"
 check "registry unchanged after bad input" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select * from services; select service,name,image,desired,runtime from components; select * from routes;")" = "$snap_before"
 check "still answering v2 after bad input" sh -c "curl -fsS -m 2 http://127.0.0.1:$PORT/ | grep -q v2.0.0"
 
+# --- a container of that name that MCP does not manage is never touched
+penv_podman run -d --name foreign --pull=never "$REGISTRY/hello:v1.0.0" >/dev/null
+FID=$(cid foreign)
+mkdir -p "$AGENT_DIR/srv/foreign"
+hello_def foreign v1.0.0 >"$D/foreign.toml"
+expect_fail "deploy over a foreign container of the same name is refused" "does not belong" mcp deploy "$D/foreign.toml"
+check "the foreign container is untouched" test "$(cid foreign)" = "$FID"
+check "no registry row for the refused service" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select count(*) from services where name = 'foreign'")" = 0
+# a run that fails before podman looks at the name must not remove it either
+sed 's|^volumes = .*|volumes = ["/nonexistent-mcp-dir:/srv/x"]|' "$D/foreign.toml" >"$D/foreign2.toml"
+expect_fail "a failing run next to a foreign container" "nonexistent-mcp-dir" mcp deploy "$D/foreign2.toml"
+check "the foreign container is still untouched" test "$(cid foreign)" = "$FID"
+penv_podman rm -f -t 0 foreign >/dev/null
+
 # --- two deploys of different services at the same time
 hello_def svc-a v1.0.0 >"$D/a.toml"
 hello_def svc-b v2.0.0 >"$D/b.toml"

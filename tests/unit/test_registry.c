@@ -167,6 +167,20 @@ test_ports(void **state)
 	assert_int_equal(s->components[0].routes[0].host_port, http_port);
 	reg_service_free(s);
 
+	/* an unnamed route replaced by a named one goes, with its port */
+	{
+		struct svc_route unnamed[1] = { { "", 8080, "l4", "", 0 } };
+		struct svc_route named[1] = { { "web", 8080, "l4", "", 0 } };
+
+		make_def(&d, &c, unnamed, 1, "r/hello:v2");
+		assert_int_equal(reg_service_put(r, &d, "u", "", NULL, &err), 0);
+		make_def(&d, &c, named, 1, "r/hello:v2");
+		assert_int_equal(reg_service_put(r, &d, "n", "", NULL, &err), 0);
+		assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+		assert_int_equal(s->components[0].nroutes, 1);
+		assert_string_equal(s->components[0].routes[0].name, "web");
+		reg_service_free(s);
+	}
 	assert_int_equal(reg_component_set_desired(r, "hello", NULL, "stopped", &err), 0);
 	assert_int_equal(reg_event_add(r, "hello", "web", "transition", "running",
 	    "stopped", "", &err), 0);
