@@ -51,14 +51,22 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 		qc.stop_timeout_s = a->cfg.stop_timeout_s;
 		qc.bridge = a->bridge_mode ? &a->bridge : NULL;
 		qc.tcg_tb_mb = -1;	/* QEMU's own TCG cache size: boots as fast as by hand */
-		if (!qemu_runtime_available(&qc, a->qemu_why, sizeof(a->qemu_why))) {
-			log_info("unikernel runtime unavailable: %s", a->qemu_why);
-			return 0;
-		}
+		/*
+		 * The runtime exists even when it cannot boot VMs (no QEMU or
+		 * kernel): VMs already running must still be listed, reported
+		 * truthfully and stoppable from their state directories.
+		 */
+		a->qemu_can_run = qemu_runtime_available(&qc, a->qemu_why,
+		    sizeof(a->qemu_why));
 		if ((a->qemu = qemu_runtime_new(&qc, err)) == NULL) {
 			mcp_strlcpy(a->qemu_why, err->msg, sizeof(a->qemu_why));
+			a->qemu_can_run = 0;
 			log_warnx("unikernel runtime: %s", err->msg);
 			mcp_err_clear(err);
+			return 0;
+		}
+		if (!a->qemu_can_run) {
+			log_info("unikernel runtime cannot boot VMs: %s", a->qemu_why);
 			return 0;
 		}
 		mcp_strlcpy(a->accel, qemu_accel_pick(a->cfg.accel, "/proc/cpuinfo",
@@ -173,6 +181,18 @@ agent_runtime_for(struct agent *a, const char *runtime, struct mcp_err *err)
 	}
 	mcp_err_set(err, MCP_E_INVALID, "unknown runtime \"%s\"", runtime);
 	return NULL;
+}
+
+struct runtime *
+agent_runtime_to_run(struct agent *a, const char *runtime, struct mcp_err *err)
+{
+	if (strcmp(runtime, "unikernel") == 0 && !a->qemu_can_run) {
+		mcp_err_set(err, MCP_E_PRECONDITION,
+		    "the unikernel runtime is not available on node %s: %s",
+		    a->cfg.node, a->qemu_why);
+		return NULL;
+	}
+	return agent_runtime_for(a, runtime, err);
 }
 
 /*

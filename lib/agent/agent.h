@@ -39,8 +39,9 @@ struct agent {
 	struct reg *reg;
 	struct podman_config podman_cfg;	/* borrowed by both runtimes */
 	struct runtime *podman;
-	struct runtime *qemu;		/* NULL when the unikernel runtime is unavailable */
-	char qemu_why[256];		/* why it is unavailable */
+	struct runtime *qemu;		/* manages VMs (stop, list, logs) whenever it exists */
+	int qemu_can_run;		/* QEMU, kernel, modules, mcp-init present: can boot */
+	char qemu_why[256];		/* why it cannot boot VMs */
 	char accel[8];			/* "kvm" | "tcg" when qemu is available */
 	struct net_bridge bridge;	/* from [bridge] */
 	int bridge_mode;		/* the bridge existed at start-up */
@@ -84,8 +85,12 @@ int agent_init(struct agent *a, const char *config_path, struct mcp_err *err);
 int agent_run(struct agent *a, struct mcp_err *err);
 void agent_free(struct agent *a);
 
-/* The runtime for a component's runtime name; NULL with err if unavailable. */
+/* The runtime that manages a component's instances; NULL with err if none. */
 struct runtime *agent_runtime_for(struct agent *a, const char *runtime,
+    struct mcp_err *err);
+/* The same, for starting new instances: a node whose guest kernel went away
+ * still lists and stops its running VMs, but boots none. */
+struct runtime *agent_runtime_to_run(struct agent *a, const char *runtime,
     struct mcp_err *err);
 
 /* Per-service serialisation of lifecycle operations. */

@@ -180,7 +180,7 @@ component_run(struct agent *a, const struct svc_def *def,
 	char hash[HASH_HEX_LEN + 1];
 	int exists, rc_run = -1;
 
-	if ((rt = agent_runtime_for(a, c->runtime, err)) == NULL)
+	if ((rt = agent_runtime_to_run(a, c->runtime, err)) == NULL)
 		return -1;
 	spec_build(&b, def, c, rc);
 	spec_hash(&b.spec, c->runtime, hash);
@@ -415,7 +415,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		return -1;
 	}
 	for (i = 0; i < def->ncomponents; i++)
-		if (agent_runtime_for(a, def->components[i].runtime, err) == NULL) {
+		if (agent_runtime_to_run(a, def->components[i].runtime, err) == NULL) {
 			mcp_err_prefix(err, "deploy %s: component %s", def->name,
 			    def->components[i].name);
 			svc_free(def);
@@ -441,7 +441,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	 */
 	for (i = 0; i < def->ncomponents; i++) {
 		const struct svc_component *c = &def->components[i];
-		struct runtime *rt = agent_runtime_for(a, c->runtime, err);
+		struct runtime *rt = agent_runtime_to_run(a, c->runtime, err);
 
 		if (strcmp(c->runtime, "container") == 0 && !existed)
 			continue;	/* nothing to replace: run fetches it if needed */
@@ -622,7 +622,8 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 		if (component && component[0] && strcmp(component, c->name) != 0)
 			continue;
 		svc_instance_name(name, sizeof(name), def->name, c->name);
-		if ((rt = agent_runtime_for(a, c->runtime, err)) == NULL)
+		if ((rt = op == OP_STOP ? agent_runtime_for(a, c->runtime, err) :
+		    agent_runtime_to_run(a, c->runtime, err)) == NULL)
 			goto out;
 		if (op == OP_STOP) {
 			struct rt_info info;

@@ -400,10 +400,10 @@ rpc_node(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 	out->node = S(a->cfg.node);
 	out->version = S(MCP_VERSION);
 	out->uptime_s = (int64_t)time(NULL) - a->started_at;
-	out->n_runtimes = a->qemu ? 2 : 1;
+	out->n_runtimes = a->qemu_can_run ? 2 : 1;
 	out->runtimes = xcalloc(2, sizeof(char *));
 	out->runtimes[0] = S("container");
-	if (a->qemu)
+	if (a->qemu_can_run)
 		out->runtimes[1] = S("unikernel");
 	out->services = (uint32_t)v.nsvcs;
 	for (i = 0; i < v.nsvcs; i++)

@@ -189,11 +189,21 @@ check "no QEMU process of this agent left" no_qemu_left
 check "no registry rows for the VM" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select count(*) from components where service = 'vm'")" = 0
 check "container still unaffected" box_ok
 
-# a node without the unikernel runtime refuses clearly, containers stay
+# a node whose guest kernel went away: running VMs stay visible and
+# stoppable, new ones are refused clearly, containers stay
+vm_def vm2 "$REGISTRY/hello:v1.0.0" 128 >"$D/vm2.toml"
+check "deploy another VM" mcp deploy "$D/vm2.toml"
+VM2_PORT=$(hport vm2)
+check "vm2 answers" wait_for 60 http_get "http://127.0.0.1:$VM2_PORT/health"
 agent_stop
 sed -i "s|^kernel = .*|kernel = \"$T/no-such-kernel\"|" "$AGENT_DIR/agent.toml"
 agent_start
+check "without a kernel, the running VM is still reported running" test "$(comp vm2 observed)/$(comp vm2 drift)" = running/False
 expect_fail "unikernel deploy without a kernel fails clearly" "unikernel runtime is not available" mcp deploy "$D/vm.toml"
+expect_fail "start without a kernel fails clearly" "unikernel runtime is not available" mcp restart vm2
+check "node list no longer offers the unikernel runtime" sh -c "! mcp --json node list | grep -q unikernel"
+check "the VM can still be undeployed" mcp undeploy vm2
+check "no QEMU process of this agent left after that" no_qemu_left
 check "container still running after that" box_ok
 check "undeploy the container" mcp undeploy box
 check "agent log has no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AGENT_DIR/agent.log'"
