@@ -20,6 +20,7 @@ struct reg {
 	sqlite3 *db;
 	char path[512];
 	pthread_mutex_t mu;
+	unsigned next_port;	/* rotates so a freed port is not reused at once */
 };
 
 static int
@@ -176,17 +177,16 @@ port_taken(struct reg *r, int port)
 static int
 alloc_port(struct reg *r, reg_port_probe probe, void *arg)
 {
-	static unsigned next;	/* rotate so freed ports are not reused at once */
 	unsigned span = REG_PORT_MAX - REG_PORT_MIN + 1, i;
 
 	for (i = 0; i < span; i++) {
-		int port = REG_PORT_MIN + (int)((next + i) % span);
+		int port = REG_PORT_MIN + (int)((r->next_port + i) % span);
 
 		if (port_taken(r, port))
 			continue;
 		if (probe && !probe(port, arg))
 			continue;
-		next = (next + i + 1) % span;
+		r->next_port = (r->next_port + i + 1) % span;
 		return port;
 	}
 	return -1;
