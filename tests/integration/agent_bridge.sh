@@ -60,7 +60,7 @@ socat "TCP-LISTEN:$GW_PORT,bind=10.99.0.1,fork,reuseaddr" SYSTEM:'echo gw' &
 LISTEN_PIDS+=($!)
 socat "TCP-LISTEN:$FAR_PORT,bind=10.98.0.1,fork,reuseaddr" SYSTEM:'echo far' &
 LISTEN_PIDS+=($!)
-check "listener beyond the bridge answers locally" wait_for 5 sh -c "echo | socat - TCP:10.98.0.1:$FAR_PORT | grep -q far"
+check "listener beyond the bridge answers locally" wait_for 5 sh -c "socat -u TCP:10.98.0.1:$FAR_PORT STDOUT | grep -q far"
 
 agent_start || exit 1
 D=$T/defs
@@ -122,7 +122,7 @@ for t in $TAPS; do
 done
 check "MAC derived from the VM name (52:54:00)" sh -c "bridge fdb show br mcp-br0 | grep -q '^52:54:00'"
 check "nftables table of the agent present" nft list table inet mcp
-check "the host's other traffic is unaffected by the rules" sh -c "echo | socat - TCP:10.98.0.1:$FAR_PORT | grep -q far"
+check "the host's other traffic is unaffected by the rules" sh -c "socat -u TCP:10.98.0.1:$FAR_PORT STDOUT | grep -q far"
 check "bridge table of the agent present" nft list table bridge mcp
 
 # agent restart: addresses and TAPs unchanged
