@@ -358,6 +358,9 @@ check_capacity(struct agent *a, const struct svc_def *def, struct mcp_err *err)
 	int mem = 0, cpus = 0;
 	size_t i;
 
+	if (!def->active)
+		return 0;	/* nothing will run */
+
 	for (i = 0; i < def->ncomponents; i++)
 		if (strcmp(def->components[i].runtime, "unikernel") == 0) {
 			mem += def->components[i].memory_mb;
@@ -506,6 +509,33 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	} else {
 		log_warnx("deploy %s: listing instances: %s", def->name, err->msg);
 		mcp_err_clear(err);
+	}
+	if (!def->active) {
+		/* active = false: recorded (ports, addresses) but not running */
+		if (reg_component_set_desired(a->reg, def->name, NULL, "stopped", err) == -1)
+			goto out;
+		for (i = 0; i < def->ncomponents; i++) {
+			const struct svc_component *c = &def->components[i];
+			struct runtime *rt = agent_runtime_for(a, c->runtime, err);
+			struct rt_info info;
+			struct mcp_err ierr = MCP_ERR_INIT;
+			char name[SVC_INSTANCE_MAX];
+
+			svc_instance_name(name, sizeof(name), def->name, c->name);
+			if (rt && rt->ops->inspect(rt, name, &info, &ierr) == 0 &&
+			    strcmp(info.service, def->name) == 0 &&
+			    strcmp(info.state, "running") == 0) {
+				if (rt->ops->stop(rt, name, a->cfg.stop_timeout_s, err) == -1)
+					goto out;
+				buf_printf(actions, "%s: stopped (active = false)\n", name);
+			} else {
+				buf_printf(actions, "%s: not started (active = false)\n", name);
+			}
+		}
+		reg_event_add(a->reg, def->name, "", "deploy", "", "stopped",
+		    "active = false", &(struct mcp_err){ 0 });
+		rc = 0;
+		goto out;
 	}
 	for (i = 0; i < def->ncomponents; i++) {
 		const struct svc_component *c = &def->components[i];

@@ -167,7 +167,9 @@ agent_view_deployed(struct agent *a, const char *service, struct agent_view *v,
 		cv->rc = &one->components[j];
 		svc_instance_name(cv->instance, sizeof(cv->instance), one->name,
 		    cv->rc->name);
-		mcp_strlcpy(cv->observed, "running", sizeof(cv->observed));
+		/* a deploy starts every component, unless active = false */
+		mcp_strlcpy(cv->observed, one->active ? "running" : "unobserved",
+		    sizeof(cv->observed));
 		mcp_strlcpy(cv->image_hash, cv->rc->image_hash, sizeof(cv->image_hash));
 	}
 	return 0;

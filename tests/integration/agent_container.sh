@@ -190,6 +190,15 @@ check "distinct ports for concurrent deploys" test "$PA" != "$PB" -a "$PA" != "$
 check "svc-a answers" wait_for 10 sh -c "curl -fsS -m 2 http://127.0.0.1:$PA/ | grep -q 'svc-a version v1.0.0'"
 check "svc-b answers" wait_for 10 sh -c "curl -fsS -m 2 http://127.0.0.1:$PB/ | grep -q 'svc-b version v2.0.0'"
 
+# --- active = false: recorded with its port, not running, no drift
+sed 's/^node = "local"/node = "local"\nactive = false/' "$D/a.toml" >"$D/a-off.toml"
+out=$(mcp deploy "$D/a-off.toml"); echo "$out"
+check "inactive redeploy stops the service" grep -q "stopped (active = false)" <<<"$out"
+check "inactive: desired stopped, observed stopped, no drift" test "$(json_get "$(status_json svc-a)" 'j["components"][0]["desired"]+"/"+j["components"][0]["observed"]+"/"+str(j["components"][0]["drift"])')" = stopped/stopped/False
+check "inactive keeps its port" test "$(host_port svc-a)" = "$PA"
+check "active again: running" mcp deploy "$D/a.toml"
+check "svc-a answers again" wait_for 10 sh -c "curl -fsS -m 2 http://127.0.0.1:$PA/ | grep -q 'svc-a version v1.0.0'"
+
 # --- files under /srv/<service>/ only
 echo "config v1" >"$T/conf.txt"
 check "push a file" mcp push hello "$T/conf.txt" conf/app.conf
