@@ -21,6 +21,15 @@ REG_PORT=$(free_port) || exit 1
 registry_start "$T/registry" "$REG_PORT" || exit 1
 MCP_IMAGE_BUILD_DIR="$T/imgbuild" scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
 MCP_IMAGE_BUILD_DIR="$T/imgbuild" scripts/build-hello-image.sh v2.0.0 "$REGISTRY" >/dev/null || exit 1
+MCP_IMAGE_BUILD_DIR="$T/imgbuild" scripts/build-hello-image.sh v3.0.0 "$REGISTRY" >/dev/null || exit 1
+# corrupt v3's config blob in the registry's storage: pulls must fail loudly
+CFG=$(curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+	-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+	"http://$REGISTRY/v2/hello/manifests/v3.0.0" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["digest"].split(":")[1])')
+BLOB="$T/registry/data/docker/registry/v2/blobs/sha256/${CFG:0:2}/$CFG/data"
+[ -f "$BLOB" ] || { echo "cannot find config blob $CFG"; exit 1; }
+# same length, other bytes: only the digest check can tell
+/usr/bin/python3 -c 'import os,sys; p=sys.argv[1]; n=os.path.getsize(p); open(p,"wb").write(b"{" + b" " * (n - 2) + b"}")' "$BLOB"
 podman_env_cleanup "$T/imgbuild/podman"
 
 cat >"$T/alert.sh" <<EOF
@@ -148,6 +157,8 @@ sed "s|hello:v1.0.0|hello|" "$D/hello.toml" >"$D/notag.toml"
 expect_fail "image without tag" "tag" mcp deploy "$D/notag.toml"
 sed "s|hello:v1.0.0|hello:v9.9.9|" "$D/hello.toml" >"$D/missing.toml"
 expect_fail "image that is not in the registry" "hello:v9.9.9" mcp deploy "$D/missing.toml"
+sed "s|hello:v1.0.0|hello:v3.0.0|" "$D/hello.toml" >"$D/corrupt.toml"
+expect_fail "a corrupt image in the registry" "hello:v3.0.0.*(digest|verif|match)" mcp deploy "$D/corrupt.toml"
 sed 's|^node = .*|node = "elsewhere"|' "$D/hello.toml" >"$D/pinned.toml"
 expect_fail "pinned to an unknown node" "elsewhere" mcp deploy "$D/pinned.toml"
 printf 'name = "hello-x"\n[[components]]\nname = "y"\nimage = "%s/hello:v1.0.0"\n' "$REGISTRY" >"$D/hx.toml"
