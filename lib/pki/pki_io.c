@@ -1,9 +1,9 @@
 /*
  * pki/pki_io.c: PKI files on disk (see pki_io.h).  A key or certificate is
- * written once: the temporary file is created O_EXCL with its final mode
- * (keys 0600, so the key is never readable by others, not even briefly),
- * synced, then renamed with RENAME_NOREPLACE so that two concurrent
- * `mcp ca` runs cannot overwrite each other's files.
+ * written once, with file_write_new(): created with its final mode (keys
+ * 0600, never readable by others, not even briefly) and renamed into
+ * place without replacing, so two concurrent `mcp ca` runs cannot
+ * overwrite each other's files.
  */
 #include "pki/pki_io.h"
 
@@ -14,12 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+
+#include "util/file.h"
 
 int
 pki_err_ssl(struct mcp_err *err, const char *fmt, ...)
@@ -65,101 +66,6 @@ pki_path_exists(const char *path, struct mcp_err *err)
 	return mcp_err_errno(err, errno, "stat %s", path);
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* rename without replacing; link+unlink where renameat2 is not supported. */
-static int
-rename_noreplace(const char *from, const char *to)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	if (link(from, to) == -1)
-		return -1;
-	unlink(from);
-	return 0;
-}
-
-static void
-sync_parent(const char *path)
-{
-	char dir[4096];
-	char *slash;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-int
-pki_write_new(const char *path, const void *data, size_t len, mode_t mode,
-    struct mcp_err *err)
-{
-	char tmp[4096];
-	int fd, e;
-
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%ld", path,
-	    (long)getpid(), (long)ts.tv_nsec) >= sizeof(tmp))
-		return mcp_err_set(err, MCP_E_INVALID, "%s: path too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
-	if (fd == -1)
-		return mcp_err_errno(err, errno, "create %s", tmp);
-	/* The umask may have removed bits; never added any. */
-	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
-	    fsync(fd) == -1) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		return mcp_err_errno(err, e, "write %s", tmp);
-	}
-	if (close(fd) == -1) {
-		e = errno;
-		unlink(tmp);
-		return mcp_err_errno(err, e, "close %s", tmp);
-	}
-	if (rename_noreplace(tmp, path) == -1) {
-		e = errno;
-		unlink(tmp);
-		if (e == EEXIST)
-			return mcp_err_set(err, MCP_E_EXISTS, "%s already exists; "
-			    "refusing to overwrite it", path);
-		return mcp_err_errno(err, e, "rename %s to %s", tmp, path);
-	}
-	sync_parent(path);
-	return 0;
-}
-
 /* Drain a memory BIO into a new file. */
 static int
 write_bio(const char *path, BIO *bio, mode_t mode, struct mcp_err *err)
@@ -171,7 +77,7 @@ write_bio(const char *path, BIO *bio, mode_t mode, struct mcp_err *err)
 	if (len <= 0)
 		return mcp_err_set(err, MCP_E_INTERNAL, "%s: nothing to write",
 		    path);
-	rc = pki_write_new(path, data, (size_t)len, mode, err);
+	rc = file_write_new(path, data, (size_t)len, mode, err);
 	/* The buffer held a private key maybe: wipe it before it is freed. */
 	OPENSSL_cleanse(data, (size_t)len);
 	return rc;

@@ -25,10 +25,6 @@ int pki_dir_ensure(const char *dir, struct mcp_err *err);
 /* 1 if path exists (any type, including a dangling symlink), 0 if not, -1 on error. */
 int pki_path_exists(const char *path, struct mcp_err *err);
 
-/* Write data to path with mode; refuses (MCP_E_EXISTS) to replace a file. */
-int pki_write_new(const char *path, const void *data, size_t len, mode_t mode,
-    struct mcp_err *err);
-
 /* PEM encodings of a key (PKCS#8, unencrypted) and a certificate. */
 int pki_write_key(const char *path, EVP_PKEY *key, struct mcp_err *err);
 int pki_write_cert(const char *path, X509 *cert, struct mcp_err *err);

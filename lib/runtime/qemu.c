@@ -27,6 +27,7 @@
 
 #include "image/image.h"
 #include "util/file.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/spawn.h"
 
@@ -73,23 +74,6 @@ vm_tap(const struct qemu_rt *q, const char *vm_ip, char *out, size_t outsz)
 	out[0] = '\0';
 	if (q->has_bridge && vm_ip && vm_ip[0] && net_ip_parse(vm_ip, &ip) == 0)
 		net_tap_name(&q->bridge, ip, out, outsz);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* ---- configuration ---- */
@@ -380,7 +364,7 @@ qemu_start(const char *vmdir, const char *name, const struct qemu_args *qa,
 	}
 	/* the pidfile is written before the daemonizing parent exits */
 	for (int i = 0; i < 20 && (pid = qemu_pid_read(vmdir)) == 0; i++)
-		sleep_ms(50);
+		mcp_sleep_ms(50);
 	if (pid == 0) {
 		mcp_err_set(err, MCP_E_UNAVAILABLE,
 		    "vm %s: qemu started but %s/qemu.pid names no live QEMU of this VM", name,
@@ -541,8 +525,8 @@ wait_gone(const char *vmdir, pid_t pid, long long deadline)
 	do {
 		if (!qemu_pid_trusted(pid, vmdir))
 			return 1;
-		sleep_ms(50);
-	} while (now_ms() < deadline);
+		mcp_sleep_ms(50);
+	} while (mcp_now_ms() < deadline);
 	return !qemu_pid_trusted(pid, vmdir);
 }
 
@@ -586,17 +570,17 @@ qemu_stop_vm(struct runtime *rt, const char *name, int timeout_s, struct mcp_err
 		return 0;	/* already stopped */
 	if (timeout_s <= 0)
 		timeout_s = q->stop_timeout_s;
-	deadline = now_ms() + (long long)timeout_s * 1000;
+	deadline = mcp_now_ms() + (long long)timeout_s * 1000;
 	snprintf(sock, sizeof(sock), "%s/qmp.sock", vmdir);
 
 	/* 1. ACPI power button: mcp-init sends SIGTERM, the app exits, power off */
 	if (qmp_connect(&qmp, sock, 2000, &qerr) == 0 &&
 	    qmp_execute(&qmp, "system_powerdown", 2000, &qerr) == 0) {
-		long long left = deadline - now_ms();
+		long long left = deadline - mcp_now_ms();
 
 		/* after SHUTDOWN (or EOF) QEMU exits by itself (no -no-shutdown) */
 		if (qmp_wait_shutdown(&qmp, left > 0 ? (int)left : 0) >= 0 &&
-		    wait_gone(vmdir, pid, now_ms() + 2000)) {
+		    wait_gone(vmdir, pid, mcp_now_ms() + 2000)) {
 			qmp_close(&qmp);
 			return 0;
 		}
@@ -610,13 +594,13 @@ qemu_stop_vm(struct runtime *rt, const char *name, int timeout_s, struct mcp_err
 	if (qmp.fd >= 0)
 		qmp_execute(&qmp, "quit", 1000, NULL);
 	qmp_close(&qmp);
-	if (wait_gone(vmdir, pid, now_ms() + 3000))
+	if (wait_gone(vmdir, pid, mcp_now_ms() + 3000))
 		return 0;
 	/* 3. SIGKILL, re-checking that the PID is still this VM's QEMU */
 	log_warnx("vm %s: QEMU (pid %d) ignored quit; killing", name, (int)pid);
 	if (qemu_pid_trusted(pid, vmdir))
 		kill(pid, SIGKILL);
-	if (!wait_gone(vmdir, pid, now_ms() + 3000))
+	if (!wait_gone(vmdir, pid, mcp_now_ms() + 3000))
 		return mcp_err_set(err, MCP_E_INTERNAL, "vm %s: QEMU pid %d survives SIGKILL",
 		    name, (int)pid);
 	snprintf(pidfile, sizeof(pidfile), "%s/qemu.pid", vmdir);

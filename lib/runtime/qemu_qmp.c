@@ -17,14 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util/clock.h"
 
 /*
  * Next message: 1 with *out (caller json_decref), 0 on EOF, -1 on timeout
@@ -56,7 +49,7 @@ qmp_read(struct qmp *q, long long deadline, json_t **out)
 			*out = j;
 			return 1;
 		}
-		left = deadline - now_ms();
+		left = deadline - mcp_now_ms();
 		if (left <= 0)
 			return -1;
 		if (poll(&pfd, 1, (int)left) <= 0)
@@ -76,7 +69,7 @@ qmp_read(struct qmp *q, long long deadline, json_t **out)
 int
 qmp_open_fd(struct qmp *q, int fd, int timeout_ms, struct mcp_err *err)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mcp_now_ms() + timeout_ms;
 	json_t *j = NULL;
 	int rc;
 
@@ -91,7 +84,7 @@ qmp_open_fd(struct qmp *q, int fd, int timeout_ms, struct mcp_err *err)
 		return -1;
 	}
 	json_decref(j);
-	if (qmp_execute(q, "qmp_capabilities", (int)(deadline - now_ms()), err) == -1) {
+	if (qmp_execute(q, "qmp_capabilities", (int)(deadline - mcp_now_ms()), err) == -1) {
 		qmp_close(q);
 		return -1;
 	}
@@ -127,7 +120,7 @@ qmp_connect(struct qmp *q, const char *path, int timeout_ms, struct mcp_err *err
 int
 qmp_execute(struct qmp *q, const char *command, int timeout_ms, struct mcp_err *err)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+	long long deadline = mcp_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
 	char msg[256];
 	int n = snprintf(msg, sizeof(msg), "{\"execute\":\"%s\"}\r\n", command);
 
@@ -159,7 +152,7 @@ qmp_execute(struct qmp *q, const char *command, int timeout_ms, struct mcp_err *
 int
 qmp_wait_shutdown(struct qmp *q, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = mcp_now_ms() + timeout_ms;
 
 	while (!q->shutdown) {
 		json_t *j = NULL;

@@ -15,6 +15,10 @@ int file_read(const char *path, struct buf *out, size_t max, struct mcp_err *err
 /* Write data to path via a temp file + fsync + rename, with mode. */
 int file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, struct mcp_err *err);
+/* The same, but refuse (MCP_E_EXISTS) if path exists, even when another
+ * writer creates it concurrently (keys, certificates). */
+int file_write_new(const char *path, const void *data, size_t len,
+    mode_t mode, struct mcp_err *err);
 /* mkdir -p with mode for created components. */
 int file_mkdirs(const char *path, mode_t mode, struct mcp_err *err);
 

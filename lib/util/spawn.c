@@ -16,16 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 extern char **environ;
-
-long long
-spawn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 char **
 spawn_env_new(const char *const *add)
@@ -114,11 +107,11 @@ spawn_run(const char *const argv[], const struct spawn_opts *opts,
 		}
 	}
 
-	deadline = spawn_now_ms() + timeout;
+	deadline = mcp_now_ms() + timeout;
 	while (outp[0] >= 0 || errp[0] >= 0 || inp[1] >= 0) {
 		struct pollfd pfd[3];
 		int nfd = 0, i;
-		long long left = deadline - spawn_now_ms();
+		long long left = deadline - mcp_now_ms();
 
 		if (left <= 0) {
 			res->timed_out = 1;

@@ -54,9 +54,8 @@ typedef int (*spawn_chunk_cb)(const char *data, size_t len, void *arg);
 int spawn_stream(const char *const argv[], const struct spawn_opts *opts,
     spawn_chunk_cb cb, void *arg, struct spawn_result *res, struct mcp_err *err);
 
-/* Shared by the spawn variants: a monotonic clock in ms, and environ with
- * "K=V" entries of add replacing or extending it (free the array only). */
-long long spawn_now_ms(void);
+/* Shared by the spawn variants: environ with "K=V" entries of add
+ * replacing or extending it (free the array only). */
 char **spawn_env_new(const char *const *add);
 
 #endif

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 #define STREAM_TICK_MS	500
 #define STREAM_KEEP	4096	/* output tail kept for spawn_errline */
 #define STREAM_GRACE_MS	1000	/* SIGTERM -> SIGKILL */
@@ -51,7 +53,7 @@ stream_reap(pid_t pid, int kill_it)
 
 	if (kill_it) {
 		kill(pid, SIGTERM);
-		until = spawn_now_ms() + STREAM_GRACE_MS;
+		until = mcp_now_ms() + STREAM_GRACE_MS;
 		for (;;) {
 			pid_t r = waitpid(pid, &wstatus, WNOHANG);
 
@@ -59,9 +61,9 @@ stream_reap(pid_t pid, int kill_it)
 				goto done;
 			if (r == -1 && errno != EINTR)
 				return -1;
-			if (spawn_now_ms() >= until)
+			if (mcp_now_ms() >= until)
 				break;
-			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000000 }, NULL);
+			mcp_sleep_ms(10);
 		}
 		kill(pid, SIGKILL);
 	}
@@ -109,11 +111,11 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 	}
 
 	if (opts && opts->timeout_ms > 0)
-		deadline = spawn_now_ms() + opts->timeout_ms;
-	next_tick = spawn_now_ms() + STREAM_TICK_MS;
+		deadline = mcp_now_ms() + opts->timeout_ms;
+	next_tick = mcp_now_ms() + STREAM_TICK_MS;
 	while (!stop) {
 		struct pollfd pfd = { .fd = outp[0], .events = POLLIN };
-		long long now = spawn_now_ms(), wait = next_tick - now;
+		long long now = mcp_now_ms(), wait = next_tick - now;
 
 		if (deadline && now >= deadline) {
 			timed_out = 1;
@@ -137,8 +139,8 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 				break;	/* EOF: the child is done writing */
 		}
-		if (!stop && spawn_now_ms() >= next_tick) {
-			next_tick = spawn_now_ms() + STREAM_TICK_MS;
+		if (!stop && mcp_now_ms() >= next_tick) {
+			next_tick = mcp_now_ms() + STREAM_TICK_MS;
 			if (cb("", 0, arg) != 0)
 				stop = 1;
 		}
