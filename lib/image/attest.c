@@ -4,38 +4,10 @@
  */
 #include "image/image.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-static int
-hash_file(EVP_MD_CTX *ctx, const char *path, uint64_t *size, struct mcp_err *err)
-{
-	unsigned char local[1 << 16];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd == -1)
-		return mcp_err_errno(err, errno, "hash %s", path);
-	*size = 0;
-	while ((n = read(fd, local, sizeof(local))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			mcp_err_errno(err, errno, "hash %s", path);
-			close(fd);
-			return -1;
-		}
-		EVP_DigestUpdate(ctx, local, (size_t)n);
-		*size += (uint64_t)n;
-	}
-	close(fd);
-	return 0;
-}
+#include "util/hash.h"
 
 int
 image_attest(const char *kernel, const char *initrd, char out[IMAGE_HASH_MAX],
@@ -51,13 +23,12 @@ image_attest(const char *kernel, const char *initrd, char out[IMAGE_HASH_MAX],
 		mcp_err_set(err, MCP_E_INTERNAL, "hash %s: EVP init failed", initrd);
 		goto out;
 	}
-	if (hash_file(ctx, kernel, &ks, err) == -1 ||
-	    hash_file(ctx, initrd, &is, err) == -1)
+	if (hash_file_update(ctx, kernel, 1, &ks, err) == -1 ||
+	    hash_file_update(ctx, initrd, 1, &is, err) == -1)
 		goto out;
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	memcpy(out, "sha256:", 7);
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+	hash_hex(md, mdlen, out + 7);
 	if (kernel_size)
 		*kernel_size = ks;
 	if (initrd_size)

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "util/file.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 #define BUILD_VERSION "mcp-initramfs-v1"
@@ -110,39 +111,9 @@ env_get(const struct strv *env, const char *key)
 /* ---- hashing helpers ---- */
 
 static void
-hex_of(const unsigned char *md, unsigned len, char *out)
-{
-	for (unsigned i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-static void
 md_str(EVP_MD_CTX *ctx, const char *s)
 {
 	EVP_DigestUpdate(ctx, s, strlen(s) + 1);	/* NUL separates fields */
-}
-
-static int
-md_file(EVP_MD_CTX *ctx, const char *path, struct mcp_err *err)
-{
-	char chunk[65536];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd == -1)
-		return mcp_err_errno(err, errno, "read %s", path);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			mcp_err_errno(err, errno, "read %s", path);
-			close(fd);
-			return -1;
-		}
-		EVP_DigestUpdate(ctx, chunk, (size_t)n);
-	}
-	close(fd);
-	return 0;
 }
 
 static void
@@ -152,7 +123,7 @@ md_final_hex(EVP_MD_CTX *ctx, char out[65])
 	unsigned len = 0;
 
 	EVP_DigestFinal_ex(ctx, md, &len);
-	hex_of(md, len, out);
+	hash_hex(md, len, out);
 }
 
 static int
@@ -168,7 +139,7 @@ md_tree_visit(void *arg, const char *host, const char *guest, const struct stat 
 	if (link)
 		md_str(ctx, link);
 	else if (S_ISREG(st->st_mode))
-		return md_file(ctx, host, err);
+		return hash_file_update(ctx, host, 0, NULL, err);
 	return 0;
 }
 
@@ -395,17 +366,17 @@ build_key(struct initramfs *ib, const struct image_request *req, struct build_ct
 	md_str(ctx, BUILD_VERSION);
 	md_str(ctx, c->img.id);
 	md_str(ctx, c->exec);
-	if (md_file(ctx, c->exec_host, err) == -1)
+	if (hash_file_update(ctx, c->exec_host, 0, NULL, err) == -1)
 		goto out;
 	md_str(ctx, c->config.data);
-	if (md_file(ctx, ib->mcp_init, err) == -1) {
+	if (hash_file_update(ctx, ib->mcp_init, 0, NULL, err) == -1) {
 		mcp_err_prefix(err, "mcp-init");
 		goto out;
 	}
 	for (size_t i = 0; i < c->modules.n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", ib->modules_dir, c->modules.v[i]);
 		md_str(ctx, c->modules.v[i]);
-		if (md_file(ctx, path, err) == -1) {
+		if (hash_file_update(ctx, path, 0, NULL, err) == -1) {
 			mcp_err_prefix(err, "kernel module");
 			goto out;
 		}
