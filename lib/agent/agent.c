@@ -157,6 +157,7 @@ agent_free(struct agent *a)
 	}
 	runtime_free(a->qemu);
 	runtime_free(a->podman);
+	free(a->fw_applied);
 	reg_close(a->reg);
 	agent_config_free(&a->cfg);
 	pthread_cond_destroy(&a->cv);

@@ -45,6 +45,8 @@ struct agent {
 	char accel[8];			/* "kvm" | "tcg" when qemu is available */
 	struct net_bridge bridge;	/* from [bridge] */
 	int bridge_mode;		/* the bridge existed at start-up */
+	char *fw_applied;		/* rule set last given to nft (bridge_mu) */
+	int64_t fw_applied_at;
 	struct wire_server *server;
 	int64_t started_at;
 
@@ -78,6 +80,9 @@ struct agent_view {
 	struct agent_comp_view **comps;	/* comps[i] has svcs[i].ncomponents entries */
 	struct reg_event *events;	/* recent events (single-service views) */
 	size_t nevents;
+	int observed;			/* the runtimes answered: infos is their listing */
+	struct rt_info *infos;		/* the merged listing the view was made from */
+	size_t ninfos;
 };
 
 int agent_init(struct agent *a, const char *config_path, struct mcp_err *err);
@@ -104,7 +109,8 @@ uint64_t agent_ops_gen(struct agent *a);
 
 /* Lifecycle (agent/ops.c).  actions receives one line per thing done. */
 int agent_deploy(struct agent *a, const char *text, size_t len,
-    const char *source, struct buf *actions, struct mcp_err *err);
+    const char *source, char *name_out, size_t name_outsz, struct buf *actions,
+    struct mcp_err *err);
 int agent_stop(struct agent *a, const char *service, const char *component,
     struct buf *actions, struct mcp_err *err);
 int agent_start(struct agent *a, const char *service, const char *component,
@@ -154,9 +160,10 @@ int agent_logs(struct agent *a, const char *service, const char *component,
 int agent_bridge_init(struct agent *a, struct mcp_err *err);
 /* 1 if this component runs on the bridge (bridge mode, unikernel, not "user"). */
 int agent_bridged(struct agent *a, const char *runtime, const char *network);
-/* Give the component an address if it has none (bridged) or release it. */
-int agent_bridge_assign(struct agent *a, const char *service,
-    const struct svc_component *c, struct mcp_err *err);
+/* Give the component an address if it has none (bridged) or release it;
+ * *changed is set when an address was taken or released. */
+int agent_bridge_assign(struct agent *a, const struct reg_service *rs,
+    const struct svc_component *c, int *changed, struct mcp_err *err);
 /* Rules from the registry's VMs; delete TAPs of VMs not running. */
 void agent_bridge_sync(struct agent *a, const struct rt_info *running, size_t n);
 /* `mcp-agent -c CONFIG bridge up|down`: create (idempotent) or remove the

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/log.h"
 
@@ -34,24 +35,23 @@ agent_bridged(struct agent *a, const char *runtime, const char *network)
 }
 
 int
-agent_bridge_assign(struct agent *a, const char *service,
-    const struct svc_component *c, struct mcp_err *err)
+agent_bridge_assign(struct agent *a, const struct reg_service *rs,
+    const struct svc_component *c, int *changed, struct mcp_err *err)
 {
-	struct reg_service *s = NULL;
-	const char *have = "";
+	const char *service = rs->name, *have = "";
 	char (*ips)[48] = NULL;
 	uint32_t first, last, ip;
 	size_t n = 0, i, k;
 	int rc = -1;
 
-	if (reg_service_get(a->reg, service, &s, err) == -1)
-		return -1;
-	for (i = 0; i < s->ncomponents; i++)
-		if (strcmp(s->components[i].name, c->name) == 0)
-			have = s->components[i].vm_ip;
+	for (i = 0; i < rs->ncomponents; i++)
+		if (strcmp(rs->components[i].name, c->name) == 0)
+			have = rs->components[i].vm_ip;
 	if (!agent_bridged(a, c->runtime, c->network)) {
-		rc = have[0] ? reg_component_set_vm_ip(a->reg, service, c->name, "", err) : 0;
-		goto out;
+		if (!have[0])
+			return 0;
+		*changed = 1;
+		return reg_component_set_vm_ip(a->reg, service, c->name, "", err);
 	}
 	if (have[0]) {
 		/* keep it, and its route addresses current */
@@ -75,6 +75,7 @@ agent_bridge_assign(struct agent *a, const char *service,
 		if (reg_component_set_vm_ip(a->reg, service, c->name, cand, err) == 0) {
 			log_info("%s/%s: address %s on %s", service, c->name, cand,
 			    a->bridge.name);
+			*changed = 1;
 			rc = 0;
 			goto out;
 		}
@@ -86,7 +87,6 @@ agent_bridge_assign(struct agent *a, const char *service,
 	    a->bridge.name, a->cfg.bridge_subnet, service, c->name);
 out:
 	free(ips);
-	reg_service_free(s);
 	return rc;
 }
 
@@ -124,8 +124,29 @@ agent_bridge_sync(struct agent *a, const struct rt_info *running, size_t nrun)
 			net_tap_name(&a->bridge, ip, vms[nvms].tap, sizeof(vms[nvms].tap));
 			nvms++;
 		}
-	if (net_firewall_sync(&a->bridge, vms, nvms, &err) == -1)
-		log_warnx("bridge: %s", err.msg);
+	/*
+	 * The monitor calls this every pass: nft runs only when the rule set
+	 * changed, or once a minute to repair rules someone else removed.
+	 */
+	{
+		struct buf rs = BUF_INIT;
+		int64_t now = (int64_t)time(NULL);
+
+		net_firewall_ruleset(&a->bridge, vms, nvms, &rs);
+		if (a->fw_applied == NULL || strcmp(a->fw_applied, rs.data) != 0 ||
+		    now - a->fw_applied_at >= 60) {
+			if (net_firewall_apply(&a->bridge, rs.data, &err) == -1) {
+				log_warnx("bridge: %s", err.msg);
+				buf_free(&rs);
+			} else {
+				free(a->fw_applied);
+				a->fw_applied = buf_steal(&rs);
+				a->fw_applied_at = now;
+			}
+		} else {
+			buf_free(&rs);
+		}
+	}
 	/*
 	 * TAPs whose VM is not running (crashed, killed, removed) go, unless
 	 * an operation on its service is in flight (a VM being started has

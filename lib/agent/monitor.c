@@ -51,16 +51,10 @@ agent_monitor_tick(struct agent *a)
 	struct mcp_err err = MCP_ERR_INIT;
 	int64_t now = (int64_t)time(NULL);
 	uint64_t gen = agent_ops_gen(a);
-	struct rt_info *infos = NULL;
-	size_t i, j, ninfos = 0;
+	size_t i, j;
 
 	if (agent_view_get(a, NULL, &v, &err) == -1) {
 		log_warnx("monitor: %s", err.msg);
-		return;
-	}
-	if (a->bridge_mode && agent_observe(a, &infos, &ninfos, &err) == -1) {
-		log_warnx("monitor: %s", err.msg);
-		agent_view_free(&v);
 		return;
 	}
 	/*
@@ -70,13 +64,12 @@ agent_monitor_tick(struct agent *a)
 	 */
 	if (agent_ops_gen(a) != gen) {
 		log_debug("monitor: operations in flight; pass skipped");
-		free(infos);
 		agent_view_free(&v);
 		return;
 	}
-	if (a->bridge_mode)
-		agent_bridge_sync(a, infos, ninfos);
-	free(infos);
+	/* TAPs are swept only against a listing the runtimes really gave */
+	if (a->bridge_mode && v.observed)
+		agent_bridge_sync(a, v.infos, v.ninfos);
 	for (i = 0; i < v.nsvcs; i++) {
 		const char *svc = v.svcs[i].name;
 

@@ -398,7 +398,7 @@ deploy_rollback(struct agent *a, const struct svc_def *def)
 
 int
 agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
-    struct buf *actions, struct mcp_err *err)
+    char *name_out, size_t name_outsz, struct buf *actions, struct mcp_err *err)
 {
 	struct svc_def *def = NULL;
 	struct reg_service *rs = NULL;
@@ -410,6 +410,8 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	if (svc_parse(text, len, source && source[0] ? source : "definition",
 	    &def, err) == -1)
 		return -1;
+	if (name_out)
+		mcp_strlcpy(name_out, def->name, name_outsz);
 	if (def->node[0] && strcmp(def->node, a->cfg.node) != 0) {
 		mcp_err_set(err, MCP_E_PRECONDITION,
 		    "deploy %s: the service is pinned to node %s, this is node %s",
@@ -469,14 +471,27 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		goto out;
 	}
 	pthread_mutex_unlock(&a->capacity_mu);
-	for (i = 0; i < def->ncomponents; i++)
-		if (agent_bridge_assign(a, def->name, &def->components[i], err) == -1) {
+	if (a->bridge_mode) {
+		int changed = 0;
+
+		if (reg_service_get(a->reg, def->name, &rs, err) == -1) {
 			mcp_err_prefix(err, "deploy %s", def->name);
-			if (!existed)
-				deploy_rollback(a, def);
 			goto out;
 		}
-	agent_bridge_sync(a, NULL, 0);
+		for (i = 0; i < def->ncomponents; i++)
+			if (agent_bridge_assign(a, rs, &def->components[i], &changed,
+			    err) == -1) {
+				mcp_err_prefix(err, "deploy %s", def->name);
+				if (!existed)
+					deploy_rollback(a, def);
+				goto out;
+			}
+		reg_service_free(rs);
+		rs = NULL;
+		if (changed)
+			agent_bridge_sync(a, NULL, 0);
+	}
+	/* the recorded state, with ports and addresses, is what runs */
 	if (reg_service_get(a->reg, def->name, &rs, err) == -1) {
 		mcp_err_prefix(err, "deploy %s", def->name);
 		goto out;

@@ -153,26 +153,24 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 	const Mcp__V1__DeployRequest *r = (const Mcp__V1__DeployRequest *)req;
 	struct agent *a = ctx;
 	struct buf actions = BUF_INIT;
-	struct svc_def *def = NULL;
+	char name[SVC_NAME_MAX + 1];
 	struct agent_view v;
 	Mcp__V1__DeployResponse *out;
 
 	log_info("Deploy from %s (%s)", caller->identity, r->source);
 	if (agent_deploy(a, r->definition, strlen(r->definition), r->source,
-	    &actions, err) == -1) {
+	    name, sizeof(name), &actions, err) == -1) {
 		buf_free(&actions);
 		return -1;
 	}
 	out = NEW(Mcp__V1__DeployResponse, MCP__V1__DEPLOY_RESPONSE__INIT);
 	actions_to_repeated(&actions, &out->n_actions, &out->actions);
 	buf_free(&actions);
-	if (svc_parse(r->definition, strlen(r->definition), "definition", &def,
-	    err) == 0 && agent_view_deployed(a, def->name, &v, err) == 0) {
+	if (agent_view_deployed(a, name, &v, err) == 0) {
 		out->service = service_to_pb(a, &v, 0);
 		agent_view_free(&v);
 	}
 	mcp_err_clear(err);
-	svc_free(def);
 	*resp = &out->base;
 	return 0;
 }

@@ -143,7 +143,9 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 			    a->cfg.flap_threshold;
 		}
 	}
-	free(infos);
+	v->observed = observed_ok;
+	v->infos = infos;
+	v->ninfos = ninfos;
 	return 0;
 }
 
@@ -186,6 +188,7 @@ agent_view_free(struct agent_view *v)
 	free(v->comps);
 	reg_services_free(v->svcs, v->nsvcs);
 	free(v->events);
+	free(v->infos);
 	memset(v, 0, sizeof(*v));
 }
 

@@ -283,15 +283,13 @@ net_firewall_present(void)
 	return run(argv, NULL, &err) == 0;
 }
 
-int
-net_firewall_sync(const struct net_bridge *b, const struct net_vm *vms, size_t n,
-    struct mcp_err *err)
+void
+net_firewall_ruleset(const struct net_bridge *b, const struct net_vm *vms,
+    size_t n, struct buf *out)
 {
-	const char *argv[] = { "nft", "-f", "-", NULL };
 	struct buf rs = BUF_INIT;
 	char gw[16], ip[16];
 	size_t i;
-	int rc;
 
 	/* "table X" first makes the delete valid whether or not it existed */
 	buf_printf(&rs, "table inet %s\ndelete table inet %s\n"
@@ -327,9 +325,30 @@ net_firewall_sync(const struct net_bridge *b, const struct net_vm *vms, size_t n
 			buf_printf(&rs, "%s\"%s\"", i ? ", " : "", vms[i].tap);
 		buf_puts(&rs, " } drop\n }\n}\n");
 	}
-	rc = run(argv, rs.data, err);
+	buf_append(out, rs.data, rs.len);
 	buf_free(&rs);
-	if (rc == -1)
+}
+
+int
+net_firewall_apply(const struct net_bridge *b, const char *ruleset,
+    struct mcp_err *err)
+{
+	const char *argv[] = { "nft", "-f", "-", NULL };
+
+	if (run(argv, ruleset, err) == -1)
 		return mcp_err_prefix(err, "firewall for %s", b->name);
 	return 0;
+}
+
+int
+net_firewall_sync(const struct net_bridge *b, const struct net_vm *vms, size_t n,
+    struct mcp_err *err)
+{
+	struct buf rs = BUF_INIT;
+	int rc;
+
+	net_firewall_ruleset(b, vms, n, &rs);
+	rc = net_firewall_apply(b, rs.data, err);
+	buf_free(&rs);
+	return rc;
 }

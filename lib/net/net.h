@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 #define NET_IFNAME_MAX 16	/* IFNAMSIZ: 15 bytes + NUL */
@@ -70,7 +71,13 @@ struct net_vm {
 	char service[64];	/* for the caller's bookkeeping */
 };
 
-/* Replace our nftables tables for these VMs; with none, remove them. */
+/* The nft script that replaces our tables for these VMs (none: removes them). */
+void net_firewall_ruleset(const struct net_bridge *b, const struct net_vm *vms,
+    size_t n, struct buf *out);
+/* Run such a script through nft, atomically. */
+int net_firewall_apply(const struct net_bridge *b, const char *ruleset,
+    struct mcp_err *err);
+/* Both: replace our nftables tables for these VMs; with none, remove them. */
 int net_firewall_sync(const struct net_bridge *b, const struct net_vm *vms,
     size_t n, struct mcp_err *err);
 /* 1 if our tables exist. */
