@@ -18,9 +18,7 @@ cleanup() {
 trap cleanup EXIT
 
 
-REG_PORT=$(free_port)
-registry_start "$T/registry" "$REG_PORT" >/dev/null || exit 1
-MCP_IMAGE_BUILD_DIR="$T/img" scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
+hello_registry "$T" v1.0.0 >/dev/null || exit 1
 podman_env_cleanup "$T/img/podman"
 agent_env_init "$T/agent" "$REGISTRY" || exit 1
 agent_start || exit 1

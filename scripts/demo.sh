@@ -50,9 +50,9 @@ if (exec 3<>/dev/tcp/127.0.0.1/$REG_PORT) 2>/dev/null; then
 	exit 1
 fi
 echo "== registry on 127.0.0.1:$REG_PORT, example image"
-registry_start "$DEMO/registry" "$REG_PORT"
-MCP_IMAGE_BUILD_DIR=$DEMO/imgbuild scripts/build-hello-image.sh v1.0.0 "$REGISTRY"
-podman_env_cleanup "$DEMO/imgbuild/podman"
+HELLO_REGISTRY_PORT=$REG_PORT hello_registry "$DEMO" v1.0.0
+echo "   pushed $REGISTRY/hello:v1.0.0"
+podman_env_cleanup "$DEMO/img/podman"
 
 echo "== mcp-agent, state in $DEMO/agent/state"
 agent_env_init "$DEMO/agent" "$REGISTRY"

@@ -167,6 +167,24 @@ port_probe(int port, void *arg)
 static int instance_remove(struct agent *a, struct runtime *rt, const char *name,
     const char *service, const char *component, struct mcp_err *err);
 
+/*
+ * 1 (with err) when an instance is not (service, component)'s own: another
+ * service's, or not managed by MCP at all.  Such an instance is never
+ * stopped, removed or replaced.
+ */
+static int
+not_ours(const struct rt_info *info, const char *service, const char *component,
+    struct mcp_err *err)
+{
+	if (strcmp(info->service, service) == 0 && strcmp(info->component, component) == 0)
+		return 0;
+	mcp_err_set(err, MCP_E_EXISTS,
+	    "%s already exists and does not belong to %s/%s (service \"%s\", "
+	    "component \"%s\"); not touching it", info->name, service, component,
+	    info->service, info->component);
+	return 1;
+}
+
 /* (Re)create one component's instance from its spec; records what started. */
 static int
 component_run(struct agent *a, const struct svc_def *def,
@@ -196,13 +214,8 @@ component_run(struct agent *a, const struct svc_def *def,
 	 * rare leftover or missing image when run reports it.
 	 */
 	exists = !fresh && rt->ops->inspect(rt, b.name, &info, &ierr) == 0;
-	if (exists && (strcmp(info.service, def->name) != 0 ||
-	    strcmp(info.component, c->name) != 0)) {
-		mcp_err_set(err, MCP_E_EXISTS,
-		    "%s already exists and does not belong to %s/%s; not touching it",
-		    b.name, def->name, c->name);
+	if (exists && not_ours(&info, def->name, c->name, err))
 		goto out;
-	}
 	if (exists && !force && strcmp(info.state, "running") == 0 && rc &&
 	    strcmp(rc->spec_hash, hash) == 0) {
 		buf_printf(actions, "%s: unchanged, running\n", b.name);
@@ -271,11 +284,8 @@ instance_remove(struct agent *a, struct runtime *rt, const char *name,
 
 	if (rt->ops->inspect(rt, name, &info, &ierr) == -1)
 		return 0;
-	if (strcmp(info.service, service) != 0 || strcmp(info.component, component) != 0)
-		return mcp_err_set(err, MCP_E_EXISTS,
-		    "%s already exists and does not belong to %s/%s (service \"%s\", "
-		    "component \"%s\"); not touching it", name, service, component,
-		    info.service, info.component);
+	if (not_ours(&info, service, component, err))
+		return -1;
 	if (strcmp(info.state, "running") == 0 &&
 	    rt->ops->stop(rt, name, a->cfg.stop_timeout_s, err) == -1 &&
 	    err->code != MCP_E_NOTFOUND)

@@ -122,6 +122,18 @@ service_node(struct cli *c, const char *service, struct mcp_err *err)
 static json_t *service_json(const Mcp__V1__ServiceStatus *s);
 static void json_print(json_t *j);
 
+/* The lines an operation reports, as a JSON array. */
+static json_t *
+actions_json(size_t n, char **actions)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(actions[i]));
+	return arr;
+}
+
 /* ---- deploy ---- */
 
 int
@@ -196,20 +208,18 @@ cli_cmd_deploy(struct cli *c, int argc, char **argv)
 	    T_LONG, &err) == -1)
 		goto out;
 	if (c->json) {
-		json_t *j = resp->service ? NULL : json_object(), *acts = json_array();
+		json_t *j;
 
-		for (i = 0; i < resp->n_actions; i++)
-			json_array_append_new(acts, json_string(resp->actions[i]));
 		if (resp->service)
 			j = service_json(resp->service);
 		else {
+			j = json_object();
 			json_object_set_new(j, "service", json_string(def->name));
 			json_object_set_new(j, "node", json_string(node->name));
 		}
-		json_object_set_new(j, "actions", acts);
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(j);
+		json_object_set_new(j, "actions", actions_json(resp->n_actions,
+		    resp->actions));
+		json_print(j);
 	} else {
 		for (i = 0; i < resp->n_actions; i++)
 			printf("%s\n", resp->actions[i]);
@@ -258,14 +268,13 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 	    (ProtobufCMessage **)&resp, T_LONG, &err) == -1)
 		return cli_fail(&err);
 	if (c->json) {
-		json_t *j = json_object(), *acts = json_array();
+		json_t *j = json_object();
 
-		for (i = 0; i < resp->n_actions; i++)
-			json_array_append_new(acts, json_string(resp->actions[i]));
 		json_object_set_new(j, "service", json_string(argv[optind]));
 		json_object_set_new(j, "node", json_string(node->name));
 		json_object_set_new(j, "operation", json_string(argv[0]));
-		json_object_set_new(j, "actions", acts);
+		json_object_set_new(j, "actions", actions_json(resp->n_actions,
+		    resp->actions));
 		json_print(j);
 	} else {
 		for (i = 0; i < resp->n_actions; i++)

@@ -17,11 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-REG_PORT=$(free_port) || exit 1
-registry_start "$T/registry" "$REG_PORT" || exit 1
-MCP_IMAGE_BUILD_DIR="$T/imgbuild" scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
-MCP_IMAGE_BUILD_DIR="$T/imgbuild" scripts/build-hello-image.sh v2.0.0 "$REGISTRY" >/dev/null || exit 1
-MCP_IMAGE_BUILD_DIR="$T/imgbuild" scripts/build-hello-image.sh v3.0.0 "$REGISTRY" >/dev/null || exit 1
+hello_registry "$T" v1.0.0 v2.0.0 v3.0.0 || exit 1
 # corrupt v3's config blob in the registry's storage: pulls must fail loudly
 CFG=$(curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 	-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
@@ -30,7 +26,7 @@ BLOB="$T/registry/data/docker/registry/v2/blobs/sha256/${CFG:0:2}/$CFG/data"
 [ -f "$BLOB" ] || { echo "cannot find config blob $CFG"; exit 1; }
 # same length, other bytes: only the digest check can tell
 /usr/bin/python3 -c 'import os,sys; p=sys.argv[1]; n=os.path.getsize(p); open(p,"wb").write(b"{" + b" " * (n - 2) + b"}")' "$BLOB"
-podman_env_cleanup "$T/imgbuild/podman"
+podman_env_cleanup "$T/img/podman"
 
 cat >"$T/alert.sh" <<EOF
 #!/bin/sh
@@ -81,7 +77,7 @@ check "host port allocated in 10000-60000 ($PORT)" test "$PORT" -ge 10000 -a "$P
 check "HTTP answer through 127.0.0.1:$PORT" wait_for 10 http_get "http://127.0.0.1:$PORT/"
 body=$(http_get "http://127.0.0.1:$PORT/")
 check "answer names version v1.0.0 ($body)" grep -q "v1.0.0" <<<"$body"
-check "\$PORT seen by the app is the route port" grep -q "8080" <<<"$(mcp logs hello -n 50)"
+check "\$PORT seen by the app is the route port" grep -q "listening on :8080" <<<"$(mcp logs hello -n 50)"
 
 # --- ps / status
 ps_out=$(mcp ps)

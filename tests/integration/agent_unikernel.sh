@@ -26,9 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-REG_PORT=$(free_port) || exit 1
-registry_start "$T/registry" "$REG_PORT" || exit 1
-MCP_IMAGE_BUILD_DIR="$T/img" scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
+hello_registry "$T" v1.0.0 || exit 1
 # an image whose entrypoint is a dynamically linked executable
 mkdir -p "$T/dynroot/usr/local/bin"
 cp /usr/bin/true "$T/dynroot/usr/local/bin/hello"
@@ -88,7 +86,7 @@ check "answer comes from the VM's app" grep -q "hello from vm version v1.0.0" <<
 check "status: unikernel running, no drift" test "$(comp vm runtime)/$(comp vm observed)/$(comp vm drift)" = unikernel/running/False
 check "status shows the attestation hash" grep -qE "^sha256:[0-9a-f]{64}$" <<<"$(comp vm image_hash)"
 check "ps lists the VM" grep -qE "^vm +vm +local +unikernel +running" <<<"$(mcp ps)"
-check "logs show the app's output from the serial console" grep -q "hello" <<<"$(mcp logs vm)"
+check "logs show the app's output from the serial console" grep -q "hello: vm version v1.0.0 listening on :8080" <<<"$(mcp logs vm)"
 check "container unaffected" box_ok
 
 # graceful stop: ACPI power button -> SIGTERM for the app

@@ -12,6 +12,11 @@
 #   http_get URL                   body of a GET (curl, 5 s)
 #   wait_for SECS CMD...           retry CMD every 0.2 s until it succeeds
 #   agent_env_cleanup              stop agent, kill its VMs, remove podman store
+#   hello_registry DIR VERSION...  a registry in DIR/registry on a free port (or
+#                                  $HELLO_REGISTRY_PORT), sets REGISTRY, with the
+#                                  example image pushed in each version; built in
+#                                  the podman store DIR/img/podman (left for extra
+#                                  images; podman_env_cleanup it when done)
 #   check / expect_fail / t_done   test bookkeeping, "N passed, N failed"
 
 _agent_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,6 +64,16 @@ agent_env_init() {
 		echo "name = \"local\""
 		echo "address = \"unix:$AGENT_DIR/state/agent.sock\""
 	} >"$AGENT_DIR/mcp.toml"
+}
+
+hello_registry() {
+	local dir="$1" v
+	shift
+	registry_start "$dir/registry" "${HELLO_REGISTRY_PORT:-$(free_port)}" || return 1
+	for v in "$@"; do
+		MCP_IMAGE_BUILD_DIR="$dir/img" "$MCP_ROOT/scripts/build-hello-image.sh" \
+			"$v" "$REGISTRY" >/dev/null || return 1
+	done
 }
 
 agent_start() {
