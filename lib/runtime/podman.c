@@ -152,6 +152,25 @@ podman_exec(struct podman *p, struct podman_argv *a, int timeout_ms,
 	return 0;
 }
 
+static int podman_fail(struct spawn_result *res, struct mcp_err *err,
+    const char *what);
+
+/*
+ * Run podman (the argv is consumed) and turn a non-zero exit into err.  res
+ * keeps the output for the caller, who spawn_result_free()s it in every case.
+ */
+static int
+podman_call(struct podman *p, struct podman_argv *a, int timeout_ms,
+    struct spawn_result *res, struct mcp_err *err, const char *what)
+{
+	int rc = podman_exec(p, a, timeout_ms, res, err, what);
+
+	if (rc == 0 && res->status != 0)
+		rc = podman_fail(res, err, what);
+	argv_free(a);
+	return rc;
+}
+
 static int
 has(const char *hay, const char *needle)
 {
@@ -299,12 +318,8 @@ podman_pull(struct runtime *rt, const char *image, struct mcp_err *err)
 	if (podman_insecure(p, image))
 		argv_add(&a, "--tls-verify=false");
 	argv_add(&a, image);
-	if (podman_exec(p, &a, p->timeout_ms * 10, &res, err, what) == -1)
-		rc = -1;
-	else if (res.status != 0)
-		rc = podman_fail(&res, err, what);
+	rc = podman_call(p, &a, p->timeout_ms * 10, &res, err, what);
 	spawn_result_free(&res);
-	argv_free(&a);
 	return rc;
 }
 
@@ -515,12 +530,8 @@ podman_stop(struct runtime *rt, const char *name, int timeout_s, struct mcp_err 
 	argv_add(&a, "-t");
 	argv_addf(&a, "%d", timeout_s);
 	argv_add(&a, name);
-	if (podman_exec(p, &a, p->timeout_ms + timeout_s * 1000, &res, err, what) == -1)
-		rc = -1;
-	else if (res.status != 0)
-		rc = podman_fail(&res, err, what);
+	rc = podman_call(p, &a, p->timeout_ms + timeout_s * 1000, &res, err, what);
 	spawn_result_free(&res);
-	argv_free(&a);
 	return rc;
 }
 
@@ -541,17 +552,12 @@ podman_remove(struct runtime *rt, const char *name, int force, struct mcp_err *e
 	if (force)
 		argv_add(&a, "-f");
 	argv_add(&a, name);
-	if (podman_exec(p, &a, 0, &res, err, what) == -1)
-		rc = -1;
-	else if (res.status != 0) {
-		rc = podman_fail(&res, err, what);
-		if (err->code == MCP_E_NOTFOUND) {	/* absent is success */
-			mcp_err_clear(err);
-			rc = 0;
-		}
+	rc = podman_call(p, &a, 0, &res, err, what);
+	if (rc == -1 && res.status != 0 && err->code == MCP_E_NOTFOUND) {
+		mcp_err_clear(err);	/* absent is success */
+		rc = 0;
 	}
 	spawn_result_free(&res);
-	argv_free(&a);
 	return rc;
 }
 
@@ -709,13 +715,8 @@ podman_inspect(struct runtime *rt, const char *name, struct rt_info *out,
 	argv_add(&a, "--format");
 	argv_add(&a, "json");
 	argv_add(&a, name);
-	if (podman_exec(p, &a, 0, &res, err, what) == -1)
-		goto out;
-	if (res.status != 0) {
-		podman_fail(&res, err, what);
-		goto out;
-	}
-	if ((j = podman_json(&res, err, what)) == NULL)
+	if (podman_call(p, &a, 0, &res, err, what) == -1 ||
+	    (j = podman_json(&res, err, what)) == NULL)
 		goto out;
 	if (json_array_size(j) == 0) {
 		mcp_err_set(err, MCP_E_NOTFOUND, "%s: no such container", what);
@@ -726,7 +727,6 @@ podman_inspect(struct runtime *rt, const char *name, struct rt_info *out,
 out:
 	json_decref(j);
 	spawn_result_free(&res);
-	argv_free(&a);
 	return rc;
 }
 
@@ -750,13 +750,8 @@ podman_list(struct runtime *rt, struct rt_info **out, size_t *n, struct mcp_err 
 	argv_add(&a, "json");
 	argv_add(&a, "--filter");
 	argv_add(&a, "label=" RT_LABEL_MANAGED "=true");
-	if (podman_exec(p, &a, 0, &res, err, what) == -1)
-		goto out;
-	if (res.status != 0) {
-		podman_fail(&res, err, what);
-		goto out;
-	}
-	if ((j = podman_json(&res, err, what)) == NULL)
+	if (podman_call(p, &a, 0, &res, err, what) == -1 ||
+	    (j = podman_json(&res, err, what)) == NULL)
 		goto out;
 	*out = xcalloc(json_array_size(j), sizeof(**out));
 	json_array_foreach(j, i, c) {
@@ -771,7 +766,6 @@ podman_list(struct runtime *rt, struct rt_info **out, size_t *n, struct mcp_err 
 out:
 	json_decref(j);
 	spawn_result_free(&res);
-	argv_free(&a);
 	return rc;
 }
 
