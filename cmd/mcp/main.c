@@ -58,12 +58,9 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	cmd = argv[0];
-	if (strcmp(cmd, "ca") != 0 && cli_config_load(config, &c.cfg, &err) == -1) {
-		cli_config_free(&c.cfg);
+	/* a config that exists but is broken is an error for every command */
+	if (cli_config_load(config, &c.cfg, &err) == -1)
 		return cli_fail(&err);
-	}
-	if (strcmp(cmd, "ca") == 0)
-		cli_config_load(config, &c.cfg, &err);
 	if (strcmp(cmd, "deploy") == 0)
 		rc = cli_cmd_deploy(&c, argc, argv);
 	else if (!strcmp(cmd, "stop") || !strcmp(cmd, "start") ||

@@ -77,12 +77,16 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 
 	exe_dir(dir, sizeof(dir));
 	config_defaults(cfg, dir);
-	if (file_read(path, &text, 1 << 20, err) == -1)
+	if (file_read(path, &text, 1 << 20, err) == -1) {
+		agent_config_free(cfg);
 		return mcp_err_prefix(err, "agent config");
+	}
 	root = toml_parse(text.data, text.len, path, err);
 	buf_free(&text);
-	if (root == NULL)
+	if (root == NULL) {
+		agent_config_free(cfg);
 		return -1;
+	}
 	if (toml_read_check_keys(root, top_keys, path, "the top level", err) == -1)
 		goto out;
 
@@ -187,6 +191,8 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	rc = 0;
 out:
 	toml_free((struct toml_value *)root);
+	if (rc == -1)
+		agent_config_free(cfg);	/* nothing half-loaded is left to the caller */
 	return rc;
 }
 

@@ -62,7 +62,8 @@ struct agent_config {
 	char bridge_gateway[32];
 };
 
-/* Load path (defaults for absent keys); unknown keys are errors. */
+/* Load path (defaults for absent keys); unknown keys are errors.  On
+ * failure cfg holds nothing to free (agent_config_free is still safe). */
 int agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *err);
 void agent_config_free(struct agent_config *cfg);
 

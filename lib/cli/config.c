@@ -61,12 +61,16 @@ cli_config_load(const char *path, struct cli_config *cfg, struct mcp_err *err)
 	if (path == NULL)
 		return 0;
 	mcp_strlcpy(cfg->path, path, sizeof(cfg->path));
-	if (file_read(path, &text, 1 << 20, err) == -1)
+	if (file_read(path, &text, 1 << 20, err) == -1) {
+		cli_config_free(cfg);
 		return mcp_err_prefix(err, "config");
+	}
 	root = toml_parse(text.data, text.len, path, err);
 	buf_free(&text);
-	if (root == NULL)
+	if (root == NULL) {
+		cli_config_free(cfg);
 		return -1;
+	}
 	if (toml_read_check_keys(root, top, path, "the top level", err) == -1 ||
 	    toml_read_table(root, "master", &t, path, err) == -1 ||
 	    toml_read_check_keys(t, master_keys, path, "[master]", err) == -1 ||
@@ -115,6 +119,8 @@ cli_config_load(const char *path, struct cli_config *cfg, struct mcp_err *err)
 	rc = 0;
 out:
 	toml_free((struct toml_value *)root);
+	if (rc == -1)
+		cli_config_free(cfg);	/* nothing half-loaded is left to the caller */
 	return rc;
 }
 

@@ -30,10 +30,12 @@ file_read(const char *path, struct buf *out, size_t max, struct mcp_err *err)
 				continue;
 			mcp_err_errno(err, errno, "read %s", path);
 			close(fd);
+			buf_free(out);
 			return -1;
 		}
 		if (out->len + (size_t)n > max) {
 			close(fd);
+			buf_free(out);
 			return mcp_err_set(err, MCP_E_INVALID, "read %s: larger than %zu bytes",
 			    path, max);
 		}

@@ -10,7 +10,8 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-/* Read a whole file (at most max bytes, 0 = 64 MiB) into out. */
+/* Read a whole file (at most max bytes, 0 = 64 MiB) into out; on failure
+ * out is left empty (freed). */
 int file_read(const char *path, struct buf *out, size_t max, struct mcp_err *err);
 /* Write data to path via a temp file + fsync + rename, with mode. */
 int file_write_atomic(const char *path, const void *data, size_t len,

@@ -189,6 +189,13 @@ wire_pem_free(struct wire_pem *pem)
 	memset(pem, 0, sizeof(*pem));
 }
 
+/* A TLS input for messages: its path, or "(inline PEM)". */
+static const char *
+pem_name(const char *v)
+{
+	return v && strncmp(v, "-----BEGIN", 10) == 0 ? "(inline PEM)" : v ? v : "(none)";
+}
+
 grpc_server_credentials *
 wire_tls_server_creds(const struct wire_tls *tls, struct mcp_err *err)
 {
@@ -210,7 +217,9 @@ wire_tls_server_creds(const struct wire_tls *tls, struct mcp_err *err)
 	wire_pem_free(&pem);
 	if (creds == NULL) {
 		mcp_err_set(err, MCP_E_INVALID,
-		    "TLS: cannot make server credentials");
+		    "TLS: cannot make server credentials from ca %s, cert %s, key %s "
+		    "(does the key match the certificate?)", pem_name(tls->ca),
+		    pem_name(tls->cert), pem_name(tls->key));
 		return NULL;
 	}
 	wire_ssl_server_set_min_tls(creds, TLS1_3);
@@ -237,7 +246,9 @@ wire_tls_channel_creds(const struct wire_tls *tls, struct mcp_err *err)
 	wire_pem_free(&pem);
 	if (creds == NULL) {
 		mcp_err_set(err, MCP_E_INVALID,
-		    "TLS: cannot make client credentials");
+		    "TLS: cannot make client credentials from ca %s, cert %s, key %s "
+		    "(does the key match the certificate?)", pem_name(tls->ca),
+		    pem_name(tls->cert), pem_name(tls->key));
 		return NULL;
 	}
 	wire_ssl_channel_set_min_tls(creds, TLS1_3);
