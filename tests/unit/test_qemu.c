@@ -219,6 +219,21 @@ struct peer {
 	char got[1024];
 };
 
+static void *peer_main(void *arg);
+
+/* A QMP client q talking to a scripted peer on its own thread. */
+static void
+peer_connect(struct peer *p, pthread_t *th, struct qmp *q)
+{
+	struct mcp_err e = MCP_ERR_INIT;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	p->fd = sv[1];
+	pthread_create(th, NULL, peer_main, p);
+	assert_int_equal(qmp_open_fd(q, sv[0], 2000, &e), 0);
+}
+
 static void *
 peer_main(void *arg)
 {
@@ -265,13 +280,9 @@ test_qmp_powerdown_flow(void **state)
 	struct mcp_err e = MCP_ERR_INIT;
 	struct qmp q;
 	pthread_t th;
-	int sv[2];
 
 	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	p.fd = sv[1];
-	pthread_create(&th, NULL, peer_main, &p);
-	assert_int_equal(qmp_open_fd(&q, sv[0], 2000, &e), 0);
+	peer_connect(&p, &th, &q);
 	assert_int_equal(qmp_execute(&q, "system_powerdown", 2000, &e), 0);
 	assert_int_equal(q.shutdown, 0);
 	/* the peer closes before the SHUTDOWN line is complete: EOF, not SHUTDOWN */
@@ -296,13 +307,9 @@ test_qmp_shutdown_event(void **state)
 	struct mcp_err e = MCP_ERR_INIT;
 	struct qmp q;
 	pthread_t th;
-	int sv[2];
 
 	(void)state;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	p.fd = sv[1];
-	pthread_create(&th, NULL, peer_main, &p);
-	assert_int_equal(qmp_open_fd(&q, sv[0], 2000, &e), 0);
+	peer_connect(&p, &th, &q);
 	assert_int_equal(qmp_execute(&q, "system_powerdown", 2000, &e), 0);
 	assert_int_equal(qmp_wait_shutdown(&q, 2000), 0);
 	assert_int_equal(q.shutdown, 1);
