@@ -185,12 +185,23 @@ not_ours(const struct rt_info *info, const char *service, const char *component,
 	return 1;
 }
 
+/*
+ * Why an instance is (re)created:
+ *   RUN_DEPLOY      converge: leave a running instance with the same spec alone
+ *   RUN_DEPLOY_NEW  a service deployed for the first time: no instance to look at
+ *   RUN_START       as RUN_DEPLOY, but a VM must boot the hash recorded at deploy
+ *   RUN_RESTART     always replace; a VM must boot the recorded hash
+ */
+enum run_why { RUN_DEPLOY, RUN_DEPLOY_NEW, RUN_START, RUN_RESTART };
+
 /* (Re)create one component's instance from its spec; records what started. */
 static int
 component_run(struct agent *a, const struct svc_def *def,
-    const struct svc_component *c, const struct reg_component *rc, int force,
-    int fresh, int relife, struct buf *actions, struct mcp_err *err)
+    const struct svc_component *c, const struct reg_component *rc,
+    enum run_why why, struct buf *actions, struct mcp_err *err)
 {
+	int force = why == RUN_RESTART, fresh = why == RUN_DEPLOY_NEW;
+	int relife = why == RUN_START || why == RUN_RESTART;
 	struct spec_build b;
 	struct runtime *rt;
 	struct rt_info info;
@@ -565,8 +576,8 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	for (i = 0; i < def->ncomponents; i++) {
 		const struct svc_component *c = &def->components[i];
 
-		if (component_run(a, def, c, reg_find_component(rs, c->name), 0,
-		    !existed, 0, actions, err) == -1) {
+		if (component_run(a, def, c, reg_find_component(rs, c->name),
+		    existed ? RUN_DEPLOY : RUN_DEPLOY_NEW, actions, err) == -1) {
 			mcp_err_prefix(err, "deploy %s", def->name);
 			if (!existed) {
 				/* a first deploy that fails leaves nothing behind */
@@ -693,7 +704,7 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 				goto out;
 			buf_printf(actions, "%s: stopped\n", name);
 		} else if (component_run(a, def, c, reg_find_component(rs, c->name),
-		    op == OP_RESTART, 0, 1, actions, err) == -1)
+		    op == OP_RESTART ? RUN_RESTART : RUN_START, actions, err) == -1)
 			goto out;
 	}
 	reg_event_add(a->reg, service, component ? component : "", opname[op], "",
