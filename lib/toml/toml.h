@@ -5,8 +5,11 @@
  * with err filled as "FILE:LINE:COL: message" (code MCP_E_INVALID).  Every
  * value and key remembers the line and column where it was defined, so the
  * layers above (service definitions) can name positions in their own
- * errors.  Duplicate keys and redefined tables are errors.  Strings may hold
- * NUL bytes (\u0000), so they carry a length.
+ * errors.  Duplicate keys and redefined tables are errors.  Keys and
+ * strings may hold any Unicode scalar value, NUL (\u0000) included, so both
+ * carry a length; users that need a C string take it through
+ * toml_get_string(), which refuses an embedded NUL instead of cutting the
+ * value short.
  */
 #ifndef MCP_TOML_TOML_H
 #define MCP_TOML_TOML_H
@@ -32,7 +35,8 @@ enum toml_type {
 struct toml_value;
 
 struct toml_kv {
-	char *key;		/* NUL-terminated (keys with \u0000 are refused) */
+	char *key;		/* NUL-terminated, but may contain NULs: */
+	size_t keylen;		/* key holds a NUL iff strlen(key) != keylen */
 	int line, col;		/* where the key was written */
 	struct toml_value *val;
 };
@@ -73,15 +77,33 @@ struct toml_value *toml_parse(const char *text, size_t len,
 /* Free a tree from toml_parse() (values are only ever made by the parser). */
 void toml_free(struct toml_value *v);
 
-/* Lookup in a table (NULL if absent or v is not a table). */
+/*
+ * Lookup in a table (NULL if absent or v is not a table).  A C-string key
+ * never matches a key that holds a NUL ("a" is not "a\0b").
+ */
 const struct toml_value *toml_get(const struct toml_value *table,
     const char *key);
 /* The kv entry of a key, for its position. */
 const struct toml_kv *toml_get_kv(const struct toml_value *table,
     const char *key);
+/* The kv entry of key[0..keylen), which may contain NULs. */
+const struct toml_kv *toml_get_kvn(const struct toml_value *table,
+    const char *key, size_t keylen);
+/*
+ * v's text as a C string: NULL if v is not a string or if it holds a NUL
+ * byte, which a C string would silently cut short.
+ */
+const char *toml_get_string(const struct toml_value *v);
 const char *toml_type_name(enum toml_type t);
 
 struct buf;
+/*
+ * Append key[0..len) to out as a message should show it: bare when TOML
+ * would write it bare, else quoted with control characters, '"' and '\'
+ * (NUL included) as \uXXXX, so a key can neither forge a log line nor hide
+ * what follows a NUL.  0, or -1 when out of memory.
+ */
+int toml_key_append(struct buf *out, const char *key, size_t len);
 /*
  * Append v as the tagged JSON of the toml-test suite to out: leaves are
  * {"type": "<toml_type_name>", "value": "<text>"}, tables and arrays are

@@ -52,11 +52,14 @@ tnode(const struct toml_value *v)
 /* toml_tree.c.  All return NULL or -1 only when out of memory. */
 struct toml_value *ttree_new(enum toml_type type, int line, int col,
     int depth);
-/* Append key = val to table t; takes ownership of key and val on success. */
-int ttree_table_add(struct toml_value *t, char *key, int line, int col,
-    struct toml_value *val);
+/*
+ * Append key = val to table t; key[0..keylen) (NUL-terminated, may hold
+ * NULs); takes ownership of key and val on success.
+ */
+int ttree_table_add(struct toml_value *t, char *key, size_t keylen,
+    int line, int col, struct toml_value *val);
 struct toml_kv *ttree_table_find(const struct toml_value *t,
-    const char *key);
+    const char *key, size_t keylen);
 /* Append val to array a; takes ownership of val on success. */
 int ttree_array_push(struct toml_value *a, struct toml_value *val);
 

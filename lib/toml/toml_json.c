@@ -2,8 +2,10 @@
  * toml/toml_json.c: writes a parsed TOML tree as the tagged JSON of the
  * toml-test conformance suite, where every leaf is an object
  * {"type": "integer", "value": "42"} (value always a string) and tables
- * and arrays are plain JSON objects and arrays.  bin/toml-decode prints
- * this; tests and the conformance script compare it.
+ * and arrays are plain JSON objects and arrays.  Keys and strings are
+ * written from their lengths, so a NUL (\u0000) inside either survives as
+ * "\u0000".  bin/toml-decode prints this; tests and the conformance script
+ * compare it.
  */
 #include "toml/toml_int.h"
 
@@ -135,7 +137,7 @@ tjson_value(const struct toml_value *v, struct buf *out)
 			const struct toml_kv *kv = &v->u.tab.kv[i];
 
 			if ((i && buf_append(out, ", ", 2) == -1) ||
-			    tjson_string(out, kv->key, strlen(kv->key)) == -1 ||
+			    tjson_string(out, kv->key, kv->keylen) == -1 ||
 			    buf_append(out, ": ", 2) == -1 ||
 			    tjson_value(kv->val, out) == -1)
 				return -1;

@@ -33,6 +33,7 @@
 /* One part of a dotted key, as written. */
 struct tkey {
 	char *name;		/* owned unless moved into the tree */
+	size_t len;		/* name may hold NULs (\u0000) */
 	int moved;		/* name now belongs to a table's kv */
 	size_t off;		/* offset where it was written */
 	int line, col;
@@ -285,6 +286,29 @@ tkey_is_bare(int c)
 	    (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
+int
+toml_key_append(struct buf *o, const char *key, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)key;
+	size_t j;
+	int quote = len == 0, r = 0;
+
+	for (j = 0; j < len; j++)
+		if (!tkey_is_bare(s[j]))
+			quote = 1;
+	if (quote)
+		r |= buf_append(o, "\"", 1);
+	for (j = 0; j < len; j++) {
+		if (s[j] < 0x20 || s[j] == 0x7F || s[j] == '"' || s[j] == '\\')
+			r |= buf_printf(o, "\\u%04X", s[j]);
+		else
+			r |= buf_append(o, &s[j], 1);
+	}
+	if (quote)
+		r |= buf_append(o, "\"", 1);
+	return r ? -1 : 0;
+}
+
 /*
  * Parts 0..upto of k as a printable dotted key for messages, quoted and
  * escaped where needed, cut with "..." to fit b.
@@ -294,28 +318,12 @@ tkeys_str(const struct tkeys *k, size_t upto, char b[TKEY_STR_MAX])
 {
 	const size_t n = TKEY_STR_MAX;
 	struct buf o = BUF_INIT;
-	const unsigned char *s;
 	size_t i, cut;
-	int quote;
 
 	for (i = 0; i <= upto && i < k->n; i++) {
-		s = (const unsigned char *)k->seg[i].name;
-		quote = *s == '\0';
-		for (; *s; s++)
-			if (!tkey_is_bare(*s))
-				quote = 1;
 		if (i)
 			buf_append(&o, ".", 1);
-		if (quote)
-			buf_append(&o, "\"", 1);
-		for (s = (const unsigned char *)k->seg[i].name; *s; s++) {
-			if (*s < 0x20 || *s == 0x7F || *s == '"' || *s == '\\')
-				buf_printf(&o, "\\u%04X", *s);
-			else
-				buf_append(&o, s, 1);
-		}
-		if (quote)
-			buf_append(&o, "\"", 1);
+		toml_key_append(&o, k->seg[i].name, k->seg[i].len);
 	}
 	if (o.data == NULL) {
 		snprintf(b, n, "?");
@@ -365,13 +373,12 @@ tparse_key(struct toml_parser *p, struct tkeys *k)
 			seg->name = strndup(p->s + p->pos, run);
 			if (seg->name == NULL)
 				return tp_nomem(p);
+			seg->len = run;
 			p->pos += run;
 		} else if (c == '"' || c == '\'') {
 			if (tscan_string(p, 0) == -1)
 				return -1;
-			if (memchr(p->sbuf.data, '\0', p->sbuf.len))
-				return tp_error(p, seg->off, "a key cannot "
-				    "contain U+0000");
+			seg->len = p->sbuf.len;
 			seg->name = buf_steal(&p->sbuf);
 		} else {
 			return tp_error(p, p->pos, "expected a key, found %s",
@@ -393,7 +400,7 @@ static int
 tparse_add(struct toml_parser *p, struct toml_value *t, struct tkeys *k,
     size_t i, struct toml_value *v)
 {
-	if (ttree_table_add(t, k->seg[i].name, k->seg[i].line,
+	if (ttree_table_add(t, k->seg[i].name, k->seg[i].len, k->seg[i].line,
 	    k->seg[i].col, v) == -1)
 		return tp_nomem(p);
 	k->seg[i].moved = 1;
@@ -458,7 +465,8 @@ static struct toml_value *
 tparse_dotted_table(struct toml_parser *p, struct toml_value *t,
     struct tkeys *k, size_t i)
 {
-	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name);
+	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name,
+	    k->seg[i].len);
 	const struct tkey *seg = &k->seg[i];
 	char name[TKEY_STR_MAX];
 	struct toml_node *n;
@@ -505,7 +513,7 @@ tparse_keyval(struct toml_parser *p, struct toml_value *t)
 	for (i = 0; i + 1 < k.n; i++)
 		if ((t = tparse_dotted_table(p, t, &k, i)) == NULL)
 			goto fail;
-	if ((kv = ttree_table_find(t, k.seg[i].name)) != NULL) {
+	if ((kv = ttree_table_find(t, k.seg[i].name, k.seg[i].len)) != NULL) {
 		tp_error(p, k.seg[i].off, "duplicate key '%s' (first defined "
 		    "at line %d, column %d)", tkeys_str(&k, i, name), kv->line,
 		    kv->col);
@@ -531,7 +539,8 @@ static struct toml_value *
 tparse_header_path(struct toml_parser *p, struct toml_value *t,
     struct tkeys *k, size_t i)
 {
-	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name);
+	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name,
+	    k->seg[i].len);
 	const struct tkey *seg = &k->seg[i];
 	char name[TKEY_STR_MAX];
 	struct toml_value *v;
@@ -556,7 +565,8 @@ tparse_table_header(struct toml_parser *p, struct toml_value *t,
     struct tkeys *k, size_t start, int line, int col)
 {
 	size_t i = k->n - 1;
-	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name);
+	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name,
+	    k->seg[i].len);
 	char name[TKEY_STR_MAX];
 	struct toml_value *v;
 	struct toml_node *n;
@@ -599,7 +609,8 @@ tparse_array_header(struct toml_parser *p, struct toml_value *t,
     struct tkeys *k, size_t start, int line, int col)
 {
 	size_t i = k->n - 1;
-	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name);
+	struct toml_kv *kv = ttree_table_find(t, k->seg[i].name,
+	    k->seg[i].len);
 	char name[TKEY_STR_MAX];
 	struct toml_value *a, *v;
 

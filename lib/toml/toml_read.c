@@ -1,5 +1,9 @@
 /*
  * toml/toml_read.c: typed configuration reads on top of the TOML tree.
+ *
+ * Configuration values end up as C strings (paths, addresses, argv), so a
+ * key or string holding a NUL byte (TOML allows \u0000 in both) is refused
+ * with FILE:LINE:COL and the key, never cut short at the NUL.
  */
 #include "toml/toml_read.h"
 
@@ -7,6 +11,20 @@
 #include <string.h>
 
 #include "util/buf.h"
+
+/* "FILE:LINE:COL: key K: contains a NUL byte", K quoted and escaped. */
+static int
+nul_err(const struct toml_kv *kv, int line, int col, const char *file,
+    struct mcp_err *err)
+{
+	struct buf k = BUF_INIT;
+
+	toml_key_append(&k, kv->key, kv->keylen);
+	mcp_err_set(err, MCP_E_INVALID, "%s:%d:%d: key %s: contains a NUL byte",
+	    file, line, col, k.data ? k.data : "?");
+	buf_free(&k);
+	return -1;
+}
 
 static int
 type_err(const struct toml_kv *kv, const char *want, const char *file,
@@ -28,6 +46,8 @@ toml_read_check_keys(const struct toml_value *tab, const char *const *allowed,
 		const struct toml_kv *kv = &tab->u.tab.kv[i];
 		int ok = 0;
 
+		if (strlen(kv->key) != kv->keylen)
+			return nul_err(kv, kv->line, kv->col, file, err);
 		for (j = 0; allowed[j]; j++)
 			if (strcmp(allowed[j], kv->key) == 0)
 				ok = 1;
@@ -44,16 +64,19 @@ toml_read_str(const struct toml_value *tab, const char *key, char *dst,
     size_t dstsz, const char *file, struct mcp_err *err)
 {
 	const struct toml_kv *kv = toml_get_kv(tab, key);
+	const char *s;
 
 	if (kv == NULL)
 		return 0;
 	if (kv->val->type != TOML_STRING)
 		return type_err(kv, "a string", file, err);
-	if (strlen(kv->val->u.s.ptr) != kv->val->u.s.len || kv->val->u.s.len >= dstsz)
+	if ((s = toml_get_string(kv->val)) == NULL)
+		return nul_err(kv, kv->val->line, kv->val->col, file, err);
+	if (kv->val->u.s.len >= dstsz)
 		return mcp_err_set(err, MCP_E_INVALID,
-		    "%s:%d:%d: key \"%s\": value too long or contains NUL", file,
-		    kv->line, kv->col, key);
-	memcpy(dst, kv->val->u.s.ptr, kv->val->u.s.len + 1);
+		    "%s:%d:%d: key \"%s\": value longer than %zu bytes", file,
+		    kv->val->line, kv->val->col, key, dstsz - 1);
+	memcpy(dst, s, kv->val->u.s.len + 1);
 	return 0;
 }
 
@@ -117,14 +140,18 @@ toml_read_strv(const struct toml_value *tab, const char *key, char ***dst,
 	v = xcalloc(kv->val->u.arr.n + 1, sizeof(char *));
 	for (i = 0; i < kv->val->u.arr.n; i++) {
 		const struct toml_value *it = kv->val->u.arr.items[i];
+		const char *s = toml_get_string(it);
 
-		if (it->type != TOML_STRING || strlen(it->u.s.ptr) != it->u.s.len) {
+		if (s == NULL) {
 			toml_strv_free(v);
+			if (it->type == TOML_STRING)
+				return nul_err(kv, it->line, it->col, file, err);
 			return mcp_err_set(err, MCP_E_INVALID,
-			    "%s:%d:%d: key \"%s\": element %zu must be a string without NUL",
-			    file, it->line, it->col, key, i);
+			    "%s:%d:%d: key \"%s\": element %zu must be a "
+			    "string, not %s", file, it->line, it->col, key, i,
+			    toml_type_name(it->type));
 		}
-		v[i] = xstrdup(it->u.s.ptr);
+		v[i] = xstrdup(s);
 	}
 	toml_strv_free(*dst);
 	*dst = v;

@@ -6,7 +6,8 @@
  * callers iterate); once a table grows past a few keys it also gets an
  * open-addressing hash index of slot numbers, so that duplicate-key checks
  * while parsing and toml_get() stay constant-time however many keys a
- * document has.
+ * document has.  Keys are compared by length and bytes: a key may hold
+ * NUL bytes (\u0000).
  */
 #include "toml/toml_int.h"
 
@@ -31,15 +32,21 @@ ttree_new(enum toml_type type, int line, int col, int depth)
 }
 
 static size_t
-ttree_hash(const char *s)
+ttree_hash(const char *s, size_t len)
 {
-	size_t h = 14695981039346656037ULL;
+	size_t h = 14695981039346656037ULL, i;
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+static int
+ttree_key_equal(const struct toml_kv *kv, const char *key, size_t keylen)
+{
+	return kv->keylen == keylen && memcmp(kv->key, key, keylen) == 0;
 }
 
 /* Rebuild the index of table t with room for at least 2 * t->cap keys. */
@@ -54,7 +61,8 @@ ttree_reindex(struct toml_node *t)
 	if (idx == NULL)
 		return -1;
 	for (i = 0; i < t->v.u.tab.n; i++) {
-		h = ttree_hash(t->v.u.tab.kv[i].key) & (cap - 1);
+		h = ttree_hash(t->v.u.tab.kv[i].key,
+		    t->v.u.tab.kv[i].keylen) & (cap - 1);
 		while (idx[h])
 			h = (h + 1) & (cap - 1);
 		idx[h] = i + 1;
@@ -66,8 +74,8 @@ ttree_reindex(struct toml_node *t)
 }
 
 int
-ttree_table_add(struct toml_value *tv, char *key, int line, int col,
-    struct toml_value *val)
+ttree_table_add(struct toml_value *tv, char *key, size_t keylen, int line,
+    int col, struct toml_value *val)
 {
 	struct toml_node *t = tnode(tv);
 	struct toml_kv *kv;
@@ -89,12 +97,13 @@ ttree_table_add(struct toml_value *tv, char *key, int line, int col,
 	}
 	kv = &tv->u.tab.kv[n];
 	kv->key = key;
+	kv->keylen = keylen;
 	kv->line = line;
 	kv->col = col;
 	kv->val = val;
 	tv->u.tab.n = n + 1;
 	if (t->index) {
-		h = ttree_hash(key) & (t->index_cap - 1);
+		h = ttree_hash(key, keylen) & (t->index_cap - 1);
 		while (t->index[h])
 			h = (h + 1) & (t->index_cap - 1);
 		t->index[h] = n + 1;
@@ -103,22 +112,22 @@ ttree_table_add(struct toml_value *tv, char *key, int line, int col,
 }
 
 struct toml_kv *
-ttree_table_find(const struct toml_value *tv, const char *key)
+ttree_table_find(const struct toml_value *tv, const char *key, size_t keylen)
 {
 	const struct toml_node *t = tnode(tv);
 	size_t i, h;
 
 	if (t->index == NULL) {
 		for (i = 0; i < tv->u.tab.n; i++)
-			if (strcmp(tv->u.tab.kv[i].key, key) == 0)
+			if (ttree_key_equal(&tv->u.tab.kv[i], key, keylen))
 				return &tv->u.tab.kv[i];
 		return NULL;
 	}
-	h = ttree_hash(key) & (t->index_cap - 1);
+	h = ttree_hash(key, keylen) & (t->index_cap - 1);
 	while (t->index[h]) {
 		struct toml_kv *kv = &tv->u.tab.kv[t->index[h] - 1];
 
-		if (strcmp(kv->key, key) == 0)
+		if (ttree_key_equal(kv, key, keylen))
 			return kv;
 		h = (h + 1) & (t->index_cap - 1);
 	}
@@ -185,11 +194,17 @@ toml_free(struct toml_value *v)
 }
 
 const struct toml_kv *
-toml_get_kv(const struct toml_value *table, const char *key)
+toml_get_kvn(const struct toml_value *table, const char *key, size_t keylen)
 {
 	if (table == NULL || key == NULL || table->type != TOML_TABLE)
 		return NULL;
-	return ttree_table_find(table, key);
+	return ttree_table_find(table, key, keylen);
+}
+
+const struct toml_kv *
+toml_get_kv(const struct toml_value *table, const char *key)
+{
+	return key ? toml_get_kvn(table, key, strlen(key)) : NULL;
 }
 
 const struct toml_value *
@@ -198,6 +213,15 @@ toml_get(const struct toml_value *table, const char *key)
 	const struct toml_kv *kv = toml_get_kv(table, key);
 
 	return kv ? kv->val : NULL;
+}
+
+const char *
+toml_get_string(const struct toml_value *v)
+{
+	if (v == NULL || v->type != TOML_STRING ||
+	    memchr(v->u.s.ptr, '\0', v->u.s.len) != NULL)
+		return NULL;
+	return v->u.s.ptr;
 }
 
 const char *
