@@ -19,7 +19,11 @@ nul_err(const struct toml_kv *kv, int line, int col, const char *file,
 {
 	struct buf k = BUF_INIT;
 
-	toml_key_append(&k, kv->key, kv->keylen);
+	/* A key with a NUL is always shown quoted; quote plain keys too. */
+	if (strlen(kv->key) == kv->keylen)
+		buf_printf(&k, "\"%s\"", kv->key);
+	else
+		toml_key_append(&k, kv->key, kv->keylen);
 	mcp_err_set(err, MCP_E_INVALID, "%s:%d:%d: key %s: contains a NUL byte",
 	    file, line, col, k.data ? k.data : "?");
 	buf_free(&k);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "toml/toml.h"
+#include "toml/toml_read.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -47,13 +48,15 @@ parse(const char *s, struct mcp_err *err)
 }
 
 static int
-key_is_bare(const char *k)
+key_is_bare(const char *k, size_t n)
 {
-	if (*k == '\0')
+	size_t i;
+
+	if (n == 0)
 		return 0;
-	for (; *k; k++)
-		if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
-		    (*k >= '0' && *k <= '9') || *k == '_' || *k == '-'))
+	for (i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
+		    (k[i] >= '0' && k[i] <= '9') || k[i] == '_' || k[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -103,14 +106,15 @@ flat(const struct toml_value *v, const char *path, struct buf *out)
 			buf_printf(out, "%s={};", path);
 		for (i = 0; i < v->u.tab.n; i++) {
 			const char *k = v->u.tab.kv[i].key;
+			size_t kn = v->u.tab.kv[i].keylen;
 
 			buf_reset(&sub);
 			buf_printf(&sub, "%s%s", path, *path ? "." : "");
-			if (key_is_bare(k)) {
-				buf_puts(&sub, k);
+			if (key_is_bare(k, kn)) {
+				buf_append(&sub, k, kn);
 			} else {
 				buf_puts(&sub, "\"");
-				flat_bytes(&sub, k, strlen(k));
+				flat_bytes(&sub, k, kn);
 				buf_puts(&sub, "\"");
 			}
 			flat(v->u.tab.kv[i].val, sub.data, out);
@@ -799,9 +803,177 @@ test_keys_valid(void **state U)
 		  "orange.type=string:fruit;" },
 		{ "1979-05-27 = 1", "1979-05-27=integer:1;" },
 		{ "0x1 = 1", "0x1=integer:1;" },
+		/* Any scalar value, U+0000 included: distinct keys by length. */
+		{ "\"a\\u0000\" = 1", "\"a\\x00\"=integer:1;" },
+		{ "\"\\u0000\" = 1\n'\\u0000' = 2\n\"\" = 3",
+		  "\"\\x00\"=integer:1;\"\\x5Cu0000\"=integer:2;\"\"=integer:3;" },
+		{ "a = 1\n\"a\\u0000\" = 2\n\"a\\u0000b\" = 3",
+		  "a=integer:1;\"a\\x00\"=integer:2;\"a\\x00b\"=integer:3;" },
+		{ "x.\"\\u0000\".y = 1\n[\"t\\u0000\"]\n[[\"u\\u0000\"]]",
+		  "x.\"\\x00\".y=integer:1;\"t\\x00\"={};\"u\\x00\"[0]={};" },
 	};
 
 	RUN_VALID(c);
+}
+
+/*
+ * Keys holding NUL keep their length through the tree and its hash index:
+ * a C-string lookup never matches them, a lookup by length does.
+ */
+static void
+test_key_nul(void **state U)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct toml_value *root;
+	const struct toml_kv *kv;
+	struct buf doc = BUF_INIT;
+	char key[16];
+	int i;
+
+	/* Past TTREE_INDEX_MIN keys, so the hash index is in use too. */
+	for (i = 0; i < 40; i++)
+		buf_printf(&doc, "\"k\\u0000%d\" = %d\n", i, i);
+	buf_puts(&doc, "k = -1\n");
+	root = parse_n(doc.data, doc.len, &err);
+	assert_non_null(root);
+	assert_int_equal(root->u.tab.n, 41);
+	for (i = 0; i < 40; i++) {
+		int n = snprintf(key, sizeof(key), "k%c%d", '\0', i);
+
+		kv = toml_get_kvn(root, key, (size_t)n);
+		assert_non_null(kv);
+		assert_int_equal(kv->keylen, (size_t)n);
+		assert_memory_equal(kv->key, key, (size_t)n + 1);
+		assert_int_equal(kv->val->u.i, i);
+		assert_int_equal(kv->line, i + 1);
+	}
+	kv = toml_get_kv(root, "k");
+	assert_non_null(kv);
+	assert_int_equal(kv->val->u.i, -1);
+	assert_int_equal(kv->keylen, 1);
+	assert_null(toml_get_kvn(root, "k\0", 2));
+	assert_null(toml_get_kvn(root, "k\0" "40", 4));
+	toml_free(root);
+
+	/* Small table (linear search): "a" must not find "a\0b". */
+	root = parse("\"a\\u0000b\" = 1", &err);
+	assert_non_null(root);
+	assert_null(toml_get(root, "a"));
+	assert_non_null(toml_get_kvn(root, "a\0b", 3));
+	assert_null(toml_get_kvn(root, "a\0c", 3));
+	toml_free(root);
+	buf_free(&doc);
+}
+
+/* toml_get_string: a C string, or NULL for non-strings and embedded NULs. */
+static void
+test_get_string(void **state U)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct toml_value *root = parse("a = \"x\"\nb = \"x\\u0000y\"\n"
+	    "c = 1\nd = \"\"\ne = \"\\u0000\"", &err);
+
+	assert_non_null(root);
+	assert_string_equal(toml_get_string(toml_get(root, "a")), "x");
+	assert_null(toml_get_string(toml_get(root, "b")));
+	assert_null(toml_get_string(toml_get(root, "c")));
+	assert_string_equal(toml_get_string(toml_get(root, "d")), "");
+	assert_null(toml_get_string(toml_get(root, "e")));
+	assert_null(toml_get_string(NULL));
+	toml_free(root);
+}
+
+/* toml_key_append: keys as messages show them. */
+static void
+test_key_append(void **state U)
+{
+	static const struct {
+		const char *key;
+		size_t len;
+		const char *want;
+	} c[] = {
+		{ "abc", 3, "abc" },
+		{ "", 0, "\"\"" },
+		{ "a\0b", 3, "\"a\\u0000b\"" },
+		{ "\0", 1, "\"\\u0000\"" },
+		{ "a b", 3, "\"a b\"" },
+		{ "x\n[ALERT]", 9, "\"x\\u000A[ALERT]\"" },
+		{ "q\"\\", 3, "\"q\\u0022\\u005C\"" },
+		{ "\xc3\xa9", 2, "\"\xc3\xa9\"" },
+	};
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		buf_reset(&b);
+		buf_puts(&b, "");
+		assert_int_equal(toml_key_append(&b, c[i].key, c[i].len), 0);
+		assert_string_equal(b.data, c[i].want);
+	}
+	buf_free(&b);
+}
+
+/*
+ * The typed config reads refuse a NUL in a key or a string (they end up as
+ * C strings: paths, addresses, argv) with FILE:LINE:COL and the key.
+ */
+static void
+test_read_nul(void **state U)
+{
+	static const char *const allowed[] = { "node", "args", NULL };
+	static const struct {
+		const char *in;
+		const char *msg;
+	} c[] = {
+		{ "\"no\\u0000de\" = \"x\"",
+		  "t.toml:1:1: key \"no\\u0000de\": contains a NUL byte" },
+		{ "node = \"a\\u0000b\"",
+		  "t.toml:1:8: key \"node\": contains a NUL byte" },
+		{ "node = \"abcdefgh\"",
+		  "t.toml:1:8: key \"node\": value longer than 7 bytes" },
+		{ "args = [\"a\",\n  \"b\\u0000\"]",
+		  "t.toml:2:3: key \"args\": contains a NUL byte" },
+		{ "args = [\"a\", 2]",
+		  "t.toml:1:14: key \"args\": element 1 must be a string, not "
+		  "integer" },
+	};
+	struct mcp_err err = MCP_ERR_INIT;
+	struct toml_value *root;
+	char node[8] = "dflt", **args = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		mcp_err_clear(&err);
+		root = parse(c[i].in, &err);
+		assert_non_null(root);
+		rc = toml_read_check_keys(root, allowed, "t.toml", "the top level",
+		    &err);
+		if (rc == 0)
+			rc = toml_read_str(root, "node", node, sizeof(node),
+			    "t.toml", &err);
+		if (rc == 0)
+			rc = toml_read_strv(root, "args", &args, "t.toml", &err);
+		assert_int_equal(rc, -1);
+		assert_int_equal(err.code, MCP_E_INVALID);
+		assert_string_equal(err.msg, c[i].msg);
+		toml_free(root);
+	}
+	/* Refusals leave the destinations as they were. */
+	assert_string_equal(node, "dflt");
+	assert_null(args);
+
+	root = parse("node = \"abcdefg\"\nargs = [\"x\", \"\"]", &err);
+	assert_non_null(root);
+	assert_int_equal(toml_read_str(root, "node", node, sizeof(node),
+	    "t.toml", &err), 0);
+	assert_string_equal(node, "abcdefg");
+	assert_int_equal(toml_read_strv(root, "args", &args, "t.toml", &err), 0);
+	assert_string_equal(args[0], "x");
+	assert_string_equal(args[1], "");
+	assert_null(args[2]);
+	toml_strv_free(args);
+	toml_free(root);
 }
 
 static void
@@ -832,7 +1004,12 @@ test_keys_invalid(void **state U)
 		{ "\"\"\"a\"\"\" = 1", 1, 1, "a multi-line string cannot be a "
 		  "key" },
 		{ "'''a''' = 1", 1, 1, "multi-line string cannot be a key" },
-		{ "\"a\\u0000\" = 1", 1, 1, "a key cannot contain U+0000" },
+		{ "\"a\\u0000\" = 1\n\"a\\u0000\" = 2", 2, 1, "duplicate key "
+		  "'\"a\\u0000\"'" },
+		{ "\"a\\u0000b\".c = 1\n\"a\\u0000b\" = 2", 2, 1,
+		  "duplicate key '\"a\\u0000b\"'" },
+		{ "[\"\\u0000\"]\n[\"\\u0000\"]", 2, 1, "table '\"\\u0000\"' is "
+		  "already defined" },
 		{ "\"a\nb\" = 1", 1, 3, "newline in single-line string" },
 		{ "a = 1 b = 2", 1, 7, "expected a newline after the value, "
 		  "found 'b'" },
@@ -1426,6 +1603,10 @@ test_json(void **state U)
 		{ "\"k\\n\" = 1979-05-27",
 		  "{\"k\\n\": {\"type\": \"date-local\", \"value\": "
 		  "\"1979-05-27\"}}" },
+		/* A NUL inside a key or value survives into the JSON. */
+		{ "\"a\\u0000b\" = \"c\\u0000d\"\n[\"\\u0000\"]",
+		  "{\"a\\u0000b\": {\"type\": \"string\", \"value\": "
+		  "\"c\\u0000d\"}, \"\\u0000\": {}}" },
 	};
 	struct mcp_err err = MCP_ERR_INIT;
 	struct toml_value *root;
@@ -1496,6 +1677,10 @@ main(void)
 		cmocka_unit_test(test_inline_tables_valid),
 		cmocka_unit_test(test_inline_tables_invalid),
 		cmocka_unit_test(test_keys_valid),
+		cmocka_unit_test(test_key_nul),
+		cmocka_unit_test(test_get_string),
+		cmocka_unit_test(test_key_append),
+		cmocka_unit_test(test_read_nul),
 		cmocka_unit_test(test_keys_invalid),
 		cmocka_unit_test(test_tables_valid),
 		cmocka_unit_test(test_tables_invalid),
