@@ -309,3 +309,50 @@ svc_check_snapshot_method(const char *method)
 			return "contains control characters";
 	return NULL;
 }
+
+static int
+dup_key_same(const struct svc_dup_key *x, const struct svc_dup_key *y)
+{
+	return x->len == y->len && memcmp(x->s, y->s, x->len) == 0;
+}
+
+/* By bytes, then length, then item order. */
+static int
+dup_key_cmp(const void *a, const void *b)
+{
+	const struct svc_dup_key *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+
+	if (c != 0)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+int
+svc_find_duplicate(struct svc_dup_key *keys, size_t n, size_t *earlier,
+    size_t *later)
+{
+	size_t i;
+	int found = 0;
+
+	if (n < 2)
+		return 0;
+	qsort(keys, n, sizeof(*keys), dup_key_cmp);
+	/*
+	 * Equal keys are now adjacent and in item order: in each run, the
+	 * second item is the first duplicate of the run's first.
+	 */
+	for (i = 1; i < n; i++) {
+		if (!dup_key_same(&keys[i - 1], &keys[i]) ||
+		    (i >= 2 && dup_key_same(&keys[i - 2], &keys[i])))
+			continue;
+		if (!found || keys[i].idx < *later) {
+			*earlier = keys[i - 1].idx;
+			*later = keys[i].idx;
+			found = 1;
+		}
+	}
+	return found;
+}

@@ -10,6 +10,10 @@
 #ifndef MCP_SERVICE_CHECK_H
 #define MCP_SERVICE_CHECK_H
 
+#include <stddef.h>
+
+#include "util/err.h"
+
 #define SVC_IMAGE_MAX 255
 #define SVC_ROUTE_NAME_MAX 32
 #define SVC_HOSTNAME_MAX 253
@@ -34,5 +38,35 @@ const char *svc_check_env(const char *kv);
 const char *svc_check_user(const char *user);
 /* Snapshot method: "" | "grpc" | "cli" | "full" | "exec: <cmd>". */
 const char *svc_check_snapshot_method(const char *method);
+
+struct toml_value;
+
+/*
+ * limits.c: the checks on a parsed definition's whole tree that come
+ * before it is loaded: the counts of service.h's SVC_MAX_* (components,
+ * routes, env, volumes, cmd, exclude) and, for every key and string
+ * anywhere in it, no NUL byte (TOML allows \u0000; a C string would cut the
+ * value there) and at most SVC_MAX_STRING bytes.  Linear in the size of the
+ * tree.  0, or -1 with "FILE:LINE:COL: PATH: what" (PATH as
+ * components[0].image), code MCP_E_INVALID.
+ */
+int svc_check_tree(const struct toml_value *root, const char *file,
+    struct mcp_err *err);
+
+/* One of several strings checked for duplicates: s[0..len), item idx. */
+struct svc_dup_key {
+	const char *s;
+	size_t len;
+	size_t idx;
+};
+
+/*
+ * The duplicate that comes first in item order among keys[0..n): 1 with
+ * *later the smallest idx whose key equals that of an earlier item, and
+ * *earlier the first such item; 0 if all keys differ.  Sorts keys (so
+ * O(n log n), never a comparison of every pair).
+ */
+int svc_find_duplicate(struct svc_dup_key *keys, size_t n, size_t *earlier,
+    size_t *later);
 
 #endif

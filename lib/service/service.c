@@ -2,7 +2,9 @@
  * service/service.c: load a service definition (SPEC §2) from the TOML tree
  * into struct svc_def, refusing anything the agent should not act on.
  *
- * The walk is table by table: first the set of allowed keys (an unknown key
+ * Before anything is loaded, svc_check_tree() (limits.c) refuses a tree
+ * over the SVC_MAX_* limits or with a NUL byte in any key or string.  Then
+ * the walk is table by table: first the set of allowed keys (an unknown key
  * is an error naming file, line and key), then each field with its type,
  * default and value check (the string checks live in check.c), then the
  * rules that span fields (unikernel needs memory, containers refuse
@@ -10,7 +12,9 @@
  * "FILE:LINE:COL: KEY in SECTION: what is wrong", positioned on the value
  * (or the key, or the table header when a key is missing), code
  * MCP_E_INVALID.  Strings are copied out of the tree, so the tree is freed
- * before svc_parse returns.
+ * before svc_parse returns.  Duplicate checks (component and route names,
+ * guest paths, env keys) sort instead of comparing every pair, so no step
+ * is quadratic in the size of a definition.
  */
 #include "service/service.h"
 
@@ -167,15 +171,18 @@ type_error(struct loader *ld, const struct toml_value *v, const char *sect,
 	    toml_type_name(v->type));
 }
 
-/* A string value without NUL bytes (they would silently cut the value). */
+/*
+ * A string value without NUL bytes (they would silently cut the value;
+ * svc_check_tree refused them already, this keeps each read safe alone).
+ */
 static int
 check_string(struct loader *ld, const struct toml_value *v, const char *sect,
     const char *key)
 {
 	if (v->type != TOML_STRING)
 		return type_error(ld, v, sect, key, "a string");
-	if (strlen(v->u.s.ptr) != v->u.s.len)
-		return bad(ld, v, sect, key, "string contains a NUL byte");
+	if (toml_get_string(v) == NULL)
+		return bad(ld, v, sect, key, "contains a NUL byte");
 	return 0;
 }
 
@@ -349,35 +356,36 @@ static int
 load_volumes(struct loader *ld, const struct toml_value *t,
     struct svc_component *c)
 {
+	struct svc_dup_key *keys = NULL;
 	char **specs = NULL;
-	size_t n = 0, i, j;
+	size_t n = 0, i, first, dup;
+	struct quoted q;
 	int rc = -1;
 
 	if (get_str_array(ld, t, SECT_COMP, "volumes", &specs, &n) == -1)
 		goto out;
 	c->volumes = xcalloc(n + 1, sizeof(*c->volumes));
+	keys = xcalloc(n + 1, sizeof(*keys));
 	for (i = 0; i < n; i++) {
-		const struct toml_value *v = elem(t, "volumes", i);
-
 		c->nvolumes++;
-		if (load_volume(ld, v, specs[i], &c->volumes[i]) == -1)
+		if (load_volume(ld, elem(t, "volumes", i), specs[i],
+		    &c->volumes[i]) == -1)
 			goto out;
-		for (j = 0; j < i; j++) {
-			if (strcmp(c->volumes[j].guest, c->volumes[i].guest) == 0) {
-				struct quoted q;
-
-				bad(ld, v, SECT_COMP, "volumes",
-				    "guest path %s is mounted twice",
-				    quote(&q, c->volumes[i].guest));
-				goto out;
-			}
-		}
+		keys[i] = (struct svc_dup_key){ c->volumes[i].guest,
+		    strlen(c->volumes[i].guest), i };
+	}
+	if (svc_find_duplicate(keys, n, &first, &dup)) {
+		bad(ld, elem(t, "volumes", dup), SECT_COMP, "volumes",
+		    "guest path %s is mounted twice",
+		    quote(&q, c->volumes[dup].guest));
+		goto out;
 	}
 	rc = 0;
 out:
 	for (i = 0; specs && specs[i]; i++)
 		free(specs[i]);
 	free(specs);
+	free(keys);
 	return rc;
 }
 
@@ -412,8 +420,10 @@ static int
 load_routes(struct loader *ld, const struct toml_value *t,
     struct svc_component *c)
 {
-	const struct toml_value *arr;
-	size_t i, j;
+	const struct toml_value *arr, *rt;
+	struct svc_dup_key *keys;
+	size_t i, first, dup;
+	int rc = -1;
 
 	if (get_table_array(ld, t, SECT_COMP, "routes",
 	    "an array of tables ([[components.routes]])", &arr) == -1)
@@ -421,56 +431,72 @@ load_routes(struct loader *ld, const struct toml_value *t,
 	if (arr == NULL)
 		return 0;
 	c->routes = xcalloc(arr->u.arr.n + 1, sizeof(*c->routes));
+	keys = xcalloc(arr->u.arr.n + 1, sizeof(*keys));
 	for (i = 0; i < arr->u.arr.n; i++) {
-		const struct toml_value *rt = arr->u.arr.items[i];
 		struct svc_route *r = &c->routes[i];
 
 		c->nroutes++;
-		if (load_route(ld, rt, r) == -1)
-			return -1;
-		for (j = 0; j < i; j++) {
-			if (strcmp(c->routes[j].name, r->name) != 0)
-				continue;
-			if (r->name[0] == '\0')
-				return fail_at(ld, rt->line, rt->col,
-				    "%s: component \"%s\" has more than one "
-				    "unnamed route (name them: each gets "
-				    "$PORT_<NAME>)", SECT_ROUTE, c->name);
-			return bad(ld, toml_get(rt, "name"), SECT_ROUTE,
-			    "name", "duplicate route \"%s\" in component "
-			    "\"%s\"", r->name, c->name);
-		}
+		if (load_route(ld, arr->u.arr.items[i], r) == -1)
+			goto out;
+		keys[i] = (struct svc_dup_key){ r->name, strlen(r->name), i };
 	}
-	return 0;
+	if (svc_find_duplicate(keys, c->nroutes, &first, &dup)) {
+		rt = arr->u.arr.items[dup];
+		if (c->routes[dup].name[0] == '\0')
+			fail_at(ld, rt->line, rt->col, "%s: component \"%s\" "
+			    "has more than one unnamed route (name them: each "
+			    "gets $PORT_<NAME>)", SECT_ROUTE, c->name);
+		else
+			bad(ld, toml_get(rt, "name"), SECT_ROUTE, "name",
+			    "duplicate route \"%s\" in component \"%s\"",
+			    c->routes[dup].name, c->name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(keys);
+	return rc;
 }
 
-/* env entries must not set what the agent sets from the routes. */
+/*
+ * env entries must not set what the agent sets from the routes, nor one
+ * variable twice: the port variables (items 0..nroutes-1) and the env keys
+ * (items nroutes..) go through one duplicate search, routes first, so an
+ * env key equal to a port variable is found as the later item.
+ */
 static int
 check_env_vs_routes(struct loader *ld, const struct toml_value *t,
     const struct svc_component *c)
 {
-	char port_env[64];
-	size_t i, j;
+	size_t n = c->nroutes + c->nenv, i, first, dup, k;
+	struct svc_dup_key *keys = xcalloc(n + 1, sizeof(*keys));
+	char (*port_env)[64] = xcalloc(c->nroutes + 1, sizeof(*port_env));
+	int rc = 0;
 
-	for (i = 0; i < c->nenv; i++) {
-		size_t klen = strcspn(c->env[i], "=");
-
-		for (j = 0; j < c->nroutes; j++) {
-			svc_port_env_name(port_env, sizeof(port_env), c,
-			    &c->routes[j]);
-			if (strlen(port_env) == klen &&
-			    strncmp(c->env[i], port_env, klen) == 0)
-				return bad(ld, elem(t, "env", i), SECT_COMP,
-				    "env", "%s is set by the agent from the "
-				    "component's route", port_env);
-		}
-		for (j = 0; j < i; j++)
-			if (strncmp(c->env[j], c->env[i], klen + 1) == 0)
-				return bad(ld, elem(t, "env", i), SECT_COMP,
-				    "env", "%.*s is set twice", (int)klen,
-				    c->env[i]);
+	for (i = 0; i < c->nroutes; i++) {
+		svc_port_env_name(port_env[i], sizeof(port_env[i]), c,
+		    &c->routes[i]);
+		keys[i] = (struct svc_dup_key){ port_env[i],
+		    strlen(port_env[i]), i };
 	}
-	return 0;
+	for (i = 0; i < c->nenv; i++)
+		keys[c->nroutes + i] = (struct svc_dup_key){ c->env[i],
+		    strcspn(c->env[i], "="), c->nroutes + i };
+	/* Route names are unique, so their variables are: dup is an env. */
+	if (svc_find_duplicate(keys, n, &first, &dup) && dup >= c->nroutes) {
+		k = dup - c->nroutes;
+		if (first < c->nroutes)
+			rc = bad(ld, elem(t, "env", k), SECT_COMP, "env",
+			    "%s is set by the agent from the component's "
+			    "route", port_env[first]);
+		else
+			rc = bad(ld, elem(t, "env", k), SECT_COMP, "env",
+			    "%.*s is set twice", (int)strcspn(c->env[k], "="),
+			    c->env[k]);
+	}
+	free(port_env);
+	free(keys);
+	return rc;
 }
 
 static int
@@ -559,7 +585,9 @@ load_components(struct loader *ld, const struct toml_value *root,
     struct svc_def *def)
 {
 	const struct toml_value *arr;
-	size_t i, j;
+	struct svc_dup_key *keys;
+	size_t i, first, dup;
+	int rc = -1;
 
 	if (get_table_array(ld, root, SECT_TOP, "components",
 	    "an array of tables ([[components]])", &arr) == -1)
@@ -571,20 +599,26 @@ load_components(struct loader *ld, const struct toml_value *root,
 		return bad(ld, arr, SECT_TOP, "components",
 		    "at least one component is required");
 	def->components = xcalloc(arr->u.arr.n, sizeof(*def->components));
+	keys = xcalloc(arr->u.arr.n, sizeof(*keys));
 	for (i = 0; i < arr->u.arr.n; i++) {
-		const struct toml_value *ct = arr->u.arr.items[i];
 		struct svc_component *c = &def->components[i];
 
 		def->ncomponents++;
-		if (load_component(ld, ct, def->runtime, c) == -1)
-			return -1;
-		for (j = 0; j < i; j++)
-			if (strcmp(def->components[j].name, c->name) == 0)
-				return bad(ld, toml_get(ct, "name"), SECT_COMP,
-				    "name", "duplicate component \"%s\"",
-				    c->name);
+		if (load_component(ld, arr->u.arr.items[i], def->runtime,
+		    c) == -1)
+			goto out;
+		keys[i] = (struct svc_dup_key){ c->name, strlen(c->name), i };
 	}
-	return 0;
+	if (svc_find_duplicate(keys, def->ncomponents, &first, &dup)) {
+		bad(ld, toml_get(arr->u.arr.items[dup], "name"), SECT_COMP,
+		    "name", "duplicate component \"%s\"",
+		    def->components[dup].name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(keys);
+	return rc;
 }
 
 static int
@@ -677,6 +711,10 @@ svc_parse(const char *text, size_t len, const char *filename,
 	if (root == NULL) {
 		if (err && err->code == 0)
 			err->code = MCP_E_INVALID;
+		return -1;
+	}
+	if (svc_check_tree(root, ld.file, err) == -1) {
+		toml_free(root);
 		return -1;
 	}
 	def = xcalloc(1, sizeof(*def));

@@ -17,6 +17,20 @@
 #define SVC_NAME_MAX 63
 #define SVC_INSTANCE_MAX 128	/* service-component + NUL */
 
+/*
+ * Limits on the shape of one definition, checked by svc_check_tree() right
+ * after the TOML is parsed and before anything is loaded; each refusal
+ * names the limit.  They bound the work (and host resources) a single
+ * definition can ask for.
+ */
+#define SVC_MAX_COMPONENTS	64	/* [[components]] per service */
+#define SVC_MAX_ROUTES		32	/* [[components.routes]] per component */
+#define SVC_MAX_ENV		1024	/* env entries per component */
+#define SVC_MAX_VOLUMES		64	/* volumes per component */
+#define SVC_MAX_CMD_ARGS	1024	/* cmd arguments per component */
+#define SVC_MAX_EXCLUDE		1024	/* [snapshot] exclude paths */
+#define SVC_MAX_STRING		8192	/* bytes in any key or string value */
+
 struct svc_route {
 	char *name;		/* "" when unnamed (then $PORT) */
 	int port;		/* 1..65535, the port the component listens on */
