@@ -35,12 +35,23 @@ walk_nomem(struct walk *w)
 	    w->file);
 }
 
+/* Longest key shown whole in a path; longer ones are cut with "...". */
+#define WALK_KEY_SHOWN 64
+
 /* Append ".key" (or "key" at the top) to the path. */
 static int
 walk_push_key(struct walk *w, const char *key, size_t len)
 {
+	size_t shown = len;
+
+	if (shown > WALK_KEY_SHOWN) {
+		shown = WALK_KEY_SHOWN;
+		while (shown > 0 && ((unsigned char)key[shown] & 0xC0) == 0x80)
+			shown--;	/* cut on a character boundary */
+	}
 	if ((w->path.len && buf_append(&w->path, ".", 1) == -1) ||
-	    toml_key_append(&w->path, key, len) == -1)
+	    toml_key_append(&w->path, key, shown) == -1 ||
+	    (shown < len && buf_append(&w->path, "...", 3) == -1))
 		return walk_nomem(w);
 	return 0;
 }

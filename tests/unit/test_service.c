@@ -21,6 +21,7 @@
 
 #include "service/check.h"
 #include "service/service.h"
+#include "util/buf.h"
 
 #define UNUSED __attribute__((unused))
 #define FILE_NAME "hello.toml"
@@ -841,6 +842,263 @@ test_load_file(void **state UNUSED)
 	assert_non_null(strstr(err.msg, path));
 }
 
+/*
+ * TOML allows U+0000 in keys and strings; a definition refuses it in every
+ * key and every string, named by its path, never cutting the value short.
+ */
+static void
+test_refuse_nul(void **state UNUSED)
+{
+	static const struct refusal top[] = {
+		{ "\"na\\u0000me\" = \"x\"\n", 2,
+		    "hello.toml:2:1: \"na\\u0000me\": key contains a NUL byte", NULL },
+		{ "node = \"a\\u0000\"\n", 2,
+		    "hello.toml:2:8: node: contains a NUL byte", NULL },
+		{ "tier = \"core\\u0000x\"\n", 2, "tier: contains a NUL byte", NULL },
+		{ "runtime = \"container\\u0000\"\n", 2, "runtime: contains a NUL", NULL },
+		/* Even where the key is unknown: the NUL is named first. */
+		{ "other = [\"\\u0000\"]\n", 2, "other[0]: contains a NUL byte", NULL },
+	};
+	static const struct refusal comp[] = {
+		{ "\"image\\u0000\" = \"x:v1\"\n", 5,
+		    "hello.toml:5:1: components[0].\"image\\u0000\": key contains "
+		    "a NUL byte", NULL },
+		{ "network = \"\\u0000\"\n", 5, "components[0].network: contains", NULL },
+		{ "user = \"0\\u0000:0\"\n", 5, "components[0].user: contains", NULL },
+		{ "restart = \"no\\u0000\"\n", 5, "components[0].restart: contains", NULL },
+		{ "cmd = [\"a\", \"b\\u0000c\"]\n", 5,
+		    "hello.toml:5:13: components[0].cmd[1]: contains a NUL byte", NULL },
+		{ "env = [\"A=1\\u0000B=2\"]\n", 5, "components[0].env[0]: contains", NULL },
+		{ "volumes = [\"/srv/a:/a\\u0000/b\"]\n", 5,
+		    "components[0].volumes[0]: contains", NULL },
+		{ "[[components.routes]]\nport = 80\nname = \"h\\u0000\"\n", 7,
+		    "components[0].routes[0].name: contains a NUL byte", NULL },
+		{ "[[components.routes]]\nport = 80\nmode = \"l4\\u0000\"\n", 7,
+		    "components[0].routes[0].mode: contains", NULL },
+		{ "[[components.routes]]\nport = 80\nhostname = \"a.b\\u0000.c\"\n", 7,
+		    "components[0].routes[0].hostname: contains", NULL },
+		{ "[[components.routes]]\nport = 80\n\"port\\u0000\" = 81\n", 7,
+		    "components[0].routes[0].\"port\\u0000\": key contains", NULL },
+		{ "[snapshot]\nmethod = \"exec: a\\u0000b\"\n", 6,
+		    "snapshot.method: contains a NUL byte", NULL },
+		{ "[snapshot]\nexclude = [\"a\", \"\\u0000\"]\n", 6,
+		    "snapshot.exclude[1]: contains a NUL byte", NULL },
+		{ "[\"snap\\u0000shot\"]\n", 5, "\"snap\\u0000shot\": key contains", NULL },
+	};
+
+	refuse_table(HDR, COMP, top, NELEM(top));
+	refuse_table(HDR COMP, "", comp, NELEM(comp));
+	/* The service name is checked like every other value. */
+	REFUSE("name = \"svc\\u0000x\"\n" COMP, 1,
+	    "hello.toml:1:8: name: contains a NUL byte", NULL);
+	REFUSE(HDR "[[components]]\nname = \"web\"\nimage = \"web:v1\\u0000\"\n", 4,
+	    "hello.toml:4:9: components[0].image: contains a NUL byte", NULL);
+}
+
+/* Append n items of fmt (which takes the index twice) to b, one a line. */
+static void
+items(struct buf *b, const char *fmt, size_t n, const char *sep)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		buf_printf(b, fmt, i, i);
+		buf_puts(b, i + 1 < n ? sep : "\n");
+	}
+}
+
+/*
+ * One limit: a definition with max items loads, one with max + 1 is refused
+ * naming the limit and its constant, at the first item past it.
+ */
+static void
+test_limits(void **state UNUSED)
+{
+	static const struct {
+		const char *name;	/* the constant, as the message names it */
+		size_t max;
+		const char *head;	/* up to the first item */
+		const char *item;	/* printf format, the index twice */
+		const char *sep;	/* between items */
+		const char *tail;
+		int first_line;		/* line of item 0 */
+		int lines;		/* lines per item */
+		const char *want;	/* path and limit */
+	} t[] = {
+		{ "SVC_MAX_COMPONENTS", SVC_MAX_COMPONENTS, HDR,
+		    "[[components]]\nname = \"c%zu\"\nimage = \"w:v%zu\"", "\n", "",
+		    2, 3, "components: 65 entries, more than the limit of 64 "
+		    "components per service (SVC_MAX_COMPONENTS)" },
+		{ "SVC_MAX_ROUTES", SVC_MAX_ROUTES, HDR COMP,
+		    "[[components.routes]]\nname = \"r%zu\"\nport = 80%zu", "\n", "",
+		    5, 3, "components[0].routes: 33 entries, more than the limit "
+		    "of 32 routes per component (SVC_MAX_ROUTES)" },
+		{ "SVC_MAX_ENV", SVC_MAX_ENV, HDR COMP "env = [\n",
+		    "\"E%zu=%zu\"", ",\n", "]\n", 6, 1, "components[0].env: 1025 "
+		    "entries, more than the limit of 1024 env entries per "
+		    "component (SVC_MAX_ENV)" },
+		{ "SVC_MAX_VOLUMES", SVC_MAX_VOLUMES, HDR COMP "volumes = [\n",
+		    "\"/srv/v%zu:/v%zu\"", ",\n", "]\n", 6, 1, "components[0]."
+		    "volumes: 65 entries, more than the limit of 64 volumes per "
+		    "component (SVC_MAX_VOLUMES)" },
+		{ "SVC_MAX_CMD_ARGS", SVC_MAX_CMD_ARGS, HDR COMP "cmd = [\n",
+		    "\"a%zu-%zu\"", ",\n", "]\n", 6, 1, "components[0].cmd: 1025 "
+		    "entries, more than the limit of 1024 cmd arguments per "
+		    "component (SVC_MAX_CMD_ARGS)" },
+		{ "SVC_MAX_EXCLUDE", SVC_MAX_EXCLUDE, HDR COMP SNAP
+		    "exclude = [\n", "\"x%zu/%zu\"", ",\n", "]\n", 7, 1,
+		    "snapshot.exclude: 1025 entries, more than the limit of "
+		    "1024 exclude paths (SVC_MAX_EXCLUDE)" },
+	};
+	struct buf b = BUF_INIT;
+	size_t i, n;
+
+	for (i = 0; i < NELEM(t); i++) {
+		for (n = t[i].max; n <= t[i].max + 1; n++) {
+			buf_reset(&b);
+			buf_puts(&b, t[i].head);
+			items(&b, t[i].item, n, t[i].sep);
+			buf_puts(&b, t[i].tail);
+			if (n == t[i].max)
+				svc_free(parse_ok(b.data));
+			else
+				refuse((int)i, b.data, t[i].first_line +
+				    (int)t[i].max * t[i].lines, t[i].want,
+				    t[i].name);
+		}
+	}
+	buf_free(&b);
+}
+
+/* Far past a limit, the refusal comes from counting, not loading. */
+static void
+test_limits_far(void **state UNUSED)
+{
+	struct buf b = BUF_INIT;
+
+	buf_puts(&b, HDR);
+	items(&b, "[[components]]\nname = \"c%zu\"\nimage = \"w:v%zu\"", 10000,
+	    "\n");
+	REFUSE(b.data, 2 + 64 * 3, "components: 10000 entries, more than the "
+	    "limit of 64 components per service", NULL);
+	buf_reset(&b);
+	buf_puts(&b, HDR COMP "env = [\n");
+	items(&b, "\"E%zu=%zu\"", 100000, ",\n");
+	buf_puts(&b, "]\n");
+	REFUSE(b.data, 6 + 1024, "components[0].env: 100000 entries",
+	    "SVC_MAX_ENV");
+	buf_free(&b);
+}
+
+/* Strings and keys: at most SVC_MAX_STRING bytes, wherever they are. */
+static void
+test_limit_string(void **state UNUSED)
+{
+	struct buf b = BUF_INIT;
+	char *s = malloc(SVC_MAX_STRING + 2);
+	struct svc_def *d;
+
+	assert_non_null(s);
+	memset(s, 'a', SVC_MAX_STRING + 1);
+	s[SVC_MAX_STRING] = '\0';
+	buf_printf(&b, HDR COMP "cmd = [\"x\", \"%s\"]\n", s);
+	d = parse_ok(b.data);
+	assert_int_equal(strlen(d->components[0].cmd[1]), SVC_MAX_STRING);
+	svc_free(d);
+
+	s[SVC_MAX_STRING] = 'a';
+	s[SVC_MAX_STRING + 1] = '\0';
+	buf_reset(&b);
+	buf_printf(&b, HDR COMP "cmd = [\"x\", \"%s\"]\n", s);
+	REFUSE(b.data, 5, "hello.toml:5:13: components[0].cmd[1]: 8193 bytes, "
+	    "more than the limit of 8192 (SVC_MAX_STRING)", NULL);
+	buf_reset(&b);
+	buf_printf(&b, HDR COMP "env = [\"A=%s\"]\n", s);
+	REFUSE(b.data, 5, "components[0].env[0]: 8195 bytes", "SVC_MAX_STRING");
+	buf_reset(&b);
+	buf_printf(&b, HDR COMP "%s = 1\n", s);
+	REFUSE(b.data, 5, "aaaa...: key of 8193 bytes, more than the limit of 8192",
+	    "SVC_MAX_STRING");
+	buf_free(&b);
+	free(s);
+}
+
+/* Duplicates at the far end of full arrays are still found, and named. */
+static void
+test_duplicates_at_scale(void **state UNUSED)
+{
+	struct buf b = BUF_INIT;
+
+	buf_puts(&b, HDR);
+	items(&b, "[[components]]\nname = \"c%zu\"\nimage = \"w:v%zu\"", 63,
+	    "\n");
+	buf_puts(&b, "[[components]]\nname = \"c7\"\nimage = \"w:v1\"\n");
+	REFUSE(b.data, 2 + 63 * 3 + 1, "name in [[components]]",
+	    "duplicate component \"c7\"");
+
+	buf_reset(&b);
+	buf_puts(&b, HDR COMP "env = [\n");
+	items(&b, "\"E%zu=%zu\"", 1023, ",\n");
+	buf_puts(&b, ",\"E1000=x\"]\n");
+	REFUSE(b.data, 6 + 1023, "env", "E1000 is set twice");
+
+	buf_reset(&b);
+	buf_puts(&b, HDR COMP "env = [\n");
+	items(&b, "\"E%zu=%zu\"", 1000, ",\n");
+	buf_puts(&b, ",\"PORT_R31=1\"]\n");
+	items(&b, "[[components.routes]]\nname = \"r%zu\"\nport = 80%zu", 32, "\n");
+	REFUSE(b.data, 6 + 1000, "env", "PORT_R31 is set by the agent");
+
+	buf_reset(&b);
+	buf_puts(&b, HDR COMP "volumes = [\n");
+	items(&b, "\"/srv/v%zu:/v%zu\"", 63, ",\n");
+	buf_puts(&b, ",\"/srv/x:/v0\"]\n");
+	REFUSE(b.data, 6 + 63, "volumes", "guest path \"/v0\" is mounted twice");
+	buf_free(&b);
+}
+
+/* svc_find_duplicate: the first duplicate in item order, by length and bytes. */
+static void
+test_find_duplicate(void **state UNUSED)
+{
+	static const struct {
+		const char *keys[6];	/* NULL-terminated; "\1" stands for "a\0b" */
+		int found;
+		size_t earlier, later;
+	} t[] = {
+		{ { NULL }, 0, 0, 0 },
+		{ { "a", NULL }, 0, 0, 0 },
+		{ { "a", "b", "ab", "ba", NULL }, 0, 0, 0 },
+		{ { "a", "b", "a", NULL }, 1, 0, 2 },
+		{ { "b", "a", "a", "b", NULL }, 1, 1, 2 },
+		{ { "x", "y", "x", "y", NULL }, 1, 0, 2 },
+		{ { "a", "a", "a", NULL }, 1, 0, 1 },
+		{ { "c", "b", "a", "b", "c", NULL }, 1, 1, 3 },
+		{ { "", "", NULL }, 1, 0, 1 },
+		{ { "a", "\1", "ab", NULL }, 0, 0, 0 },
+		{ { "\1", "a", "\1", NULL }, 1, 0, 2 },
+	};
+	struct svc_dup_key keys[6];
+	size_t i, n, earlier, later;
+
+	for (i = 0; i < NELEM(t); i++) {
+		for (n = 0; t[i].keys[n]; n++) {
+			if (strcmp(t[i].keys[n], "\1") == 0)
+				keys[n] = (struct svc_dup_key){ "a\0b", 3, n };
+			else
+				keys[n] = (struct svc_dup_key){ t[i].keys[n],
+				    strlen(t[i].keys[n]), n };
+		}
+		earlier = later = 99;
+		assert_int_equal(svc_find_duplicate(keys, n, &earlier, &later),
+		    t[i].found);
+		if (t[i].found) {
+			assert_int_equal(earlier, t[i].earlier);
+			assert_int_equal(later, t[i].later);
+		}
+	}
+}
+
 /* Direct checks others (master, CLI) may call. */
 static void
 test_checks(void **state UNUSED)
@@ -880,6 +1138,12 @@ main(void)
 		cmocka_unit_test(test_toml_errors),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_checks),
+		cmocka_unit_test(test_refuse_nul),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_limits_far),
+		cmocka_unit_test(test_limit_string),
+		cmocka_unit_test(test_duplicates_at_scale),
+		cmocka_unit_test(test_find_duplicate),
 	};
 
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);
