@@ -8,11 +8,21 @@
  * while parsing and toml_get() stay constant-time however many keys a
  * document has.  Keys are compared by length and bytes: a key may hold
  * NUL bytes (\u0000).
+ *
+ * The index hashes with SipHash-1-3 under a random key drawn once per
+ * process: with a fixed hash, a hostile document could choose keys that
+ * all land in one probe sequence and make every insertion walk all the
+ * keys before it (quadratic).
  */
 #include "toml/toml_int.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Tables with fewer keys than this are searched linearly. */
 #define TTREE_INDEX_MIN 8
@@ -31,16 +41,65 @@ ttree_new(enum toml_type type, int line, int col, int depth)
 	return &n->v;
 }
 
+/* The SipHash key: random, set once (ttree_key_init), then only read. */
+static uint64_t ttree_key[2];
+static pthread_once_t ttree_key_once = PTHREAD_ONCE_INIT;
+
+static void
+ttree_key_init(void)
+{
+	struct timespec ts;
+
+	if (getrandom(ttree_key, sizeof(ttree_key), GRND_NONBLOCK) ==
+	    (ssize_t)sizeof(ttree_key))
+		return;
+	/* No entropy yet (early boot): still not guessable from outside. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ttree_key[0] ^= (uint64_t)ts.tv_nsec << 32 ^ (uint64_t)ts.tv_sec;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ttree_key[1] ^= (uint64_t)ts.tv_nsec << 32 ^ (uint64_t)getpid() ^
+	    (uint64_t)(uintptr_t)&ts;
+}
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+#define SIPROUND do {							\
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+} while (0)
+
+/* SipHash-1-3 of s[0..len) under ttree_key. */
 static size_t
 ttree_hash(const char *s, size_t len)
 {
-	size_t h = 14695981039346656037ULL, i;
+	const unsigned char *in = (const unsigned char *)s;
+	uint64_t v0, v1, v2, v3, m, b = (uint64_t)len << 56;
+	size_t i, j, end = len & ~(size_t)7;
 
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
+	pthread_once(&ttree_key_once, ttree_key_init);
+	v0 = 0x736f6d6570736575ULL ^ ttree_key[0];
+	v1 = 0x646f72616e646f6dULL ^ ttree_key[1];
+	v2 = 0x6c7967656e657261ULL ^ ttree_key[0];
+	v3 = 0x7465646279746573ULL ^ ttree_key[1];
+	for (i = 0; i < end; i += 8) {
+		for (m = 0, j = 0; j < 8; j++)
+			m |= (uint64_t)in[i + j] << (8 * j);
+		v3 ^= m;
+		SIPROUND;
+		v0 ^= m;
 	}
-	return h;
+	for (j = 0; i + j < len; j++)
+		b |= (uint64_t)in[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return (size_t)(v0 ^ v1 ^ v2 ^ v3);
 }
 
 static int
