@@ -8,6 +8,7 @@
 #include "service/check.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -308,6 +309,18 @@ svc_check_snapshot_method(const char *method)
 		if (is_ctl(*p))
 			return "contains control characters";
 	return NULL;
+}
+
+int
+svc_verr_at(struct mcp_err *err, const char *file, int line, int col,
+    const char *what, const char *fmt, va_list ap)
+{
+	char msg[MCP_ERR_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return mcp_err_set(err, MCP_E_INVALID, "%s:%d:%d: %s%s%s", file,
+	    line > 0 ? line : 1, col > 0 ? col : 1, what ? what : "",
+	    what ? ": " : "", msg);
 }
 
 static int

@@ -10,6 +10,7 @@
 #ifndef MCP_SERVICE_CHECK_H
 #define MCP_SERVICE_CHECK_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "util/err.h"
@@ -40,6 +41,15 @@ const char *svc_check_user(const char *user);
 const char *svc_check_snapshot_method(const char *method);
 
 struct toml_value;
+
+/*
+ * The one form of a definition error: "FILE:LINE:COL: [WHAT: ]message"
+ * into err, code MCP_E_INVALID (lines and columns below 1 read as 1);
+ * what may be NULL.  Returns -1.
+ */
+int svc_verr_at(struct mcp_err *err, const char *file, int line, int col,
+    const char *what, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 
 /*
  * limits.c: the checks on a parsed definition's whole tree that come

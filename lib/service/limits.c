@@ -77,14 +77,13 @@ walk_pop(struct walk *w, size_t len)
 static int __attribute__((format(printf, 3, 4)))
 walk_fail(struct walk *w, const struct toml_value *at, const char *fmt, ...)
 {
-	char msg[MCP_ERR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	svc_verr_at(w->err, w->file, at->line, at->col,
+	    w->path.data ? w->path.data : "?", fmt, ap);
 	va_end(ap);
-	return mcp_err_set(w->err, MCP_E_INVALID, "%s:%d:%d: %s: %s", w->file,
-	    at->line, at->col, w->path.data ? w->path.data : "?", msg);
+	return -1;
 }
 
 /*

@@ -101,14 +101,12 @@ quote(struct quoted *q, const char *v)
 static int __attribute__((format(printf, 4, 5)))
 fail_at(struct loader *ld, int line, int col, const char *fmt, ...)
 {
-	char msg[MCP_ERR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	svc_verr_at(ld->err, ld->file, line, col, NULL, fmt, ap);
 	va_end(ap);
-	return mcp_err_set(ld->err, MCP_E_INVALID, "%s:%d:%d: %s", ld->file,
-	    line > 0 ? line : 1, col > 0 ? col : 1, msg);
+	return -1;
 }
 
 /* "FILE:LINE:COL: KEY in SECTION: msg", positioned on v. */

@@ -895,17 +895,28 @@ test_refuse_nul(void **state UNUSED)
 	    "hello.toml:4:9: components[0].image: contains a NUL byte", NULL);
 }
 
-/* Append n items of fmt (which takes the index twice) to b, one a line. */
-static void
-items(struct buf *b, const char *fmt, size_t n, const char *sep)
+/*
+ * b = head, then n items of fmt (which takes the index twice) separated by
+ * sep, a newline, then tail.
+ */
+static const char *
+items(struct buf *b, const char *head, const char *fmt, size_t n,
+    const char *sep, const char *tail)
 {
 	size_t i;
 
+	buf_reset(b);
+	buf_puts(b, head);
 	for (i = 0; i < n; i++) {
 		buf_printf(b, fmt, i, i);
 		buf_puts(b, i + 1 < n ? sep : "\n");
 	}
+	buf_puts(b, tail);
+	return b->data;
 }
+
+#define COMPS "[[components]]\nname = \"c%zu\"\nimage = \"w:v%zu\""
+#define ROUTES "[[components.routes]]\nname = \"r%zu\"\nport = 80%zu"
 
 /*
  * One limit: a definition with max items loads, one with max + 1 is refused
@@ -926,11 +937,11 @@ test_limits(void **state UNUSED)
 		const char *want;	/* path and limit */
 	} t[] = {
 		{ "SVC_MAX_COMPONENTS", SVC_MAX_COMPONENTS, HDR,
-		    "[[components]]\nname = \"c%zu\"\nimage = \"w:v%zu\"", "\n", "",
+		    COMPS, "\n", "",
 		    2, 3, "components: 65 entries, more than the limit of 64 "
 		    "components per service (SVC_MAX_COMPONENTS)" },
 		{ "SVC_MAX_ROUTES", SVC_MAX_ROUTES, HDR COMP,
-		    "[[components.routes]]\nname = \"r%zu\"\nport = 80%zu", "\n", "",
+		    ROUTES, "\n", "",
 		    5, 3, "components[0].routes: 33 entries, more than the limit "
 		    "of 32 routes per component (SVC_MAX_ROUTES)" },
 		{ "SVC_MAX_ENV", SVC_MAX_ENV, HDR COMP "env = [\n",
@@ -955,10 +966,7 @@ test_limits(void **state UNUSED)
 
 	for (i = 0; i < NELEM(t); i++) {
 		for (n = t[i].max; n <= t[i].max + 1; n++) {
-			buf_reset(&b);
-			buf_puts(&b, t[i].head);
-			items(&b, t[i].item, n, t[i].sep);
-			buf_puts(&b, t[i].tail);
+			items(&b, t[i].head, t[i].item, n, t[i].sep, t[i].tail);
 			if (n == t[i].max)
 				svc_free(parse_ok(b.data));
 			else
@@ -976,16 +984,11 @@ test_limits_far(void **state UNUSED)
 {
 	struct buf b = BUF_INIT;
 
-	buf_puts(&b, HDR);
-	items(&b, "[[components]]\nname = \"c%zu\"\nimage = \"w:v%zu\"", 10000,
-	    "\n");
-	REFUSE(b.data, 2 + 64 * 3, "components: 10000 entries, more than the "
-	    "limit of 64 components per service", NULL);
-	buf_reset(&b);
-	buf_puts(&b, HDR COMP "env = [\n");
-	items(&b, "\"E%zu=%zu\"", 100000, ",\n");
-	buf_puts(&b, "]\n");
-	REFUSE(b.data, 6 + 1024, "components[0].env: 100000 entries",
+	REFUSE(items(&b, HDR, COMPS, 10000, "\n", ""), 2 + 64 * 3,
+	    "components: 10000 entries, more than the limit of 64 components "
+	    "per service", NULL);
+	REFUSE(items(&b, HDR COMP "env = [\n", "\"E%zu=%zu\"", 100000, ",\n",
+	    "]\n"), 6 + 1024, "components[0].env: 100000 entries",
 	    "SVC_MAX_ENV");
 	buf_free(&b);
 }
@@ -1027,33 +1030,25 @@ test_limit_string(void **state UNUSED)
 static void
 test_duplicates_at_scale(void **state UNUSED)
 {
-	struct buf b = BUF_INIT;
+	struct buf b = BUF_INIT, env = BUF_INIT;
 
-	buf_puts(&b, HDR);
-	items(&b, "[[components]]\nname = \"c%zu\"\nimage = \"w:v%zu\"", 63,
-	    "\n");
-	buf_puts(&b, "[[components]]\nname = \"c7\"\nimage = \"w:v1\"\n");
-	REFUSE(b.data, 2 + 63 * 3 + 1, "name in [[components]]",
+	REFUSE(items(&b, HDR, COMPS, 63, "\n",
+	    "[[components]]\nname = \"c7\"\nimage = \"w:v1\"\n"),
+	    2 + 63 * 3 + 1, "name in [[components]]",
 	    "duplicate component \"c7\"");
 
-	buf_reset(&b);
-	buf_puts(&b, HDR COMP "env = [\n");
-	items(&b, "\"E%zu=%zu\"", 1023, ",\n");
-	buf_puts(&b, ",\"E1000=x\"]\n");
-	REFUSE(b.data, 6 + 1023, "env", "E1000 is set twice");
+	REFUSE(items(&b, HDR COMP "env = [\n", "\"E%zu=%zu\"", 1023, ",\n",
+	    ",\"E1000=x\"]\n"), 6 + 1023, "env", "E1000 is set twice");
 
-	buf_reset(&b);
-	buf_puts(&b, HDR COMP "env = [\n");
-	items(&b, "\"E%zu=%zu\"", 1000, ",\n");
-	buf_puts(&b, ",\"PORT_R31=1\"]\n");
-	items(&b, "[[components.routes]]\nname = \"r%zu\"\nport = 80%zu", 32, "\n");
-	REFUSE(b.data, 6 + 1000, "env", "PORT_R31 is set by the agent");
+	items(&env, HDR COMP "env = [\n", "\"E%zu=%zu\"", 1000, ",\n",
+	    ",\"PORT_R31=1\"]\n");
+	REFUSE(items(&b, env.data, ROUTES, 32, "\n", ""), 6 + 1000, "env",
+	    "PORT_R31 is set by the agent");
 
-	buf_reset(&b);
-	buf_puts(&b, HDR COMP "volumes = [\n");
-	items(&b, "\"/srv/v%zu:/v%zu\"", 63, ",\n");
-	buf_puts(&b, ",\"/srv/x:/v0\"]\n");
-	REFUSE(b.data, 6 + 63, "volumes", "guest path \"/v0\" is mounted twice");
+	REFUSE(items(&b, HDR COMP "volumes = [\n", "\"/srv/v%zu:/v%zu\"", 63,
+	    ",\n", ",\"/srv/x:/v0\"]\n"), 6 + 63, "volumes",
+	    "guest path \"/v0\" is mounted twice");
+	buf_free(&env);
 	buf_free(&b);
 }
 
