@@ -12,20 +12,32 @@
 
 #include "util/buf.h"
 
-/* "FILE:LINE:COL: key K: contains a NUL byte", K quoted and escaped. */
+/*
+ * kv's key for a message, always in double quotes, control characters,
+ * quotes and NULs escaped (toml_key_append), so it cannot forge a line.
+ */
+static const char *
+key_shown(struct buf *k, const struct toml_kv *kv)
+{
+	if (toml_key_append(k, kv->key, kv->keylen) == -1 || k->data == NULL)
+		return "?";
+	if (k->data[0] != '"') {	/* a bare key: nothing to escape */
+		buf_reset(k);
+		if (buf_printf(k, "\"%s\"", kv->key) == -1)
+			return "?";
+	}
+	return k->data;
+}
+
+/* "FILE:LINE:COL: key K: contains a NUL byte". */
 static int
 nul_err(const struct toml_kv *kv, int line, int col, const char *file,
     struct mcp_err *err)
 {
 	struct buf k = BUF_INIT;
 
-	/* A key with a NUL is always shown quoted; quote plain keys too. */
-	if (strlen(kv->key) == kv->keylen)
-		buf_printf(&k, "\"%s\"", kv->key);
-	else
-		toml_key_append(&k, kv->key, kv->keylen);
 	mcp_err_set(err, MCP_E_INVALID, "%s:%d:%d: key %s: contains a NUL byte",
-	    file, line, col, k.data ? k.data : "?");
+	    file, line, col, key_shown(&k, kv));
 	buf_free(&k);
 	return -1;
 }
@@ -55,10 +67,15 @@ toml_read_check_keys(const struct toml_value *tab, const char *const *allowed,
 		for (j = 0; allowed[j]; j++)
 			if (strcmp(allowed[j], kv->key) == 0)
 				ok = 1;
-		if (!ok)
-			return mcp_err_set(err, MCP_E_INVALID,
-			    "%s:%d:%d: unknown key \"%s\" in %s", file, kv->line,
-			    kv->col, kv->key, section);
+		if (!ok) {
+			struct buf k = BUF_INIT;
+
+			mcp_err_set(err, MCP_E_INVALID,
+			    "%s:%d:%d: unknown key %s in %s", file, kv->line,
+			    kv->col, key_shown(&k, kv), section);
+			buf_free(&k);
+			return -1;
+		}
 	}
 	return 0;
 }

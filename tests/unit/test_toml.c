@@ -1004,6 +1004,10 @@ test_read_nul(void **state U)
 		  "t.toml:1:8: key \"node\": value longer than 7 bytes" },
 		{ "args = [\"a\",\n  \"b\\u0000\"]",
 		  "t.toml:2:3: key \"args\": contains a NUL byte" },
+		{ "\"x\\n[ALERT] y\" = 1",
+		  "t.toml:1:1: unknown key \"x\\u000A[ALERT] y\" in the top level" },
+		{ "other = 1",
+		  "t.toml:1:1: unknown key \"other\" in the top level" },
 		{ "args = [\"a\", 2]",
 		  "t.toml:1:14: key \"args\": element 1 must be a string, not "
 		  "integer" },
