@@ -428,6 +428,11 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	size_t i, j, ninfos = 0;
 	int rc = -1, existed = 0;
 
+	/* svc_parse refuses a text over SVC_MAX_DEFINITION_BYTES before parsing */
+	if (source && strlen(source) > SVC_MAX_SOURCE_BYTES)
+		return mcp_err_set(err, MCP_E_INVALID, "deploy: source of %zu bytes is "
+		    "longer than the limit of %u bytes (SVC_MAX_SOURCE_BYTES)",
+		    strlen(source), SVC_MAX_SOURCE_BYTES);
 	if (svc_parse(text, len, source && source[0] ? source : "definition",
 	    &def, err) == -1)
 		return -1;
