@@ -211,6 +211,10 @@ component_run(struct agent *a, const struct svc_def *def,
 
 	if ((rt = agent_runtime_to_run(a, c->runtime, err)) == NULL)
 		return -1;
+	/* again at each run: the service may have planted a symlink since */
+	if (agent_volumes_check((const char *const *)a->cfg.volume_roots,
+	    a->cfg.srv_root, def, c, err) == -1)
+		return -1;
 	spec_build(&b, def, c, rc);
 	spec_hash(&b.spec, c->runtime, hash);
 	/*
@@ -442,6 +446,12 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		mcp_err_set(err, MCP_E_PRECONDITION,
 		    "deploy %s: the service is pinned to node %s, this is node %s",
 		    def->name, def->node, a->cfg.node);
+		svc_free(def);
+		return -1;
+	}
+	if (agent_volumes_check((const char *const *)a->cfg.volume_roots,
+	    a->cfg.srv_root, def, NULL, err) == -1) {
+		mcp_err_prefix(err, "deploy %s", def->name);
 		svc_free(def);
 		return -1;
 	}
