@@ -287,6 +287,47 @@ test_malformed(void **state)
 	    B("\x0a\x04\x0a\x09svc"), "(in \"service\"): length runs past the end");
 }
 
+/* wire_decode: the size limit, then the text check, then unpacking. */
+static void
+test_decode(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	size_t big = WIRE_MAX_MESSAGE + WIRE_ENVELOPE + 1;
+	grpc_slice sl;
+	grpc_byte_buffer *bb;
+	ProtobufCMessage *m;
+
+	(void)state;
+	wire_grpc_ref();
+	sl = grpc_slice_malloc(big);
+	memset(GRPC_SLICE_START_PTR(sl), 0, big);
+	bb = grpc_raw_byte_buffer_create(&sl, 1);
+	grpc_slice_unref(sl);
+	assert_null(wire_decode(&mcp__v1__push_file_request__descriptor, bb,
+	    "PushFile", &err));
+	grpc_byte_buffer_destroy(bb);
+	assert_int_equal(err.code, MCP_E_RESOURCE);
+	assert_string_equal(err.msg, "PushFile: message of 68157441 bytes is "
+	    "larger than the limit of 68157440 bytes (64 MiB of content + 1 MiB)");
+
+	sl = grpc_slice_from_static_buffer("\x0a\x02\x61\x00", 4);
+	bb = grpc_raw_byte_buffer_create(&sl, 1);
+	assert_null(wire_decode(&mcp__v1__service_request__descriptor, bb,
+	    "Stop", &err));
+	assert_string_equal(err.msg,
+	    "Stop: field \"service\": embedded NUL byte at offset 1");
+	grpc_byte_buffer_destroy(bb);
+
+	sl = grpc_slice_from_static_buffer("\x0a\x02\x61\x62", 4);
+	bb = grpc_raw_byte_buffer_create(&sl, 1);
+	m = wire_decode(&mcp__v1__service_request__descriptor, bb, "Stop", &err);
+	assert_non_null(m);
+	assert_string_equal(((Mcp__V1__ServiceRequest *)m)->service, "ab");
+	protobuf_c_message_free_unpacked(m, NULL);
+	grpc_byte_buffer_destroy(bb);
+	wire_grpc_unref();
+}
+
 int
 main(void)
 {
@@ -296,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_utf8_table),
 		cmocka_unit_test(test_unknown_fields_skipped),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
