@@ -71,6 +71,18 @@ expect_ok(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len)
 		fail_msg("refused: %s", err.msg);
 }
 
+/* Pack m, corrupt it at marker, and expect the refusal want. */
+static void
+refused_with(const ProtobufCMessage *m, const char *marker, const char *bytes,
+    const char *want)
+{
+	struct packed p = pack(m);
+
+	corrupt(&p, marker, bytes);
+	expect_refused(m->descriptor, p.data, p.len, want);
+	free(p.data);
+}
+
 static void
 test_top_level_fields(void **state)
 {
@@ -111,18 +123,12 @@ test_top_level_fields(void **state)
 
 	sq.service = "svcXx";
 	sq.component = "web";
-	p = pack(&sq.base);
-	corrupt(&p, "X", "\0");
-	expect_refused(&mcp__v1__service_request__descriptor, p.data, p.len,
+	refused_with(&sq.base, "X", "\0",
 	    "field \"service\": embedded NUL byte at offset 3");
-	free(p.data);
 	sq.service = "svc";
 	sq.component = "webX";
-	p = pack(&sq.base);
-	corrupt(&p, "X", "\0");
-	expect_refused(&mcp__v1__service_request__descriptor, p.data, p.len,
+	refused_with(&sq.base, "X", "\0",
 	    "field \"component\": embedded NUL byte at offset 3");
-	free(p.data);
 
 	/* bytes are not text: a NUL in the content is fine, not in the path */
 	pq.service = "svc";
@@ -131,19 +137,15 @@ test_top_level_fields(void **state)
 	pq.content.len = 10;
 	p = pack(&pq.base);
 	expect_ok(&mcp__v1__push_file_request__descriptor, p.data, p.len);
-	corrupt(&p, "X", "\0");
-	expect_refused(&mcp__v1__push_file_request__descriptor, p.data, p.len,
-	    "field \"path\": embedded NUL byte at offset 2");
 	free(p.data);
+	refused_with(&pq.base, "X", "\0",
+	    "field \"path\": embedded NUL byte at offset 2");
 
 	lq.service = "svcX";
 	lq.tail = 5;
 	lq.follow = 1;
-	p = pack(&lq.base);
-	corrupt(&p, "X", "\0");
-	expect_refused(&mcp__v1__logs_request__descriptor, p.data, p.len,
+	refused_with(&lq.base, "X", "\0",
 	    "field \"service\": embedded NUL byte at offset 3");
-	free(p.data);
 }
 
 static void
@@ -176,22 +178,14 @@ test_nested_and_repeated(void **state)
 	r.actions = actions;
 	p = pack(&r.base);
 	expect_ok(&mcp__v1__deploy_response__descriptor, p.data, p.len);
-
-	corrupt(&p, "YY", "\0Y");
-	expect_refused(&mcp__v1__deploy_response__descriptor, p.data, p.len,
-	    "field \"service.components[1].name\": embedded NUL byte at offset 2");
 	free(p.data);
-	p = pack(&r.base);
-	corrupt(&p, "WW", "\xed\xa0");	/* start of a surrogate, cut short */
-	expect_refused(&mcp__v1__deploy_response__descriptor, p.data, p.len,
+	refused_with(&r.base, "YY", "\0Y",
+	    "field \"service.components[1].name\": embedded NUL byte at offset 2");
+	refused_with(&r.base, "WW", "\xed\xa0",	/* a surrogate's start, cut short */
 	    "field \"service.components[1].routes[0].hostname\": invalid UTF-8 "
 	    "(byte 0xED) at offset 9");
-	free(p.data);
-	p = pack(&r.base);
-	corrupt(&p, "QQ", "\xc0\x80");	/* overlong NUL */
-	expect_refused(&mcp__v1__deploy_response__descriptor, p.data, p.len,
+	refused_with(&r.base, "QQ", "\xc0\x80",	/* overlong NUL */
 	    "field \"actions[2]\": invalid UTF-8 (byte 0xC0) at offset 3");
-	free(p.data);
 }
 
 static void
