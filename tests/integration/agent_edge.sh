@@ -141,4 +141,5 @@ expect_fail "restart after a symlink was planted is refused" "resolves to $T/out
 check "undeploy planted" mcp undeploy planted
 check "hello untouched through all of it" unchanged
 check "agent stops cleanly" agent_stop
+check "agent log has no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AGENT_DIR/agent.log'"
 t_done
