@@ -463,6 +463,15 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 			return -1;
 		}
 
+	put_opts.probe = port_probe;
+	put_opts.wants_host_ports = wants_host_ports;
+	put_opts.wants_arg = a;
+	if (reg_host_ports_check(def, &put_opts, err) == -1) {
+		mcp_err_prefix(err, "deploy %s", def->name);
+		svc_free(def);
+		return -1;
+	}
+
 	agent_lock_service(a, def->name);
 	{
 		struct reg_service *prev = NULL;
@@ -495,9 +504,6 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 			goto out;
 		}
 	}
-	put_opts.probe = port_probe;
-	put_opts.wants_host_ports = wants_host_ports;
-	put_opts.wants_arg = a;
 	pthread_mutex_lock(&a->capacity_mu);
 	if (check_capacity(a, def, err) == -1 ||
 	    reg_service_put(a->reg, def, text, source, &put_opts, err) == -1) {

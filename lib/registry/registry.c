@@ -238,8 +238,7 @@ reg_run(struct reg *r, struct mcp_err *err, const char *sql,
 	return 0;
 }
 
-/* Refuse, before allocating any, more host ports than a service may hold. */
-static int
+int
 reg_host_ports_check(const struct svc_def *def, const struct reg_put_opts *opts,
     struct mcp_err *err)
 {
