@@ -26,6 +26,9 @@
 /* Deeper nesting than this is refused (no MCP message nests past 4). */
 #define WIRE_CHECK_DEPTH 32
 
+#define WC_ONES 0x0101010101010101ull
+#define WC_HIGH 0x8080808080808080ull
+
 /* Wire types (protobuf encoding). */
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_SGROUP = 3, WT_EGROUP = 4,
 	WT_I32 = 5 };
@@ -65,9 +68,21 @@ wire_utf8_bad(const uint8_t *s, size_t n, int *nul)
 
 	*nul = 0;
 	while (i < n) {
-		uint8_t c = s[i];
+		uint8_t c;
 		size_t k, len;
 		uint32_t cp, min;
+		uint64_t w;
+
+		/* ASCII without NUL, eight bytes at a time */
+		while (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((w & WC_HIGH) || ((w - WC_ONES) & ~w & WC_HIGH))
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		c = s[i];
 
 		if (c == 0) {
 			*nul = 1;

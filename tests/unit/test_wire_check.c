@@ -220,6 +220,14 @@ test_utf8_table(void **state)
 		{ "\xe2\x82", 2, 0, 0 },		/* cut short */
 		{ "\xe2\x28\xa1", 3, 0, 0 },		/* bad continuation */
 		{ "ok\xf0\x9f\x98", 5, 2, 0 },
+		/* longer than the eight-byte ASCII fast path */
+		{ "abcdefg\0ijk", 11, 7, 1 },
+		{ "abcdefgh\0", 9, 8, 1 },
+		{ "abcdefghijklmnop\0q", 18, 16, 1 },
+		{ "abcdefgh\xc3\xa9ijklmnopqrstu", 23, 23, 0 },
+		{ "0123456789abcdef0123\xff", 21, 20, 0 },
+		{ "0123456789abcdef\x7f\x01", 18, 18, 0 },
+		{ "01234567\xe2\x82\xac" "89abcdefgh\xed\xa0\x80", 24, 21, 0 },
 	};
 
 	(void)state;
