@@ -152,6 +152,22 @@ int agent_push_file(struct agent *a, const char *service, const char *path,
 int agent_pull_file(struct agent *a, const char *service, const char *path,
     struct buf *out, unsigned *mode, struct mcp_err *err);
 
+/*
+ * Volume host paths (agent/volumes.c).  agent_path_resolve: path with
+ * symlinks resolved (realpath of the longest existing prefix, the rest
+ * appended); a dangling symlink or ".." is an error.  agent_path_under: 1
+ * when path is root or below it, component-wise.  agent_volumes_check:
+ * every volume of component only (NULL: of every component) lies under
+ * one of roots (NULL-terminated) or srv_root, else MCP_E_INVALID naming
+ * the component, the volume and the roots.
+ */
+int agent_path_resolve(const char *path, char *out, size_t outsz,
+    struct mcp_err *err);
+int agent_path_under(const char *path, const char *root);
+int agent_volumes_check(const char *const *roots, const char *srv_root,
+    const struct svc_def *def, const struct svc_component *only,
+    struct mcp_err *err);
+
 /* Logs (agent/ops.c). */
 int agent_logs(struct agent *a, const char *service, const char *component,
     int tail, int follow, rt_log_cb cb, void *arg, struct mcp_err *err);

@@ -26,6 +26,8 @@ config_defaults(struct agent_config *cfg, const char *exe_dir)
 	cfg->operators = xcalloc(3, sizeof(char *));
 	cfg->operators[0] = xstrdup("operator");
 	cfg->operators[1] = xstrdup("operator-*");
+	cfg->volume_roots = xcalloc(2, sizeof(char *));
+	cfg->volume_roots[0] = xstrdup("/srv");
 	mcp_strlcpy(cfg->podman_binary, "podman", sizeof(cfg->podman_binary));
 	mcp_strlcpy(cfg->qemu_binary, "qemu-system-x86_64", sizeof(cfg->qemu_binary));
 	mcp_strlcpy(cfg->kernel, "/var/lib/mcp/kernel/vmlinux", sizeof(cfg->kernel));
@@ -61,7 +63,7 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	static const char *const bridge_keys[] = { "name", "subnet", "gateway", NULL };
 	static const char *const agent_keys[] = { "node", "state_dir", "socket",
 		"listen", "srv_root", "monitor_interval", "flap_threshold",
-		"flap_window", "alert_command", "stop_timeout", NULL };
+		"flap_window", "alert_command", "stop_timeout", "volume_roots", NULL };
 	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
 	static const char *const podman_keys[] = { "binary", "args",
@@ -97,7 +99,8 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "socket", cfg->socket, sizeof(cfg->socket), path, err) == -1 ||
 	    toml_read_str(t, "listen", cfg->listen, sizeof(cfg->listen), path, err) == -1 ||
 	    toml_read_str(t, "srv_root", cfg->srv_root, sizeof(cfg->srv_root), path, err) == -1 ||
-	    toml_read_strv(t, "alert_command", &cfg->alert_command, path, err) == -1)
+	    toml_read_strv(t, "alert_command", &cfg->alert_command, path, err) == -1 ||
+	    toml_read_strv(t, "volume_roots", &cfg->volume_roots, path, err) == -1)
 		goto out;
 	v = cfg->monitor_interval_s;
 	if (toml_read_int(t, "monitor_interval", 1, 3600, &v, path, err) == -1)
@@ -181,6 +184,12 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		    "%s: [agent] state_dir and srv_root must be absolute paths", path);
 		goto out;
 	}
+	for (size_t i = 0; cfg->volume_roots[i]; i++)
+		if (cfg->volume_roots[i][0] != '/') {
+			mcp_err_set(err, MCP_E_INVALID, "%s: [agent] volume_roots: \"%s\" "
+			    "is not an absolute path", path, cfg->volume_roots[i]);
+			goto out;
+		}
 	if (cfg->socket[0] == '\0')
 		snprintf(cfg->socket, sizeof(cfg->socket), "%s/agent.sock", cfg->state_dir);
 	if (cfg->listen[0] && (!cfg->tls_ca[0] || !cfg->tls_cert[0] || !cfg->tls_key[0])) {
@@ -203,6 +212,7 @@ agent_config_free(struct agent_config *cfg)
 	toml_strv_free(cfg->operators);
 	toml_strv_free(cfg->podman_args);
 	toml_strv_free(cfg->insecure_registries);
+	toml_strv_free(cfg->volume_roots);
 	cfg->alert_command = cfg->operators = cfg->podman_args = NULL;
-	cfg->insecure_registries = NULL;
+	cfg->insecure_registries = cfg->volume_roots = NULL;
 }

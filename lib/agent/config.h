@@ -12,6 +12,8 @@
  *   flap_window = 300               # ... within this many seconds = flapping
  *   alert_command = ["/usr/local/bin/notify"]   # optional
  *   stop_timeout = 10
+ *   volume_roots = ["/srv"]         # volume host paths must lie under one
+ *                                   # of these or srv_root (symlinks resolved)
  *   [tls]  ca, cert, key
  *   [auth] operators = ["operator", "operator-*"]
  *   [podman] binary, args, containers_conf, insecure_registries
@@ -38,6 +40,7 @@ struct agent_config {
 	int flap_window_s;
 	char **alert_command;		/* NULL-terminated or NULL */
 	int stop_timeout_s;
+	char **volume_roots;		/* NULL-terminated, absolute */
 
 	char tls_ca[CFG_PATH_MAX], tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
 	char **operators;

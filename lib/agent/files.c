@@ -6,7 +6,9 @@
  * a time with openat(O_NOFOLLOW), so a symlink anywhere under the service
  * directory (planted by the service itself, say) cannot lead outside it.
  * Writes go to a temporary file in the target directory and are renamed
- * into place, so a reader never sees half a file.
+ * into place, so a reader never sees half a file.  Only a service deployed
+ * on this node has a directory: files for any other are refused (a push
+ * would otherwise create <srv_root>/<anything>/).
  */
 #include "agent/agent.h"
 
@@ -52,6 +54,24 @@ path_check(const char *service, const char *path, struct mcp_err *err)
 		p = slash + 1;
 	}
 	return 0;
+}
+
+/* NOT_FOUND unless the service is deployed here. */
+static int
+service_deployed(struct agent *a, const char *op, const char *service,
+    struct mcp_err *err)
+{
+	struct reg_service *rs = NULL;
+
+	if (reg_service_get(a->reg, service, &rs, err) == 0) {
+		reg_service_free(rs);
+		return 0;
+	}
+	if (err->code == MCP_E_NOTFOUND)
+		return mcp_err_set(err, MCP_E_NOTFOUND,
+		    "%s: service %s is not deployed on node %s", op, service,
+		    a->cfg.node);
+	return mcp_err_prefix(err, "%s %s", op, service);
 }
 
 /*
@@ -122,6 +142,8 @@ agent_push_file(struct agent *a, const char *service, const char *path,
 
 	if (path_check(service, path, err) == -1)
 		return mcp_err_prefix(err, "push");
+	if (service_deployed(a, "push", service, err) == -1)
+		return -1;
 	if (len > FILE_MAX)
 		return mcp_err_set(err, MCP_E_INVALID, "push %s/%s: larger than %u bytes",
 		    service, path, FILE_MAX);
@@ -181,6 +203,8 @@ agent_pull_file(struct agent *a, const char *service, const char *path,
 
 	if (path_check(service, path, err) == -1)
 		return mcp_err_prefix(err, "pull");
+	if (service_deployed(a, "pull", service, err) == -1)
+		return -1;
 	if ((dfd = open_parent(a, service, path, 0, &base, err)) == -1)
 		return mcp_err_prefix(err, "pull");
 	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);

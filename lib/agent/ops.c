@@ -211,6 +211,10 @@ component_run(struct agent *a, const struct svc_def *def,
 
 	if ((rt = agent_runtime_to_run(a, c->runtime, err)) == NULL)
 		return -1;
+	/* again at each run: the service may have planted a symlink since */
+	if (agent_volumes_check((const char *const *)a->cfg.volume_roots,
+	    a->cfg.srv_root, def, c, err) == -1)
+		return -1;
 	spec_build(&b, def, c, rc);
 	spec_hash(&b.spec, c->runtime, hash);
 	/*
@@ -428,6 +432,11 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	size_t i, j, ninfos = 0;
 	int rc = -1, existed = 0;
 
+	/* svc_parse refuses a text over SVC_MAX_DEFINITION_BYTES before parsing */
+	if (source && strlen(source) > SVC_MAX_SOURCE_BYTES)
+		return mcp_err_set(err, MCP_E_INVALID, "deploy: source of %zu bytes is "
+		    "longer than the limit of %u bytes (SVC_MAX_SOURCE_BYTES)",
+		    strlen(source), SVC_MAX_SOURCE_BYTES);
 	if (svc_parse(text, len, source && source[0] ? source : "definition",
 	    &def, err) == -1)
 		return -1;
@@ -440,6 +449,12 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		svc_free(def);
 		return -1;
 	}
+	if (agent_volumes_check((const char *const *)a->cfg.volume_roots,
+	    a->cfg.srv_root, def, NULL, err) == -1) {
+		mcp_err_prefix(err, "deploy %s", def->name);
+		svc_free(def);
+		return -1;
+	}
 	for (i = 0; i < def->ncomponents; i++)
 		if (agent_runtime_to_run(a, def->components[i].runtime, err) == NULL) {
 			mcp_err_prefix(err, "deploy %s: component %s", def->name,
@@ -447,6 +462,15 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 			svc_free(def);
 			return -1;
 		}
+
+	put_opts.probe = port_probe;
+	put_opts.wants_host_ports = wants_host_ports;
+	put_opts.wants_arg = a;
+	if (reg_host_ports_check(def, &put_opts, err) == -1) {
+		mcp_err_prefix(err, "deploy %s", def->name);
+		svc_free(def);
+		return -1;
+	}
 
 	agent_lock_service(a, def->name);
 	{
@@ -480,9 +504,6 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 			goto out;
 		}
 	}
-	put_opts.probe = port_probe;
-	put_opts.wants_host_ports = wants_host_ports;
-	put_opts.wants_arg = a;
 	pthread_mutex_lock(&a->capacity_mu);
 	if (check_capacity(a, def, err) == -1 ||
 	    reg_service_put(a->reg, def, text, source, &put_opts, err) == -1) {

@@ -157,7 +157,8 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 	struct agent_view v;
 	Mcp__V1__DeployResponse *out;
 
-	log_info("Deploy from %s (%s)", caller->identity, r->source);
+	log_info("Deploy from %s (%.*s)", caller->identity,
+	    (int)SVC_MAX_SOURCE_BYTES, r->source);	/* longer: refused below */
 	if (agent_deploy(a, r->definition, strlen(r->definition), r->source,
 	    name, sizeof(name), &actions, err) == -1) {
 		buf_free(&actions);

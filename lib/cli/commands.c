@@ -176,7 +176,7 @@ cli_cmd_deploy(struct cli *c, int argc, char **argv)
 		    "deploy: \"%s\" is neither a file nor a service name", argv[optind]);
 		return cli_fail(&err);
 	}
-	if (file_read(path, &text, 1 << 20, &err) == -1) {
+	if (file_read(path, &text, SVC_MAX_DEFINITION_BYTES, &err) == -1) {
 		mcp_err_prefix(&err, "deploy");
 		goto out;
 	}

@@ -239,6 +239,26 @@ reg_run(struct reg *r, struct mcp_err *err, const char *sql,
 }
 
 int
+reg_host_ports_check(const struct svc_def *def, const struct reg_put_opts *opts,
+    struct mcp_err *err)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < def->ncomponents; i++) {
+		const struct svc_component *c = &def->components[i];
+
+		if (opts->wants_host_ports == NULL ||
+		    opts->wants_host_ports(c, opts->wants_arg))
+			n += c->nroutes;
+	}
+	if (n > SVC_MAX_HOST_PORTS)
+		return mcp_err_set(err, MCP_E_INVALID, "%zu routes need a host port, "
+		    "more than the limit of %u per service (SVC_MAX_HOST_PORTS)", n,
+		    SVC_MAX_HOST_PORTS);
+	return 0;
+}
+
+int
 reg_service_put(struct reg *r, const struct svc_def *def,
     const char *definition, const char *source, const struct reg_put_opts *opts,
     struct mcp_err *err)
@@ -252,6 +272,8 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 
 	if (opts == NULL)
 		opts = &no_opts;
+	if (reg_host_ports_check(def, opts, err) == -1)
+		return -1;
 	probe = opts->probe;
 	probe_arg = opts->probe_arg;
 	pthread_mutex_lock(&r->mu);

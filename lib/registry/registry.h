@@ -94,6 +94,15 @@ struct reg_put_opts {
 };
 
 /*
+ * -1 (MCP_E_INVALID, naming SVC_MAX_HOST_PORTS) when def's routes that
+ * want a host port (opts->wants_host_ports) are more than a service may
+ * hold.  reg_service_put checks it before allocating any; callers may ask
+ * earlier, before costly work.
+ */
+int reg_host_ports_check(const struct svc_def *def,
+    const struct reg_put_opts *opts, struct mcp_err *err);
+
+/*
  * Record a service definition as the desired state, in one transaction:
  * upsert the service and its components (desired = running), drop
  * components and routes no longer defined, keep the host port of a route

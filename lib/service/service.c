@@ -31,7 +31,6 @@
 #include "util/buf.h"
 #include "util/file.h"
 
-#define SVC_FILE_MAX (1024 * 1024)
 
 #define SECT_TOP	""
 #define SECT_COMP	"[[components]]"
@@ -705,6 +704,10 @@ svc_parse(const char *text, size_t len, const char *filename,
 	struct svc_def *def;
 
 	*out = NULL;
+	if (len > SVC_MAX_DEFINITION_BYTES)
+		return mcp_err_set(err, MCP_E_INVALID, "%s: definition of %zu bytes "
+		    "is larger than the limit of %u bytes (SVC_MAX_DEFINITION_BYTES)",
+		    ld.file, len, SVC_MAX_DEFINITION_BYTES);
 	root = toml_parse(text, len, ld.file, err);
 	if (root == NULL) {
 		if (err && err->code == 0)
@@ -733,7 +736,7 @@ svc_load_file(const char *path, struct svc_def **out, struct mcp_err *err)
 	int rc;
 
 	*out = NULL;
-	if (file_read(path, &b, SVC_FILE_MAX, err) == -1) {
+	if (file_read(path, &b, SVC_MAX_DEFINITION_BYTES, err) == -1) {
 		buf_free(&b);
 		return mcp_err_prefix(err, "service definition");
 	}

@@ -31,6 +31,17 @@
 #define SVC_MAX_EXCLUDE		1024	/* [snapshot] exclude paths */
 #define SVC_MAX_STRING		8192	/* bytes in any key or string value */
 
+/*
+ * Limits on what one caller may ask of a node (issue 7, RPC edge): each is
+ * refused with a message that names it.
+ *   SVC_MAX_DEFINITION_BYTES  a definition's TOML text (svc_parse, Deploy)
+ *   SVC_MAX_SOURCE_BYTES      Deploy's "source" (where the text came from)
+ *   SVC_MAX_HOST_PORTS        host ports one service holds (reg_service_put)
+ */
+#define SVC_MAX_DEFINITION_BYTES (1u << 20)
+#define SVC_MAX_SOURCE_BYTES 1024u
+#define SVC_MAX_HOST_PORTS 64u
+
 struct svc_route {
 	char *name;		/* "" when unnamed (then $PORT) */
 	int port;		/* 1..65535, the port the component listens on */

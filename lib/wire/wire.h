@@ -20,8 +20,11 @@
 
 #include "util/err.h"
 
-/* Largest message either way (PushFile/PullFile carry file contents). */
+/* Largest payload either way (PushFile/PullFile carry file contents)... */
 #define WIRE_MAX_MESSAGE (64u << 20)
+/* ... and room for the rest of the message: no message is larger than
+ * WIRE_MAX_MESSAGE + WIRE_ENVELOPE (refused with RESOURCE_EXHAUSTED). */
+#define WIRE_ENVELOPE (1u << 20)
 
 /*
  * Each field is a path to a PEM file, or the PEM text itself when it starts

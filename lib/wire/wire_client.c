@@ -210,9 +210,8 @@ wire_call(struct wire_client *c, const char *method,
 		    c->address, method);
 		goto out;
 	}
-	if ((*resp = wire_decode(resp_desc, in)) == NULL) {
-		mcp_err_set(err, MCP_E_INTERNAL, "%s %s: response is not a valid %s",
-		    c->address, method, resp_desc->name);
+	if ((*resp = wire_decode(resp_desc, in, "response", err)) == NULL) {
+		mcp_err_prefix(err, "%s %s", c->address, method);
 		goto out;
 	}
 	rc = 0;
@@ -285,7 +284,7 @@ wire_call_stream(struct wire_client *c, const char *method,
 		ok = wire_pluck(cq, &tag_recv);
 		if (!ok || in == NULL)
 			break;	/* end of stream or failure: the status says */
-		msg = wire_decode(resp_desc, in);
+		msg = wire_decode(resp_desc, in, "message", err);
 		grpc_byte_buffer_destroy(in);
 		if (msg == NULL) {
 			bad = 1;
@@ -303,8 +302,7 @@ wire_call_stream(struct wire_client *c, const char *method,
 	if (started_status)
 		wire_pluck(cq, &tag_status);
 	if (bad)
-		mcp_err_set(err, MCP_E_INTERNAL, "%s %s: message is not a valid %s",
-		    c->address, method, resp_desc->name);
+		mcp_err_prefix(err, "%s %s", c->address, method);
 	else if (stopped)
 		rc = 0;
 	else if (!started_status)

@@ -79,9 +79,9 @@ wire_args_init(grpc_channel_args *args, grpc_arg storage[WIRE_NARGS], int server
 	size_t n = 0;
 
 	wire_arg_int(&storage[n++], GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
-	    (int)WIRE_MAX_MESSAGE + (1 << 20));
+	    (int)(WIRE_MAX_MESSAGE + WIRE_ENVELOPE));
 	wire_arg_int(&storage[n++], GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
-	    (int)WIRE_MAX_MESSAGE + (1 << 20));
+	    (int)(WIRE_MAX_MESSAGE + WIRE_ENVELOPE));
 	if (server) {
 		/* Find dead peers of long streams (logs -f) within ~80 s. */
 		wire_arg_int(&storage[n++], GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
@@ -107,18 +107,32 @@ wire_encode(const ProtobufCMessage *msg)
 }
 
 ProtobufCMessage *
-wire_decode(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *bb)
+wire_decode(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *bb,
+    const char *what, struct mcp_err *err)
 {
 	grpc_byte_buffer_reader r;
-	ProtobufCMessage *msg;
+	ProtobufCMessage *msg = NULL;
 	grpc_slice sl;
+	size_t len;
 
-	if (bb == NULL || !grpc_byte_buffer_reader_init(&r, bb))
+	if (bb == NULL || !grpc_byte_buffer_reader_init(&r, bb)) {
+		mcp_err_set(err, MCP_E_INVALID, "%s: unreadable message", what);
 		return NULL;
+	}
 	sl = grpc_byte_buffer_reader_readall(&r);
 	grpc_byte_buffer_reader_destroy(&r);
-	msg = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(sl),
-	    GRPC_SLICE_START_PTR(sl));
+	len = GRPC_SLICE_LENGTH(sl);
+	if (len > WIRE_MAX_MESSAGE + WIRE_ENVELOPE)
+		mcp_err_set(err, MCP_E_RESOURCE, "%s: message of %zu bytes is larger "
+		    "than the limit of %u bytes (%u MiB of content + %u MiB)", what,
+		    len, WIRE_MAX_MESSAGE + WIRE_ENVELOPE, WIRE_MAX_MESSAGE >> 20,
+		    WIRE_ENVELOPE >> 20);
+	else if (wire_check_strings(desc, GRPC_SLICE_START_PTR(sl), len, err) == -1)
+		mcp_err_prefix(err, "%s", what);
+	else if ((msg = protobuf_c_message_unpack(desc, NULL, len,
+	    GRPC_SLICE_START_PTR(sl))) == NULL)
+		mcp_err_set(err, MCP_E_INVALID, "%s: not a valid %s message", what,
+		    desc->name);
 	grpc_slice_unref(sl);
 	return msg;
 }

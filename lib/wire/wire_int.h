@@ -7,9 +7,13 @@
  *                  whether a method's allow patterns admit them
  *   wire_server.c  acceptor thread, one thread per call, shutdown
  *   wire_client.c  channels, unary and server-streaming calls
+ *   wire_check.c   every string field of a received message is UTF-8
+ *                  without NUL (checked on the raw bytes, before unpacking)
  */
 #ifndef MCP_WIRE_WIRE_INT_H
 #define MCP_WIRE_WIRE_INT_H
+
+#include <stdint.h>
 
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -29,9 +33,25 @@ void wire_args_init(grpc_channel_args *args, grpc_arg storage[WIRE_NARGS],
 
 /* Serialise a message into a new byte buffer (grpc_byte_buffer_destroy). */
 grpc_byte_buffer *wire_encode(const ProtobufCMessage *msg);
-/* Unpack a received buffer; NULL if it is not a valid desc message. */
+/*
+ * Unpack a received buffer, after checking its size (WIRE_MAX_MESSAGE plus
+ * WIRE_ENVELOPE: RESOURCE_EXHAUSTED) and its text (wire_check_strings:
+ * INVALID_ARGUMENT).  NULL with err, whose message starts with "what: ".
+ */
 ProtobufCMessage *wire_decode(const ProtobufCMessageDescriptor *desc,
-    grpc_byte_buffer *bb);
+    grpc_byte_buffer *bb, const char *what, struct mcp_err *err);
+
+/*
+ * wire_check.c: 0 when every string field of the desc message encoded in
+ * data[0..len), nested messages included, is UTF-8 without a NUL byte;
+ * -1 with INVALID_ARGUMENT naming the field path and the offset (or where
+ * the encoding is malformed).  bytes fields and unknown fields are skipped.
+ */
+int wire_check_strings(const ProtobufCMessageDescriptor *desc,
+    const uint8_t *data, size_t len, struct mcp_err *err);
+/* Offset of the first byte of s[0..n) that is not well-formed UTF-8 or is
+ * a NUL (then *nul = 1); n when there is none. */
+size_t wire_utf8_bad(const uint8_t *s, size_t n, int *nul);
 
 /* gRPC deadline timeout_ms from now; <= 0: none. */
 gpr_timespec wire_deadline(int timeout_ms);

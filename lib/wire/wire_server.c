@@ -13,8 +13,9 @@
  * completion means the client cancelled, hit its deadline or disconnected
  * (wire_stream_cancelled() checks it with a non-blocking pluck).  Then:
  * identify the caller (wire_auth.c) -> UNAUTHENTICATED, look the method up
- * -> UNIMPLEMENTED, check its allow patterns -> PERMISSION_DENIED, read and
- * unpack the request -> INVALID_ARGUMENT, run the handler -> its mcp_err
+ * -> UNIMPLEMENTED, check its allow patterns -> PERMISSION_DENIED, read the
+ * request, check its text (wire_check.c: no NUL, UTF-8) and unpack it ->
+ * INVALID_ARGUMENT naming the field, run the handler -> its mcp_err
  * code and message as the status, or OK with the response.
  *
  * Shutdown.  Stop accepting (grpc_server_shutdown_and_notify), give calls
@@ -213,6 +214,15 @@ wire_rpc_admit(struct wire_rpc *rpc, struct mcp_err *err)
 	return 0;
 }
 
+/* "Deploy" of "/mcp.v1.Agent/Deploy": how errors name the method. */
+static const char *
+wire_short_method(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 static int
 wire_rpc_read(struct wire_rpc *rpc, ProtobufCMessage **req, struct mcp_err *err)
 {
@@ -231,12 +241,14 @@ wire_rpc_read(struct wire_rpc *rpc, ProtobufCMessage **req, struct mcp_err *err)
 	if (bb == NULL)
 		return mcp_err_set(err, MCP_E_INVALID, "%s: no request message",
 		    rpc->method);
-	*req = wire_decode(rpc->m->req_desc, bb);
+	*req = wire_decode(rpc->m->req_desc, bb, wire_short_method(rpc->method),
+	    err);
 	grpc_byte_buffer_destroy(bb);
-	if (*req == NULL)
-		return mcp_err_set(err, MCP_E_INVALID,
-		    "%s: request is not a valid %s", rpc->method,
-		    rpc->m->req_desc->name);
+	if (*req == NULL) {
+		log_warnx("%s: %s from %s: %s", __func__, rpc->method,
+		    rpc->caller.identity, err->msg);
+		return -1;
+	}
 	return 0;
 }
 

@@ -179,7 +179,7 @@ expect_fail "deploy over a foreign container of the same name is refused" "does 
 check "the foreign container is untouched" test "$(cid foreign)" = "$FID"
 check "no registry row for the refused service" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select count(*) from services where name = 'foreign'")" = 0
 # a run that fails before podman looks at the name must not remove it either
-sed 's|^volumes = .*|volumes = ["/nonexistent-mcp-dir:/srv/x"]|' "$D/foreign.toml" >"$D/foreign2.toml"
+sed "s|^volumes = .*|volumes = [\"$AGENT_DIR/srv/nonexistent-mcp-dir:/srv/x\"]|" "$D/foreign.toml" >"$D/foreign2.toml"
 expect_fail "a failing run next to a foreign container" "nonexistent-mcp-dir" mcp deploy "$D/foreign2.toml"
 check "the foreign container is still untouched" test "$(cid foreign)" = "$FID"
 penv_podman rm -f -t 0 foreign >/dev/null

@@ -13,6 +13,10 @@ not a pyenv python that may come first on PATH:
       [--method Status] [--service NAME] [--request '{"tail": 5}'] [--timeout S]
   agent_client.py --address unix:/run/mcp/agent.sock --method HealthCheck
 
+--request @FILE reads the JSON from FILE (large requests); --raw-hex HEX
+sends HEX as the request's bytes as they are, unchecked (for tests of
+what the agent does with malformed or non-UTF-8 requests).
+
 Exit 0 on OK; on a non-OK status the code name (e.g. PERMISSION_DENIED) and
 the server's message go to stderr and the exit status is 2; 1 on usage or
 setup errors.
@@ -47,8 +51,10 @@ def read(path):
 
 
 def channel_for(args, grpc):
-    opts = [("grpc.max_receive_message_length", 65 << 20),
-            ("grpc.max_send_message_length", 65 << 20)]
+    # above the agent's own limit (65 MiB), so that the agent is the one
+    # that refuses a message too large
+    opts = [("grpc.max_receive_message_length", 128 << 20),
+            ("grpc.max_send_message_length", 128 << 20)]
     if args.address.startswith("unix:"):
         return grpc.insecure_channel(args.address, options=opts)
     if not (args.ca and args.cert and args.key):
@@ -69,7 +75,10 @@ def main():
     ap.add_argument("--method", default="Status")
     ap.add_argument("--service", help="sets the request's 'service' field")
     ap.add_argument("--request", default="{}",
-                    help="request message as JSON (proto3 JSON mapping)")
+                    help="request message as JSON (proto3 JSON mapping), "
+                    "or @FILE")
+    ap.add_argument("--raw-hex",
+                    help="send these bytes (hex) as the request instead")
     ap.add_argument("--timeout", type=float, default=30.0,
                     help="seconds; 0 = none")
     ap.add_argument("--proto", default=PROTO)
@@ -91,9 +100,17 @@ def main():
             args.method, svc.full_name, ", ".join(sorted(svc.methods_by_name))))
     req_cls = getattr(pb, m.input_type.name)
     resp_cls = getattr(pb, m.output_type.name)
-    req = json_format.Parse(args.request, req_cls())
+    text = args.request
+    if text.startswith("@"):
+        with open(text[1:]) as f:
+            text = f.read()
+    req = json_format.Parse(text, req_cls())
     if args.service is not None:
         req.service = args.service
+    serialize = req_cls.SerializeToString
+    if args.raw_hex is not None:
+        req = bytes.fromhex(args.raw_hex)
+        serialize = bytes
 
     path = "/%s/%s" % (svc.full_name, m.name)
     timeout = args.timeout if args.timeout > 0 else None
@@ -108,13 +125,13 @@ def main():
     try:
         if m.server_streaming:
             call = channel.unary_stream(path,
-                                        request_serializer=req_cls.SerializeToString,
+                                        request_serializer=serialize,
                                         response_deserializer=resp_cls.FromString)
             for msg in call(req, timeout=timeout):
                 show(msg)
         else:
             call = channel.unary_unary(path,
-                                       request_serializer=req_cls.SerializeToString,
+                                       request_serializer=serialize,
                                        response_deserializer=resp_cls.FromString)
             show(call(req, timeout=timeout))
     except grpc.RpcError as e:

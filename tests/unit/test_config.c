@@ -31,6 +31,8 @@ test_examples_load(void **state)
 	assert_int_equal(a.monitor_interval_s, 5);
 	assert_string_equal(a.bridge_name, "mcp-br0");
 	assert_string_equal(a.operators[1], "operator-*");
+	assert_string_equal(a.volume_roots[0], "/srv");
+	assert_null(a.volume_roots[1]);
 	agent_config_free(&a);
 	assert_int_equal(cli_config_load("examples/config/mcp.toml", &c, &err), 0);
 	assert_int_equal(c.nnodes, 1);
@@ -54,6 +56,28 @@ load_text(const char *text, struct mcp_err *err)
 	return rc;
 }
 
+/* volume_roots: default ["/srv"], replaced (not extended) when given. */
+static void
+test_volume_roots(void **state)
+{
+	char path[] = "/tmp/mcp-test-config.XXXXXX";
+	const char *text = "[agent]\nvolume_roots = [\"/data\", \"/srv/x\"]\n";
+	struct agent_config a;
+	struct mcp_err err = MCP_ERR_INIT;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(agent_config_load(path, &a, &err), 0);
+	assert_string_equal(a.volume_roots[0], "/data");
+	assert_string_equal(a.volume_roots[1], "/srv/x");
+	assert_null(a.volume_roots[2]);
+	agent_config_free(&a);
+	unlink(path);
+}
+
 static void
 test_bad_agent_configs(void **state)
 {
@@ -74,6 +98,10 @@ test_bad_agent_configs(void **state)
 	assert_int_equal(load_text("[agent]\nnode = 5\n", &err), -1);
 	assert_non_null(strstr(err.msg, "must be a string"));
 	assert_int_equal(load_text("[nosuch]\n", &err), -1);
+	assert_int_equal(load_text("[agent]\nvolume_roots = [\"/data\", \"srv\"]\n", &err), -1);
+	assert_non_null(strstr(err.msg, "[agent] volume_roots: \"srv\" is not an absolute path"));
+	assert_int_equal(load_text("[agent]\nvolume_roots = \"/srv\"\n", &err), -1);
+	assert_non_null(strstr(err.msg, "volume_roots"));
 	assert_int_equal(load_text("", &err), 0);
 }
 
@@ -83,6 +111,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples_load),
 		cmocka_unit_test(test_bad_agent_configs),
+		cmocka_unit_test(test_volume_roots),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

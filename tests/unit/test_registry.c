@@ -298,6 +298,50 @@ test_vm_ips(void **state)
 	reg_close(r);
 }
 
+/* More than SVC_MAX_HOST_PORTS routes wanting host ports: refused before
+ * any is allocated, the service as it was.  Bridged routes do not count. */
+static void
+test_host_port_limit(void **state)
+{
+	char path[512], names[SVC_MAX_HOST_PORTS + 1][16];
+	struct svc_route many[SVC_MAX_HOST_PORTS + 1];
+	struct reg *r;
+	struct reg_service *s;
+	struct svc_def d;
+	struct svc_component c;
+	struct mcp_err err = MCP_ERR_INIT;
+	struct reg_put_opts bridged = { .wants_host_ports = no_host_ports };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i <= SVC_MAX_HOST_PORTS; i++) {
+		snprintf(names[i], sizeof(names[i]), "r%zu", i);
+		many[i] = r_http;
+		many[i].name = names[i];
+	}
+	db_path(path, sizeof(path), "limit.db");
+	r = reg_open(path, &err);
+	assert_non_null(r);
+	make_def(&d, &c, many, 1, "r/hello:v1");
+	assert_int_equal(reg_service_put(r, &d, "one", "", NULL, &err), 0);
+	make_def(&d, &c, many, SVC_MAX_HOST_PORTS + 1, "r/hello:v2");
+	assert_int_equal(reg_service_put(r, &d, "many", "", NULL, &err), -1);
+	assert_int_equal(err.code, MCP_E_INVALID);
+	assert_string_equal(err.msg, "65 routes need a host port, more than the "
+	    "limit of 64 per service (SVC_MAX_HOST_PORTS)");
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_string_equal(s->definition, "one");
+	assert_string_equal(s->components[0].image, "r/hello:v1");
+	assert_int_equal(s->components[0].nroutes, 1);
+	reg_service_free(s);
+	/* exactly the limit is fine; so are routes that need no host port */
+	make_def(&d, &c, many, SVC_MAX_HOST_PORTS, "r/hello:v2");
+	assert_int_equal(reg_service_put(r, &d, "max", "", NULL, &err), 0);
+	make_def(&d, &c, many, SVC_MAX_HOST_PORTS + 1, "r/hello:v3");
+	assert_int_equal(reg_service_put(r, &d, "bridged", "", &bridged, &err), 0);
+	reg_close(r);
+}
+
 int
 main(void)
 {
@@ -306,6 +350,7 @@ main(void)
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_component_removed),
+		cmocka_unit_test(test_host_port_limit),
 		cmocka_unit_test(test_vm_ips),
 	};
 	int rc;

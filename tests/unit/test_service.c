@@ -1112,6 +1112,35 @@ test_checks(void **state UNUSED)
 	assert_null(svc_check_snapshot_method(""));
 }
 
+/* A definition over SVC_MAX_DEFINITION_BYTES is refused before parsing;
+ * one of exactly that size (a long comment) loads. */
+static void
+test_definition_size(void **state UNUSED)
+{
+	const char *base = HDR COMP;
+	size_t n = SVC_MAX_DEFINITION_BYTES, blen = strlen(base);
+	char *text = malloc(n + 2);
+	struct svc_def *def = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	assert_non_null(text);
+	memcpy(text, base, blen);
+	text[blen] = '#';
+	memset(text + blen + 1, 'x', n - blen - 2);
+	text[n - 1] = '\n';
+	assert_int_equal(svc_parse(text, n, FILE_NAME, &def, &err), 0);
+	svc_free(def);
+	def = NULL;
+	text[n - 1] = 'x';
+	text[n] = '\n';
+	assert_int_equal(svc_parse(text, n + 1, FILE_NAME, &def, &err), -1);
+	assert_null(def);
+	assert_int_equal(err.code, MCP_E_INVALID);
+	assert_non_null(strstr(err.msg, FILE_NAME ": definition of 1048577 bytes"));
+	assert_non_null(strstr(err.msg, "limit of 1048576 bytes (SVC_MAX_DEFINITION_BYTES)"));
+	free(text);
+}
+
 int
 main(void)
 {
@@ -1139,6 +1168,7 @@ main(void)
 		cmocka_unit_test(test_limit_string),
 		cmocka_unit_test(test_duplicates_at_scale),
 		cmocka_unit_test(test_find_duplicate),
+		cmocka_unit_test(test_definition_size),
 	};
 
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);

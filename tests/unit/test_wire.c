@@ -108,7 +108,9 @@ h_status(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
 	if (strcmp(q->service, "slow") == 0)
 		usleep(1000 * 1000);
 	r = (void *)wire_msg_new(&mcp__v1__status_response__descriptor);
-	r->node = xstrdup(c->identity);
+	/* "badtext": a response a client must not take for text */
+	r->node = xstrdup(strcmp(q->service, "badtext") == 0 ? "n\xff" "de" :
+	    c->identity);
 	*resp = &r->base;
 	return 0;
 }
@@ -725,6 +727,42 @@ test_bad_request(void **state)
 	wire_client_free(c);
 }
 
+/*
+ * A string field with a NUL byte never reaches a handler (protobuf-c would
+ * hand it the prefix): a LogChunk's bytes field 1 is StatusRequest's
+ * string field 1.  And the client refuses a response that is not text.
+ */
+static void
+test_text_check(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	Mcp__V1__LogChunk q = MCP__V1__LOG_CHUNK__INIT;
+	struct wire_client *c = tls_client("operator-alice", NULL);
+	ProtobufCMessage *r = NULL;
+
+	(void)state;
+	q.data.data = (uint8_t *)"ab\0c";
+	q.data.len = 4;
+	assert_int_equal(wire_call(c, M_STATUS, &q.base,
+	    &mcp__v1__status_response__descriptor, &r, 5000, &err), -1);
+	assert_int_equal(err.code, MCP_E_INVALID);
+	assert_string_equal(err.msg,
+	    "Status: field \"service\": embedded NUL byte at offset 2");
+	q.data.data = (uint8_t *)"ab\xc0\xaf";	/* overlong '/' */
+	assert_int_equal(wire_call(c, M_STATUS, &q.base,
+	    &mcp__v1__status_response__descriptor, &r, 5000, &err), -1);
+	assert_int_equal(err.code, MCP_E_INVALID);
+	assert_string_equal(err.msg,
+	    "Status: field \"service\": invalid UTF-8 (byte 0xC0) at offset 2");
+	assert_null(r);
+
+	assert_int_equal(status(c, "badtext", NULL, 0, &err), -1);
+	assert_int_equal(err.code, MCP_E_INVALID);
+	assert_non_null(strstr(err.msg, M_STATUS ": response: field \"node\": "
+	    "invalid UTF-8 (byte 0xFF) at offset 1"));
+	wire_client_free(c);
+}
+
 static void
 test_error_mapping(void **state)
 {
@@ -1251,6 +1289,7 @@ main(void)
 		cmocka_unit_test(test_other_ca),
 		cmocka_unit_test(test_unknown_method),
 		cmocka_unit_test(test_bad_request),
+		cmocka_unit_test(test_text_check),
 		cmocka_unit_test(test_error_mapping),
 		cmocka_unit_test(test_concurrency),
 		cmocka_unit_test(test_stream),
