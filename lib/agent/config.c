@@ -53,6 +53,16 @@ exe_dir(char *out, size_t outsz)
 		*slash = '\0';
 }
 
+/* What a group name may be (shadow's rules, loosely): no spaces, ':' or '/'. */
+static int
+config_group_name_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == ':' || *s == '/' || *s == ',')
+			return 0;
+	return 1;
+}
+
 int
 agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *err)
 {
@@ -60,7 +70,7 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		"unikernel", "bridge", NULL };
 	static const char *const bridge_keys[] = { "name", "subnet", "gateway", NULL };
 	static const char *const agent_keys[] = { "node", "state_dir", "socket",
-		"listen", "srv_root", "monitor_interval", "flap_threshold",
+		"socket_group", "listen", "srv_root", "monitor_interval", "flap_threshold",
 		"flap_window", "alert_command", "stop_timeout", NULL };
 	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
@@ -95,6 +105,7 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "node", cfg->node, sizeof(cfg->node), path, err) == -1 ||
 	    toml_read_str(t, "state_dir", cfg->state_dir, sizeof(cfg->state_dir), path, err) == -1 ||
 	    toml_read_str(t, "socket", cfg->socket, sizeof(cfg->socket), path, err) == -1 ||
+	    toml_read_str(t, "socket_group", cfg->socket_group, sizeof(cfg->socket_group), path, err) == -1 ||
 	    toml_read_str(t, "listen", cfg->listen, sizeof(cfg->listen), path, err) == -1 ||
 	    toml_read_str(t, "srv_root", cfg->srv_root, sizeof(cfg->srv_root), path, err) == -1 ||
 	    toml_read_strv(t, "alert_command", &cfg->alert_command, path, err) == -1)
@@ -179,6 +190,11 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	if (cfg->state_dir[0] != '/' || cfg->srv_root[0] != '/') {
 		mcp_err_set(err, MCP_E_INVALID,
 		    "%s: [agent] state_dir and srv_root must be absolute paths", path);
+		goto out;
+	}
+	if (cfg->socket_group[0] && !config_group_name_ok(cfg->socket_group)) {
+		mcp_err_set(err, MCP_E_INVALID, "%s: [agent] socket_group \"%s\" is "
+		    "not a group name", path, cfg->socket_group);
 		goto out;
 	}
 	if (cfg->socket[0] == '\0')
