@@ -64,12 +64,20 @@ chmod 0711 "$T" "$AGENT_DIR" "$AGENT_DIR/state"
 chmod 0644 "$AGENT_DIR/mcp.toml" "$D/hello.toml"
 chmod 0666 "$SOCK"
 expect_fail "uid 65534 may not stop" \
-	"PERMISSION_DENIED.*uid 65534 is not root and not in group $GRP" as_nobody stop hello
+	"permission denied: uid 65534 is not root and not in group $GRP" as_nobody stop hello
 expect_fail "uid 65534 may not undeploy" "uid 65534 is not root" as_nobody undeploy hello
 expect_fail "uid 65534 may not deploy" "uid 65534 is not root" as_nobody deploy "$D/hello.toml"
-expect_fail "uid 65534 may not even list" "PERMISSION_DENIED" as_nobody ps
+expect_fail "uid 65534 may not even list" "ListServices: permission denied" as_nobody ps
 check "refusal names the node and operation" sh -c \
-	"setpriv --reuid=65534 --regid=65534 --clear-groups '$MCP_BIN/mcp' -c '$AGENT_DIR/mcp.toml' stop hello 2>&1 | grep -q 'node local (unix:$SOCK): Stop'"
+	"setpriv --reuid=65534 --regid=65534 --clear-groups '$MCP_BIN/mcp' -c '$AGENT_DIR/mcp.toml' deploy '$D/hello.toml' 2>&1 | grep -q '^mcp deploy: node local (unix:$SOCK): Deploy: permission denied'"
+# the lifecycle RPCs themselves, not only the CLI's Status look-up first
+py_nobody() { # METHOD: call it on hello as uid 65534 with the Python client
+	setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 \
+		tests/interop/agent_client.py --address "unix:$SOCK" --method "$1" --service hello
+}
+for m in Stop Restart Undeploy; do
+	expect_fail "uid 65534: $m RPC refused" "PERMISSION_DENIED.*uid 65534 is not root" py_nobody $m
+done
 check "nothing changed: hello still running" test "$(observed)" = running
 check "nothing changed: still deployed" grep -qE "^hello +hello" <<<"$(mcp ps)"
 check "refusal logged with the uid" grep -q "local connection refused: uid 65534" "$AGENT_DIR/agent.log"
@@ -103,23 +111,47 @@ check "root still allowed" mcp ps
 
 # --- an unknown socket_group stops the agent from starting, naming it
 agent_stop
-echo "socket_group = \"no-such-group-$$\"" >>"$AGENT_DIR/agent.toml"
-sed -i "s/^socket_group = .*//" "$AGENT_DIR/agent.toml"
-sed -i "0,/^\[agent\]$/s//[agent]\nsocket_group = \"no-such-group-$$\"/" "$AGENT_DIR/agent.toml"
+sed -i "s/^\[agent\]$/[agent]\nsocket_group = \"no-such-group-$$\"/" "$AGENT_DIR/agent.toml"
 check "agent refuses an unknown socket_group" sh -c \
 	"! CONTAINERS_CONF='$AGENT_DIR/podman/containers.conf' timeout 20 '$MCP_BIN/mcp-agent' -c '$AGENT_DIR/agent.toml' >'$T/bad.log' 2>&1"
 check "... naming it" grep -q "socket_group.*no-such-group-$$.*no such group" "$T/bad.log"
 sed -i "/^socket_group = /d" "$AGENT_DIR/agent.toml"
 check "agent starts again" agent_start
 
-# --- CLI errors name node, address and operation
-expect_fail "dead socket: node, address, operation" \
-	"mcp ps: node local \(unix:$T/dead.sock\): ListServices: .*not reachable" \
-	"$MCP_BIN/mcp" -c "$T/dead.toml" ps
+# --- mcp ca init with missing parents; then CLI errors name node, address
+# and operation: a dead socket (stale file, nobody listening) and a closed
+# TCP port (TLS set up, nothing there)
+check "mcp ca init creates missing parents" mcp ca init "$T/pki/deep/ca"
+check "CA dir is 0700" test "$(stat -c %a "$T/pki/deep/ca")" = 700
+check "mcp ca issue" mcp ca issue operator-t --ca "$T/pki/deep/ca" --out "$T/pki/out"
+: >"$T/pki/file"
+expect_fail "mcp ca init under a file names the path" "mcp ca init $T/pki/file/ca: .*$T/pki/file" \
+	mcp ca init "$T/pki/file/ca"
+/usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$T/dead.sock"
+printf '[[nodes]]\nname = "local"\naddress = "unix:%s"\n' "$T/dead.sock" >"$T/dead.toml"
 PORT=$(free_port)
-expect_fail "closed TCP port: node, address, operation" \
-	"mcp stop: node tcp \(127.0.0.1:$PORT\): Stop: .*not reachable" \
-	"$MCP_BIN/mcp" -c "$T/tcp.toml" stop hello
+cat >"$T/tcp.toml" <<EOF
+[tls]
+ca = "$T/pki/deep/ca/ca.crt"
+cert = "$T/pki/out/operator-t.crt"
+key = "$T/pki/out/operator-t.key"
+
+[[nodes]]
+name = "tcp"
+address = "127.0.0.1:$PORT"
+EOF
+expect_fail "dead socket: ps names node, address, operation" \
+	"^mcp ps: node local \(unix:$T/dead.sock\): ListServices: not reachable" \
+	"$MCP_BIN/mcp" -c "$T/dead.toml" ps
+expect_fail "dead socket: stop names node, address, operation" \
+	"^mcp stop: find service hello: node local \(unix:$T/dead.sock\): Status: not reachable" \
+	"$MCP_BIN/mcp" -c "$T/dead.toml" stop hello
+expect_fail "closed TCP port: status names node, address, operation" \
+	"^mcp status: node tcp \(127.0.0.1:$PORT\): Status: not reachable" \
+	"$MCP_BIN/mcp" -c "$T/tcp.toml" status
+expect_fail "closed TCP port: logs names node, address, operation" \
+	"^mcp logs: find service hello: node tcp \(127.0.0.1:$PORT\): Status: not reachable" \
+	"$MCP_BIN/mcp" -c "$T/tcp.toml" logs hello
 
 check "undeploy" mcp undeploy hello
 t_done
