@@ -392,17 +392,13 @@ wire_rpc_main(void *arg)
 	return NULL;
 }
 
-/* Answer a call without a thread of its own (overload, refused peer). */
+/* Answer a call without a thread of its own (overload). */
 static void
-wire_rpc_reject(struct wire_rpc *rpc, int code, const char *why)
+wire_rpc_reject(struct wire_rpc *rpc, const char *why)
 {
 	struct mcp_err err = MCP_ERR_INIT;
 
-	if (code == MCP_E_PERM)
-		mcp_err_set(&err, code, "permission denied: %s (may not call %s)",
-		    why, rpc->method);
-	else
-		mcp_err_set(&err, code, "%s: %s", rpc->method, why);
+	mcp_err_set(&err, MCP_E_RESOURCE, "%s: %s", rpc->method, why);
 	log_warnx("%s: %s", __func__, err.msg);
 	wire_rpc_finish(rpc, &err, NULL);
 	wire_rpc_free(rpc);
@@ -472,12 +468,16 @@ wire_request(struct wire_server *s, int deny)
 	}
 }
 
-/* A call on the deny server: PERMISSION_DENIED naming the peer's uid. */
+/*
+ * A call on the deny server: PERMISSION_DENIED naming the peer's uid.
+ * Cancelling with a status sends it without waiting for the write, so a
+ * refused peer that never reads cannot hold up the acceptor.
+ */
 static void
 wire_rpc_refuse(struct wire_server *s, struct wire_rpc *rpc)
 {
 	struct wire_caller c;
-	char why[160] = "";
+	char why[160] = "", msg[400];
 	char *peer = grpc_call_get_peer(rpc->call);
 
 	memset(&c, 0, sizeof(c));
@@ -485,7 +485,12 @@ wire_rpc_refuse(struct wire_server *s, struct wire_rpc *rpc)
 		snprintf(why, sizeof(why), "local peer %s is not allowed",
 		    peer ? peer : "?");
 	gpr_free(peer);
-	wire_rpc_reject(rpc, MCP_E_PERM, why);
+	snprintf(msg, sizeof(msg), "permission denied: %s (may not call %s)", why,
+	    rpc->method);
+	log_warnx("%s: %s", __func__, msg);
+	grpc_call_cancel_with_status(rpc->call, GRPC_STATUS_PERMISSION_DENIED, msg,
+	    NULL);
+	wire_rpc_free(rpc);
 }
 
 static void
@@ -508,7 +513,7 @@ wire_dispatch(struct wire_server *s, struct wire_rpc *rpc)
 	pthread_mutex_lock(&s->mu);
 	if (s->ncalls >= WIRE_MAX_CALLS) {
 		pthread_mutex_unlock(&s->mu);
-		wire_rpc_reject(rpc, MCP_E_RESOURCE, "too many concurrent calls");
+		wire_rpc_reject(rpc, "too many concurrent calls");
 		return;
 	}
 	s->ncalls++;
@@ -524,7 +529,7 @@ wire_dispatch(struct wire_server *s, struct wire_rpc *rpc)
 		wire_live_remove(s, rpc);
 		pthread_mutex_unlock(&s->mu);
 		wire_call_done(s);
-		wire_rpc_reject(rpc, MCP_E_RESOURCE, strerror(rc));
+		wire_rpc_reject(rpc, strerror(rc));
 	}
 }
 
