@@ -154,4 +154,7 @@ expect_fail "closed TCP port: logs names node, address, operation" \
 	"$MCP_BIN/mcp" -c "$T/tcp.toml" logs hello
 
 check "undeploy" mcp undeploy hello
+check "agent stops cleanly" agent_stop
+check "agent log has no sanitizer reports (leaks at exit included)" \
+	sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AGENT_DIR/agent.log'"
 t_done
