@@ -100,10 +100,6 @@ node_rpc(struct cli *c, const struct cli_node *n, const char *method,
 	}
 	if (rc == 0)
 		return 0;
-	if (err->code == MCP_E_UNAVAILABLE)
-		mcp_err_prefix(err, "not reachable (is mcp-agent running there?)");
-	else if (err->code == MCP_E_TIMEOUT)
-		mcp_err_prefix(err, "no answer in time");
 	return mcp_err_prefix(err, "node %s (%s): %s", n->name, n->address, op);
 }
 

@@ -141,16 +141,16 @@ name = "tcp"
 address = "127.0.0.1:$PORT"
 EOF
 expect_fail "dead socket: ps names node, address, operation" \
-	"^mcp ps: node local \(unix:$T/dead.sock\): ListServices: not reachable" \
+	"^mcp ps: node local \(unix:$T/dead.sock\): ListServices: connect unix:$T/dead.sock: not reachable" \
 	"$MCP_BIN/mcp" -c "$T/dead.toml" ps
 expect_fail "dead socket: stop names node, address, operation" \
-	"^mcp stop: find service hello: node local \(unix:$T/dead.sock\): Status: not reachable" \
+	"^mcp stop: find service hello: node local \(unix:$T/dead.sock\): Status: connect [^ ]*: not reachable" \
 	"$MCP_BIN/mcp" -c "$T/dead.toml" stop hello
 expect_fail "closed TCP port: status names node, address, operation" \
-	"^mcp status: node tcp \(127.0.0.1:$PORT\): Status: not reachable" \
+	"^mcp status: node tcp \(127.0.0.1:$PORT\): Status: connect [^ ]*: not reachable" \
 	"$MCP_BIN/mcp" -c "$T/tcp.toml" status
 expect_fail "closed TCP port: logs names node, address, operation" \
-	"^mcp logs: find service hello: node tcp \(127.0.0.1:$PORT\): Status: not reachable" \
+	"^mcp logs: find service hello: node tcp \(127.0.0.1:$PORT\): Status: connect [^ ]*: not reachable" \
 	"$MCP_BIN/mcp" -c "$T/tcp.toml" logs hello
 
 check "undeploy" mcp undeploy hello
