@@ -952,6 +952,20 @@ test_unix_refusals(void **state)
 
 static int have_python_grpc(void);
 
+/* Run a client command (30 s at most); its exit status, output in res. */
+static int
+py_run(const char *const *argv, struct spawn_result *res)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct spawn_opts o = { .timeout_ms = 30000, .stdout_fd = -1 };
+
+	if (spawn_run(argv, &o, res, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	return res->status;
+}
+
 /* The local allow decision: root, or the socket group by primary gid or
  * a supplementary group; nobody else, and no group configured = root only. */
 static void
@@ -992,21 +1006,15 @@ static int
 py_unix_as(const char *sock, const char *uid, const char *gid,
     struct spawn_result *res)
 {
-	struct mcp_err err = MCP_ERR_INIT;
 	char addr[200], reuid[32], regid[32];
 	const char *argv[] = { "/usr/bin/setpriv", reuid, regid,
 		"--clear-groups", "/usr/bin/python3", INTEROP_CLIENT, "--address",
 		addr, "--method", "HealthCheck", NULL };
-	struct spawn_opts o = { .timeout_ms = 30000, .stdout_fd = -1 };
 
 	snprintf(addr, sizeof(addr), "unix:%s", sock);
 	snprintf(reuid, sizeof(reuid), "--reuid=%s", uid);
 	snprintf(regid, sizeof(regid), "--regid=%s", gid);
-	if (spawn_run(argv, &o, res, &err) == -1) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	return res->status;
+	return py_run(argv, res);
 }
 
 /*
@@ -1253,19 +1261,13 @@ static int
 py_call(const char *who, const char *method, const char *request,
     struct spawn_result *res)
 {
-	struct mcp_err err = MCP_ERR_INIT;
 	struct tlsfiles t;
 	const char *argv[] = { "/usr/bin/python3", INTEROP_CLIENT, "--address",
 		fx.addr, "--ca", t.ca, "--cert", t.cert, "--key", t.key,
 		"--method", method, "--request", request, NULL };
-	struct spawn_opts o = { .timeout_ms = 30000, .stdout_fd = -1 };
 
 	tls_of(&t, "ca", who);
-	if (spawn_run(argv, &o, res, &err) == -1) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	return res->status;
+	return py_run(argv, res);
 }
 
 static void
