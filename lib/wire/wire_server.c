@@ -219,7 +219,7 @@ wire_rpc_admit(struct wire_rpc *rpc, struct mcp_err *err)
 	pthread_mutex_unlock(&s->mu);
 	if (!ok) {
 		mcp_err_set(err, MCP_E_PERM, "permission denied: %s may not call %s",
-		    rpc->caller.identity, rpc->method);
+		    rpc->caller.who, rpc->method);
 		log_warnx("%s: %s (peer %s)", __func__, err->msg, rpc->caller.peer);
 		return -1;
 	}
