@@ -602,7 +602,7 @@ test_unary_unix(void **state)
 	/* ... but not mcp-master */
 	assert_int_equal(deploy(c, &err), -1);
 	assert_int_equal(err.code, MCP_E_PERM);
-	assert_non_null(strstr(err.msg, "local may not call " M_DEPLOY));
+	assert_non_null(strstr(err.msg, "uid 0 (local) may not call " M_DEPLOY));
 	wire_client_free(c);
 }
 
