@@ -58,9 +58,10 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	cmd = argv[0];
+	c.cmd = cmd;
 	/* a config that exists but is broken is an error for every command */
 	if (cli_config_load(config, &c.cfg, &err) == -1)
-		return cli_fail(&err);
+		return cli_fail(&c, &err);
 	if (strcmp(cmd, "deploy") == 0)
 		rc = cli_cmd_deploy(&c, argc, argv);
 	else if (!strcmp(cmd, "stop") || !strcmp(cmd, "start") ||

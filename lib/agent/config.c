@@ -55,6 +55,16 @@ exe_dir(char *out, size_t outsz)
 		*slash = '\0';
 }
 
+/* What a group name may be (shadow's rules, loosely): no spaces, ':' or '/'. */
+static int
+config_group_name_ok(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == ':' || *s == '/' || *s == ',')
+			return 0;
+	return 1;
+}
+
 int
 agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *err)
 {
@@ -62,8 +72,9 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		"unikernel", "bridge", NULL };
 	static const char *const bridge_keys[] = { "name", "subnet", "gateway", NULL };
 	static const char *const agent_keys[] = { "node", "state_dir", "socket",
-		"listen", "srv_root", "monitor_interval", "flap_threshold",
-		"flap_window", "alert_command", "stop_timeout", "volume_roots", NULL };
+		"socket_group", "listen", "srv_root", "monitor_interval",
+		"flap_threshold", "flap_window", "alert_command", "stop_timeout",
+		"volume_roots", NULL };
 	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
 	static const char *const podman_keys[] = { "binary", "args",
@@ -97,6 +108,7 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "node", cfg->node, sizeof(cfg->node), path, err) == -1 ||
 	    toml_read_str(t, "state_dir", cfg->state_dir, sizeof(cfg->state_dir), path, err) == -1 ||
 	    toml_read_str(t, "socket", cfg->socket, sizeof(cfg->socket), path, err) == -1 ||
+	    toml_read_str(t, "socket_group", cfg->socket_group, sizeof(cfg->socket_group), path, err) == -1 ||
 	    toml_read_str(t, "listen", cfg->listen, sizeof(cfg->listen), path, err) == -1 ||
 	    toml_read_str(t, "srv_root", cfg->srv_root, sizeof(cfg->srv_root), path, err) == -1 ||
 	    toml_read_strv(t, "alert_command", &cfg->alert_command, path, err) == -1 ||
@@ -190,6 +202,11 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 			    "is not an absolute path", path, cfg->volume_roots[i]);
 			goto out;
 		}
+	if (cfg->socket_group[0] && !config_group_name_ok(cfg->socket_group)) {
+		mcp_err_set(err, MCP_E_INVALID, "%s: [agent] socket_group \"%s\" is "
+		    "not a group name", path, cfg->socket_group);
+		goto out;
+	}
 	if (cfg->socket[0] == '\0')
 		snprintf(cfg->socket, sizeof(cfg->socket), "%s/agent.sock", cfg->state_dir);
 	if (cfg->listen[0] && (!cfg->tls_ca[0] || !cfg->tls_cert[0] || !cfg->tls_key[0])) {

@@ -5,6 +5,8 @@
  *   node = "local"
  *   state_dir = "/var/lib/mcp"      # registry, VM state, sockets live here
  *   socket = "/var/lib/mcp/agent.sock"   # default: <state_dir>/agent.sock
+ *   socket_group = "mcp"            # optional: its members may use the
+ *                                   # socket (0660); else root only (0600)
  *   listen = "0.0.0.0:9444"         # optional: gRPC with mutual TLS
  *   srv_root = "/srv"               # PushFile/PullFile under <srv_root>/<service>/
  *   monitor_interval = 5            # seconds
@@ -33,6 +35,7 @@ struct agent_config {
 	char node[64];
 	char state_dir[CFG_PATH_MAX];
 	char socket[CFG_PATH_MAX];
+	char socket_group[64];		/* "" = root only on the socket */
 	char listen[128];
 	char srv_root[CFG_PATH_MAX];
 	int monitor_interval_s;

@@ -157,13 +157,14 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 	struct agent_view v;
 	Mcp__V1__DeployResponse *out;
 
-	log_info("Deploy from %s (%.*s)", caller->identity,
+	log_info("Deploy by %s (%.*s)", caller->who,
 	    (int)SVC_MAX_SOURCE_BYTES, r->source);	/* longer: refused below */
 	if (agent_deploy(a, r->definition, strlen(r->definition), r->source,
 	    name, sizeof(name), &actions, err) == -1) {
 		buf_free(&actions);
 		return -1;
 	}
+	log_info("deploy %s by %s: done", name, caller->who);
 	out = NEW(Mcp__V1__DeployResponse, MCP__V1__DEPLOY_RESPONSE__INIT);
 	actions_to_repeated(&actions, &out->n_actions, &out->actions);
 	buf_free(&actions);
@@ -188,8 +189,8 @@ rpc_life(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 	Mcp__V1__OpResponse *out;
 	int rc;
 
-	log_info("%s %s%s%s from %s", what, r->service, r->component[0] ? "/" : "",
-	    r->component, caller->identity);
+	log_info("%s %s%s%s by %s", what, r->service, r->component[0] ? "/" : "",
+	    r->component, caller->who);
 	if (fn)
 		rc = fn(ctx, r->service, r->component, &actions, err);
 	else
@@ -330,8 +331,8 @@ rpc_push(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 	const Mcp__V1__PushFileRequest *r = (const Mcp__V1__PushFileRequest *)req;
 	Mcp__V1__PushFileResponse *out;
 
-	log_info("PushFile %s/%s (%zu bytes) from %s", r->service, r->path,
-	    r->content.len, caller->identity);
+	log_info("PushFile %s/%s (%zu bytes) by %s", r->service, r->path,
+	    r->content.len, caller->who);
 	if (agent_push_file(ctx, r->service, r->path, r->content.data,
 	    r->content.len, r->mode, err) == -1)
 		return -1;
@@ -459,6 +460,8 @@ agent_rpc_start(struct agent *a, struct mcp_err *err)
 	if (a->server == NULL)
 		return -1;
 	wire_server_set_operators(a->server, (const char *const *)a->cfg.operators);
+	if (wire_server_set_socket_group(a->server, a->cfg.socket_group, err) == -1)
+		return mcp_err_prefix(err, "[agent] socket_group");
 	if (wire_server_add_unix(a->server, a->cfg.socket, err) == -1)
 		return -1;
 	if (a->cfg.listen[0]) {

@@ -30,6 +30,7 @@ struct cli_config {
 struct cli {
 	struct cli_config cfg;
 	int json;
+	const char *cmd;	/* the command, for error messages ("ps") */
 };
 
 /*
@@ -51,7 +52,8 @@ int cli_cmd_ca(struct cli *c, int argc, char **argv);
 int cli_cmd_push(struct cli *c, int argc, char **argv);
 int cli_cmd_pull(struct cli *c, int argc, char **argv);
 
-/* Print "mcp: <msg>" on stderr; returns 1. */
-int cli_fail(const struct mcp_err *err);
+/* Print "mcp CMD: <msg>" on stderr (msg already starting with CMD is not
+ * prefixed twice); returns 1. */
+int cli_fail(const struct cli *c, const struct mcp_err *err);
 
 #endif

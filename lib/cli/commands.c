@@ -25,9 +25,16 @@
 #define T_LONG 900000
 
 int
-cli_fail(const struct mcp_err *err)
+cli_fail(const struct cli *c, const struct mcp_err *err)
 {
-	fprintf(stderr, "mcp: %s\n", err->msg[0] ? err->msg : "failed");
+	const char *msg = err->msg[0] ? err->msg : "failed";
+	size_t n = c->cmd ? strlen(c->cmd) : 0;
+
+	if (n == 0 || (strncmp(msg, c->cmd, n) == 0 &&
+	    (msg[n] == ' ' || msg[n] == ':')))
+		fprintf(stderr, "mcp%s%s\n", n ? " " : ": ", msg);
+	else
+		fprintf(stderr, "mcp %s: %s\n", c->cmd, msg);
 	return 1;
 }
 
@@ -42,20 +49,16 @@ static struct wire_client *
 node_client(struct cli *c, const struct cli_node *n, struct mcp_err *err)
 {
 	struct wire_tls tls = { c->cfg.tls_ca, c->cfg.tls_cert, c->cfg.tls_key };
-	struct wire_client *wc;
 
 	if (strncmp(n->address, "unix:", 5) != 0 &&
 	    (!tls.ca[0] || !tls.cert[0] || !tls.key[0])) {
 		mcp_err_set(err, MCP_E_INVALID,
-		    "node %s at %s needs [tls] ca, cert and key in the CLI config",
-		    n->name, n->address);
+		    "a TCP address needs [tls] ca, cert and key in the CLI config%s%s",
+		    c->cfg.path[0] ? " " : "", c->cfg.path);
 		return NULL;
 	}
-	wc = wire_client_new(n->address, strncmp(n->address, "unix:", 5) ? &tls : NULL,
-	    err);
-	if (wc == NULL)
-		mcp_err_prefix(err, "node %s", n->name);
-	return wc;
+	return wire_client_new(n->address,
+	    strncmp(n->address, "unix:", 5) ? &tls : NULL, err);
 }
 
 static const struct cli_node *
@@ -71,20 +74,41 @@ find_node(struct cli *c, const char *name, struct mcp_err *err)
 	return NULL;
 }
 
-/* One RPC to one node. */
+/*
+ * Every RPC the CLI makes goes through here, so that every failure names
+ * the node, its address and the operation: "node local
+ * (unix:/var/lib/mcp/agent.sock): ListServices: not reachable ...".
+ * Unary when on_msg is NULL (*resp gets the answer), else a server stream.
+ */
+static int
+node_rpc(struct cli *c, const struct cli_node *n, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+    ProtobufCMessage **resp, int (*on_msg)(const ProtobufCMessage *, void *),
+    int timeout_ms, struct mcp_err *err)
+{
+	const char *op = strrchr(method, '/') ? strrchr(method, '/') + 1 : method;
+	struct wire_client *wc = node_client(c, n, err);
+	int rc = -1;
+
+	if (wc != NULL) {
+		if (on_msg)
+			rc = wire_call_stream(wc, method, req, desc, on_msg, NULL,
+			    timeout_ms, err);
+		else
+			rc = wire_call(wc, method, req, desc, resp, timeout_ms, err);
+		wire_client_free(wc);
+	}
+	if (rc == 0)
+		return 0;
+	return mcp_err_prefix(err, "node %s (%s): %s", n->name, n->address, op);
+}
+
 static int
 node_call(struct cli *c, const struct cli_node *n, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err)
 {
-	struct wire_client *wc = node_client(c, n, err);
-	int rc;
-
-	if (wc == NULL)
-		return -1;
-	rc = wire_call(wc, method, req, desc, resp, timeout_ms, err);
-	wire_client_free(wc);
-	return rc;
+	return node_rpc(c, n, method, req, desc, resp, NULL, timeout_ms, err);
 }
 
 /* Find the node a service is deployed on (asks each node). */
@@ -108,6 +132,7 @@ service_node(struct cli *c, const char *service, struct mcp_err *err)
 		if (e.code != MCP_E_NOTFOUND) {
 			if (c->cfg.nnodes == 1) {
 				*err = e;
+				mcp_err_prefix(err, "find service %s", service);
 				return NULL;
 			}
 			snprintf(unreachable + strlen(unreachable),
@@ -174,7 +199,7 @@ cli_cmd_deploy(struct cli *c, int argc, char **argv)
 	else {
 		mcp_err_set(&err, MCP_E_INVALID,
 		    "deploy: \"%s\" is neither a file nor a service name", argv[optind]);
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	}
 	if (file_read(path, &text, SVC_MAX_DEFINITION_BYTES, &err) == -1) {
 		mcp_err_prefix(&err, "deploy");
@@ -231,7 +256,7 @@ out:
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
 	svc_free(def);
 	buf_free(&text);
-	return rc ? cli_fail(&err) : 0;
+	return rc ? cli_fail(c, &err) : 0;
 }
 
 /* ---- stop / start / restart / undeploy ---- */
@@ -259,14 +284,14 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_fail(usage);
 	if ((node = service_node(c, argv[optind], &err)) == NULL)
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	req.service = argv[optind];
 	req.component = (char *)component;
 	snprintf(method, sizeof(method), "/mcp.v1.Agent/%c%s",
 	    argv[0][0] - 'a' + 'A', argv[0] + 1);
 	if (node_call(c, node, method, &req.base, &mcp__v1__op_response__descriptor,
 	    (ProtobufCMessage **)&resp, T_LONG, &err) == -1)
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	if (c->json) {
 		json_t *j = json_object();
 
@@ -407,7 +432,7 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 		if (node_call(c, &c->cfg.nodes[n], "/mcp.v1.Agent/ListServices",
 		    &req.base, &mcp__v1__list_services_response__descriptor,
 		    (ProtobufCMessage **)&resp, T_SHORT, &err) == -1) {
-			rc = cli_fail(&err);
+			rc = cli_fail(c, &err);
 			continue;
 		}
 		for (i = 0; i < resp->n_services; i++) {
@@ -503,7 +528,7 @@ cli_cmd_status(struct cli *c, int argc, char **argv)
 		    T_SHORT, &err) == -1) {
 			if (err.code == MCP_E_NOTFOUND && argc == 2)
 				continue;
-			rc = cli_fail(&err);
+			rc = cli_fail(c, &err);
 			continue;
 		}
 		for (i = 0; i < resp->n_services; i++) {
@@ -521,7 +546,7 @@ cli_cmd_status(struct cli *c, int argc, char **argv)
 			return rc;
 		mcp_err_set(&err, MCP_E_NOTFOUND, "status: service %s is not deployed on any node",
 		    argv[1]);
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	}
 	if (c->json) {
 		if (argc == 2)
@@ -553,9 +578,8 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
 	Mcp__V1__LogsRequest req = MCP__V1__LOGS_REQUEST__INIT;
 	struct mcp_err err = MCP_ERR_INIT;
 	const struct cli_node *node;
-	struct wire_client *wc;
 	const char *usage = "logs SERVICE [-c COMPONENT] [-n LINES] [-f]";
-	int ch, rc;
+	int ch;
 
 	req.component = "";
 	optind = 0;
@@ -587,14 +611,12 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
 		return usage_fail(usage);
 	req.service = argv[optind];
 	if ((node = service_node(c, req.service, &err)) == NULL)
-		return cli_fail(&err);
-	if ((wc = node_client(c, node, &err)) == NULL)
-		return cli_fail(&err);
-	rc = wire_call_stream(wc, "/mcp.v1.Agent/Logs", &req.base,
-	    &mcp__v1__log_chunk__descriptor, log_write, NULL,
-	    req.follow ? 0 : T_LONG, &err);
-	wire_client_free(wc);
-	return rc == -1 ? cli_fail(&err) : 0;
+		return cli_fail(c, &err);
+	if (node_rpc(c, node, "/mcp.v1.Agent/Logs", &req.base,
+	    &mcp__v1__log_chunk__descriptor, NULL, log_write,
+	    req.follow ? 0 : T_LONG, &err) == -1)
+		return cli_fail(c, &err);
+	return 0;
 }
 
 /* ---- node list ---- */
@@ -686,7 +708,7 @@ cli_cmd_ca(struct cli *c, int argc, char **argv)
 		if (argc != 3)
 			return usage_fail(usage);
 		if (pki_ca_init(argv[2], &err) == -1)
-			return cli_fail(&err);
+			return cli_fail(c, &err);
 		printf("created CA in %s (ca.crt, ca.key)\n", argv[2]);
 		return 0;
 	}
@@ -721,7 +743,7 @@ cli_cmd_ca(struct cli *c, int argc, char **argv)
 	if (cadir == NULL)
 		cadir = "ca";
 	if (pki_issue(cadir, argv[optind], san, out, &err) == -1)
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	printf("issued %s/%s.crt and %s.key (CN=%s)\n", out ? out : cadir,
 	    argv[optind], argv[optind], argv[optind]);
 	return 0;
@@ -742,14 +764,14 @@ cli_cmd_push(struct cli *c, int argc, char **argv)
 	if (argc != 4)
 		return usage_fail("push SERVICE LOCAL_FILE PATH");
 	if ((node = service_node(c, argv[1], &err)) == NULL)
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	if (stat(argv[2], &st) == -1) {
 		mcp_err_errno(&err, errno, "push %s", argv[2]);
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	}
 	if (file_read(argv[2], &data, 0, &err) == -1) {
 		buf_free(&data);
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	}
 	req.service = argv[1];
 	req.path = argv[3];
@@ -759,7 +781,7 @@ cli_cmd_push(struct cli *c, int argc, char **argv)
 	if (node_call(c, node, "/mcp.v1.Agent/PushFile", &req.base,
 	    &mcp__v1__push_file_response__descriptor, &resp, T_LONG, &err) == -1) {
 		buf_free(&data);
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	}
 	if (c->json) {
 		json_t *j = json_object();
@@ -790,17 +812,17 @@ cli_cmd_pull(struct cli *c, int argc, char **argv)
 	if (argc != 3 && argc != 4)
 		return usage_fail("pull SERVICE PATH [LOCAL_FILE]");
 	if ((node = service_node(c, argv[1], &err)) == NULL)
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	req.service = argv[1];
 	req.path = argv[2];
 	if (node_call(c, node, "/mcp.v1.Agent/PullFile", &req.base,
 	    &mcp__v1__pull_file_response__descriptor, (ProtobufCMessage **)&resp,
 	    T_LONG, &err) == -1)
-		return cli_fail(&err);
+		return cli_fail(c, &err);
 	if (argc == 4 && strcmp(argv[3], "-") != 0) {
 		if (file_write_atomic(argv[3], resp->content.data, resp->content.len,
 		    resp->mode ? resp->mode : 0644, &err) == -1)
-			rc = cli_fail(&err);
+			rc = cli_fail(c, &err);
 	} else if (fwrite(resp->content.data, 1, resp->content.len, stdout) !=
 	    resp->content.len) {
 		rc = 1;

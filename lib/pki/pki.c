@@ -426,7 +426,8 @@ pki_issue(const char *cadir, const char *name, const char *sans,
 	rc = 0;
 out:
 	if (rc == -1)
-		mcp_err_prefix(err, "issue %s", name);
+		mcp_err_prefix(err, "issue %s into %s (CA in %s)", name, outdir,
+		    cadir);
 	X509_free(crt);
 	EVP_PKEY_free(key);
 	X509_free(cacrt);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +44,22 @@ pki_err_ssl(struct mcp_err *err, const char *fmt, ...)
 int
 pki_dir_ensure(const char *dir, struct mcp_err *err)
 {
+	char parent[PATH_MAX];
 	struct stat st;
+	size_t n = strlen(dir);
+	char *slash;
 
+	/* the parents first (0755, like mkdir -p), then dir itself 0700 */
+	if (n >= sizeof(parent))
+		return mcp_err_set(err, MCP_E_INVALID, "%s: path too long", dir);
+	memcpy(parent, dir, n + 1);
+	while (n > 1 && parent[n - 1] == '/')
+		parent[--n] = '\0';
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		if (file_mkdirs(parent, 0755, err) == -1)
+			return mcp_err_prefix(err, "create the parents of %s", dir);
+	}
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		return mcp_err_errno(err, errno, "mkdir %s", dir);
 	if (stat(dir, &st) == -1)

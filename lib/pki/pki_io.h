@@ -19,7 +19,8 @@
 int pki_err_ssl(struct mcp_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Create dir (0700) if it does not exist; fail if it is not a directory. */
+/* Create dir (0700) and its missing parents (0755) if it does not exist;
+ * fail if it is not a directory. */
 int pki_dir_ensure(const char *dir, struct mcp_err *err);
 
 /* 1 if path exists (any type, including a dangling symlink), 0 if not, -1 on error. */

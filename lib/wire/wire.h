@@ -3,9 +3,11 @@
  * protobuf-c messages.
  *
  * Server: a table of methods (full path, request descriptor, handler,
- * who may call it) served on a Unix socket (local callers, guarded by file
- * permissions; they count as operators) and/or a TCP address with mutual
- * TLS 1.3 (identity = client certificate CN).  Each call runs on its own
+ * who may call it) served on a Unix socket and/or a TCP address with mutual
+ * TLS 1.3 (identity = client certificate CN).  On the Unix socket the
+ * server accepts connections itself and reads the peer's SO_PEERCRED:
+ * root and members of the socket group count as operators, anybody else
+ * gets PERMISSION_DENIED naming their uid (wire_unix.c).  Each call runs on its own
  * thread, so a slow Deploy never blocks Status.  Authorisation happens here,
  * before a handler runs: a refused caller gets PERMISSION_DENIED.
  *
@@ -15,6 +17,7 @@
 #define MCP_WIRE_WIRE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -40,6 +43,11 @@ struct wire_caller {
 	char identity[256];	/* certificate CN; "local" on the Unix socket */
 	int local;		/* came over the Unix socket */
 	char peer[256];		/* transport peer address */
+	/* local callers: the peer's credentials when it connected (SO_PEERCRED) */
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char who[272];		/* for logs: "uid 0 (local)" or the identity */
 };
 
 struct wire_stream;
@@ -75,7 +83,14 @@ struct wire_server *wire_server_new(const struct wire_method *methods,
     size_t nmethods, void *ctx, struct mcp_err *err);
 /* Identities that count as operators (NULL-terminated, '*' suffix ok). */
 void wire_server_set_operators(struct wire_server *s, const char *const *patterns);
-/* Listen on a Unix socket, created with mode 0600 (existing socket replaced). */
+/*
+ * Local callers other than root must be in this group (name, resolved now;
+ * NULL or "": root only).  Call before wire_server_add_unix: the socket is
+ * then created with mode 0660 and this group, else 0600.
+ */
+int wire_server_set_socket_group(struct wire_server *s, const char *group,
+    struct mcp_err *err);
+/* Listen on a Unix socket (a stale socket is replaced, a live one refused). */
 int wire_server_add_unix(struct wire_server *s, const char *path, struct mcp_err *err);
 /* Listen on host:port with mutual TLS 1.3; returns the bound port or -1. */
 int wire_server_add_tls(struct wire_server *s, const char *addr,

@@ -5,8 +5,10 @@
  *   - TLS (transport_security_type "ssl"): the handshake already verified
  *     the client certificate against the platform CA; the identity is its
  *     common name.  A certificate without a CN is not an identity.
- *   - Unix socket (insecure transport, peer "unix:..."): a local caller who
- *     got through the socket's 0600 permissions; identity "local".
+ *   - Unix socket (no security, peer "fd:N": wire_unix.c accepted the
+ *     connection and handed it to gRPC by descriptor): a local caller,
+ *     identity "local"; wire_unix_peer() then gives its uid, gid and pid,
+ *     and only root and the socket group ever reach the server proper.
  *
  * Anything else (an insecure TCP peer cannot happen with the listeners
  * wire_server.c creates, but is refused anyway) is UNAUTHENTICATED.
@@ -14,6 +16,7 @@
  */
 #include "wire/wire_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <grpc/support/alloc.h>
@@ -74,7 +77,7 @@ wire_caller_identify(grpc_call *call, struct wire_caller *caller,
 			    "unauthenticated: client certificate of %s has no "
 			    "usable common name", caller->peer);
 	} else if ((type[0] == '\0' || strcmp(type, "insecure") == 0) &&
-	    strncmp(caller->peer, "unix:", 5) == 0) {
+	    strncmp(caller->peer, "fd:", 3) == 0) {
 		caller->local = 1;
 		mcp_strlcpy(caller->identity, "local", sizeof(caller->identity));
 	} else {
@@ -85,6 +88,31 @@ wire_caller_identify(grpc_call *call, struct wire_caller *caller,
 	if (rc == -1)
 		caller->identity[0] = '\0';
 	return rc;
+}
+
+void
+wire_caller_set_who(struct wire_caller *c)
+{
+	if (c->local)
+		snprintf(c->who, sizeof(c->who), "uid %ld (local)", (long)c->uid);
+	else
+		mcp_strlcpy(c->who, c->identity, sizeof(c->who));
+}
+
+int
+wire_local_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
+    int has_group, gid_t group)
+{
+	if (uid == 0)
+		return 1;
+	if (!has_group)
+		return 0;
+	if (gid == group)
+		return 1;
+	for (size_t i = 0; i < ngroups; i++)
+		if (groups[i] == group)
+			return 1;
+	return 0;
 }
 
 int

@@ -150,8 +150,9 @@ wire_status_err(struct wire_client *c, const char *method, int was_ready,
 		return mcp_err_set(err, MCP_E_TIMEOUT, "%s %s: no answer within %d ms",
 		    c->address, method, timeout_ms);
 	if (status == GRPC_STATUS_UNAVAILABLE && !was_ready && !wire_ready(c))
-		return mcp_err_set(err, MCP_E_UNAVAILABLE, "connect %s: %s",
-		    c->address, msg[0] ? msg : "unavailable");
+		return mcp_err_set(err, MCP_E_UNAVAILABLE,
+		    "connect %s: not reachable: %s", c->address,
+		    msg[0] ? msg : "unavailable");
 	if (status == GRPC_STATUS_UNAVAILABLE)
 		return mcp_err_set(err, MCP_E_UNAVAILABLE,
 		    "%s %s: connection lost: %s", c->address, method,

@@ -6,6 +6,8 @@
  *   wire_auth.c    who is calling (identity from the transport) and
  *                  whether a method's allow patterns admit them
  *   wire_server.c  acceptor thread, one thread per call, shutdown
+ *   wire_unix.c    the Unix socket: our own accept loop, the peer's
+ *                  SO_PEERCRED, each connection handed to gRPC by fd
  *   wire_client.c  channels, unary and server-streaming calls
  *   wire_check.c   every string field of a received message is UTF-8
  *                  without NUL (checked on the raw bytes, before unpacking)
@@ -80,10 +82,51 @@ grpc_channel_credentials *wire_tls_channel_creds(const struct wire_tls *tls,
  */
 int wire_caller_identify(grpc_call *call, struct wire_caller *caller,
     struct mcp_err *err);
+/*
+ * The local allow decision (pure): root, or the socket group is configured
+ * (has_group) and it is the peer's primary gid or one of its supplementary
+ * groups.  1: allowed.
+ */
+int wire_local_allowed(uid_t uid, gid_t gid, const gid_t *groups,
+    size_t ngroups, int has_group, gid_t group);
 /* 1 when a trailing-'*' pattern or exact pattern matches identity. */
 int wire_pattern_match(const char *pattern, const char *identity);
 /* 1 when the allow list admits caller (operators: see wire.h). */
 int wire_allowed(const char *const *allow, const char *const *operators,
     const struct wire_caller *caller);
+
+/* caller->who from identity, local and uid. */
+void wire_caller_set_who(struct wire_caller *caller);
+
+/*
+ * The Unix-socket listeners of a server (wire_unix.c).  Connections are
+ * accepted by a thread of ours, their SO_PEERCRED read and decided on, and
+ * each is handed to gRPC with grpc_server_add_channel_from_fd: an allowed
+ * peer to the server proper, a refused one to the deny server, which
+ * answers every call PERMISSION_DENIED.  gRPC names such a connection
+ * "fd:N" (grpc_call_get_peer); wire_unix_peer maps that back to the
+ * credentials recorded when fd N was accepted.
+ */
+struct wire_unix;
+struct wire_unix *wire_unix_new(void);
+/* Resolve the group by name (getgrnam_r); NULL or "": none. */
+int wire_unix_set_group(struct wire_unix *u, const char *group,
+    struct mcp_err *err);
+/* Create, bind and chmod/chown the socket at path (not yet accepting). */
+int wire_unix_listen(struct wire_unix *u, const char *path, struct mcp_err *err);
+/* Start accepting: allowed peers to srv, refused ones to deny. */
+int wire_unix_start(struct wire_unix *u, grpc_server *srv, grpc_server *deny,
+    struct mcp_err *err);
+/* Stop accepting and close the listeners (before the servers shut down). */
+void wire_unix_stop(struct wire_unix *u);
+/*
+ * Fill caller->uid/gid/pid for a call whose peer is "fd:N" from the
+ * connection accepted as fd N; why gets the refusal for a denied peer.
+ * -1 when the peer is not one of ours.  Returns whether it was allowed.
+ */
+int wire_unix_peer(struct wire_unix *u, const char *peer,
+    struct wire_caller *caller, char *why, size_t whysz);
+/* Stop, remove the socket files, free. */
+void wire_unix_free(struct wire_unix *u);
 
 #endif

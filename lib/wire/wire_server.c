@@ -12,13 +12,21 @@
  * completes only when the call ends, so before we have sent a status its
  * completion means the client cancelled, hit its deadline or disconnected
  * (wire_stream_cancelled() checks it with a non-blocking pluck).  Then:
- * identify the caller (wire_auth.c) -> UNAUTHENTICATED, look the method up
- * -> UNIMPLEMENTED, check its allow patterns -> PERMISSION_DENIED, read the
- * request, check its text (wire_check.c: no NUL, UTF-8) and unpack it ->
- * INVALID_ARGUMENT naming the field, run the handler -> its mcp_err
+ * identify the caller (wire_auth.c; a local caller's uid from
+ * wire_unix.c) -> UNAUTHENTICATED, look the method up -> UNIMPLEMENTED,
+ * check its allow patterns -> PERMISSION_DENIED, read the request, check
+ * its text (wire_check.c: no NUL, UTF-8) and unpack it -> INVALID_ARGUMENT
+ * naming the field, run the handler -> its mcp_err
  * code and message as the status, or OK with the response.
  *
- * Shutdown.  Stop accepting (grpc_server_shutdown_and_notify), give calls
+ * Local callers.  wire_unix.c accepts Unix-socket connections itself and
+ * hands allowed peers to srv, refused ones to deny: a second gRPC server
+ * on the same completion queue whose calls the acceptor answers at once
+ * with PERMISSION_DENIED naming the peer's uid.  No handler ever runs for
+ * them.
+ *
+ * Shutdown.  Stop accepting on the Unix sockets, then in gRPC
+ * (grpc_server_shutdown_and_notify, both servers), give calls
  * WIRE_GRACE_MS to finish (streams see wire_stream_cancelled() == 1), then
  * cancel the rest with UNAVAILABLE "server shutting down" and wait for
  * their threads, then grpc_server_cancel_all_calls() for whatever is left
@@ -34,16 +42,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
 #include "util/buf.h"
-#include "util/file.h"
 #include "util/log.h"
 
 #define WIRE_PENDING	4	/* outstanding grpc_server_request_call()s */
@@ -71,6 +76,7 @@ struct wire_rpc {
 	int closed;			/* ... and it completed */
 	int sent_md;			/* initial metadata sent */
 	int broken;			/* a send failed */
+	int deny;			/* on the deny server: refuse it */
 	char tag_close, tag_op;		/* addresses are the pluck tags */
 	struct wire_rpc *prev, *next;	/* the server's live list */
 };
@@ -80,8 +86,10 @@ struct wire_server {
 	size_t nmethods;
 	void *ctx;
 	grpc_server *srv;
-	grpc_completion_queue *cq;	/* acceptor's queue */
-	char tag_shutdown;
+	grpc_server *deny;		/* refused local peers (wire_unix.c) */
+	grpc_completion_queue *cq;	/* acceptor's queue, for both */
+	char tag_shutdown, tag_deny_shutdown;
+	struct wire_unix *unix;		/* Unix-socket listeners */
 	pthread_t acceptor;
 	int started;
 	atomic_int stopping;
@@ -90,8 +98,6 @@ struct wire_server {
 	int ncalls;			/* live call threads */
 	struct wire_rpc *live;		/* their calls, for shutdown */
 	char **operators;		/* NULL-terminated copy */
-	char **unix_paths;		/* sockets to remove at the end */
-	size_t nunix;
 };
 
 static char **
@@ -198,6 +204,13 @@ wire_rpc_admit(struct wire_rpc *rpc, struct mcp_err *err)
 		log_warnx("%s: %s: %s", __func__, rpc->method, err->msg);
 		return -1;
 	}
+	/* 0: fd N now belongs to a refused peer, so ours was closed */
+	if (rpc->caller.local &&
+	    wire_unix_peer(s->unix, rpc->caller.peer, &rpc->caller, NULL, 0) != 1)
+		return mcp_err_set(err, MCP_E_UNAVAILABLE,
+		    "%s: local connection %s is gone", rpc->method,
+		    rpc->caller.peer);
+	wire_caller_set_who(&rpc->caller);
 	if ((rpc->m = wire_lookup(s, rpc->method)) == NULL)
 		return mcp_err_set(err, MCP_E_UNIMPLEMENTED,
 		    "unknown method %s", rpc->method);
@@ -207,7 +220,7 @@ wire_rpc_admit(struct wire_rpc *rpc, struct mcp_err *err)
 	pthread_mutex_unlock(&s->mu);
 	if (!ok) {
 		mcp_err_set(err, MCP_E_PERM, "permission denied: %s may not call %s",
-		    rpc->caller.identity, rpc->method);
+		    rpc->caller.who, rpc->method);
 		log_warnx("%s: %s (peer %s)", __func__, err->msg, rpc->caller.peer);
 		return -1;
 	}
@@ -279,7 +292,7 @@ wire_rpc_run(struct wire_rpc *rpc, const ProtobufCMessage *req,
 	if (err->msg[0] == '\0')
 		snprintf(err->msg, sizeof(err->msg), "%s: failed", rpc->method);
 	log_debug("%s: %s by %s: %s: %s", __func__, rpc->method,
-	    rpc->caller.identity, mcp_code_name(err->code), err->msg);
+	    rpc->caller.who, mcp_code_name(err->code), err->msg);
 	return -1;
 }
 
@@ -447,22 +460,49 @@ wire_stream_cancelled(struct wire_stream *st)
 /* ---- acceptor ---- */
 
 static void
-wire_request(struct wire_server *s)
+wire_request(struct wire_server *s, int deny)
 {
 	struct wire_rpc *rpc = xcalloc(1, sizeof(*rpc));
 	grpc_call_error e;
 
 	rpc->s = s;
+	rpc->deny = deny;
 	rpc->stream.rpc = rpc;
 	rpc->cq = grpc_completion_queue_create_for_pluck(NULL);
 	grpc_call_details_init(&rpc->details);
 	grpc_metadata_array_init(&rpc->md);
-	e = grpc_server_request_call(s->srv, &rpc->call, &rpc->details,
+	e = grpc_server_request_call(deny ? s->deny : s->srv, &rpc->call,
+	    &rpc->details,
 	    &rpc->md, rpc->cq, s->cq, rpc);
 	if (e != GRPC_CALL_OK) {
 		log_warnx("%s: grpc_server_request_call: error %d", __func__, e);
 		wire_rpc_free(rpc);
 	}
+}
+
+/*
+ * A call on the deny server: PERMISSION_DENIED naming the peer's uid.
+ * Cancelling with a status sends it without waiting for the write, so a
+ * refused peer that never reads cannot hold up the acceptor.
+ */
+static void
+wire_rpc_refuse(struct wire_server *s, struct wire_rpc *rpc)
+{
+	struct wire_caller c;
+	char why[160] = "", msg[400];
+	char *peer = grpc_call_get_peer(rpc->call);
+
+	memset(&c, 0, sizeof(c));
+	if (peer == NULL || wire_unix_peer(s->unix, peer, &c, why, sizeof(why)) != 0)
+		snprintf(why, sizeof(why), "local peer %s is not allowed",
+		    peer ? peer : "?");
+	gpr_free(peer);
+	snprintf(msg, sizeof(msg), "permission denied: %s (may not call %s)", why,
+	    rpc->method);
+	log_warnx("%s: %s", __func__, msg);
+	grpc_call_cancel_with_status(rpc->call, GRPC_STATUS_PERMISSION_DENIED, msg,
+	    NULL);
+	wire_rpc_free(rpc);
 }
 
 static void
@@ -478,6 +518,10 @@ wire_dispatch(struct wire_server *s, struct wire_rpc *rpc)
 	memcpy(rpc->method, GRPC_SLICE_START_PTR(rpc->details.method), n);
 	rpc->method[n] = '\0';
 
+	if (rpc->deny) {
+		wire_rpc_refuse(s, rpc);
+		return;
+	}
 	pthread_mutex_lock(&s->mu);
 	if (s->ncalls >= WIRE_MAX_CALLS) {
 		pthread_mutex_unlock(&s->mu);
@@ -506,17 +550,21 @@ wire_acceptor(void *arg)
 {
 	struct wire_server *s = arg;
 	grpc_event ev;
+	int shut = 0;
 
-	for (int i = 0; i < WIRE_PENDING; i++)
-		wire_request(s);
+	for (int i = 0; i < WIRE_PENDING; i++) {
+		wire_request(s, 0);
+		wire_request(s, 1);
+	}
 	for (;;) {
 		ev = grpc_completion_queue_next(s->cq, wire_forever(), NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
-		if (ev.tag == &s->tag_shutdown) {
-			grpc_completion_queue_shutdown(s->cq);
+		if (ev.tag == &s->tag_shutdown || ev.tag == &s->tag_deny_shutdown) {
+			if (++shut == 2)	/* both servers are done */
+				grpc_completion_queue_shutdown(s->cq);
 			continue;
 		}
 		if (!ev.success) {	/* request failed: shutting down */
@@ -524,7 +572,7 @@ wire_acceptor(void *arg)
 			continue;
 		}
 		if (!atomic_load(&s->stopping))
-			wire_request(s);
+			wire_request(s, ((struct wire_rpc *)ev.tag)->deny);
 		wire_dispatch(s, ev.tag);
 	}
 	return NULL;
@@ -559,7 +607,7 @@ wire_server_new(const struct wire_method *methods, size_t nmethods, void *ctx,
 	s->nmethods = nmethods;
 	s->ctx = ctx;
 	s->operators = wire_strv_dup(NULL);
-	s->unix_paths = xcalloc(1, sizeof(*s->unix_paths));
+	s->unix = wire_unix_new();
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -569,8 +617,10 @@ wire_server_new(const struct wire_method *methods, size_t nmethods, void *ctx,
 	wire_grpc_ref();
 	wire_args_init(&args, storage, 1);
 	s->srv = grpc_server_create(&args, NULL);
+	s->deny = grpc_server_create(&args, NULL);
 	s->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(s->srv, s->cq, NULL);
+	grpc_server_register_completion_queue(s->deny, s->cq, NULL);
 	return s;
 }
 
@@ -586,107 +636,23 @@ wire_server_set_operators(struct wire_server *s, const char *const *patterns)
 	wire_strv_free(old);
 }
 
-/* The socket's directory: created 0700 if missing, never world-writable. */
-static int
-wire_unix_dir(const char *path, struct mcp_err *err)
+int
+wire_server_set_socket_group(struct wire_server *s, const char *group,
+    struct mcp_err *err)
 {
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct stat st;
-	char *slash;
-
-	mcp_strlcpy(dir, path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	if (stat(dir, &st) == -1) {
-		if (errno != ENOENT)
-			return mcp_err_errno(err, errno, "listen unix:%s: %s", path, dir);
-		if (file_mkdirs(dir, 0700, err) == -1)
-			return mcp_err_prefix(err, "listen unix:%s", path);
-		if (stat(dir, &st) == -1)
-			return mcp_err_errno(err, errno, "listen unix:%s: %s", path, dir);
-	}
-	if (!S_ISDIR(st.st_mode))
-		return mcp_err_set(err, MCP_E_INVALID,
-		    "listen unix:%s: %s is not a directory", path, dir);
-	if (st.st_mode & S_IWOTH)
+	if (s->started)
 		return mcp_err_set(err, MCP_E_PRECONDITION,
-		    "listen unix:%s: directory %s is world-writable", path, dir);
-	return 0;
-}
-
-/* Remove a stale socket; refuse a live one or anything that is no socket. */
-static int
-wire_unix_clear(const char *path, struct mcp_err *err)
-{
-	struct sockaddr_un sa;
-	struct stat st;
-	int fd, rc, e;
-
-	if (lstat(path, &st) == -1)
-		return errno == ENOENT ? 0 :
-		    mcp_err_errno(err, errno, "listen unix:%s", path);
-	if (!S_ISSOCK(st.st_mode))
-		return mcp_err_set(err, MCP_E_EXISTS,
-		    "listen unix:%s: exists and is not a socket", path);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	mcp_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return mcp_err_errno(err, errno, "listen unix:%s: socket", path);
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	e = errno;
-	close(fd);
-	if (rc == 0)
-		return mcp_err_set(err, MCP_E_EXISTS,
-		    "listen unix:%s: another server is listening there", path);
-	if (e != ECONNREFUSED)
-		return mcp_err_errno(err, e, "listen unix:%s: probe", path);
-	if (unlink(path) == -1 && errno != ENOENT)
-		return mcp_err_errno(err, errno, "listen unix:%s: remove stale socket",
-		    path);
-	return 0;
+		    "socket group: server already started");
+	return wire_unix_set_group(s->unix, group, err);
 }
 
 int
 wire_server_add_unix(struct wire_server *s, const char *path, struct mcp_err *err)
 {
-	grpc_server_credentials *creds;
-	char target[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
-	int port;
-
 	if (s->started)
 		return mcp_err_set(err, MCP_E_PRECONDITION,
-		    "listen unix:%s: server already started", path);
-	if (path == NULL || path[0] != '/')
-		return mcp_err_set(err, MCP_E_INVALID,
-		    "listen unix:%s: not an absolute path", path ? path : "");
-	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return mcp_err_set(err, MCP_E_INVALID, "listen unix:%s: path too long",
-		    path);
-	if (wire_unix_dir(path, err) == -1 || wire_unix_clear(path, err) == -1)
-		return -1;
-	snprintf(target, sizeof(target), "unix:%s", path);
-	creds = grpc_insecure_server_credentials_create();
-	port = grpc_server_add_http2_port(s->srv, target, creds);
-	grpc_server_credentials_release(creds);
-	if (port == 0)
-		return mcp_err_set(err, MCP_E_UNAVAILABLE,
-		    "listen %s: gRPC cannot bind it (see the log)", target);
-	/* Bound and listening, nothing accepted before start: close the
-	 * umask window now.  The 0700-or-better directory covers it too. */
-	if (chmod(path, 0600) == -1)
-		return mcp_err_errno(err, errno, "listen %s: chmod 0600", target);
-	pthread_mutex_lock(&s->mu);
-	s->unix_paths = realloc(s->unix_paths, (s->nunix + 2) * sizeof(char *));
-	if (s->unix_paths == NULL)
-		abort();
-	s->unix_paths[s->nunix++] = xstrdup(path);
-	s->unix_paths[s->nunix] = NULL;
-	pthread_mutex_unlock(&s->mu);
-	return 0;
+		    "listen unix:%s: server already started", path ? path : "");
+	return wire_unix_listen(s->unix, path, err);
 }
 
 int
@@ -721,10 +687,12 @@ wire_server_start(struct wire_server *s, struct mcp_err *err)
 	if (s->started)
 		return mcp_err_set(err, MCP_E_PRECONDITION, "wire server: already started");
 	grpc_server_start(s->srv);
+	grpc_server_start(s->deny);
 	if ((rc = pthread_create(&s->acceptor, NULL, wire_acceptor, s)) != 0)
 		return mcp_err_errno(err, rc, "wire server: start acceptor thread");
 	s->started = 1;
-	return 0;
+	/* after grpc_server_start: fds handed over need its pollsets */
+	return wire_unix_start(s->unix, s->srv, s->deny, err);
 }
 
 /* Wait until no call thread is left, at most ms; 1 if none is. */
@@ -776,13 +744,16 @@ static void
 wire_drain_unstarted(struct wire_server *s)
 {
 	grpc_event ev;
+	int shut = 0;
 
 	grpc_server_shutdown_and_notify(s->srv, s->cq, &s->tag_shutdown);
+	grpc_server_shutdown_and_notify(s->deny, s->cq, &s->tag_deny_shutdown);
 	for (;;) {
 		ev = grpc_completion_queue_next(s->cq, wire_forever(), NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
-		if (ev.type == GRPC_OP_COMPLETE && ev.tag == &s->tag_shutdown)
+		if (ev.type == GRPC_OP_COMPLETE && (ev.tag == &s->tag_shutdown ||
+		    ev.tag == &s->tag_deny_shutdown) && ++shut == 2)
 			grpc_completion_queue_shutdown(s->cq);
 	}
 }
@@ -790,13 +761,14 @@ wire_drain_unstarted(struct wire_server *s)
 void
 wire_server_free(struct wire_server *s)
 {
-	struct stat st;
-
 	if (s == NULL)
 		return;
+	wire_unix_stop(s->unix);	/* no new connections from here on */
 	if (s->started) {
 		atomic_store(&s->stopping, 1);
 		grpc_server_shutdown_and_notify(s->srv, s->cq, &s->tag_shutdown);
+		grpc_server_shutdown_and_notify(s->deny, s->cq,
+		    &s->tag_deny_shutdown);
 		if (!wire_wait_calls(s, WIRE_GRACE_MS)) {
 			/* cancelled with a status the client can read, while
 			 * the connection is still up */
@@ -805,6 +777,7 @@ wire_server_free(struct wire_server *s)
 		}
 		/* the rest: calls not yet dispatched, idle connections */
 		grpc_server_cancel_all_calls(s->srv);
+		grpc_server_cancel_all_calls(s->deny);
 		if (!wire_join_acceptor(s, WIRE_DRAIN_MS) ||
 		    !wire_wait_calls(s, WIRE_DRAIN_MS)) {
 			log_warnx("%s: %d calls still running after shutdown; "
@@ -815,12 +788,9 @@ wire_server_free(struct wire_server *s)
 		wire_drain_unstarted(s);
 	}
 	grpc_server_destroy(s->srv);
+	grpc_server_destroy(s->deny);
 	grpc_completion_queue_destroy(s->cq);
-	for (size_t i = 0; i < s->nunix; i++) {
-		if (lstat(s->unix_paths[i], &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(s->unix_paths[i]);
-	}
-	wire_strv_free(s->unix_paths);
+	wire_unix_free(s->unix);
 	wire_strv_free(s->operators);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);

@@ -28,6 +28,7 @@ test_examples_load(void **state)
 	assert_int_equal(agent_config_load("examples/config/agent.toml", &a, &err), 0);
 	assert_string_equal(a.node, "local");
 	assert_string_equal(a.socket, "/var/lib/mcp/agent.sock");
+	assert_string_equal(a.socket_group, "");	/* root only by default */
 	assert_int_equal(a.monitor_interval_s, 5);
 	assert_string_equal(a.bridge_name, "mcp-br0");
 	assert_string_equal(a.operators[1], "operator-*");
@@ -40,18 +41,17 @@ test_examples_load(void **state)
 	cli_config_free(&c);
 }
 
+/* Load text as an agent config into *a (free it with agent_config_free). */
 static int
-load_text(const char *text, struct mcp_err *err)
+load_into(const char *text, struct agent_config *a, struct mcp_err *err)
 {
 	char path[] = "/tmp/mcp-test-config.XXXXXX";
-	struct agent_config a;
 	int fd = mkstemp(path), rc;
 
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
-	rc = agent_config_load(path, &a, err);
-	agent_config_free(&a);
+	rc = agent_config_load(path, a, err);
 	unlink(path);
 	return rc;
 }
@@ -78,6 +78,16 @@ test_volume_roots(void **state)
 	unlink(path);
 }
 
+static int
+load_text(const char *text, struct mcp_err *err)
+{
+	struct agent_config a;
+	int rc = load_into(text, &a, err);
+
+	agent_config_free(&a);
+	return rc;
+}
+
 static void
 test_bad_agent_configs(void **state)
 {
@@ -102,7 +112,25 @@ test_bad_agent_configs(void **state)
 	assert_non_null(strstr(err.msg, "[agent] volume_roots: \"srv\" is not an absolute path"));
 	assert_int_equal(load_text("[agent]\nvolume_roots = \"/srv\"\n", &err), -1);
 	assert_non_null(strstr(err.msg, "volume_roots"));
+	assert_int_equal(load_text("[agent]\nsocket_group = 5\n", &err), -1);
+	assert_non_null(strstr(err.msg, "socket_group"));
+	assert_int_equal(load_text("[agent]\nsocket_group = \"a b\"\n", &err), -1);
+	assert_non_null(strstr(err.msg, "socket_group"));
 	assert_int_equal(load_text("", &err), 0);
+}
+
+/* [agent] socket_group is read as given (resolved when the agent starts). */
+static void
+test_socket_group(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct agent_config a;
+
+	(void)state;
+	assert_int_equal(load_into("[agent]\nsocket_group = \"mcp-ops\"\n", &a,
+	    &err), 0);
+	assert_string_equal(a.socket_group, "mcp-ops");
+	agent_config_free(&a);
 }
 
 int
@@ -112,6 +140,7 @@ main(void)
 		cmocka_unit_test(test_examples_load),
 		cmocka_unit_test(test_bad_agent_configs),
 		cmocka_unit_test(test_volume_roots),
+		cmocka_unit_test(test_socket_group),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

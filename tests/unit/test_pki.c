@@ -336,6 +336,45 @@ test_ca_init_creates_dir(void **state)
 	assert_int_equal(err.code, MCP_E_INVALID);
 }
 
+/* `mcp ca init DIR` whose parents do not exist creates them (the CA dir
+ * itself 0700); an error names the path it failed on. */
+static void
+test_ca_init_creates_parents(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_err err = MCP_ERR_INIT;
+	char sub[PATH_MAX], file[PATH_MAX];
+	FILE *fp;
+
+	snprintf(sub, sizeof(sub), "%s/deep/er/ca/", f->dir);
+	assert_int_equal(pki_ca_init(sub, &err), 0);
+	snprintf(sub, sizeof(sub), "%s/deep/er/ca", f->dir);
+	assert_int_equal(mode_of(sub), 0700);
+	snprintf(sub, sizeof(sub), "%s/deep/er/ca/ca.crt", f->dir);
+	assert_int_equal(access(sub, R_OK), 0);
+	/* issuing into a directory whose parents are missing works too */
+	snprintf(sub, sizeof(sub), "%s/deep/er/ca", f->dir);
+	snprintf(file, sizeof(file), "%s/out/certs", f->dir);
+	assert_int_equal(pki_issue(sub, "operator-x", NULL, file, &err), 0);
+	assert_int_equal(mode_of(file), 0700);
+
+	/* a parent that is a file: refused, naming it and the CA dir */
+	snprintf(file, sizeof(file), "%s/plain", f->dir);
+	assert_non_null(fp = fopen(file, "w"));
+	fclose(fp);
+	snprintf(sub, sizeof(sub), "%s/plain/x/ca", f->dir);
+	assert_int_equal(pki_ca_init(sub, &err), -1);
+	assert_non_null(strstr(err.msg, sub));
+	assert_non_null(strstr(err.msg, "plain"));
+	/* and for issue: the output directory and the CA are named */
+	mcp_err_clear(&err);
+	snprintf(sub, sizeof(sub), "%s/deep/er/ca", f->dir);
+	snprintf(file, sizeof(file), "%s/plain/out", f->dir);
+	assert_int_equal(pki_issue(sub, "operator-y", NULL, file, &err), -1);
+	assert_non_null(strstr(err.msg, file));
+	assert_non_null(strstr(err.msg, sub));
+}
+
 static void
 test_issue(void **state)
 {
@@ -678,6 +717,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ca_init, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ca_init_refuses_overwrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ca_init_creates_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_init_creates_parents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_defaults_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_outdir, setup, teardown),

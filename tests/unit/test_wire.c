@@ -6,6 +6,7 @@
  * client when /usr/bin/python3 has grpcio).
  */
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -85,7 +86,7 @@ h_health(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
 	(void)err;
 	r->status = xstrdup("ok");
 	r->node = xstrdup(c->identity);
-	r->version = xstrdup(c->local ? "local" : "tls");
+	r->version = xstrdup(c->local ? c->who : "tls");
 	*resp = &r->base;
 	return 0;
 }
@@ -595,7 +596,7 @@ test_unary_unix(void **state)
 	assert_int_equal(health(c, &r, &err), 0);
 	assert_string_equal(r->status, "ok");
 	assert_string_equal(r->node, "local");
-	assert_string_equal(r->version, "local");
+	assert_string_equal(r->version, "uid 0 (local)");	/* SO_PEERCRED */
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 	/* local callers are operators */
 	assert_int_equal(status(c, "web", node, sizeof(node), &err), 0);
@@ -603,7 +604,7 @@ test_unary_unix(void **state)
 	/* ... but not mcp-master */
 	assert_int_equal(deploy(c, &err), -1);
 	assert_int_equal(err.code, MCP_E_PERM);
-	assert_non_null(strstr(err.msg, "local may not call " M_DEPLOY));
+	assert_non_null(strstr(err.msg, "uid 0 (local) may not call " M_DEPLOY));
 	wire_client_free(c);
 }
 
@@ -987,6 +988,130 @@ test_unix_refusals(void **state)
 	assert_int_equal(access(path, F_OK), -1);	/* removed at the end */
 }
 
+static int have_python_grpc(void);
+
+/* Run a client command (30 s at most); its exit status, output in res. */
+static int
+py_run(const char *const *argv, struct spawn_result *res)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct spawn_opts o = { .timeout_ms = 30000, .stdout_fd = -1 };
+
+	if (spawn_run(argv, &o, res, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	return res->status;
+}
+
+/* The local allow decision: root, or the socket group by primary gid or
+ * a supplementary group; nobody else, and no group configured = root only. */
+static void
+test_local_allowed(void **state)
+{
+	static const gid_t sup[] = { 100, 27, 998 };
+	static const struct {
+		uid_t uid;
+		gid_t gid;
+		const gid_t *groups;
+		size_t ngroups;
+		int has_group;
+		gid_t group;
+		int want;
+	} t[] = {
+		{ 0, 0, NULL, 0, 0, 0, 1 },		/* root, no group */
+		{ 0, 0, NULL, 0, 1, 998, 1 },		/* root, group */
+		{ 1000, 1000, NULL, 0, 0, 0, 0 },	/* no group: root only */
+		{ 1000, 1000, sup, 3, 0, 998, 0 },	/* ... even if "in" it */
+		{ 1000, 998, NULL, 0, 1, 998, 1 },	/* primary gid */
+		{ 1000, 1000, sup, 3, 1, 998, 1 },	/* supplementary */
+		{ 1000, 1000, sup, 3, 1, 999, 0 },	/* other group */
+		{ 65534, 65534, NULL, 0, 1, 998, 0 },
+		{ 1000, 0, NULL, 0, 1, 998, 0 },	/* gid 0 is not uid 0 */
+		{ 1000, 1000, sup, 2, 1, 998, 0 },	/* only ngroups count */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(wire_local_allowed(t[i].uid, t[i].gid,
+		    t[i].groups, t[i].ngroups, t[i].has_group, t[i].group),
+		    t[i].want);
+}
+
+/* HealthCheck over a Unix socket as another uid/gid (setpriv + the Python
+ * client); 0 or the client's exit status, its stderr in res. */
+static int
+py_unix_as(const char *sock, const char *uid, const char *gid,
+    struct spawn_result *res)
+{
+	char addr[200], reuid[32], regid[32];
+	const char *argv[] = { "/usr/bin/setpriv", reuid, regid,
+		"--clear-groups", "/usr/bin/python3", INTEROP_CLIENT, "--address",
+		addr, "--method", "HealthCheck", NULL };
+
+	snprintf(addr, sizeof(addr), "unix:%s", sock);
+	snprintf(reuid, sizeof(reuid), "--reuid=%s", uid);
+	snprintf(regid, sizeof(regid), "--regid=%s", gid);
+	return py_run(argv, res);
+}
+
+/*
+ * SO_PEERCRED on the Unix socket: with socket group "daemon" the socket is
+ * 0660 root:daemon; uid 65534 (made able to open it, so that only the peer
+ * check stands in the way) is refused with PERMISSION_DENIED naming the
+ * uid, and allowed once its gid is the group's.
+ */
+static void
+test_unix_peer_uid(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct spawn_result res;
+	struct wire_server *s;
+	struct group *gr = getgrnam("daemon");
+	struct stat st;
+	char dir[200], path[220], gid[16];
+
+	(void)state;
+	if (!have_python_grpc() || access("/usr/bin/setpriv", X_OK) != 0 ||
+	    gr == NULL)
+		skip();
+	snprintf(dir, sizeof(dir), "%s/peer", fx.dir);
+	snprintf(path, sizeof(path), "%s/agent.sock", dir);
+	s = wire_server_new(methods, NMETHODS, NULL, &err);
+	assert_non_null(s);
+	assert_int_equal(wire_server_set_socket_group(s, "no-such-group-mcp", &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "no-such-group-mcp"));
+	assert_int_equal(wire_server_set_socket_group(s, "daemon", &err), 0);
+	assert_int_equal(wire_server_add_unix(s, path, &err), 0);
+	assert_int_equal(wire_server_start(s, &err), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_gid, gr->gr_gid);
+	assert_int_equal(stat(dir, &st), 0);	/* created for the group */
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(st.st_gid, gr->gr_gid);
+	/* let everyone reach and open the socket: the peer check decides */
+	assert_int_equal(chmod(fx.dir, 0711), 0);
+	assert_int_equal(chmod(dir, 0711), 0);
+	assert_int_equal(chmod(path, 0666), 0);
+
+	assert_int_equal(py_unix_as(path, "65534", "65534", &res), 2);
+	assert_non_null(strstr(res.errout.data, "PERMISSION_DENIED"));
+	assert_non_null(strstr(res.errout.data,
+	    "uid 65534 is not root and not in group daemon"));
+	spawn_result_free(&res);
+
+	snprintf(gid, sizeof(gid), "%ld", (long)gr->gr_gid);
+	assert_int_equal(py_unix_as(path, "65534", gid, &res), 0);
+	assert_non_null(strstr(res.out.data, "uid 65534 (local)"));
+	spawn_result_free(&res);
+
+	assert_int_equal(chmod(fx.dir, 0700), 0);
+	wire_server_free(s);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 static void
 test_connect_fail(void **state)
 {
@@ -1174,19 +1299,13 @@ static int
 py_call(const char *who, const char *method, const char *request,
     struct spawn_result *res)
 {
-	struct mcp_err err = MCP_ERR_INIT;
 	struct tlsfiles t;
 	const char *argv[] = { "/usr/bin/python3", INTEROP_CLIENT, "--address",
 		fx.addr, "--ca", t.ca, "--cert", t.cert, "--key", t.key,
 		"--method", method, "--request", request, NULL };
-	struct spawn_opts o = { .timeout_ms = 30000, .stdout_fd = -1 };
 
 	tls_of(&t, "ca", who);
-	if (spawn_run(argv, &o, res, &err) == -1) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	return res->status;
+	return py_run(argv, res);
 }
 
 static void
@@ -1298,6 +1417,8 @@ main(void)
 		cmocka_unit_test(test_big_messages),
 		cmocka_unit_test(test_unix_socket_mode),
 		cmocka_unit_test(test_unix_refusals),
+		cmocka_unit_test(test_local_allowed),
+		cmocka_unit_test(test_unix_peer_uid),
 		cmocka_unit_test(test_connect_fail),
 		cmocka_unit_test(test_tls_version),
 		cmocka_unit_test(test_shutdown_inflight),
