@@ -5,7 +5,10 @@
  * them; review the diff).  Then the same rows, rendered into a scratch
  * directory with real certificates, must pass `haproxy -c`: the golden
  * text is not only stable but a configuration HAProxy accepts.  Refusals
- * (duplicate hostname on a port, bad rows) are a table.
+ * (duplicate hostname on a port, bad rows) are a table.  The driver
+ * (lib/proxy/haproxy.c) is tested against a real HAProxy: start, no-op,
+ * hitless reload (same master), a refused configuration rolled back while
+ * the old one keeps running, rediscovery by pidfile, stop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,8 +23,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "pki/pki.h"
+#include "proxy/haproxy.h"
 #include "proxy/render.h"
 #include "util/buf.h"
 #include "util/file.h"
@@ -224,30 +231,68 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+/* A scratch proxy dir with one certificate bundle usable for any name. */
+struct scratch {
+	char dir[64];
+	char ca[PATH_MAX];
+	struct buf bundle;
+};
+
+static void
+scratch_new(struct scratch *sc)
+{
+	char path[PATH_MAX];
+	struct buf key = BUF_INIT;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	memset(sc, 0, sizeof(*sc));
+	snprintf(sc->dir, sizeof(sc->dir), "/tmp/test_proxy.XXXXXX");
+	assert_non_null(mkdtemp(sc->dir));
+	snprintf(sc->ca, sizeof(sc->ca), "%s/ca", sc->dir);
+	assert_int_equal(pki_ca_init(sc->ca, &err), 0);
+	assert_int_equal(pki_issue(sc->ca, "proxy", NULL, NULL, &err), 0);
+	snprintf(path, sizeof(path), "%s/proxy.crt", sc->ca);
+	assert_int_equal(file_read(path, &sc->bundle, 1 << 20, &err), 0);
+	snprintf(path, sizeof(path), "%s/proxy.key", sc->ca);
+	assert_int_equal(file_read(path, &key, 1 << 20, &err), 0);
+	buf_append(&sc->bundle, key.data, key.len);
+	buf_free(&key);
+	snprintf(path, sizeof(path), "%s/certs", sc->dir);
+	assert_int_equal(file_mkdirs(path, 0700, &err), 0);
+	snprintf(sc->ca, sizeof(sc->ca), "%s/ca/ca.crt", sc->dir);
+}
+
+static void
+scratch_cert(struct scratch *sc, const char *hostname)
+{
+	char path[PATH_MAX];
+	struct mcp_err err = MCP_ERR_INIT;
+
+	snprintf(path, sizeof(path), "%s/certs/%s.pem", sc->dir, hostname);
+	assert_int_equal(file_write_atomic(path, sc->bundle.data, sc->bundle.len,
+	    0600, &err), 0);
+}
+
+static void
+scratch_free(struct scratch *sc)
+{
+	buf_free(&sc->bundle);
+	nftw(sc->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Every golden case, rendered for a scratch dir with real certificates,
  * passes `haproxy -c`. */
 static void
 test_haproxy_accepts(void **state __attribute__((unused)))
 {
-	char dir[] = "/tmp/test_proxy.XXXXXX", path[PATH_MAX], ca[PATH_MAX];
+	struct scratch sc;
+	char path[PATH_MAX];
 	struct mcp_err err = MCP_ERR_INIT;
-	struct buf crt = BUF_INIT, key = BUF_INIT;
 	size_t i, j, k;
 
 	if (access("/usr/sbin/haproxy", X_OK) != 0)
 		fail_msg("haproxy is not installed (scripts/setup.sh installs it)");
-	assert_non_null(mkdtemp(dir));
-	snprintf(ca, sizeof(ca), "%s/ca", dir);
-	assert_int_equal(pki_ca_init(ca, &err), 0);
-	assert_int_equal(pki_issue(ca, "proxy", NULL, NULL, &err), 0);
-	snprintf(path, sizeof(path), "%s/proxy.crt", ca);
-	assert_int_equal(file_read(path, &crt, 1 << 20, &err), 0);
-	snprintf(path, sizeof(path), "%s/proxy.key", ca);
-	assert_int_equal(file_read(path, &key, 1 << 20, &err), 0);
-	buf_append(&crt, key.data, key.len);
-	snprintf(path, sizeof(path), "%s/certs", dir);
-	assert_int_equal(file_mkdirs(path, 0700, &err), 0);
-	snprintf(ca, sizeof(ca), "%s/ca/ca.crt", dir);
+	scratch_new(&sc);
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct gcase *c = &cases[i];
@@ -257,28 +302,20 @@ test_haproxy_accepts(void **state __attribute__((unused)))
 		char cfg[PATH_MAX];
 		const char *argv[] = { "/usr/sbin/haproxy", "-c", "-q", "-f", cfg, NULL };
 
-		settings(&s, dir, ca, 0);
+		settings(&s, sc.dir, sc.ca, 0);
 		assert_int_equal(proxy_render(&s, c->routes, c->nroutes, c->edges,
 		    c->nedges, &out, &err), 0);
 		for (j = 0; j < out.n; j++) {
-			snprintf(path, sizeof(path), "%s/%s", dir, out.files[j].name);
+			snprintf(path, sizeof(path), "%s/%s", sc.dir, out.files[j].name);
 			assert_int_equal(file_write_atomic(path, out.files[j].text.data ?
 			    out.files[j].text.data : "", out.files[j].text.len, 0600, &err), 0);
 		}
 		for (j = 0; j < c->nroutes; j++)
-			for (k = 0; k < c->routes[j].nhostnames; k++) {
-				snprintf(path, sizeof(path), "%s/certs/%s.pem", dir,
-				    c->routes[j].hostnames[k]);
-				assert_int_equal(file_write_atomic(path, crt.data, crt.len,
-				    0600, &err), 0);
-			}
-		for (j = 0; j < c->nedges; j++) {
-			snprintf(path, sizeof(path), "%s/certs/%s.pem", dir,
-			    c->edges[j].hostname);
-			assert_int_equal(file_write_atomic(path, crt.data, crt.len, 0600,
-			    &err), 0);
-		}
-		snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", dir);
+			for (k = 0; k < c->routes[j].nhostnames; k++)
+				scratch_cert(&sc, c->routes[j].hostnames[k]);
+		for (j = 0; j < c->nedges; j++)
+			scratch_cert(&sc, c->edges[j].hostname);
+		snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", sc.dir);
 		assert_int_equal(spawn_run(argv, NULL, &res, &err), 0);
 		if (res.status != 0)
 			fail_msg("%s: haproxy -c: %s%s", c->name, res.out.data ?
@@ -286,9 +323,169 @@ test_haproxy_accepts(void **state __attribute__((unused)))
 		spawn_result_free(&res);
 		proxy_files_free(&out);
 	}
-	buf_free(&crt);
-	buf_free(&key);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_free(&sc);
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+apply_rows(struct proxy_driver *d, struct scratch *sc, struct proxy_route *r,
+    size_t n, const char *want_action, int want_rc)
+{
+	static const char *const lo[] = { "127.0.0.1" };
+	struct proxy_settings s;
+	struct proxy_files out;
+	struct mcp_err err = MCP_ERR_INIT;
+	const char *action = "?";
+	int rc;
+
+	settings(&s, sc->dir, sc->ca, 0);
+	s.bind = lo;
+	s.nbind = 1;
+	s.hard_stop_after_s = 5;
+	assert_int_equal(proxy_render(&s, r, n, NULL, 0, &out, &err), 0);
+	rc = proxy_driver_apply(d, &out, &action, &err);
+	proxy_files_free(&out);
+	if (rc != want_rc)
+		fail_msg("apply: rc %d, want %d: %s", rc, want_rc, err.msg);
+	if (want_rc == 0 && strcmp(action, want_action) != 0)
+		fail_msg("apply: %s, want %s", action, want_action);
+	if (want_rc == -1 && strstr(err.msg, "check haproxy.cfg") == NULL)
+		fail_msg("apply refused without naming the check: %s", err.msg);
+}
+
+/* Whatever happens in test_driver, its HAProxy does not outlive it. */
+static char driver_dir[64];
+
+static int
+driver_teardown(void **state __attribute__((unused)))
+{
+	struct proxy_driver d;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	if (driver_dir[0] && proxy_driver_init(&d, "/usr/sbin/haproxy", driver_dir,
+	    5000, &err) == 0) {
+		proxy_driver_stop(&d, &err);
+		proxy_driver_free(&d);
+		nftw(driver_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	return 0;
+}
+
+static void
+test_driver(void **state __attribute__((unused)))
+{
+	static const char *const ha[] = { "a.svc.test" };
+	static const char *const hb[] = { "b.svc.test" };
+	struct scratch sc;
+	struct proxy_driver d, again;
+	struct proxy_server_state *st = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	struct buf b = BUF_INIT;
+	char be[32];
+	pid_t pid;
+	size_t n, i;
+	int port = free_port(), found = 0;
+	struct proxy_route rows[2] = {
+		{ "a", "", port, PROXY_L7, ha, 1, "127.0.0.1:1", 1 },
+		{ "b", "", port, PROXY_L7, hb, 1, "127.0.0.1:2", 1 },
+	};
+
+	scratch_new(&sc);
+	mcp_strlcpy(driver_dir, sc.dir, sizeof(driver_dir));
+	scratch_cert(&sc, "a.svc.test");
+	assert_int_equal(proxy_driver_init(&d, "/usr/sbin/haproxy", sc.dir, 10000,
+	    &err), 0);
+	assert_int_equal(proxy_driver_pid(&d), 0);
+	apply_rows(&d, &sc, rows, 1, "started", 0);
+	pid = proxy_driver_pid(&d);
+	assert_true(pid > 0);
+	apply_rows(&d, &sc, rows, 1, "unchanged", 0);
+	/* b's certificate is missing: haproxy -c refuses, a's config stays */
+	apply_rows(&d, &sc, rows, 2, "", -1);
+	assert_int_equal(proxy_driver_admin(&d, "show stat", &b, &err), 0);
+	assert_int_equal(proxy_parse_stat(b.data, &st, &n, &err), 0);
+	for (i = 0; i < n; i++)
+		assert_string_not_equal(st[i].backend, "r_b_" "0");
+	free(st);
+	snprintf(be, sizeof(be), "t%d.map", port);
+	{
+		char path[PATH_MAX];
+		struct buf map = BUF_INIT;
+
+		snprintf(path, sizeof(path), "%s/%s", sc.dir, be);
+		assert_int_equal(file_read(path, &map, 4096, &err), 0);
+		assert_null(strstr(map.data, "b.svc.test"));
+		buf_free(&map);
+	}
+	/* with the certificate: a hitless reload under the same master */
+	scratch_cert(&sc, "b.svc.test");
+	apply_rows(&d, &sc, rows, 2, "reloaded", 0);
+	assert_int_equal(proxy_driver_pid(&d), pid);
+	assert_int_equal(proxy_driver_admin(&d, "show stat", &b, &err), 0);
+	assert_int_equal(proxy_parse_stat(b.data, &st, &n, &err), 0);
+	snprintf(be, sizeof(be), "r_b_%d", port);
+	for (i = 0; i < n; i++)
+		if (strcmp(st[i].backend, be) == 0)
+			found = 1;
+	assert_true(found);
+	free(st);
+	/* a second driver on the same dir (an agent restart) finds it */
+	assert_int_equal(proxy_driver_init(&again, "/usr/sbin/haproxy", sc.dir,
+	    10000, &err), 0);
+	assert_int_equal(proxy_driver_pid(&again), pid);
+	apply_rows(&again, &sc, rows, 2, "unchanged", 0);
+	assert_int_equal(proxy_driver_stop(&again, &err), 0);
+	assert_int_equal(proxy_driver_pid(&d), 0);
+	proxy_driver_free(&again);
+	proxy_driver_free(&d);
+	buf_free(&b);
+	scratch_free(&sc);
+}
+
+static void
+test_parse(void **state __attribute__((unused)))
+{
+	static const char stat[] =
+	    "# pxname,svname,qcur,status,check_status\n"
+	    "p1,FRONTEND,,OPEN,\n"
+	    "r_a_http,s,0,UP,L4OK\n"
+	    "r_b_80,s,0,MAINT,\n"
+	    "r_b_80,BACKEND,0,DOWN,\n";
+	static const char proc[] =
+	    "#<PID>          <type>          <reloads>       <uptime>        <version>\n"
+	    "30060           master          3 [failed: 1]   0d00h00m01s     2.6.12\n"
+	    "# workers\n30129           worker          0               0d00h00m00s\n";
+	struct proxy_server_state *st;
+	struct mcp_err err = MCP_ERR_INIT;
+	size_t n;
+	int r, f;
+
+	assert_int_equal(proxy_parse_stat(stat, &st, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(st[0].backend, "r_a_http");
+	assert_string_equal(st[0].status, "UP");
+	assert_string_equal(st[0].check, "L4OK");
+	assert_string_equal(st[1].status, "MAINT");
+	free(st);
+	assert_int_equal(proxy_parse_stat("r,s,UP\n", &st, &n, &err), -1);
+	assert_int_equal(proxy_parse_reloads(proc, &r, &f), 0);
+	assert_int_equal(r, 3);
+	assert_int_equal(f, 1);
+	assert_int_equal(proxy_parse_reloads("nothing\n", &r, &f), -1);
 }
 
 int
@@ -299,6 +496,8 @@ main(void)
 		cmocka_unit_test(test_order_independent),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_haproxy_accepts),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test_teardown(test_driver, driver_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
