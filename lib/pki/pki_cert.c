@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 
 #include "pki/pki_io.h"
+#include "pki/pki_issuer.h"
 
 #define PKI_BACKDATE_SECS 300	/* tolerate a little clock skew between nodes */
 
@@ -28,7 +29,7 @@ static const struct profile {
 	 * a TLS client, so a node's intermediate cannot mint mTLS identities. */
 	[PKI_PROFILE_INTERMEDIATE] = { 5 * 365 + 1, "critical,CA:TRUE,pathlen:0",
 	    "critical,keyCertSign,cRLSign", "serverAuth" },
-	[PKI_PROFILE_SERVER] = { 90, "critical,CA:FALSE",
+	[PKI_PROFILE_SERVER] = { PKI_SERVER_DAYS, "critical,CA:FALSE",
 	    "critical,digitalSignature", "serverAuth" },
 };
 
