@@ -26,7 +26,8 @@ usage(void)
 	    "  pull SERVICE PATH [LOCAL_FILE]\n"
 	    "  node list\n"
 	    "  ca init DIR\n"
-	    "  ca issue NAME [--ca DIR] [--san LIST] [--out DIR]\n");
+	    "  ca issue NAME [--ca DIR] [--san LIST] [--out DIR]\n"
+	    "  ca issue NAME --intermediate --permit DOMAIN[,DOMAIN...] [--ca DIR] [--out DIR]\n");
 	return 2;
 }
 

@@ -672,13 +672,17 @@ cli_cmd_ca(struct cli *c, int argc, char **argv)
 		{ "ca", required_argument, NULL, 'C' },
 		{ "san", required_argument, NULL, 's' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "intermediate", no_argument, NULL, 'I' },
+		{ "permit", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *usage = "ca init DIR | ca issue NAME [--ca DIR] [--san LIST] [--out DIR]";
+	const char *usage = "ca init DIR | ca issue NAME [--ca DIR] [--san LIST] [--out DIR]"
+	    " | ca issue NAME --intermediate --permit DOMAIN[,DOMAIN...] [--ca DIR] [--out DIR]";
 	struct mcp_err err = MCP_ERR_INIT;
 	const char *cadir = getenv("MCP_CA_DIR"), *san = NULL, *out = NULL;
+	const char *permit = NULL;
 	char cadefault[512];
-	int ch;
+	int ch, intermediate = 0;
 
 	if (argc < 3)
 		return usage_fail(usage);
@@ -703,10 +707,16 @@ cli_cmd_ca(struct cli *c, int argc, char **argv)
 			san = optarg;
 		else if (ch == 'o')
 			out = optarg;
+		else if (ch == 'I')
+			intermediate = 1;
+		else if (ch == 'p')
+			permit = optarg;
 		else
 			return usage_fail(usage);
 	}
-	if (optind != argc - 1)
+	/* --permit belongs to --intermediate, --san to identities */
+	if (optind != argc - 1 || (intermediate && (san || !permit)) ||
+	    (!intermediate && permit))
 		return usage_fail(usage);
 	if (cadir == NULL && c->cfg.tls_ca[0]) {
 		char *slash;
@@ -720,6 +730,15 @@ cli_cmd_ca(struct cli *c, int argc, char **argv)
 	}
 	if (cadir == NULL)
 		cadir = "ca";
+	if (intermediate) {
+		if (pki_issue_intermediate(cadir, argv[optind], permit, out,
+		    &err) == -1)
+			return cli_fail(&err);
+		printf("issued intermediate CA %s/%s.crt and %s.key (permitted: "
+		    "%s)\n", out ? out : cadir, argv[optind], argv[optind],
+		    permit);
+		return 0;
+	}
 	if (pki_issue(cadir, argv[optind], san, out, &err) == -1)
 		return cli_fail(&err);
 	printf("issued %s/%s.crt and %s.key (CN=%s)\n", out ? out : cadir,
