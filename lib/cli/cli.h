@@ -50,6 +50,7 @@ int cli_cmd_node(struct cli *c, int argc, char **argv);
 int cli_cmd_ca(struct cli *c, int argc, char **argv);
 int cli_cmd_push(struct cli *c, int argc, char **argv);
 int cli_cmd_pull(struct cli *c, int argc, char **argv);
+int cli_cmd_route(struct cli *c, int argc, char **argv);	/* route list */
 
 /* Print "mcp: <msg>" on stderr; returns 1. */
 int cli_fail(const struct mcp_err *err);

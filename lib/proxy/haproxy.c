@@ -360,7 +360,7 @@ restore(struct saved *sv, size_t n)
 
 int
 proxy_driver_apply(struct proxy_driver *d, const struct proxy_files *f,
-    const char **action, struct mcp_err *err)
+    int force, const char **action, struct mcp_err *err)
 {
 	struct saved *sv = NULL;
 	size_t nsv = 0, cap, i;
@@ -419,11 +419,11 @@ proxy_driver_apply(struct proxy_driver *d, const struct proxy_files *f,
 		}
 		closedir(dp);
 	}
-	if (nsv == 0 && running) {
+	if (nsv == 0 && running && !force) {
 		rc = 0;
 		goto out;
 	}
-	if (nsv > 0 && check_config(d, err) == -1) {
+	if ((nsv > 0 || force) && check_config(d, err) == -1) {
 		restore(sv, nsv);
 		goto out;
 	}

@@ -42,11 +42,13 @@ pid_t proxy_driver_pid(const struct proxy_driver *d);
 
 /*
  * Make HAProxy run with exactly these files: write what changed, check,
- * start or reload.  *action (may be NULL) says what happened: "unchanged",
- * "started", "reloaded".  Files of ports no longer rendered are removed.
+ * start or reload.  force: reload even if no rendered file changed (a
+ * certificate bundle was renewed).  *action (may be NULL) says what
+ * happened: "unchanged", "started", "reloaded".  Files of ports no longer
+ * rendered are removed.
  */
 int proxy_driver_apply(struct proxy_driver *d, const struct proxy_files *f,
-    const char **action, struct mcp_err *err);
+    int force, const char **action, struct mcp_err *err);
 
 /* Stop HAProxy (SIGTERM to the master, SIGKILL after the timeout). */
 int proxy_driver_stop(struct proxy_driver *d, struct mcp_err *err);

@@ -357,7 +357,7 @@ apply_rows(struct proxy_driver *d, struct scratch *sc, struct proxy_route *r,
 	s.nbind = 1;
 	s.hard_stop_after_s = 5;
 	assert_int_equal(proxy_render(&s, r, n, NULL, 0, &out, &err), 0);
-	rc = proxy_driver_apply(d, &out, &action, &err);
+	rc = proxy_driver_apply(d, &out, 0, &action, &err);
 	proxy_files_free(&out);
 	if (rc != want_rc)
 		fail_msg("apply: rc %d, want %d: %s", rc, want_rc, err.msg);
