@@ -87,6 +87,7 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	pthread_mutex_init(&a->bridge_mu, NULL);
 	pthread_mutex_init(&a->capacity_mu, NULL);
 	pthread_mutex_init(&a->proxy_mu, NULL);
+	pthread_mutex_init(&a->edge_mu, NULL);
 	a->started_at = (int64_t)time(NULL);
 	if (agent_config_load(config_path, &a->cfg, err) == -1)
 		return -1;
@@ -174,6 +175,7 @@ agent_free(struct agent *a)
 	pthread_mutex_destroy(&a->bridge_mu);
 	pthread_mutex_destroy(&a->capacity_mu);
 	pthread_mutex_destroy(&a->proxy_mu);
+	pthread_mutex_destroy(&a->edge_mu);
 }
 
 struct runtime *

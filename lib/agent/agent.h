@@ -56,6 +56,7 @@ struct agent {
 	struct proxy_driver proxy;
 	struct pki_issuer *issuer;	/* the node's intermediate, NULL without one */
 	pthread_mutex_t proxy_mu;	/* serialises proxy syncs */
+	pthread_mutex_t edge_mu;	/* serialises edge route changes */
 	int64_t proxy_synced_at;	/* last successful sync (0: none yet) */
 	int proxy_wanted;		/* some route needs HAProxy running */
 	struct proxy_server_state *proxy_health;	/* last "show stat" (proxy_mu) */
@@ -194,6 +195,15 @@ int agent_proxy_check(struct agent *a, const struct svc_def *def,
 int agent_proxy_sync(struct agent *a, struct buf *actions, struct mcp_err *err);
 /* Monitor: a dead HAProxy comes back; certificates are renewed. */
 void agent_proxy_tick(struct agent *a);
+/* Edge routes (edge nodes; RPCs for mcp-master): an idempotent upsert,
+ * a removal, and the certificate serving one. */
+int agent_edge_setup(struct agent *a, const char *hostname, const char *backend,
+    int port, int backend_tls, struct buf *actions, struct mcp_err *err);
+int agent_edge_remove(struct agent *a, const char *hostname, struct buf *actions,
+    struct mcp_err *err);
+int agent_edge_cert(struct agent *a, const char *hostname, char *serial,
+    size_t serialsz, int64_t *not_after);
+
 /* A route as the node proxy serves it (empty strings without a proxy). */
 struct agent_route_info {
 	char hostnames[2][300];

@@ -277,44 +277,62 @@ out:
 	return rc;
 }
 
-/* Issue or renew what the rows terminate; *changed when a bundle was written. */
+/* The bundle of a terminated hostname, absolute. */
+static void
+cert_path(struct agent *a, const char *hostname, char *out, size_t outsz)
+{
+	char name[300];
+
+	proxy_cert_name(name, sizeof(name), hostname);
+	snprintf(out, outsz, "%s/%s", a->proxy.dir, name);
+}
+
 static int
-ensure_certs(struct agent *a, const struct rowset *rs, int *changed,
+ensure_cert(struct agent *a, const char *hostname, int64_t now, int *changed,
     struct mcp_err *err)
 {
-	char name[300], path[CFG_PATH_MAX + 400];
+	char path[CFG_PATH_MAX + 400];
+	int issued = 0;
+
+	if (a->issuer == NULL)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "proxy: %s is terminated "
+		    "here but node %s has no certificate issuer ([proxy] issuer_cert, "
+		    "issuer_key)", hostname, a->cfg.node);
+	cert_path(a, hostname, path, sizeof(path));
+	if (pki_leaf_ensure(a->issuer, hostname, path, now, &issued, NULL, err) == -1)
+		return mcp_err_prefix(err, "proxy: certificate for %s", hostname);
+	if (issued) {
+		log_info("proxy: issued a certificate for %s", hostname);
+		*changed = 1;
+	}
+	return 0;
+}
+
+/* Issue or renew what the rows and edges terminate; *changed when a
+ * bundle was written. */
+static int
+ensure_certs(struct agent *a, const struct rowset *rs,
+    const struct reg_edge *edges, size_t nedges, int *changed,
+    struct mcp_err *err)
+{
 	int64_t now = (int64_t)time(NULL);
 	size_t i, j;
 
-	for (i = 0; i < rs->n; i++) {
-		const struct row *w = &rs->rows[i];
-
-		if (w->r.mode != PROXY_L7)
-			continue;
-		for (j = 0; j < w->r.nhostnames; j++) {
-			int issued = 0;
-
-			if (a->issuer == NULL)
-				return mcp_err_set(err, MCP_E_PRECONDITION, "proxy: %s is "
-				    "l7 but there is no certificate issuer", w->names[j]);
-			proxy_cert_name(name, sizeof(name), w->names[j]);
-			snprintf(path, sizeof(path), "%s/%s", a->proxy.dir, name);
-			if (pki_leaf_ensure(a->issuer, w->names[j], path, now, &issued,
-			    NULL, err) == -1)
-				return mcp_err_prefix(err, "proxy: certificate for %s",
-				    w->names[j]);
-			if (issued) {
-				log_info("proxy: issued a certificate for %s", w->names[j]);
-				*changed = 1;
-			}
-		}
-	}
+	for (i = 0; i < rs->n; i++)
+		for (j = 0; rs->rows[i].r.mode == PROXY_L7 &&
+		    j < rs->rows[i].r.nhostnames; j++)
+			if (ensure_cert(a, rs->rows[i].names[j], now, changed, err) == -1)
+				return -1;
+	for (i = 0; i < nedges; i++)
+		if (ensure_cert(a, edges[i].hostname, now, changed, err) == -1)
+			return -1;
 	return 0;
 }
 
 /* Remove bundles no route terminates any more. */
 static void
-prune_certs(struct agent *a, const struct rowset *rs)
+prune_certs(struct agent *a, const struct rowset *rs,
+    const struct reg_edge *edges, size_t nedges)
 {
 	char dir[CFG_PATH_MAX + 32], want[300];
 	struct dirent *de;
@@ -336,6 +354,10 @@ prune_certs(struct agent *a, const struct rowset *rs)
 				used = rs->rows[i].r.mode == PROXY_L7 &&
 				    strcmp(want, de->d_name) == 0;
 			}
+		for (i = 0; i < nedges && !used; i++) {
+			snprintf(want, sizeof(want), "%s.pem", edges[i].hostname);
+			used = strcmp(want, de->d_name) == 0;
+		}
 		if (used)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -351,7 +373,10 @@ agent_proxy_sync(struct agent *a, struct buf *actions, struct mcp_err *err)
 	struct rowset rs = { 0 };
 	struct proxy_settings s;
 	struct proxy_files out = { 0 };
+	struct reg_edge *edges = NULL;
+	struct proxy_edge *pe = NULL;
 	const char *action = "unchanged";
+	size_t nedges = 0, i;
 	int rc = -1, certs_changed = 0;
 
 	if (!a->proxy_on)
@@ -359,34 +384,206 @@ agent_proxy_sync(struct agent *a, struct buf *actions, struct mcp_err *err)
 	pthread_mutex_lock(&a->proxy_mu);
 	if (rows_from_registry(a, NULL, &rs, err) == -1)
 		goto out;
+	if (reg_edge_list(a->reg, &edges, &nedges, err) == -1) {
+		mcp_err_prefix(err, "proxy: edge routes");
+		goto out;
+	}
 	rowset_fix(&rs);
-	if (rs.n > 0)
+	if (rs.n + nedges > 0)
 		a->proxy_wanted = 1;	/* until a sync says otherwise */
 	/* nothing to serve and nothing running: HAProxy is started lazily */
-	if (rs.n == 0 && proxy_driver_pid(&a->proxy) == 0) {
+	if (rs.n + nedges == 0 && proxy_driver_pid(&a->proxy) == 0) {
 		rc = 0;
 		goto out;
 	}
-	if (ensure_certs(a, &rs, &certs_changed, err) == -1)
+	if (ensure_certs(a, &rs, edges, nedges, &certs_changed, err) == -1)
 		goto out;
+	pe = xcalloc(nedges + 1, sizeof(*pe));
+	for (i = 0; i < nedges; i++)
+		pe[i] = (struct proxy_edge){ edges[i].hostname,
+		    edges[i].backend_hostname, edges[i].backend_port };
 	settings_of(a, &s);
-	if (proxy_render(&s, rs.flat, rs.n, NULL, 0, &out, err) == -1 ||
+	if (proxy_render(&s, rs.flat, rs.n, pe, nedges, &out, err) == -1 ||
 	    proxy_driver_apply(&a->proxy, &out, certs_changed, &action, err) == -1)
 		goto out;
-	prune_certs(a, &rs);
+	prune_certs(a, &rs, edges, nedges);
 	a->proxy_synced_at = (int64_t)time(NULL);
-	a->proxy_wanted = rs.n > 0;
+	a->proxy_wanted = rs.n + nedges > 0;
 	if (strcmp(action, "unchanged") != 0) {
-		log_info("proxy: %s (%zu routes)", action, rs.n);
+		log_info("proxy: %s (%zu routes, %zu edge routes)", action, rs.n, nedges);
 		if (actions)
-			buf_printf(actions, "proxy: %s (%zu routes)\n", action, rs.n);
+			buf_printf(actions, "proxy: %s (%zu routes, %zu edge routes)\n",
+			    action, rs.n, nedges);
 	}
 	rc = 0;
 out:
 	pthread_mutex_unlock(&a->proxy_mu);
 	proxy_files_free(&out);
 	rowset_free(&rs);
+	free(edges);
+	free(pe);
 	return rc;
+}
+
+/* ---- edge routes (RPCs callable by mcp-master only) ---- */
+
+static int
+allowed_domain(struct agent *a, const char *hostname)
+{
+	size_t i;
+
+	for (i = 0; a->cfg.proxy.allowed_domains && a->cfg.proxy.allowed_domains[i]; i++)
+		if (svc_domain_under(hostname, a->cfg.proxy.allowed_domains[i]))
+			return 1;
+	return 0;
+}
+
+static int
+edge_check(struct agent *a, const char *hostname, const char *backend,
+    int port, int backend_tls, struct mcp_err *err)
+{
+	const char *why;
+
+	if (!a->proxy_on || !a->cfg.proxy.edge)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "edge route %s: node %s is "
+		    "not an edge node ([proxy] edge = true)", hostname, a->cfg.node);
+	if ((why = svc_check_hostname(hostname)) != NULL)
+		return mcp_err_set(err, MCP_E_INVALID, "edge route: hostname \"%s\" %s",
+		    hostname, why);
+	if (!allowed_domain(a, hostname))
+		return mcp_err_set(err, MCP_E_PERM, "edge route %s: not under this "
+		    "node's allowed_domains", hostname);
+	if ((why = svc_check_hostname(backend)) != NULL)
+		return mcp_err_set(err, MCP_E_INVALID, "edge route %s: backend hostname "
+		    "\"%s\" %s", hostname, backend, why);
+	if (!svc_domain_under(backend, a->cfg.proxy.zone))
+		return mcp_err_set(err, MCP_E_INVALID, "edge route %s: backend %s is not "
+		    "under the internal zone %s", hostname, backend, a->cfg.proxy.zone);
+	if (port < 1 || port > 65535)
+		return mcp_err_set(err, MCP_E_INVALID, "edge route %s: backend port %d "
+		    "is not in 1..65535", hostname, port);
+	if (!backend_tls)
+		return mcp_err_set(err, MCP_E_INVALID, "edge route %s: backend_tls must "
+		    "be true (the edge re-encrypts to the backend node's proxy)", hostname);
+	if (a->cfg.proxy.resolvers == NULL || a->cfg.proxy.resolvers[0] == NULL)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "edge route %s: [proxy] "
+		    "resolvers is empty: the backend name cannot be resolved", hostname);
+	if (a->issuer == NULL)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "edge route %s: node %s has "
+		    "no certificate issuer", hostname, a->cfg.node);
+	if (pki_issuer_check(a->issuer, hostname, err) == -1)
+		return mcp_err_prefix(err, "edge route %s", hostname);
+	return 0;
+}
+
+/* Find hostname among the rows; out filled when found. */
+static int
+edge_find(struct agent *a, const char *hostname, struct reg_edge *out,
+    struct mcp_err *err)
+{
+	struct reg_edge *all = NULL;
+	size_t n = 0, i;
+	int found = 0;
+
+	if (reg_edge_list(a->reg, &all, &n, err) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(all[i].hostname, hostname) == 0) {
+			*out = all[i];
+			found = 1;
+		}
+	free(all);
+	return found;
+}
+
+int
+agent_edge_setup(struct agent *a, const char *hostname, const char *backend,
+    int port, int backend_tls, struct buf *actions, struct mcp_err *err)
+{
+	struct reg_edge e, prev;
+	struct mcp_err uerr = MCP_ERR_INIT;
+	int existed, changed = 0;
+
+	if (edge_check(a, hostname, backend, port, backend_tls, err) == -1)
+		return -1;
+	pthread_mutex_lock(&a->edge_mu);
+	if ((existed = edge_find(a, hostname, &prev, err)) == -1)
+		goto fail;
+	memset(&e, 0, sizeof(e));
+	mcp_strlcpy(e.hostname, hostname, sizeof(e.hostname));
+	mcp_strlcpy(e.backend_hostname, backend, sizeof(e.backend_hostname));
+	e.backend_port = port;
+	if (reg_edge_put(a->reg, &e, &changed, err) == -1)
+		goto fail;
+	if (agent_proxy_sync(a, actions, err) == -1) {
+		/* nothing changed: the previous row (or none) is back */
+		if (existed ? reg_edge_put(a->reg, &prev, NULL, &uerr) :
+		    reg_edge_delete(a->reg, hostname, &uerr))
+			log_warnx("edge route %s: undo: %s", hostname, uerr.msg);
+		mcp_err_prefix(err, "edge route %s", hostname);
+		goto fail;
+	}
+	pthread_mutex_unlock(&a->edge_mu);
+	buf_printf(actions, "edge route %s -> %s:%d: %s\n", hostname, backend, port,
+	    !existed ? "added" : changed ? "updated" : "unchanged");
+	log_info("edge route %s -> %s:%d %s", hostname, backend, port,
+	    !existed ? "added" : changed ? "updated" : "unchanged");
+	return 0;
+fail:
+	pthread_mutex_unlock(&a->edge_mu);
+	return -1;
+}
+
+int
+agent_edge_remove(struct agent *a, const char *hostname, struct buf *actions,
+    struct mcp_err *err)
+{
+	struct reg_edge prev;
+	struct mcp_err uerr = MCP_ERR_INIT;
+	int rc;
+
+	if (!a->proxy_on || !a->cfg.proxy.edge)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "edge route %s: node %s is "
+		    "not an edge node", hostname, a->cfg.node);
+	pthread_mutex_lock(&a->edge_mu);
+	if ((rc = edge_find(a, hostname, &prev, err)) <= 0) {
+		if (rc == 0)
+			mcp_err_set(err, MCP_E_NOTFOUND, "no edge route for %s on node %s",
+			    hostname, a->cfg.node);
+		pthread_mutex_unlock(&a->edge_mu);
+		return -1;
+	}
+	if (reg_edge_delete(a->reg, hostname, err) == -1 ||
+	    agent_proxy_sync(a, actions, err) == -1) {
+		if (reg_edge_put(a->reg, &prev, NULL, &uerr) == -1)
+			log_warnx("edge route %s: undo: %s", hostname, uerr.msg);
+		pthread_mutex_unlock(&a->edge_mu);
+		return mcp_err_prefix(err, "remove edge route %s", hostname);
+	}
+	pthread_mutex_unlock(&a->edge_mu);
+	buf_printf(actions, "edge route %s: removed\n", hostname);
+	log_info("edge route %s removed", hostname);
+	return 0;
+}
+
+int
+agent_edge_cert(struct agent *a, const char *hostname, char *serial,
+    size_t serialsz, int64_t *not_after)
+{
+	struct pki_cert_info info;
+	struct mcp_err err = MCP_ERR_INIT;
+	char path[CFG_PATH_MAX + 400];
+
+	serial[0] = '\0';
+	*not_after = 0;
+	if (!a->proxy_on)
+		return -1;
+	cert_path(a, hostname, path, sizeof(path));
+	if (pki_cert_info(path, &info, &err) == -1)
+		return -1;
+	mcp_strlcpy(serial, info.serial, serialsz);
+	*not_after = info.not_after;
+	return 0;
 }
 
 /* Refresh the health snapshot status reads (the monitor, once a pass). */

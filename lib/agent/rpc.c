@@ -19,6 +19,7 @@
 #include "wire/wire.h"
 
 static const char *const allow_ops[] = { "@operator", "mcp-master", NULL };
+static const char *const allow_master[] = { "mcp-master", NULL };
 
 /* A malloc'ed copy of an initialised message (freed by the wire layer). */
 static void *
@@ -495,6 +496,92 @@ rpc_routes(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *
 	return 0;
 }
 
+static int
+rpc_edge_setup(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__EdgeRouteRequest *r = (const Mcp__V1__EdgeRouteRequest *)req;
+	struct buf actions = BUF_INIT;
+	Mcp__V1__OpResponse *out;
+
+	log_info("SetupEdgeRoute %s -> %s:%u from %s", r->hostname,
+	    r->backend_hostname, r->backend_port, caller->identity);
+	if (agent_edge_setup(ctx, r->hostname, r->backend_hostname,
+	    (int)r->backend_port, r->backend_tls, &actions, err) == -1) {
+		buf_free(&actions);
+		return -1;
+	}
+	out = NEW(Mcp__V1__OpResponse, MCP__V1__OP_RESPONSE__INIT);
+	actions_to_repeated(&actions, &out->n_actions, &out->actions);
+	buf_free(&actions);
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_edge_remove(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__EdgeRouteRequest *r = (const Mcp__V1__EdgeRouteRequest *)req;
+	struct buf actions = BUF_INIT;
+	Mcp__V1__OpResponse *out;
+
+	log_info("RemoveEdgeRoute %s from %s", r->hostname, caller->identity);
+	if (agent_edge_remove(ctx, r->hostname, &actions, err) == -1) {
+		buf_free(&actions);
+		return -1;
+	}
+	out = NEW(Mcp__V1__OpResponse, MCP__V1__OP_RESPONSE__INIT);
+	actions_to_repeated(&actions, &out->n_actions, &out->actions);
+	buf_free(&actions);
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_edge_list(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	struct agent *a = ctx;
+	Mcp__V1__ListEdgeRoutesResponse *out;
+	struct reg_edge *edges = NULL;
+	size_t n = 0, i, h;
+
+	(void)caller;
+	(void)req;
+	if (reg_edge_list(a->reg, &edges, &n, err) == -1)
+		return mcp_err_prefix(err, "list edge routes");
+	out = NEW(Mcp__V1__ListEdgeRoutesResponse,
+	    MCP__V1__LIST_EDGE_ROUTES_RESPONSE__INIT);
+	out->node = S(a->cfg.node);
+	out->routes = xcalloc(n + 1, sizeof(*out->routes));
+	for (i = 0; i < n; i++) {
+		Mcp__V1__EdgeRoute *e = NEW(Mcp__V1__EdgeRoute, MCP__V1__EDGE_ROUTE__INIT);
+		char serial[160], be[300];
+
+		e->hostname = S(edges[i].hostname);
+		e->backend_hostname = S(edges[i].backend_hostname);
+		e->backend_port = (uint32_t)edges[i].backend_port;
+		e->created_at = edges[i].created_at;
+		agent_edge_cert(a, edges[i].hostname, serial, sizeof(serial),
+		    &e->cert_not_after);
+		e->cert_serial = S(serial);
+		snprintf(be, sizeof(be), "e_%s", edges[i].hostname);
+		e->health = NULL;
+		pthread_mutex_lock(&a->proxy_mu);
+		for (h = 0; h < a->proxy_nhealth; h++)
+			if (strcmp(a->proxy_health[h].backend, be) == 0)
+				e->health = S(a->proxy_health[h].status);
+		pthread_mutex_unlock(&a->proxy_mu);
+		if (e->health == NULL)
+			e->health = S("");
+		out->routes[out->n_routes++] = e;
+	}
+	free(edges);
+	*resp = &out->base;
+	return 0;
+}
+
 #define M(name, req, resp, fn) { "/mcp.v1.Agent/" name, &req, &resp, fn, NULL, allow_ops }
 
 static const struct wire_method agent_methods[] = {
@@ -524,6 +611,13 @@ static const struct wire_method agent_methods[] = {
 	    mcp__v1__node_status_response__descriptor, rpc_node),
 	M("ListRoutes", mcp__v1__list_routes_request__descriptor,
 	    mcp__v1__list_routes_response__descriptor, rpc_routes),
+	{ "/mcp.v1.Agent/SetupEdgeRoute", &mcp__v1__edge_route_request__descriptor,
+	    &mcp__v1__op_response__descriptor, rpc_edge_setup, NULL, allow_master },
+	{ "/mcp.v1.Agent/RemoveEdgeRoute", &mcp__v1__edge_route_request__descriptor,
+	    &mcp__v1__op_response__descriptor, rpc_edge_remove, NULL, allow_master },
+	{ "/mcp.v1.Agent/ListEdgeRoutes", &mcp__v1__list_edge_routes_request__descriptor,
+	    &mcp__v1__list_edge_routes_response__descriptor, rpc_edge_list, NULL,
+	    allow_master },
 };
 
 int
