@@ -50,6 +50,8 @@
 #include "util/file.h"
 #include "util/spawn.h"
 
+#include "unit_net.h"
+
 struct fixture {
 	char dir[PATH_MAX];	/* the CA directory */
 	char path[PATH_MAX];	/* scratch for p() */
@@ -1702,23 +1704,6 @@ test_cli_intermediate(void **state)
 
 /* ---- TLS with real processes: a server holding the bundle, curl with the root alone ---- */
 
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sin);
-	int fd, port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
 /* Start argv in the background (output to log); teardown stops it if the test fails. */
 static pid_t
 bg_start(struct fixture *f, const char *const argv[], const char *log)
@@ -1811,6 +1796,7 @@ test_tls_s_server(void **state)
 	int port = free_port();
 	pid_t pid;
 
+	assert_true(port > 0);
 	snprintf(bundle, sizeof(bundle), "%s/leaf.pem", f->dir);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", f->dir);
 	snprintf(im, sizeof(im), "%s/agent-a.crt", f->dir);
@@ -1835,7 +1821,7 @@ test_tls_s_server(void **state)
 	bg_stop(f, pid);
 
 	/* the same leaf served without its intermediate fails */
-	port = free_port();
+	assert_true((port = free_port()) > 0);
 	snprintf(accept, sizeof(accept), "127.0.0.1:%d", port);
 	{
 		const char *argv[] = { "openssl", "s_server", "-quiet", "-www",
@@ -1885,6 +1871,7 @@ test_tls_haproxy(void **state)
 		print_message("haproxy not installed: HAProxy part not run\n");
 		skip();
 	}
+	assert_true(port > 0);
 	is = intermediate(f, "agent-a", ZONE);
 	snprintf(bundle, sizeof(bundle), "%s/%s.pem", f->dir, HOST);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", f->dir);
