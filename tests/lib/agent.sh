@@ -6,7 +6,9 @@
 #   agent_env_init DIR [REGISTRY]  podman env + DIR/agent.toml + DIR/mcp.toml
 #                                  (extra lines for [agent] / [unikernel] can be
 #                                  set in AGENT_EXTRA_AGENT / AGENT_EXTRA_UNIKERNEL)
-#   agent_start / agent_stop       start (wait until it answers) / SIGTERM + wait
+#   agent_start / agent_stop       start (wait until it answers) / SIGTERM + wait;
+#                                  with AGENT_NETNS set, the agent runs in that
+#                                  network namespace (nsenter, see fleet.sh)
 #   mcp ARGS...                    the CLI against that agent
 #   json_get JSON EXPR             evaluate a python expression on parsed JSON `j`
 #   http_get URL                   body of a GET (curl, 5 s)
@@ -78,8 +80,12 @@ hello_registry() {
 
 agent_start() {
 	local _
+	local ns=()
+	# nsenter, not `ip netns exec`: that remounts /sys and runc then finds
+	# no cgroup mount (ENVIRONMENT.md)
+	[ -n "${AGENT_NETNS:-}" ] && ns=(nsenter "--net=/var/run/netns/$AGENT_NETNS")
 	CONTAINERS_CONF="$AGENT_DIR/podman/containers.conf" TMPDIR="$AGENT_DIR/podman/imgtmp" \
-		"$MCP_BIN/mcp-agent" -c "$AGENT_DIR/agent.toml" >>"$AGENT_DIR/agent.log" 2>&1 &
+		"${ns[@]}" "$MCP_BIN/mcp-agent" -c "$AGENT_DIR/agent.toml" >>"$AGENT_DIR/agent.log" 2>&1 &
 	AGENT_PID=$!
 	echo "$AGENT_PID" >"$AGENT_DIR/agent.pid"
 	for _ in $(seq 1 150); do
