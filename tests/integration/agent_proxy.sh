@@ -29,11 +29,15 @@ cleanup() {
 trap cleanup EXIT
 
 hello_registry "$T" v1.0.0 v2.0.0 || exit 1
+# a backend that terminates TLS itself, for l4 (passthrough) routes
+MCP_IMAGE_NAME=tls-hello MCP_HELLO_BIN="$MCP_STATIC_BIN/tls-hello" MCP_IMAGE_BUILD_DIR="$T/img" \
+	scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
 "$MCP_BIN/mcp" ca init "$T/ca" >/dev/null || exit 1
 "$MCP_BIN/mcp" ca issue agent-local --intermediate --permit svc.test,example.net \
 	--ca "$T/ca" >/dev/null || exit 1
 P=$(free_port 20000 29999)
 P2=$(free_port 30000 32767)
+P3=$(free_port 30000 32767)
 AGENT_EXTRA="[proxy]
 enabled = true
 bind = [\"127.0.0.1\"]
@@ -93,6 +97,47 @@ check "health turns UP within a few monitor passes" wait_for 10 \
 	sh -c "$MCP_BIN/mcp -c $AGENT_DIR/mcp.toml --json route list | grep -q '\"health\": \"UP\"'"
 RL=$(mcp route list)
 check "route list names both services" sh -c 'printf "%s" "$1" | grep -q alpha.svc.test && printf "%s" "$1" | grep -q beta.svc.test' _ "$RL"
+
+# ---- l4: TLS passes through by SNI; the client sees the backend's own certificate
+mkdir -p "$AGENT_DIR/srv/tls"
+"$MCP_BIN/mcp" ca issue tls-backend --san DNS:tls.svc.test,DNS:tls2.svc.test --ca "$T/ca" \
+	--out "$AGENT_DIR/srv/tls" >/dev/null || exit 1
+tls_def() { # NAME PORT
+	cat <<EOF
+name = "$1"
+
+[[components]]
+name = "$1"
+image = "$REGISTRY/tls-hello:v1.0.0"
+env = ["HELLO_NAME=$1", "TLS_CERT=/certs/tls-backend.crt", "TLS_KEY=/certs/tls-backend.key"]
+volumes = ["$AGENT_DIR/srv/tls:/certs"]
+
+[[components.routes]]
+port = $2
+mode = "l4"
+EOF
+}
+tls_def tls "$P" >"$D/tls.toml"
+tls_def tls2 "$P3" >"$D/tls2.toml"
+check "deploy an l4 route on the port the l7 routes use" mcp deploy "$D/tls.toml"
+check "deploy an l4 route alone on its own port" mcp deploy "$D/tls2.toml"
+l4_ok() { curl -fsS -m 5 --cacert "$T/ca/ca.crt" --resolve "$1:$2:127.0.0.1" "https://$1:$2/" | grep -q "tls-hello from $3 (sni $1)"; }
+check "l4 passthrough by SNI beside l7 routes on one port" wait_for 10 l4_ok tls.svc.test "$P" tls
+CN=$(echo | openssl s_client -connect "127.0.0.1:$P" -servername tls.svc.test 2>/dev/null |
+	openssl x509 -noout -subject 2>/dev/null)
+check "the l4 client sees the backend's own certificate ($CN)" sh -c "printf '%s' '$CN' | grep -q 'CN = tls-backend'"
+check "l4 on a port of its own" wait_for 10 l4_ok tls2.svc.test "$P3" tls2
+unknown_l4() { curl -sS -m 5 -k --resolve "nobody.svc.test:$P3:127.0.0.1" "https://nobody.svc.test:$P3/" >/dev/null 2>&1; }
+check "an unknown name on an l4-only port is refused in the handshake" eval '! unknown_l4'
+check "undeploy the l4 services" sh -c "$MCP_BIN/mcp -c $AGENT_DIR/mcp.toml undeploy tls >/dev/null && $MCP_BIN/mcp -c $AGENT_DIR/mcp.toml undeploy tls2 >/dev/null"
+
+# ---- renewal without a restart: a bundle that is no good any more (here:
+# another name's) is reissued by the next sync and served at once
+cp "$AGENT_DIR/state/proxy/certs/beta.svc.test.pem" "$AGENT_DIR/state/proxy/certs/alpha.svc.test.pem"
+check "a redeploy (unchanged) syncs the proxy" mcp deploy "$D/alpha.toml"
+check "alpha's certificate was reissued for its own name and is served" \
+	sh -c "curl -fsS -m 5 --cacert '$T/ca/ca.crt' --resolve alpha.svc.test:$P:127.0.0.1 https://alpha.svc.test:$P/ | grep -q alpha"
+check "... and the agent logged the issue" grep -q "issued a certificate for alpha.svc.test" "$AGENT_DIR/agent.log"
 
 # ---- bad input: refused, nothing changed
 def gamma v1.0.0 "$P" alpha.example.net l7 >"$D/gamma.toml"
