@@ -32,13 +32,7 @@ ip link set lo up
 T=$(mktemp -d /tmp/mcp-it-br.XXXXXX)
 LISTEN_PIDS=()
 cleanup() {
-	local hp
 	for p in "${LISTEN_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	if [ -f "$T/agent/state/proxy/haproxy.pid" ]; then
-		hp=$(cat "$T/agent/state/proxy/haproxy.pid")
-		tr '\0' ' ' <"/proc/$hp/cmdline" 2>/dev/null | grep -q -- "$T/agent/state/proxy/" &&
-			kill -TERM "$hp" 2>/dev/null
-	fi
 	agent_env_cleanup
 	registry_stop "$T/registry"
 	rm -rf "$T"

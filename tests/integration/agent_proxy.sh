@@ -13,14 +13,6 @@ cd "$(dirname "$0")/../.."
 
 T=$(mktemp -d /tmp/mcp-it-proxy.XXXXXX)
 cleanup() {
-	local pid
-	if [ -n "${AGENT_DIR:-}" ] && [ -f "$AGENT_DIR/state/proxy/haproxy.pid" ]; then
-		pid=$(cat "$AGENT_DIR/state/proxy/haproxy.pid")
-		# only if it is this test's HAProxy
-		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$AGENT_DIR/state/proxy/"; then
-			kill -TERM "$pid" 2>/dev/null
-		fi
-	fi
 	[ -n "${LOOP_PID:-}" ] && kill "$LOOP_PID" 2>/dev/null
 	agent_env_cleanup
 	registry_stop "$T/registry"

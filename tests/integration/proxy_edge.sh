@@ -19,16 +19,10 @@ cd "$(dirname "$0")/../.."
 T=$(mktemp -d /tmp/mcp-it-edge.XXXXXX)
 W= E=
 cleanup() {
-	local d pid
+	local d
 	for d in "$W" "$E"; do
 		[ -n "$d" ] || continue
 		AGENT_DIR=$d
-		if [ -f "$d/state/proxy/haproxy.pid" ]; then
-			pid=$(cat "$d/state/proxy/haproxy.pid")
-			if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$d/state/proxy/"; then
-				kill -TERM "$pid" 2>/dev/null
-			fi
-		fi
 		agent_env_cleanup
 	done
 	knot_stop "$T/knot"
