@@ -48,6 +48,9 @@ endif
 ifneq ($(wildcard examples/hello/hello.c),)
 EXTRA_TARGETS += $(BIN)/hello
 endif
+ifneq ($(wildcard examples/tls-hello/tls-hello.c),)
+EXTRA_TARGETS += $(BIN)/tls-hello
+endif
 
 .PHONY: all test unit clean fuzz
 .SECONDARY:
@@ -89,6 +92,13 @@ $(BIN)/mcp-init: $(wildcard cmd/mcp-init/*.c cmd/mcp-init/*.h)
 $(BIN)/hello: examples/hello/hello.c
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_BASE) -Os -static -o $@ $<
+
+# A TLS-terminating example for l4 (passthrough) routes: static, with
+# OpenSSL inside (ld's notes about NSS functions in static glibc are moot:
+# it resolves no names).
+$(BIN)/tls-hello: examples/tls-hello/tls-hello.c
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_BASE) -Os -static -o $@ $< -lssl -lcrypto -lpthread -Wl,-w
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBMCP)
 	@mkdir -p $(dir $@)

@@ -2,6 +2,8 @@
 # scripts/build-hello-image.sh VERSION REGISTRY: build the example service
 # image REGISTRY/hello:VERSION from bin/hello without internet access and
 # push it to REGISTRY (plain HTTP, e.g. a test registry on 127.0.0.1:5000).
+# MCP_IMAGE_NAME=tls-hello MCP_HELLO_BIN=bin/tls-hello builds the TLS
+# example the same way (REGISTRY/tls-hello:VERSION).
 #
 # The rootfs is just the static binary, a minimal /etc/passwd and /etc/group
 # and /tmp; `podman import` turns it into a one-layer OCI image with
@@ -20,7 +22,8 @@ if ! [[ "$version" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]]; then
 	echo "$0: invalid tag \"$version\"" >&2
 	exit 2
 fi
-image="$registry/hello:$version"
+name="${MCP_IMAGE_NAME:-hello}"
+image="$registry/$name:$version"
 
 top="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=tests/lib/podman.sh

@@ -2,16 +2,19 @@
 # scripts/demo.sh [up|down]: the single-node demo.
 #
 # up (default): install what is needed, build, start a registry on
-# 127.0.0.1:5000 and push the example image to it, start mcp-agent with its
-# state in ./.demo (isolated podman store too), deploy examples/hello as a
-# container and as a unikernel, show `mcp ps`, and answer an HTTP request
-# through each.  Everything keeps running afterwards; `scripts/demo.sh down`
+# 127.0.0.1:5000 and push the example image to it, make a platform CA and
+# the node's name-constrained intermediate, start mcp-agent with its state
+# in ./.demo (isolated podman store too) and its node proxy (HAProxy) on
+# 127.0.0.1, deploy examples/hello as a container and as a unikernel, show
+# `mcp ps`, and answer an HTTPS request through the proxy for each
+# (verified against the demo's CA) and a plain one through the host port.  Everything keeps running afterwards; `scripts/demo.sh down`
 # undeploys and stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DEMO=$ROOT/.demo
 REG_PORT=5000
+ZONE=svc.mcp.example.net
 
 . tests/lib/agent.sh
 
@@ -54,7 +57,17 @@ HELLO_REGISTRY_PORT=$REG_PORT hello_registry "$DEMO" v1.0.0
 echo "   pushed $REGISTRY/hello:v1.0.0"
 podman_env_cleanup "$DEMO/img/podman"
 
-echo "== mcp-agent, state in $DEMO/agent/state"
+echo "== platform CA and the node's intermediate (permitted: $ZONE)"
+"$ROOT/bin/mcp" ca init "$DEMO/ca" >/dev/null
+"$ROOT/bin/mcp" ca issue agent-local --intermediate --permit "$ZONE" --ca "$DEMO/ca"
+
+echo "== mcp-agent, state in $DEMO/agent/state, node proxy on 127.0.0.1"
+AGENT_EXTRA="[proxy]
+enabled = true
+bind = [\"127.0.0.1\"]
+zone = \"$ZONE\"
+issuer_cert = \"$DEMO/ca/agent-local.crt\"
+issuer_key = \"$DEMO/ca/agent-local.key\""
 agent_env_init "$DEMO/agent" "$REGISTRY"
 agent_start
 echo "   log: $DEMO/agent/agent.log"
@@ -79,7 +92,18 @@ for svc in hello hello-vm; do
 		exit 1
 	fi
 	http_get "http://127.0.0.1:$p/"
+	name=$svc.$ZONE
+	echo "== curl https://$name:8080/ through the node proxy (verified with $DEMO/ca/ca.crt)"
+	https_get() { curl -fsS -m 5 --cacert "$DEMO/ca/ca.crt" --resolve "$name:8080:127.0.0.1" "https://$name:8080/"; }
+	if ! wait_for 30 https_get; then
+		echo "demo: $svc did not answer through the proxy at $name:8080" >&2
+		exit 1
+	fi
+	https_get
 done
+
+echo "== mcp route list"
+mcp route list
 
 echo "== mcp status hello-vm"
 mcp status hello-vm
@@ -90,5 +114,6 @@ The demo keeps running.  Try:
   $ROOT/bin/mcp ps
   $ROOT/bin/mcp logs hello-vm
   $ROOT/bin/mcp stop hello && $ROOT/bin/mcp start hello
+  curl --cacert $DEMO/ca/ca.crt --resolve hello.$ZONE:8080:127.0.0.1 https://hello.$ZONE:8080/
 Stop everything with:  scripts/demo.sh down
 EOT

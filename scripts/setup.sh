@@ -10,7 +10,8 @@ slirp4netns uidmap fuse-overlayfs docker-registry skopeo nftables iptables
 iproute2 kmod cpio socat xz-utils openssl sqlite3 libsqlite3-dev libssl-dev libgrpc-dev
 libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libarchive-dev
 libzstd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
-python3-grpcio python3-grpc-tools clang libclang-rt-14-dev
+python3-grpcio python3-grpc-tools clang libclang-rt-14-dev haproxy
+knot knot-dnsutils
 golang-github-burntsushi-toml-dev"
 
 missing=""
@@ -19,6 +20,9 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
+# Debian's haproxy needs a newer libssl3 than the base image has: upgrade
+# them together.
+case " $missing " in *" haproxy "*) missing="$missing libssl3" ;; esac
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" != 0 ]; then
 		echo "setup: missing packages:$missing (run as root)" >&2

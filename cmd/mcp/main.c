@@ -25,8 +25,10 @@ usage(void)
 	    "  push SERVICE LOCAL_FILE PATH      (to /srv/SERVICE/PATH)\n"
 	    "  pull SERVICE PATH [LOCAL_FILE]\n"
 	    "  node list\n"
+	    "  route list [-n NODE]\n"
 	    "  ca init DIR\n"
-	    "  ca issue NAME [--ca DIR] [--san LIST] [--out DIR]\n");
+	    "  ca issue NAME [--ca DIR] [--san LIST] [--out DIR]\n"
+	    "  ca issue NAME --intermediate --permit DOMAIN[,DOMAIN...] [--ca DIR] [--out DIR]\n");
 	return 2;
 }
 
@@ -75,6 +77,8 @@ main(int argc, char *argv[])
 		rc = cli_cmd_logs(&c, argc, argv);
 	else if (strcmp(cmd, "node") == 0)
 		rc = cli_cmd_node(&c, argc, argv);
+	else if (strcmp(cmd, "route") == 0)
+		rc = cli_cmd_route(&c, argc, argv);
 	else if (strcmp(cmd, "ca") == 0)
 		rc = cli_cmd_ca(&c, argc, argv);
 	else if (strcmp(cmd, "push") == 0)

@@ -6,6 +6,8 @@
  *
  *   GET /                      200 "hello from <HELLO_NAME> version <HELLO_VERSION>"
  *   GET /health                200 "ok"
+ *   GET /forwarded             200 "x-forwarded-for: <value>" (or "none"), what a
+ *                              proxy in front added
  *   GET /connect?addr=IP:PORT  200 "connect IP:PORT ok" or "... failed: <why>"
  *                              (a TCP connect with a 2 s timeout, used by the
  *                              network isolation tests)
@@ -305,7 +307,7 @@ read_head(int fd, char *req, size_t size)
 static void
 serve(struct client *c)
 {
-	char req[REQ_MAX], body[512], shown[160];
+	char req[REQ_MAX], body[512], shown[160], xff[160] = "none";
 	char *method, *target, *version, *query, *save = NULL, *eol;
 	int code;
 
@@ -317,6 +319,20 @@ serve(struct client *c)
 		respond(c->fd, 400, "request too large\n");
 		logf_line("hello: %s: request line too long -> 400", c->peer);
 		return;
+	}
+	{
+		/* the X-Forwarded-For header, if any, before the line is cut */
+		char *h = strcasestr(req, "\nX-Forwarded-For:");
+
+		if (h) {
+			h += strlen("\nX-Forwarded-For:");
+			while (*h == ' ')
+				h++;
+			eol = strpbrk(h, "\r\n");
+			if (eol)
+				*eol = '\0';
+			sanitize(xff, sizeof(xff), h);
+		}
 	}
 	eol = strpbrk(req, "\r\n");
 	if (eol)
@@ -344,6 +360,9 @@ serve(struct client *c)
 	} else if (strcmp(target, "/health") == 0) {
 		code = 200;
 		snprintf(body, sizeof(body), "ok\n");
+	} else if (strcmp(target, "/forwarded") == 0) {
+		code = 200;
+		snprintf(body, sizeof(body), "x-forwarded-for: %s\n", xff);
 	} else if (strcmp(target, "/connect") == 0) {
 		code = handle_connect(query, body, sizeof(body));
 	} else {

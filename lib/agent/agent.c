@@ -86,6 +86,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	pthread_cond_init(&a->cv, NULL);
 	pthread_mutex_init(&a->bridge_mu, NULL);
 	pthread_mutex_init(&a->capacity_mu, NULL);
+	pthread_mutex_init(&a->proxy_mu, NULL);
+	pthread_mutex_init(&a->edge_mu, NULL);
 	a->started_at = (int64_t)time(NULL);
 	if (agent_config_load(config_path, &a->cfg, err) == -1)
 		return -1;
@@ -99,6 +101,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 		return -1;
 	if (agent_setup_runtimes(a, err) == -1)
 		return -1;
+	if (agent_proxy_init(a, err) == -1)
+		return mcp_err_prefix(err, "node proxy");
 	return 0;
 }
 
@@ -133,6 +137,11 @@ agent_run(struct agent *a, struct mcp_err *err)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
+	/* routes are served again (or still) before the node says it is ready */
+	if (agent_proxy_sync(a, NULL, err) == -1) {
+		log_warnx("%s", err->msg);
+		mcp_err_clear(err);
+	}
 	log_info("node %s ready: socket %s%s%s", a->cfg.node, a->cfg.socket,
 	    a->cfg.listen[0] ? ", listen " : "", a->cfg.listen);
 	while (!agent_signalled)
@@ -155,6 +164,7 @@ agent_free(struct agent *a)
 		wire_server_free(a->server);
 		a->server = NULL;
 	}
+	agent_proxy_free(a);
 	runtime_free(a->qemu);
 	runtime_free(a->podman);
 	free(a->fw_applied);
@@ -164,6 +174,8 @@ agent_free(struct agent *a)
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->bridge_mu);
 	pthread_mutex_destroy(&a->capacity_mu);
+	pthread_mutex_destroy(&a->proxy_mu);
+	pthread_mutex_destroy(&a->edge_mu);
 }
 
 struct runtime *

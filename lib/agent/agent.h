@@ -18,6 +18,7 @@
 
 #include "agent/config.h"
 #include "net/net.h"
+#include "proxy/haproxy.h"
 #include "registry/registry.h"
 #include "runtime/runtime.h"
 #include "service/service.h"
@@ -27,6 +28,7 @@
 #define MCP_VERSION "0.1.0"
 
 struct wire_server;
+struct pki_issuer;
 
 struct agent_lock {
 	char service[64];
@@ -49,6 +51,16 @@ struct agent {
 	int64_t fw_applied_at;
 	struct wire_server *server;
 	int64_t started_at;
+
+	int proxy_on;			/* [proxy] enabled: routes go through HAProxy */
+	struct proxy_driver proxy;
+	struct pki_issuer *issuer;	/* the node's intermediate, NULL without one */
+	pthread_mutex_t proxy_mu;	/* serialises proxy syncs */
+	pthread_mutex_t edge_mu;	/* serialises edge route changes */
+	int64_t proxy_synced_at;	/* last successful sync (0: none yet) */
+	int proxy_wanted;		/* some route needs HAProxy running */
+	struct proxy_server_state *proxy_health;	/* last "show stat" (proxy_mu) */
+	size_t proxy_nhealth;
 
 	pthread_mutex_t mu;		/* guards locks[], ops_gen, stopping */
 	pthread_cond_t cv;
@@ -186,6 +198,45 @@ void agent_bridge_sync(struct agent *a, const struct rt_info *running, size_t n)
  * bridge with its gateway address, and our rules. */
 int agent_bridge_command(const char *config_path, const char *action,
     struct mcp_err *err);
+
+/* Node proxy (agent/proxy.c). */
+int agent_proxy_init(struct agent *a, struct mcp_err *err);
+void agent_proxy_free(struct agent *a);
+/* Refuse a definition whose routes the proxy could not serve (a hostname
+ * another service has on that port, an l7 name the node cannot certify). */
+int agent_proxy_check(struct agent *a, const struct svc_def *def,
+    struct mcp_err *err);
+/* Render from the registry, issue/renew certificates, apply (start or
+ * reload HAProxy); a line goes to actions (may be NULL) if HAProxy changed. */
+int agent_proxy_sync(struct agent *a, struct buf *actions, struct mcp_err *err);
+/* Monitor: a dead HAProxy comes back; certificates are renewed. */
+void agent_proxy_tick(struct agent *a);
+/* Edge routes (edge nodes; RPCs for mcp-master): an idempotent upsert,
+ * a removal, and the certificate serving one. */
+int agent_edge_setup(struct agent *a, const char *hostname, const char *backend,
+    int port, int backend_tls, struct buf *actions, struct mcp_err *err);
+int agent_edge_remove(struct agent *a, const char *hostname, struct buf *actions,
+    struct mcp_err *err);
+int agent_edge_cert(struct agent *a, const char *hostname, char *serial,
+    size_t serialsz, int64_t *not_after);
+
+/* A route as the node proxy serves it (empty strings without a proxy). */
+struct agent_route_info {
+	char hostnames[2][300];
+	size_t nhostnames;
+	char listener[160];
+	char backend[96];
+	char health[32];	/* as of the monitor's last look */
+};
+void agent_route_info(struct agent *a, const char *instance,
+    const struct reg_component *rc, const struct reg_route *r, int active,
+    struct agent_route_info *out);
+/* The name every route of instance answers to: "<instance>.<zone>". */
+void agent_route_default_hostname(struct agent *a, const char *instance,
+    char *out, size_t outsz);
+/* Where the proxy sends a route: a bridged VM's address, else the host port. */
+void agent_route_backend(const struct reg_component *rc,
+    const struct reg_route *r, char *out, size_t outsz);
 
 /* RPC method table (agent/rpc.c). */
 int agent_rpc_start(struct agent *a, struct mcp_err *err);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "service/check.h"
 #include "service/service.h"
 #include "toml/toml_read.h"
 #include "util/buf.h"
@@ -35,9 +36,43 @@ config_defaults(struct agent_config *cfg, const char *exe_dir)
 	snprintf(cfg->mcp_init, sizeof(cfg->mcp_init), "%s/mcp-init", exe_dir);
 	mcp_strlcpy(cfg->accel, "auto", sizeof(cfg->accel));
 	cfg->reserve_memory_mb = 512;
+	mcp_strlcpy(cfg->proxy.haproxy, "haproxy", sizeof(cfg->proxy.haproxy));
+	cfg->proxy.public_port = 443;
 	mcp_strlcpy(cfg->bridge_name, "mcp-br0", sizeof(cfg->bridge_name));
 	mcp_strlcpy(cfg->bridge_subnet, "10.99.0.0/24", sizeof(cfg->bridge_subnet));
 	mcp_strlcpy(cfg->bridge_gateway, "10.99.0.1", sizeof(cfg->bridge_gateway));
+}
+
+/* [proxy]: what the node proxy needs to run, checked before anything starts. */
+static int
+proxy_config_check(struct agent_config *cfg, const char *path, struct mcp_err *err)
+{
+	const char *why;
+	size_t i;
+
+	if (!cfg->proxy.enabled)
+		return 0;
+	if (cfg->proxy.zone[0] == '\0')
+		return mcp_err_set(err, MCP_E_INVALID, "%s: [proxy] zone is required "
+		    "when the proxy is enabled (routes answer to <instance>.<zone>)", path);
+	if ((why = svc_check_hostname(cfg->proxy.zone)) != NULL)
+		return mcp_err_set(err, MCP_E_INVALID, "%s: [proxy] zone \"%s\" %s",
+		    path, cfg->proxy.zone, why);
+	if ((cfg->proxy.issuer_cert[0] == '\0') != (cfg->proxy.issuer_key[0] == '\0'))
+		return mcp_err_set(err, MCP_E_INVALID, "%s: [proxy] issuer_cert and "
+		    "issuer_key go together", path);
+	for (i = 0; cfg->proxy.allowed_domains && cfg->proxy.allowed_domains[i]; i++)
+		if ((why = svc_check_hostname(cfg->proxy.allowed_domains[i])) != NULL)
+			return mcp_err_set(err, MCP_E_INVALID, "%s: [proxy] "
+			    "allowed_domains: \"%s\" %s", path,
+			    cfg->proxy.allowed_domains[i], why);
+	if (cfg->proxy.edge && (cfg->proxy.allowed_domains == NULL ||
+	    cfg->proxy.allowed_domains[0] == NULL))
+		return mcp_err_set(err, MCP_E_INVALID, "%s: [proxy] edge = true needs "
+		    "allowed_domains", path);
+	if (cfg->proxy.ca[0] == '\0')
+		mcp_strlcpy(cfg->proxy.ca, cfg->tls_ca, sizeof(cfg->proxy.ca));
+	return 0;
 }
 
 static void
@@ -69,7 +104,7 @@ int
 agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *err)
 {
 	static const char *const top_keys[] = { "agent", "tls", "auth", "podman",
-		"unikernel", "bridge", NULL };
+		"unikernel", "bridge", "proxy", NULL };
 	static const char *const bridge_keys[] = { "name", "subnet", "gateway", NULL };
 	static const char *const agent_keys[] = { "node", "state_dir", "socket",
 		"socket_group", "listen", "srv_root", "monitor_interval",
@@ -82,6 +117,9 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	static const char *const uk_keys[] = { "qemu", "kernel", "modules",
 		"mcp_init", "accel", "reserve_memory_mb", "reserve_vcpus",
 		"memory_mb", "vcpus", NULL };
+	static const char *const proxy_keys[] = { "enabled", "bind", "haproxy",
+		"zone", "issuer_cert", "issuer_key", "ca", "resolvers", "edge",
+		"public_port", "allowed_domains", NULL };
 	const struct toml_value *root, *t;
 	struct buf text = BUF_INIT;
 	char dir[CFG_PATH_MAX];
@@ -180,6 +218,26 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "gateway", cfg->bridge_gateway, sizeof(cfg->bridge_gateway), path, err) == -1)
 		goto out;
 
+	if (toml_read_table(root, "proxy", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, proxy_keys, path, "[proxy]", err) == -1 ||
+	    toml_read_bool(t, "enabled", &cfg->proxy.enabled, path, err) == -1 ||
+	    toml_read_strv(t, "bind", &cfg->proxy.bind, path, err) == -1 ||
+	    toml_read_str(t, "haproxy", cfg->proxy.haproxy, sizeof(cfg->proxy.haproxy), path, err) == -1 ||
+	    toml_read_str(t, "zone", cfg->proxy.zone, sizeof(cfg->proxy.zone), path, err) == -1 ||
+	    toml_read_str(t, "issuer_cert", cfg->proxy.issuer_cert, sizeof(cfg->proxy.issuer_cert), path, err) == -1 ||
+	    toml_read_str(t, "issuer_key", cfg->proxy.issuer_key, sizeof(cfg->proxy.issuer_key), path, err) == -1 ||
+	    toml_read_str(t, "ca", cfg->proxy.ca, sizeof(cfg->proxy.ca), path, err) == -1 ||
+	    toml_read_strv(t, "resolvers", &cfg->proxy.resolvers, path, err) == -1 ||
+	    toml_read_bool(t, "edge", &cfg->proxy.edge, path, err) == -1 ||
+	    toml_read_strv(t, "allowed_domains", &cfg->proxy.allowed_domains, path, err) == -1)
+		goto out;
+	v = cfg->proxy.public_port;
+	if (toml_read_int(t, "public_port", 1, 65535, &v, path, err) == -1)
+		goto out;
+	cfg->proxy.public_port = (int)v;
+	if (proxy_config_check(cfg, path, err) == -1)
+		goto out;
+
 	if (!svc_name_valid(cfg->node)) {
 		mcp_err_set(err, MCP_E_INVALID, "%s: [agent] node \"%s\" is not a valid name",
 		    path, cfg->node);
@@ -230,6 +288,10 @@ agent_config_free(struct agent_config *cfg)
 	toml_strv_free(cfg->podman_args);
 	toml_strv_free(cfg->insecure_registries);
 	toml_strv_free(cfg->volume_roots);
+	toml_strv_free(cfg->proxy.bind);
+	toml_strv_free(cfg->proxy.resolvers);
+	toml_strv_free(cfg->proxy.allowed_domains);
 	cfg->alert_command = cfg->operators = cfg->podman_args = NULL;
 	cfg->insecure_registries = cfg->volume_roots = NULL;
+	cfg->proxy.bind = cfg->proxy.resolvers = cfg->proxy.allowed_domains = NULL;
 }

@@ -23,6 +23,8 @@
  *               reserve_vcpus, memory_mb, vcpus
  *   [bridge] name = "mcp-br0", subnet = "10.99.0.0/24", gateway = "10.99.0.1"
  *            (bridge mode is on when that interface exists at start-up)
+ *   [proxy]  enabled, bind, haproxy, zone, issuer_cert, issuer_key, ca,
+ *            resolvers, edge, public_port, allowed_domains (SPEC §4.3)
  */
 #ifndef MCP_AGENT_CONFIG_H
 #define MCP_AGENT_CONFIG_H
@@ -62,6 +64,20 @@ struct agent_config {
 	int reserve_vcpus;
 	int memory_mb;			/* node capacity for VMs; 0 = physical */
 	int vcpus;			/* 0 = online CPUs */
+
+	struct {
+		int enabled;		/* the node proxy runs routes */
+		char **bind;		/* listen addresses; NULL = all */
+		char haproxy[CFG_PATH_MAX];
+		char zone[256];		/* internal DNS zone: <instance>.<zone> */
+		char issuer_cert[CFG_PATH_MAX];	/* name-constrained intermediate */
+		char issuer_key[CFG_PATH_MAX];
+		char ca[CFG_PATH_MAX];	/* platform CA (edge backends); default [tls] ca */
+		char **resolvers;	/* "ADDR:PORT" for edge backends */
+		int edge;		/* this node serves edge routes */
+		int public_port;	/* default 443 */
+		char **allowed_domains;	/* edge: public names allowed */
+	} proxy;
 
 	char bridge_name[16];
 	char bridge_subnet[32];

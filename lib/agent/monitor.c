@@ -142,6 +142,7 @@ monitor_main(void *arg)
 	while (!a->stopping) {
 		pthread_mutex_unlock(&a->mu);
 		agent_monitor_tick(a);
+		agent_proxy_tick(a);
 		pthread_mutex_lock(&a->mu);
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += a->cfg.monitor_interval_s;

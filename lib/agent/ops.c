@@ -480,7 +480,8 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		existed = reg_service_get(a->reg, def->name, &prev, &perr) == 0;
 		reg_service_free(prev);
 	}
-	if (check_instance_names(a, def, err) == -1 || check_capacity(a, def, err) == -1)
+	if (check_instance_names(a, def, err) == -1 || check_capacity(a, def, err) == -1 ||
+	    agent_proxy_check(a, def, err) == -1)
 		goto out;
 	/*
 	 * Fetch every image before changing anything.  Tags are pinned
@@ -591,6 +592,10 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		}
 		reg_event_add(a->reg, def->name, "", "deploy", "", "stopped",
 		    "active = false", &(struct mcp_err){ 0 });
+		if (agent_proxy_sync(a, actions, err) == -1) {
+			mcp_err_prefix(err, "deploy %s", def->name);
+			goto out;
+		}
 		rc = 0;
 		goto out;
 	}
@@ -609,6 +614,11 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 			    "", err->msg, &(struct mcp_err){ 0 });
 			goto out;
 		}
+	}
+	/* the routes point at the new instances before the deploy returns */
+	if (agent_proxy_sync(a, actions, err) == -1) {
+		mcp_err_prefix(err, "deploy %s", def->name);
+		goto out;
 	}
 	reg_event_add(a->reg, def->name, "", "deploy", "", "running",
 	    def->components[0].image, &(struct mcp_err){ 0 });
@@ -728,6 +738,9 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 		    op == OP_RESTART ? RUN_RESTART : RUN_START, actions, err) == -1)
 			goto out;
 	}
+	/* a stopped route stays, answering 503; a started one is served again */
+	if (agent_proxy_sync(a, actions, err) == -1)
+		goto out;
 	reg_event_add(a->reg, service, component ? component : "", opname[op], "",
 	    op == OP_STOP ? "stopped" : "running", "", &(struct mcp_err){ 0 });
 	rc = 0;
@@ -814,6 +827,13 @@ agent_undeploy(struct agent *a, const char *service, struct buf *actions,
 	if (reg_service_delete(a->reg, service, err) == -1)
 		goto out;
 	agent_bridge_sync(a, NULL, 0);	/* its address and rules go too */
+	/* its routes and certificates go; the service is gone either way */
+	{
+		struct mcp_err perr = MCP_ERR_INIT;
+
+		if (agent_proxy_sync(a, actions, &perr) == -1)
+			log_warnx("undeploy %s: %s", service, perr.msg);
+	}
 	buf_printf(actions, "%s: registry entries, ports and events removed\n", service);
 	log_info("undeployed %s", service);
 	rc = 0;

@@ -19,6 +19,7 @@
 #include "wire/wire.h"
 
 static const char *const allow_ops[] = { "@operator", "mcp-master", NULL };
+static const char *const allow_master[] = { "mcp-master", NULL };
 
 /* A malloc'ed copy of an initialised message (freed by the wire layer). */
 static void *
@@ -73,6 +74,25 @@ image_version(const char *image)
 	return svc_image_tag(image);
 }
 
+/* What the node proxy makes of a route (nothing without a proxy). */
+static void
+route_proxy_to_pb(struct agent *a, const char *instance,
+    const struct reg_component *rc, const struct reg_route *r, int active,
+    Mcp__V1__RouteStatus *rs)
+{
+	struct agent_route_info ri;
+	size_t i;
+
+	agent_route_info(a, instance, rc, r, active, &ri);
+	rs->n_hostnames = ri.nhostnames;
+	rs->hostnames = xcalloc(ri.nhostnames + 1, sizeof(char *));
+	for (i = 0; i < ri.nhostnames; i++)
+		rs->hostnames[i] = S(ri.hostnames[i]);
+	rs->listener = S(ri.listener);
+	rs->backend = S(ri.backend);
+	rs->health = S(ri.health);
+}
+
 static Mcp__V1__ServiceStatus *
 service_to_pb(struct agent *a, const struct agent_view *v, size_t i)
 {
@@ -123,6 +143,7 @@ service_to_pb(struct agent *a, const struct agent_view *v, size_t i)
 			rs->hostname = S(r->hostname);
 			rs->public_ = r->public;
 			rs->vm_addr = S(r->vm_addr);
+			route_proxy_to_pb(a, cv->instance, rc, r, s->active, rs);
 			cs->routes[k] = rs;
 		}
 		ss->components[j] = cs;
@@ -423,6 +444,146 @@ rpc_node(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 	return 0;
 }
 
+static int
+rpc_routes(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	struct agent *a = ctx;
+	Mcp__V1__ListRoutesResponse *out;
+	struct reg_service *svcs = NULL;
+	size_t n = 0, i, j, k, cnt = 0;
+
+	(void)caller;
+	(void)req;
+	if (reg_service_list(a->reg, &svcs, &n, err) == -1)
+		return mcp_err_prefix(err, "list routes");
+	out = NEW(Mcp__V1__ListRoutesResponse, MCP__V1__LIST_ROUTES_RESPONSE__INIT);
+	out->node = S(a->cfg.node);
+	out->proxy = a->proxy_on;
+	out->proxy_pid = a->proxy_on ? (int32_t)proxy_driver_pid(&a->proxy) : 0;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < svcs[i].ncomponents; j++)
+			cnt += svcs[i].components[j].nroutes;
+	out->routes = xcalloc(cnt + 1, sizeof(*out->routes));
+	for (i = 0; i < n; i++)
+		for (j = 0; j < svcs[i].ncomponents; j++) {
+			const struct reg_component *rc = &svcs[i].components[j];
+			char inst[SVC_INSTANCE_MAX];
+
+			svc_instance_name(inst, sizeof(inst), svcs[i].name, rc->name);
+			for (k = 0; k < rc->nroutes; k++) {
+				const struct reg_route *r = &rc->routes[k];
+				Mcp__V1__ProxyRoute *pr = NEW(Mcp__V1__ProxyRoute,
+				    MCP__V1__PROXY_ROUTE__INIT);
+				Mcp__V1__RouteStatus *rs = NEW(Mcp__V1__RouteStatus,
+				    MCP__V1__ROUTE_STATUS__INIT);
+
+				rs->name = S(r->name);
+				rs->port = (uint32_t)r->port;
+				rs->host_port = (uint32_t)r->host_port;
+				rs->mode = S(r->mode);
+				rs->hostname = S(r->hostname);
+				rs->public_ = r->public;
+				rs->vm_addr = S(r->vm_addr);
+				route_proxy_to_pb(a, inst, rc, r, svcs[i].active, rs);
+				pr->service = S(svcs[i].name);
+				pr->component = S(rc->name);
+				pr->instance = S(inst);
+				pr->route = rs;
+				out->routes[out->n_routes++] = pr;
+			}
+		}
+	reg_services_free(svcs, n);
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_edge_setup(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__EdgeRouteRequest *r = (const Mcp__V1__EdgeRouteRequest *)req;
+	struct buf actions = BUF_INIT;
+	Mcp__V1__OpResponse *out;
+
+	log_info("SetupEdgeRoute %s -> %s:%u from %s", r->hostname,
+	    r->backend_hostname, r->backend_port, caller->identity);
+	if (agent_edge_setup(ctx, r->hostname, r->backend_hostname,
+	    (int)r->backend_port, r->backend_tls, &actions, err) == -1) {
+		buf_free(&actions);
+		return -1;
+	}
+	out = NEW(Mcp__V1__OpResponse, MCP__V1__OP_RESPONSE__INIT);
+	actions_to_repeated(&actions, &out->n_actions, &out->actions);
+	buf_free(&actions);
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_edge_remove(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__EdgeRouteRequest *r = (const Mcp__V1__EdgeRouteRequest *)req;
+	struct buf actions = BUF_INIT;
+	Mcp__V1__OpResponse *out;
+
+	log_info("RemoveEdgeRoute %s from %s", r->hostname, caller->identity);
+	if (agent_edge_remove(ctx, r->hostname, &actions, err) == -1) {
+		buf_free(&actions);
+		return -1;
+	}
+	out = NEW(Mcp__V1__OpResponse, MCP__V1__OP_RESPONSE__INIT);
+	actions_to_repeated(&actions, &out->n_actions, &out->actions);
+	buf_free(&actions);
+	*resp = &out->base;
+	return 0;
+}
+
+static int
+rpc_edge_list(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	struct agent *a = ctx;
+	Mcp__V1__ListEdgeRoutesResponse *out;
+	struct reg_edge *edges = NULL;
+	size_t n = 0, i, h;
+
+	(void)caller;
+	(void)req;
+	if (reg_edge_list(a->reg, &edges, &n, err) == -1)
+		return mcp_err_prefix(err, "list edge routes");
+	out = NEW(Mcp__V1__ListEdgeRoutesResponse,
+	    MCP__V1__LIST_EDGE_ROUTES_RESPONSE__INIT);
+	out->node = S(a->cfg.node);
+	out->routes = xcalloc(n + 1, sizeof(*out->routes));
+	for (i = 0; i < n; i++) {
+		Mcp__V1__EdgeRoute *e = NEW(Mcp__V1__EdgeRoute, MCP__V1__EDGE_ROUTE__INIT);
+		char serial[160], be[300];
+
+		e->hostname = S(edges[i].hostname);
+		e->backend_hostname = S(edges[i].backend_hostname);
+		e->backend_port = (uint32_t)edges[i].backend_port;
+		e->created_at = edges[i].created_at;
+		agent_edge_cert(a, edges[i].hostname, serial, sizeof(serial),
+		    &e->cert_not_after);
+		e->cert_serial = S(serial);
+		snprintf(be, sizeof(be), "e_%s", edges[i].hostname);
+		e->health = NULL;
+		pthread_mutex_lock(&a->proxy_mu);
+		for (h = 0; h < a->proxy_nhealth; h++)
+			if (strcmp(a->proxy_health[h].backend, be) == 0)
+				e->health = S(a->proxy_health[h].status);
+		pthread_mutex_unlock(&a->proxy_mu);
+		if (e->health == NULL)
+			e->health = S("");
+		out->routes[out->n_routes++] = e;
+	}
+	free(edges);
+	*resp = &out->base;
+	return 0;
+}
+
 #define M(name, req, resp, fn) { "/mcp.v1.Agent/" name, &req, &resp, fn, NULL, allow_ops }
 
 static const struct wire_method agent_methods[] = {
@@ -450,6 +611,15 @@ static const struct wire_method agent_methods[] = {
 	    mcp__v1__health_check_response__descriptor, rpc_health),
 	M("NodeStatus", mcp__v1__node_status_request__descriptor,
 	    mcp__v1__node_status_response__descriptor, rpc_node),
+	M("ListRoutes", mcp__v1__list_routes_request__descriptor,
+	    mcp__v1__list_routes_response__descriptor, rpc_routes),
+	{ "/mcp.v1.Agent/SetupEdgeRoute", &mcp__v1__edge_route_request__descriptor,
+	    &mcp__v1__op_response__descriptor, rpc_edge_setup, NULL, allow_master },
+	{ "/mcp.v1.Agent/RemoveEdgeRoute", &mcp__v1__edge_route_request__descriptor,
+	    &mcp__v1__op_response__descriptor, rpc_edge_remove, NULL, allow_master },
+	{ "/mcp.v1.Agent/ListEdgeRoutes", &mcp__v1__list_edge_routes_request__descriptor,
+	    &mcp__v1__list_edge_routes_response__descriptor, rpc_edge_list, NULL,
+	    allow_master },
 };
 
 int

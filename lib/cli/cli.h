@@ -51,6 +51,7 @@ int cli_cmd_node(struct cli *c, int argc, char **argv);
 int cli_cmd_ca(struct cli *c, int argc, char **argv);
 int cli_cmd_push(struct cli *c, int argc, char **argv);
 int cli_cmd_pull(struct cli *c, int argc, char **argv);
+int cli_cmd_route(struct cli *c, int argc, char **argv);	/* route list */
 
 /* Print "mcp CMD: <msg>" on stderr (msg already starting with CMD is not
  * prefixed twice); returns 1. */

@@ -329,6 +329,28 @@ fmt_uptime(char *out, size_t outsz, int64_t started)
 }
 
 static json_t *
+route_json(const Mcp__V1__RouteStatus *r)
+{
+	json_t *jr = json_object(), *names = json_array();
+	size_t i;
+
+	json_object_set_new(jr, "name", json_string(r->name));
+	json_object_set_new(jr, "port", json_integer(r->port));
+	json_object_set_new(jr, "host_port", json_integer(r->host_port));
+	json_object_set_new(jr, "mode", json_string(r->mode));
+	json_object_set_new(jr, "hostname", json_string(r->hostname));
+	json_object_set_new(jr, "public", json_boolean(r->public_));
+	json_object_set_new(jr, "vm_addr", json_string(r->vm_addr));
+	for (i = 0; i < r->n_hostnames; i++)
+		json_array_append_new(names, json_string(r->hostnames[i]));
+	json_object_set_new(jr, "hostnames", names);
+	json_object_set_new(jr, "listener", json_string(r->listener));
+	json_object_set_new(jr, "backend", json_string(r->backend));
+	json_object_set_new(jr, "health", json_string(r->health));
+	return jr;
+}
+
+static json_t *
 component_json(const Mcp__V1__ServiceStatus *s, const Mcp__V1__ComponentStatus *cs)
 {
 	json_t *j = json_object(), *routes = json_array();
@@ -354,19 +376,8 @@ component_json(const Mcp__V1__ServiceStatus *s, const Mcp__V1__ComponentStatus *
 		json_object_set_new(j, "image_hash", json_string(cs->image_hash));
 		json_object_set_new(j, "vm_ip", json_string(cs->vm_ip));
 	}
-	for (k = 0; k < cs->n_routes; k++) {
-		const Mcp__V1__RouteStatus *r = cs->routes[k];
-		json_t *jr = json_object();
-
-		json_object_set_new(jr, "name", json_string(r->name));
-		json_object_set_new(jr, "port", json_integer(r->port));
-		json_object_set_new(jr, "host_port", json_integer(r->host_port));
-		json_object_set_new(jr, "mode", json_string(r->mode));
-		json_object_set_new(jr, "hostname", json_string(r->hostname));
-		json_object_set_new(jr, "public", json_boolean(r->public_));
-		json_object_set_new(jr, "vm_addr", json_string(r->vm_addr));
-		json_array_append_new(routes, jr);
-	}
+	for (k = 0; k < cs->n_routes; k++)
+		json_array_append_new(routes, route_json(cs->routes[k]));
 	json_object_set_new(j, "routes", routes);
 	return j;
 }
@@ -492,6 +503,12 @@ status_print(const Mcp__V1__ServiceStatus *s)
 			else
 				printf("  %-16s route %s port %u -> %s on the bridge (%s)\n", "",
 				    r->name[0] ? r->name : "-", r->port, r->vm_addr, r->mode);
+			if (r->listener[0])
+				printf("  %-16s   proxy %s %s -> %s, %s\n", "", r->listener,
+				    r->n_hostnames ? r->hostnames[0] : "-", r->backend,
+				    r->health[0] ? r->health : "health unknown");
+			for (size_t h = 1; h < r->n_hostnames; h++)
+				printf("  %-16s   proxy %s %s\n", "", r->listener, r->hostnames[h]);
 		}
 	}
 	for (k = 0; k < s->n_events && k < 10; k++) {
@@ -694,13 +711,17 @@ cli_cmd_ca(struct cli *c, int argc, char **argv)
 		{ "ca", required_argument, NULL, 'C' },
 		{ "san", required_argument, NULL, 's' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "intermediate", no_argument, NULL, 'I' },
+		{ "permit", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *usage = "ca init DIR | ca issue NAME [--ca DIR] [--san LIST] [--out DIR]";
+	const char *usage = "ca init DIR | ca issue NAME [--ca DIR] [--san LIST] [--out DIR]"
+	    " | ca issue NAME --intermediate --permit DOMAIN[,DOMAIN...] [--ca DIR] [--out DIR]";
 	struct mcp_err err = MCP_ERR_INIT;
 	const char *cadir = getenv("MCP_CA_DIR"), *san = NULL, *out = NULL;
+	const char *permit = NULL;
 	char cadefault[512];
-	int ch;
+	int ch, intermediate = 0;
 
 	if (argc < 3)
 		return usage_fail(usage);
@@ -725,10 +746,16 @@ cli_cmd_ca(struct cli *c, int argc, char **argv)
 			san = optarg;
 		else if (ch == 'o')
 			out = optarg;
+		else if (ch == 'I')
+			intermediate = 1;
+		else if (ch == 'p')
+			permit = optarg;
 		else
 			return usage_fail(usage);
 	}
-	if (optind != argc - 1)
+	/* --permit belongs to --intermediate, --san to identities */
+	if (optind != argc - 1 || (intermediate && (san || !permit)) ||
+	    (!intermediate && permit))
 		return usage_fail(usage);
 	if (cadir == NULL && c->cfg.tls_ca[0]) {
 		char *slash;
@@ -742,6 +769,15 @@ cli_cmd_ca(struct cli *c, int argc, char **argv)
 	}
 	if (cadir == NULL)
 		cadir = "ca";
+	if (intermediate) {
+		if (pki_issue_intermediate(cadir, argv[optind], permit, out,
+		    &err) == -1)
+			return cli_fail(c, &err);
+		printf("issued intermediate CA %s/%s.crt and %s.key (permitted: "
+		    "%s)\n", out ? out : cadir, argv[optind], argv[optind],
+		    permit);
+		return 0;
+	}
 	if (pki_issue(cadir, argv[optind], san, out, &err) == -1)
 		return cli_fail(c, &err);
 	printf("issued %s/%s.crt and %s.key (CN=%s)\n", out ? out : cadir,
@@ -828,5 +864,89 @@ cli_cmd_pull(struct cli *c, int argc, char **argv)
 		rc = 1;
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return rc;
+}
+
+/* ---- route list ---- */
+
+int
+cli_cmd_route(struct cli *c, int argc, char **argv)
+{
+	Mcp__V1__ListRoutesRequest req = MCP__V1__LIST_ROUTES_REQUEST__INIT;
+	const char *only = NULL;
+	json_t *arr = json_array();
+	size_t n, i, h;
+	int rc = 0, opt;
+
+	if (argc < 2 || strcmp(argv[1], "list") != 0) {
+		json_decref(arr);
+		return usage_fail("route list [-n NODE]");
+	}
+	optind = 2;
+	while ((opt = getopt(argc, argv, "n:")) != -1) {
+		if (opt != 'n') {
+			json_decref(arr);
+			return usage_fail("route list [-n NODE]");
+		}
+		only = optarg;
+	}
+	if (optind != argc) {
+		json_decref(arr);
+		return usage_fail("route list [-n NODE]");
+	}
+	if (only) {
+		struct mcp_err err = MCP_ERR_INIT;
+
+		if (find_node(c, only, &err) == NULL) {
+			json_decref(arr);
+			return cli_fail(c, &err);
+		}
+	}
+	if (!c->json)
+		printf("%-10s %-20s %-40s %-5s %-22s %-22s %s\n", "NODE", "INSTANCE",
+		    "HOSTNAME", "MODE", "LISTENER", "BACKEND", "HEALTH");
+	for (n = 0; n < c->cfg.nnodes; n++) {
+		const struct cli_node *node = &c->cfg.nodes[n];
+		Mcp__V1__ListRoutesResponse *resp = NULL;
+		struct mcp_err err = MCP_ERR_INIT;
+
+		if (only && strcmp(only, node->name) != 0)
+			continue;
+		if (node_call(c, node, "/mcp.v1.Agent/ListRoutes", &req.base,
+		    &mcp__v1__list_routes_response__descriptor,
+		    (ProtobufCMessage **)&resp, T_SHORT, &err) == -1) {
+			rc = cli_fail(c, &err);
+			continue;
+		}
+		for (i = 0; i < resp->n_routes; i++) {
+			const Mcp__V1__ProxyRoute *pr = resp->routes[i];
+			const Mcp__V1__RouteStatus *r = pr->route;
+
+			if (c->json) {
+				json_t *j = route_json(r);
+
+				json_object_set_new(j, "node", json_string(resp->node));
+				json_object_set_new(j, "service", json_string(pr->service));
+				json_object_set_new(j, "component", json_string(pr->component));
+				json_object_set_new(j, "instance", json_string(pr->instance));
+				json_array_append_new(arr, j);
+				continue;
+			}
+			if (!resp->proxy) {
+				printf("%-10s %-20s %-40s %-5s %-22s 127.0.0.1:%-12u %s\n",
+				    resp->node, pr->instance, "(no proxy)", r->mode, "-",
+				    r->host_port, "-");
+				continue;
+			}
+			for (h = 0; h < r->n_hostnames; h++)
+				printf("%-10s %-20s %-40s %-5s %-22s %-22s %s\n", resp->node,
+				    pr->instance, r->hostnames[h], r->mode, r->listener,
+				    r->backend, r->health[0] ? r->health : "?");
+		}
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	}
+	if (c->json)
+		json_print(json_incref(arr));
+	json_decref(arr);
 	return rc;
 }

@@ -18,20 +18,19 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "pki/pki_cert.h"
 #include "pki/pki_io.h"
+#include "service/check.h"
+#include "util/buf.h"
 
 #define PKI_NAME_MAX 63
-#define PKI_CA_DAYS (10 * 365 + 3)
-#define PKI_LEAF_DAYS (2 * 365 + 1)
-#define PKI_BACKDATE_SECS 300	/* tolerate a little clock skew between nodes */
 #define PKI_CA_CN "MCP CA"	/* has a space: no issued name can equal it */
+#define PKI_INTERMEDIATE_CN "MCP intermediate "	/* + the name */
 
 /* The identity names pki_issue accepts: [A-Za-z0-9][A-Za-z0-9._-]{0,62}, not "ca". */
 static const char *
@@ -62,6 +61,35 @@ path_join(char *out, size_t outsz, const char *dir, const char *name,
 		return mcp_err_set(err, MCP_E_INVALID, "%s/%s%s: path too long",
 		    dir, name, ext);
 	return 0;
+}
+
+/*
+ * The next item of the comma-separated list at *p, blanks around it
+ * trimmed, into item (may be ""); advances *p.  Returns 1 for an item, 0 at
+ * the end of the list (or when *p is NULL), -1 when an item does not fit.
+ */
+static int
+list_next(const char **p, char *item, size_t itemsz, const char *what,
+    struct mcp_err *err)
+{
+	const char *s = *p;
+	size_t n, b = 0, e;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	n = strcspn(s, ",");
+	e = n;
+	while (b < e && (s[b] == ' ' || s[b] == '\t'))
+		b++;
+	while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+		e--;
+	if (e - b >= itemsz)
+		return mcp_err_set(err, MCP_E_INVALID, "%s: entry longer than "
+		    "%zu bytes", what, itemsz - 1);
+	memcpy(item, s + b, e - b);
+	item[e - b] = '\0';
+	*p = s + n + (s[n] == ',');
+	return 1;
 }
 
 /* A DNS name for a SAN: labels of [A-Za-z0-9-], optionally "*." first. */
@@ -151,6 +179,7 @@ sans_build(const char *name, const char *extra, struct mcp_err *err)
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
 	char item[512];
 	const char *p;
+	int r;
 
 	if (gens == NULL) {
 		pki_err_ssl(err, "subjectAltName");
@@ -161,142 +190,38 @@ sans_build(const char *name, const char *extra, struct mcp_err *err)
 	    san_add(gens, "DNS:localhost", err) == -1 ||
 	    san_add(gens, "IP:127.0.0.1", err) == -1)
 		goto fail;
-	for (p = extra; p && *p;) {
-		size_t n = strcspn(p, ","), b = 0, e = n;
-
-		while (b < e && (p[b] == ' ' || p[b] == '\t'))
-			b++;
-		while (e > b && (p[e - 1] == ' ' || p[e - 1] == '\t'))
-			e--;
-		if (e - b >= sizeof(item)) {
-			mcp_err_set(err, MCP_E_INVALID, "subjectAltName: entry "
-			    "longer than %zu bytes", sizeof(item) - 1);
+	p = extra;
+	while ((r = list_next(&p, item, sizeof(item), "subjectAltName",
+	    err)) == 1)
+		if (*item && san_add(gens, item, err) == -1)
 			goto fail;
-		}
-		if (e > b) {
-			memcpy(item, p + b, e - b);
-			item[e - b] = '\0';
-			if (san_add(gens, item, err) == -1)
-				goto fail;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
-	}
+	if (r == -1)
+		goto fail;
 	return gens;
 fail:
 	GENERAL_NAMES_free(gens);
 	return NULL;
 }
 
-static int
-set_random_serial(X509 *x, struct mcp_err *err)
-{
-	BIGNUM *bn = BN_new();
-	ASN1_INTEGER *ai = NULL;
-	int ok = 0;
-
-	/* 159 random bits: positive, < 2^159, fits the 20-octet limit. */
-	if (bn && BN_rand(bn, 159, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
-	    (BN_is_zero(bn) ? BN_set_word(bn, 1) : 1) &&
-	    (ai = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
-	    X509_set_serialNumber(x, ai))
-		ok = 1;
-	ASN1_INTEGER_free(ai);
-	BN_free(bn);
-	return ok ? 0 : pki_err_ssl(err, "serial number");
-}
-
-static int
-add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value,
-    struct mcp_err *err)
-{
-	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-	int ok;
-
-	if (ext == NULL)
-		return pki_err_ssl(err, "extension %s = %s", OBJ_nid2sn(nid),
-		    value);
-	ok = X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : pki_err_ssl(err, "add extension %s", OBJ_nid2sn(nid));
-}
-
-/*
- * Build and sign a certificate for key with CN cn.  issuer NULL: a
- * self-signed CA; else a leaf signed by (issuer, issuer_key) carrying sans.
- */
+/* The two certificates `mcp ca init` and `mcp ca issue NAME` make: the
+ * self-signed CA (issuer NULL) or an identity signed by it. */
 static X509 *
 cert_build(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
     GENERAL_NAMES *sans, struct mcp_err *err)
 {
-	X509 *x = X509_new();
-	X509_NAME *subj = X509_NAME_new();
-	X509V3_CTX ctx;
-	int ca = issuer == NULL;
+	struct pki_cert_spec spec = {
+		.profile = issuer ? PKI_PROFILE_IDENTITY : PKI_PROFILE_ROOT,
+		.key = key, .cn = cn, .issuer = issuer,
+		.issuer_key = issuer_key, .sans = sans,
+	};
 
-	if (x == NULL || subj == NULL) {
-		pki_err_ssl(err, "certificate for %s", cn);
-		goto fail;
-	}
-	if (!X509_set_version(x, X509_VERSION_3))
-		goto fail_ssl;
-	if (set_random_serial(x, err) == -1)
-		goto fail;
-	if (!X509_gmtime_adj(X509_getm_notBefore(x), -PKI_BACKDATE_SECS) ||
-	    !X509_time_adj_ex(X509_getm_notAfter(x),
-	    ca ? PKI_CA_DAYS : PKI_LEAF_DAYS, 0, NULL))
-		goto fail_ssl;
-	/* A leaf never outlives its CA. */
-	if (!ca && ASN1_TIME_compare(X509_get0_notAfter(x),
-	    X509_get0_notAfter(issuer)) > 0 &&
-	    !X509_set1_notAfter(x, X509_get0_notAfter(issuer)))
-		goto fail_ssl;
-	if (!X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0) ||
-	    !X509_set_subject_name(x, subj) ||
-	    !X509_set_issuer_name(x, ca ? subj : X509_get_subject_name(issuer)) ||
-	    !X509_set_pubkey(x, key))
-		goto fail_ssl;
-
-	X509V3_set_ctx(&ctx, ca ? x : issuer, x, NULL, NULL, 0);
-	if (ca) {
-		if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE", err) ||
-		    add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign", err) ||
-		    add_ext(x, &ctx, NID_subject_key_identifier, "hash", err) ||
-		    add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always", err))
-			goto fail;
-	} else {
-		if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE", err) ||
-		    add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature", err) ||
-		    add_ext(x, &ctx, NID_ext_key_usage, "serverAuth,clientAuth", err) ||
-		    add_ext(x, &ctx, NID_subject_key_identifier, "hash", err) ||
-		    add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always", err))
-			goto fail;
-		if (!X509_add1_ext_i2d(x, NID_subject_alt_name, sans, 0,
-		    X509V3_ADD_DEFAULT))
-			goto fail_ssl;
-	}
-	if (X509_sign(x, ca ? key : issuer_key, EVP_sha256()) <= 0)
-		goto fail_ssl;
-	X509_NAME_free(subj);
-	return x;
-fail_ssl:
-	pki_err_ssl(err, "certificate for %s", cn);
-fail:
-	X509_NAME_free(subj);
-	X509_free(x);
-	return NULL;
+	return pki_cert_build(&spec, err);
 }
 
 static EVP_PKEY *
 key_new(const char *what, struct mcp_err *err)
 {
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-
-	if (key == NULL)
-		pki_err_ssl(err, "generate EC P-256 key for %s", what);
-	return key;
+	return pki_key_new(what, err);
 }
 
 /* Refuse early when either file exists; the no-replace rename is the real guard. */
@@ -394,33 +319,35 @@ fail:
 	return -1;
 }
 
-int
-pki_issue(const char *cadir, const char *name, const char *sans,
-    const char *outdir, struct mcp_err *err)
+/*
+ * Sign a new key for outdir/<name>.key + .crt with the CA of cadir; spec
+ * says what to build (the key, CN and issuer are filled in here).  The
+ * caller has checked name.
+ */
+static int
+issue_from_ca(const char *cadir, const char *name, const char *outdir,
+    struct pki_cert_spec *spec, struct mcp_err *err)
 {
 	char keyp[PATH_MAX], crtp[PATH_MAX];
-	const char *why;
-	GENERAL_NAMES *gens = NULL;
 	EVP_PKEY *cakey = NULL, *key = NULL;
 	X509 *cacrt = NULL, *crt = NULL;
 	int rc = -1;
 
-	if (name == NULL || (why = name_check(name)) != NULL)
-		return mcp_err_set(err, MCP_E_INVALID, "issue: name \"%.64s\" %s",
-		    name ? name : "", name ? why : "is missing");
 	if (cadir == NULL || *cadir == '\0')
-		return mcp_err_set(err, MCP_E_INVALID, "issue %s: no CA "
-		    "directory", name);
+		return mcp_err_set(err, MCP_E_INVALID, "no CA directory");
 	if (outdir == NULL || *outdir == '\0')
 		outdir = cadir;
 	if (path_join(keyp, sizeof(keyp), outdir, name, ".key", err) == -1 ||
 	    path_join(crtp, sizeof(crtp), outdir, name, ".crt", err) == -1 ||
-	    (gens = sans_build(name, sans, err)) == NULL ||
 	    ca_load(cadir, &cacrt, &cakey, err) == -1 ||
 	    pki_dir_ensure(outdir, err) == -1 ||
 	    refuse_existing(keyp, crtp, "an issued certificate", err) == -1 ||
-	    (key = key_new(name, err)) == NULL ||
-	    (crt = cert_build(key, name, cacrt, cakey, gens, err)) == NULL ||
+	    (key = key_new(name, err)) == NULL)
+		goto out;
+	spec->key = key;
+	spec->issuer = cacrt;
+	spec->issuer_key = cakey;
+	if ((crt = pki_cert_build(spec, err)) == NULL ||
 	    write_pair(keyp, crtp, key, crt, err) == -1)
 		goto out;
 	rc = 0;
@@ -432,6 +359,94 @@ out:
 	EVP_PKEY_free(key);
 	X509_free(cacrt);
 	EVP_PKEY_free(cakey);
-	GENERAL_NAMES_free(gens);
+	return rc;
+}
+
+static int
+name_refuse(const char *name, const char *why, struct mcp_err *err)
+{
+	return mcp_err_set(err, MCP_E_INVALID, "issue: name \"%.64s\" %s",
+	    name ? name : "", name ? why : "is missing");
+}
+
+int
+pki_issue(const char *cadir, const char *name, const char *sans,
+    const char *outdir, struct mcp_err *err)
+{
+	struct pki_cert_spec spec = { .profile = PKI_PROFILE_IDENTITY,
+	    .cn = name };
+	const char *why;
+	int rc = -1;
+
+	if (name == NULL || (why = name_check(name)) != NULL)
+		return name_refuse(name, why, err);
+	if ((spec.sans = sans_build(name, sans, err)) == NULL)
+		mcp_err_prefix(err, "issue %s", name);
+	else if (issue_from_ca(cadir, name, outdir, &spec, err) == 0)
+		rc = 0;	/* its errors name name, outdir and the CA */
+	GENERAL_NAMES_free(spec.sans);
+	return rc;
+}
+
+/*
+ * The nameConstraints value for the comma-separated permit list: each
+ * domain a permitted DNS subtree (checked by svc_check_domain, so it holds
+ * no ',' or ';' the config syntax would split on), and every IPv4 and
+ * IPv6 address excluded: a node's certificates name hosts, never
+ * addresses.
+ */
+static int
+nc_build(const char *permit, struct buf *out, struct mcp_err *err)
+{
+	char item[512];
+	const char *p = permit, *why;
+	int r, n = 0;
+
+	if (buf_puts(out, "critical") == -1)
+		goto nomem;
+	while ((r = list_next(&p, item, sizeof(item), "permitted domain",
+	    err)) == 1) {
+		if (*item == '\0')
+			continue;
+		if ((why = svc_check_domain(item)) != NULL)
+			return mcp_err_set(err, MCP_E_INVALID, "permitted domain "
+			    "\"%s\" %s", item, why);
+		if (buf_printf(out, ",permitted;DNS:%s", item) == -1)
+			goto nomem;
+		n++;
+	}
+	if (r == -1)
+		return -1;
+	if (n == 0)
+		return mcp_err_set(err, MCP_E_INVALID, "an intermediate needs "
+		    "at least one permitted domain");
+	if (buf_puts(out, ",excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::") == -1)
+		goto nomem;
+	return 0;
+nomem:
+	return mcp_err_set(err, MCP_E_INTERNAL, "name constraints: out of memory");
+}
+
+int
+pki_issue_intermediate(const char *cadir, const char *name,
+    const char *permit, const char *outdir, struct mcp_err *err)
+{
+	struct pki_cert_spec spec = { .profile = PKI_PROFILE_INTERMEDIATE };
+	struct buf nc = BUF_INIT;
+	char cn[sizeof(PKI_INTERMEDIATE_CN) + PKI_NAME_MAX];
+	const char *why;
+	int rc = -1;
+
+	if (name == NULL || (why = name_check(name)) != NULL)
+		return name_refuse(name, why, err);
+	snprintf(cn, sizeof(cn), "%s%s", PKI_INTERMEDIATE_CN, name);
+	spec.cn = cn;
+	if (nc_build(permit ? permit : "", &nc, err) == -1) {
+		mcp_err_prefix(err, "issue intermediate %s", name);
+	} else {
+		spec.name_constraints = nc.data;
+		rc = issue_from_ca(cadir, name, outdir, &spec, err);
+	}
+	buf_free(&nc);
 	return rc;
 }

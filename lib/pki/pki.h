@@ -1,7 +1,9 @@
 /*
  * pki/pki.h: the platform CA (SPEC §6) on OpenSSL: create a CA, issue a key
  * and certificate for an identity (the CN is the identity the RPC layer
- * authorises).  Keys are written 0600.
+ * authorises), and issue a node's name-constrained intermediate CA (SPEC
+ * §4.3).  Keys are written 0600.  What a node does with its intermediate
+ * (TLS server certificates for its routes) is in pki/pki_issuer.h.
  */
 #ifndef MCP_PKI_PKI_H
 #define MCP_PKI_PKI_H
@@ -23,5 +25,23 @@ int pki_ca_init(const char *dir, struct mcp_err *err);
  */
 int pki_issue(const char *cadir, const char *name, const char *sans,
     const char *outdir, struct mcp_err *err);
+
+/*
+ * Issue a subordinate CA for one node: DIR/<name>.key and DIR/<name>.crt
+ * (outdir NULL = cadir), signed by the CA in cadir, name as for pki_issue.
+ * EC P-256, 5 years but never beyond the CA, CN "MCP intermediate <name>",
+ * critical basicConstraints CA:TRUE pathlen:0, critical keyUsage
+ * keyCertSign + cRLSign, extendedKeyUsage serverAuth (OpenSSL refuses a
+ * TLS client certificate below it, so a node cannot mint mTLS identities),
+ * and critical nameConstraints:
+ *   - permitted DNS subtrees: each domain of permit (comma-separated, at
+ *     least one; svc_check_domain: lowercase hostnames).  "example.net"
+ *     permits example.net and every name below it; ".example.net" only
+ *     the names below it (OpenSSL's reading; see svc_domain_under);
+ *   - excluded: every IPv4 and IPv6 address (no IP subjectAltNames).
+ * A bad domain is refused, naming it, before anything is written.
+ */
+int pki_issue_intermediate(const char *cadir, const char *name,
+    const char *permit, const char *outdir, struct mcp_err *err);
 
 #endif

@@ -3,7 +3,9 @@
  * written once, with file_write_new(): created with its final mode (keys
  * 0600, never readable by others, not even briefly) and renamed into
  * place without replacing, so two concurrent `mcp ca` runs cannot
- * overwrite each other's files.
+ * overwrite each other's files.  The one exception is a node's server
+ * bundle, which renewal replaces (atomically: readers see the old file or
+ * the new one, never a mix).
  */
 #include "pki/pki_io.h"
 
@@ -81,9 +83,10 @@ pki_path_exists(const char *path, struct mcp_err *err)
 	return mcp_err_errno(err, errno, "stat %s", path);
 }
 
-/* Drain a memory BIO into a new file. */
+/* Drain a memory BIO into a new file (replace: or over an existing one). */
 static int
-write_bio(const char *path, BIO *bio, mode_t mode, struct mcp_err *err)
+write_bio(const char *path, BIO *bio, mode_t mode, int replace,
+    struct mcp_err *err)
 {
 	char *data;
 	long len = BIO_get_mem_data(bio, &data);
@@ -92,7 +95,8 @@ write_bio(const char *path, BIO *bio, mode_t mode, struct mcp_err *err)
 	if (len <= 0)
 		return mcp_err_set(err, MCP_E_INTERNAL, "%s: nothing to write",
 		    path);
-	rc = file_write_new(path, data, (size_t)len, mode, err);
+	rc = replace ? file_write_atomic(path, data, (size_t)len, mode, err) :
+	    file_write_new(path, data, (size_t)len, mode, err);
 	/* The buffer held a private key maybe: wipe it before it is freed. */
 	OPENSSL_cleanse(data, (size_t)len);
 	return rc;
@@ -110,7 +114,7 @@ pki_write_key(const char *path, EVP_PKEY *key, struct mcp_err *err)
 		BIO_free(bio);
 		return pki_err_ssl(err, "%s: encode key", path);
 	}
-	rc = write_bio(path, bio, 0600, err);
+	rc = write_bio(path, bio, 0600, 0, err);
 	BIO_free(bio);
 	return rc;
 }
@@ -127,7 +131,26 @@ pki_write_cert(const char *path, X509 *cert, struct mcp_err *err)
 		BIO_free(bio);
 		return pki_err_ssl(err, "%s: encode certificate", path);
 	}
-	rc = write_bio(path, bio, 0644, err);
+	rc = write_bio(path, bio, 0644, 0, err);
+	BIO_free(bio);
+	return rc;
+}
+
+int
+pki_write_bundle(const char *path, X509 *leaf, X509 *chain, EVP_PKEY *key,
+    struct mcp_err *err)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	int rc;
+
+	if (bio == NULL)
+		return pki_err_ssl(err, "%s: BIO_new", path);
+	if (!PEM_write_bio_X509(bio, leaf) || !PEM_write_bio_X509(bio, chain) ||
+	    !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
+		BIO_free(bio);
+		return pki_err_ssl(err, "%s: encode certificate bundle", path);
+	}
+	rc = write_bio(path, bio, 0600, 1, err);
 	BIO_free(bio);
 	return rc;
 }

@@ -85,6 +85,14 @@ static const char *const migrations[] = {
 	"DROP TABLE routes;"
 	"ALTER TABLE routes_v4 RENAME TO routes;"
 	"CREATE UNIQUE INDEX components_vm_ip ON components(vm_ip) WHERE vm_ip != '';",
+
+	/* 5: edge routes this node serves for the master (SPEC §4.3) */
+	"CREATE TABLE edge_routes ("
+	"  hostname TEXT PRIMARY KEY,"
+	"  backend_hostname TEXT NOT NULL,"
+	"  backend_port INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);",
 };
 
 int

@@ -791,3 +791,85 @@ reg_events_count(struct reg *r, const char *service, const char *component,
 	pthread_mutex_unlock(&r->mu);
 	return n;
 }
+
+int
+reg_edge_put(struct reg *r, const struct reg_edge *e, int *changed,
+    struct mcp_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	rc = reg_run(r, err, "INSERT INTO edge_routes (hostname, backend_hostname,"
+	    " backend_port, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)"
+	    " ON CONFLICT (hostname) DO UPDATE SET backend_hostname = ?2,"
+	    " backend_port = ?3, updated_at = ?4 WHERE backend_hostname != ?2"
+	    " OR backend_port != ?3", "ssii", e->hostname, e->backend_hostname,
+	    (int64_t)e->backend_port, now_s());
+	if (changed)
+		*changed = rc == 0 && sqlite3_changes(r->db) > 0;
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int
+reg_edge_delete(struct reg *r, const char *hostname, struct mcp_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	rc = reg_run(r, err, "DELETE FROM edge_routes WHERE hostname = ?1", "s",
+	    hostname);
+	if (rc == 0 && sqlite3_changes(r->db) == 0)
+		rc = mcp_err_set(err, MCP_E_NOTFOUND, "no edge route for %s", hostname);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int
+reg_edge_list(struct reg *r, struct reg_edge **out, size_t *n,
+    struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	struct reg_edge *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&r->mu);
+	if (sqlite3_prepare_v2(r->db, "SELECT hostname, backend_hostname,"
+	    " backend_port, created_at, updated_at FROM edge_routes"
+	    " ORDER BY hostname", -1, &st, NULL) != SQLITE_OK) {
+		reg_sqlerr(r, err, "read edge routes");
+		pthread_mutex_unlock(&r->mu);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_edge *e;
+
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			arr = realloc(arr, cap * sizeof(*arr));
+			if (arr == NULL)
+				abort();
+		}
+		e = &arr[cnt++];
+		memset(e, 0, sizeof(*e));
+		col_copy(e->hostname, sizeof(e->hostname), st, 0);
+		col_copy(e->backend_hostname, sizeof(e->backend_hostname), st, 1);
+		e->backend_port = sqlite3_column_int(st, 2);
+		e->created_at = sqlite3_column_int64(st, 3);
+		e->updated_at = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		reg_sqlerr(r, err, "read edge routes");
+		pthread_mutex_unlock(&r->mu);
+		free(arr);
+		return -1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	*out = arr;
+	*n = cnt;
+	return 0;
+}

@@ -74,6 +74,15 @@ struct reg_event {
 	char detail[512];
 };
 
+/* An edge route: a public hostname this (edge) node terminates and
+ * re-encrypts to another node's proxy. */
+struct reg_edge {
+	char hostname[256];
+	char backend_hostname[256];
+	int backend_port;
+	int64_t created_at, updated_at;
+};
+
 /* Returns 1 if host port is free to use (e.g. bindable), 0 if not. */
 typedef int (*reg_port_probe)(int port, void *arg);
 
@@ -144,6 +153,14 @@ int reg_event_add(struct reg *r, const char *service, const char *component,
 /* Newest first, at most limit (service NULL = all). */
 int reg_events_list(struct reg *r, const char *service, int limit,
     struct reg_event **out, size_t *n, struct mcp_err *err);
+/* Edge routes: upsert by hostname (*changed: 1 if anything differs), delete
+ * (MCP_E_NOTFOUND when absent), list (by hostname). */
+int reg_edge_put(struct reg *r, const struct reg_edge *e, int *changed,
+    struct mcp_err *err);
+int reg_edge_delete(struct reg *r, const char *hostname, struct mcp_err *err);
+int reg_edge_list(struct reg *r, struct reg_edge **out, size_t *n,
+    struct mcp_err *err);
+
 /* Count events of a kind for a component since a time. */
 int reg_events_count(struct reg *r, const char *service, const char *component,
     const char *kind, int64_t since);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/file.h"
+#include "util/proc.h"
 
 int
 qemu_vm_dir(const char *state_dir, const char *name, char *out, size_t outsz,
@@ -43,49 +44,20 @@ qemu_vm_dir(const char *state_dir, const char *name, char *out, size_t outsz,
 int
 qemu_pid_trusted(pid_t pid, const char *vmdir)
 {
-	char path[64], want[4200], state = '?';
-	struct buf cmd = BUF_INIT, stat = BUF_INIT;
-	int ok = 0;
+	char want[4200];
 
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (file_read(path, &stat, 4096, NULL) == 0) {
-		/* "pid (comm) S ...": the state follows the last ')' */
-		char *rp = strrchr(stat.data, ')');
-
-		if (rp && rp[1] == ' ')
-			state = rp[2];
-	}
-	buf_free(&stat);
-	if (state == '?' || state == 'Z' || state == 'X')
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	snprintf(want, sizeof(want), "%s/", vmdir);
-	if (file_read(path, &cmd, 1 << 20, NULL) == 0) {
-		/* NUL-separated argv: look at each argument */
-		for (size_t off = 0; off < cmd.len && !ok; off += strlen(cmd.data + off) + 1)
-			if (strstr(cmd.data + off, want))
-				ok = 1;
-	}
-	buf_free(&cmd);
-	return ok;
+	return proc_pid_trusted(pid, want);
 }
 
 pid_t
 qemu_pid_read(const char *vmdir)
 {
-	char path[4200];
-	struct buf b = BUF_INIT;
-	long pid = 0;
+	char path[4200], want[4200];
 
 	snprintf(path, sizeof(path), "%s/qemu.pid", vmdir);
-	if (file_read(path, &b, 64, NULL) == 0)
-		pid = strtol(b.data, NULL, 10);
-	buf_free(&b);
-	if (pid <= 0 || pid > 0x3fffffff || !qemu_pid_trusted((pid_t)pid, vmdir))
-		return 0;
-	return (pid_t)pid;
+	snprintf(want, sizeof(want), "%s/", vmdir);
+	return proc_pidfile_read(path, want);
 }
 
 int

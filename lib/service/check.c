@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "service/service.h"
 
@@ -153,6 +154,32 @@ svc_check_hostname(const char *name)
 			return "has a label longer than 63 characters";
 	}
 	return NULL;
+}
+
+const char *
+svc_check_domain(const char *domain)
+{
+	if (domain[0] == '.' && domain[1] == '\0')
+		return "is only \".\" (name a domain)";
+	return svc_check_hostname(domain[0] == '.' ? domain + 1 : domain);
+}
+
+int
+svc_domain_under(const char *hostname, const char *domain)
+{
+	size_t hn = strlen(hostname), dn = strlen(domain);
+	const char *tail;
+
+	if (hn == 0 || dn == 0 || hn < dn)
+		return 0;
+	tail = hostname + (hn - dn);
+	if (strcasecmp(tail, domain) != 0)
+		return 0;
+	/* ".example.net": the match itself ends at a label boundary */
+	if (domain[0] == '.')
+		return hn > dn;
+	/* "example.net": the name itself, or a label boundary before the tail */
+	return hn == dn || tail[-1] == '.';
 }
 
 const char *

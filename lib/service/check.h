@@ -27,6 +27,21 @@ const char *svc_check_image(const char *image);
 const char *svc_check_route_name(const char *name);
 /* DNS name: lowercase labels [a-z0-9-]{1,63}, no '-' at label ends, <= 253. */
 const char *svc_check_hostname(const char *name);
+/* A DNS subtree (certificate name constraint, allowed domain): a hostname as
+ * above, or one with a leading '.' (".example.net": strictly below it). */
+const char *svc_check_domain(const char *domain);
+/*
+ * 1 if hostname lies in the DNS subtree domain, 0 if not, with the
+ * semantics OpenSSL gives a permitted dNSName name constraint, so a name
+ * this accepts is one a verifier accepts too: "example.net" covers
+ * example.net itself and every name ending in ".example.net" (label
+ * boundary: "evilexample.net" is not under it), ".example.net" only the
+ * names strictly below it.  ASCII case-insensitive.  An empty hostname or
+ * domain matches nothing (OpenSSL would let "" match everything: we never
+ * do).  The one matching function for certificates, edge allowed_domains
+ * and the master.
+ */
+int svc_domain_under(const char *hostname, const char *domain);
 /* Absolute path, no empty, "." or ".." component, no ':' ',' or control chars. */
 const char *svc_check_abs_path(const char *path);
 /* Relative path (snapshot exclude): no leading '/', no ".." component. */

@@ -5,7 +5,9 @@
 # answer at their bridge addresses; from inside a VM the gateway is
 # reachable, the other VM is not, an address beyond the bridge (a listener
 # on a veth) is not; a network = "user" VM still answers through its
-# forwarded port; an agent restart keeps addresses and TAPs; undeploy
+# forwarded port; a client in a namespace of its own reaches a bridged VM
+# through the node proxy (l7, certificate from the node's intermediate)
+# and not directly; an agent restart keeps addresses and TAPs; undeploy
 # leaves no TAP, address or rule.  Skips (77) without QEMU/kernel.
 set -u
 cd "$(dirname "$0")/../.."
@@ -19,8 +21,9 @@ if [ "${1:-}" != inner ]; then
 	fi
 	NS=mcpt-br-$$
 	ip netns add "$NS" || exit 1
-	trap 'ip netns del "$NS" 2>/dev/null' EXIT
-	ip netns exec "$NS" "$0" inner
+	ip netns add "$NS-client" || exit 1
+	trap 'ip netns del "$NS" 2>/dev/null; ip netns del "$NS-client" 2>/dev/null' EXIT
+	CLIENT_NS="$NS-client" ip netns exec "$NS" "$0" inner
 	exit $?
 fi
 
@@ -39,8 +42,17 @@ trap cleanup EXIT
 hello_registry "$T" v1.0.0 || exit 1
 podman_env_cleanup "$T/img/podman"
 
+"$MCP_BIN/mcp" ca init "$T/ca" >/dev/null &&
+	"$MCP_BIN/mcp" ca issue agent-local --intermediate --permit svc.test --ca "$T/ca" >/dev/null ||
+	exit 1
 AGENT_EXTRA_UNIKERNEL="memory_mb = 2048
 vcpus = 6"
+AGENT_EXTRA="[proxy]
+enabled = true
+bind = [\"10.98.0.1\", \"127.0.0.1\"]
+zone = \"svc.test\"
+issuer_cert = \"$T/ca/agent-local.crt\"
+issuer_key = \"$T/ca/agent-local.key\""
 agent_env_init "$T/agent" "$REGISTRY" || exit 1
 A="$MCP_BIN/mcp-agent"
 check "mcp-agent bridge up creates mcp-br0" "$A" -c "$AGENT_DIR/agent.toml" bridge up
@@ -51,7 +63,12 @@ check "gateway address on the bridge" sh -c "ip -4 addr show dev mcp-br0 | grep 
 ip link add mcpt-vx type veth peer name mcpt-vy
 ip addr add 10.98.0.1/24 dev mcpt-vx
 ip link set mcpt-vx up
-ip link set mcpt-vy up
+# the far end is a client host of its own: it can reach the node's
+# 10.98.0.1, nothing else
+ip link set mcpt-vy netns "$CLIENT_NS"
+ip -n "$CLIENT_NS" addr add 10.98.0.2/24 dev mcpt-vy
+ip -n "$CLIENT_NS" link set mcpt-vy up
+ip -n "$CLIENT_NS" link set lo up
 GW_PORT=$(free_port)
 FAR_PORT=$(free_port)
 socat "TCP-LISTEN:$GW_PORT,bind=10.99.0.1,fork,reuseaddr" SYSTEM:'echo gw' &
@@ -76,6 +93,7 @@ ${2:+network = \"$2\"}
 [[components.routes]]
 name = "http"
 port = 8080
+mode = "l7"
 EOF
 }
 vm_def vm-a >"$D/a.toml"
@@ -109,6 +127,17 @@ out=$(from_a "10.98.0.1:$FAR_PORT"); echo "$out"
 check "from vm-a an address beyond the bridge is not reachable" grep -q "failed" <<<"$out"
 out=$(curl -s -m 10 "http://$IP_B:8080/connect?addr=$IP_A:8080"); echo "$out"
 check "from vm-b vm-a is not reachable" grep -q "failed" <<<"$out"
+
+# the node proxy is the way in from another host, and the only one
+client() { nsenter "--net=/var/run/netns/$CLIENT_NS" "$@"; }
+via_proxy() { client curl -fsS -m 10 --cacert "$T/ca/ca.crt" --resolve "$1.svc.test:8080:10.98.0.1" "https://$1.svc.test:8080/" | grep -q "hello from $1"; }
+check "a client host reaches vm-a through the node proxy (l7, verified)" wait_for 20 via_proxy vm-a
+check "... and vm-b" wait_for 20 via_proxy vm-b
+check "the proxy's backend for vm-a is its bridge address" \
+	test "$(json_get "$(sj vm-a)" 'j["components"][0]["routes"][0]["backend"]')" = "$IP_A:8080"
+client ip route add 10.99.0.0/24 via 10.98.0.1
+direct() { client curl -sS -m 5 "http://$IP_A:8080/" >/dev/null 2>&1; }
+check "the client cannot reach vm-a directly, even routed via the node" eval '! direct'
 
 taps() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^mcp[0-9a-f]{4}-[0-9]+$' | sort; }
 TAPS=$(taps)

@@ -6,12 +6,14 @@
 #   agent_env_init DIR [REGISTRY]  podman env + DIR/agent.toml + DIR/mcp.toml
 #                                  (extra lines for [agent] / [unikernel] can be
 #                                  set in AGENT_EXTRA_AGENT / AGENT_EXTRA_UNIKERNEL)
-#   agent_start / agent_stop       start (wait until it answers) / SIGTERM + wait
+#   agent_start / agent_stop       start (wait until it answers) / SIGTERM + wait;
+#                                  with AGENT_NETNS set, the agent runs in that
+#                                  network namespace (nsenter, see fleet.sh)
 #   mcp ARGS...                    the CLI against that agent
 #   json_get JSON EXPR             evaluate a python expression on parsed JSON `j`
 #   http_get URL                   body of a GET (curl, 5 s)
 #   wait_for SECS CMD...           retry CMD every 0.2 s until it succeeds
-#   agent_env_cleanup              stop agent, kill its VMs, remove podman store
+#   agent_env_cleanup              stop agent, kill its VMs and proxy, remove podman store
 #   hello_registry DIR VERSION...  a registry in DIR/registry on a free port (or
 #                                  $HELLO_REGISTRY_PORT), sets REGISTRY, with the
 #                                  example image pushed in each version; built in
@@ -78,8 +80,12 @@ hello_registry() {
 
 agent_start() {
 	local _
+	local ns=()
+	# nsenter, not `ip netns exec`: that remounts /sys and runc then finds
+	# no cgroup mount (ENVIRONMENT.md)
+	[ -n "${AGENT_NETNS:-}" ] && ns=(nsenter "--net=/var/run/netns/$AGENT_NETNS")
 	CONTAINERS_CONF="$AGENT_DIR/podman/containers.conf" TMPDIR="$AGENT_DIR/podman/imgtmp" \
-		"$MCP_BIN/mcp-agent" -c "$AGENT_DIR/agent.toml" >>"$AGENT_DIR/agent.log" 2>&1 &
+		"${ns[@]}" "$MCP_BIN/mcp-agent" -c "$AGENT_DIR/agent.toml" >>"$AGENT_DIR/agent.log" 2>&1 &
 	AGENT_PID=$!
 	echo "$AGENT_PID" >"$AGENT_DIR/agent.pid"
 	for _ in $(seq 1 150); do
@@ -148,10 +154,22 @@ _agent_kill_vms() {
 	done
 }
 
+# The node proxy (HAProxy) outlives the agent like VMs do: stop it by its
+# pidfile, only if that PID's command line names this agent's proxy dir.
+_agent_kill_proxy() {
+	local pid
+	[ -f "$AGENT_DIR/state/proxy/haproxy.pid" ] || return 0
+	pid=$(cat "$AGENT_DIR/state/proxy/haproxy.pid")
+	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$AGENT_DIR/state/proxy/"; then
+		kill -TERM "$pid" 2>/dev/null
+	fi
+}
+
 agent_env_cleanup() {
 	[ -n "${AGENT_DIR:-}" ] || return 0
 	agent_stop
 	_agent_kill_vms
+	_agent_kill_proxy
 	podman_env_cleanup "$AGENT_DIR/podman"
 	if [ -n "${KEEP_TEST_DIR:-}" ]; then
 		echo "kept $AGENT_DIR"

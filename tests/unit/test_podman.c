@@ -37,6 +37,8 @@
 #include "util/buf.h"
 #include "util/spawn.h"
 
+#include "unit_net.h"
+
 #define TEST_NAME	"mcpt-hello-web"
 #define TEST_NAME2	"mcpt-hello-other"
 #define TEST_NAME3	"mcpt-hello-busy"
@@ -55,24 +57,6 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A port that is free on 127.0.0.1 right now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sin);
-	int fd, port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &sl) == -1)
-		return -1;
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
 }
 
 /* One HTTP GET on 127.0.0.1:port; the body (malloc'ed) or NULL. */
