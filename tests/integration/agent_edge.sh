@@ -96,13 +96,17 @@ check "no file ok was written" test ! -e "$AGENT_DIR/srv/hello/ok"
 expect_fail "definition over 1 MiB" 'INVALID_ARGUMENT: .*larger than the limit of 1048576 bytes \(SVC_MAX_DEFINITION_BYTES\)' call Deploy "@$T/big.json"
 "$PY" -c 'import json,sys; print(json.dumps({"definition": open(sys.argv[1]).read(), "source": "s" * 1025}))' "$D/hello.toml" >"$T/src.json"
 expect_fail "source over 1024 bytes" 'INVALID_ARGUMENT: .*SVC_MAX_SOURCE_BYTES' call Deploy "@$T/src.json"
-routes=""
-for i in $(seq 1 64); do routes="$routes
-[[components.routes]]
-name = \"r$i\"
-port = $((9000 + i))"; done
-hello_def hello "$AGENT_DIR/srv/hello" "$routes" >"$D/ports.toml"
-expect_fail "65 host ports for one service" '65 routes need a host port, more than the limit of 64 per service \(SVC_MAX_HOST_PORTS\)' mcp deploy "$D/ports.toml"
+# three components of 22 routes each: every one within SVC_MAX_ROUTES (32
+# per component), together over the per-service host-port limit
+{
+	echo 'name = "hello"'
+	for c in hello x1 x2; do
+		printf '[[components]]\nname = "%s"\nimage = "%s"\nrestart = "no"\n' "$c" "$REGISTRY/hello:v1.0.0"
+		[ "$c" = hello ] && echo "volumes = [\"$AGENT_DIR/srv/hello:/srv/hello\"]"
+		for i in $(seq 1 22); do printf '[[components.routes]]\nname = "r%s"\nport = %s\n' "$i" $((9000 + i)); done
+	done
+} >"$D/ports.toml"
+expect_fail "66 host ports for one service" '66 routes need a host port, more than the limit of 64 per service \(SVC_MAX_HOST_PORTS\)' mcp deploy "$D/ports.toml"
 "$PY" -c 'import base64,json; print(json.dumps({"service": "hello", "path": "big", "content": base64.b64encode(b"x" * (66 << 20)).decode()}))' >"$T/huge.json"
 # gRPC core refuses it before our code sees it, naming the limit (65 MiB)
 expect_fail "a message over the wire limit" 'RESOURCE_EXHAUSTED: .*larger than max \([0-9]+ vs\. 68157440\)' call PushFile "@$T/huge.json"
