@@ -63,11 +63,19 @@ agent_sig_stops(int sig)
 void
 agent_signals_block(void)
 {
-	struct sigaction ign;
+	struct sigaction dfl, ign;
 	sigset_t set;
 
 	agent_sig_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* a signal ignored on entry (a shell's `agent &` ignores SIGINT and
+	 * SIGQUIT, nohup SIGHUP) would be discarded, never waited for: the
+	 * table above holds however the agent was started */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			sigaction(sig, &dfl, NULL);
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, NULL);
