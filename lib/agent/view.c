@@ -101,8 +101,8 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 		v->nsvcs = 1;
 		if (reg_events_list(a->reg, service, 20, &v->events, &v->nevents,
 		    err) == -1) {
-			log_warnx("status %s: %s", service, err->msg);
-			mcp_err_clear(err);
+			agent_view_free(v);
+			return mcp_err_prefix(err, "status %s", service);
 		}
 	} else if (reg_service_list(a->reg, &v->svcs, &v->nsvcs, err) == -1) {
 		return -1;
