@@ -126,4 +126,5 @@ for sig in TERM INT QUIT; do
 		PID=$(cat "$AGENT_DIR/agent.pid")
 	fi
 done
+check "no sanitizer report in the agent's log" sh -c "! grep -q 'Sanitizer' '$LOG'"
 t_done
