@@ -192,6 +192,32 @@ spawn_reap(pid_t pid, long long deadline, int grace_ms, int *killed)
 	return -1;
 }
 
+static void
+spawn_close_pair(int p[2])
+{
+	for (int k = 0; k < 2; k++)
+		if (p[k] >= 0) {
+			close(p[k]);
+			p[k] = -1;
+		}
+}
+
+int
+spawn_verdict(const char *what, int poll_errno, const struct spawn_result *res,
+    int timeout_ms, pid_t pid, struct mcp_err *err)
+{
+	if (poll_errno)
+		return mcp_err_errno(err, poll_errno, "run %s: poll (child killed)",
+		    what);
+	if (res->timed_out)
+		return mcp_err_set(err, MCP_E_TIMEOUT, "run %s: timed out after %d ms",
+		    what, timeout_ms);
+	if (res->status == -1)
+		return mcp_err_set(err, MCP_E_INTERNAL, "run %s: pid %d could not be "
+		    "reaped", what, (int)pid);
+	return 0;
+}
+
 int
 spawn_run(const char *const argv[], const struct spawn_opts *opts,
     struct spawn_result *res, struct mcp_err *err)
@@ -289,38 +315,19 @@ spawn_run(const char *const argv[], const struct spawn_opts *opts,
 	 * output and go on running); after a poll failure, not at all */
 	res->status = spawn_reap(pid, poll_errno ? 0 : deadline, 0, &killed);
 	res->timed_out = killed && !poll_errno;
-	for (int k = 0; k < 2; k++) {
-		if (outp[k] >= 0)
-			close(outp[k]);
-		if (errp[k] >= 0)
-			close(errp[k]);
-		if (inp[k] >= 0)
-			close(inp[k]);
-	}
+	spawn_close_pair(inp);
+	spawn_close_pair(outp);
+	spawn_close_pair(errp);
 	if (res->out.data == NULL)
 		buf_puts(&res->out, "");
 	if (res->errout.data == NULL)
 		buf_puts(&res->errout, "");
-	if (poll_errno)
-		return mcp_err_errno(err, poll_errno, "run %s: poll (child killed)",
-		    argv[0]);
-	if (res->timed_out)
-		return mcp_err_set(err, MCP_E_TIMEOUT, "run %s: timed out after %d ms",
-		    argv[0], timeout);
-	if (res->status == -1)
-		return mcp_err_set(err, MCP_E_INTERNAL, "run %s: pid %d could not be "
-		    "reaped", argv[0], (int)pid);
-	return 0;
+	return spawn_verdict(argv[0], poll_errno, res, timeout, pid, err);
 
 fail_pipes:
-	for (int k = 0; k < 2; k++) {
-		if (inp[k] >= 0)
-			close(inp[k]);
-		if (outp[k] >= 0)
-			close(outp[k]);
-		if (errp[k] >= 0)
-			close(errp[k]);
-	}
+	spawn_close_pair(inp);
+	spawn_close_pair(outp);
+	spawn_close_pair(errp);
 	return -1;
 }
 

@@ -84,4 +84,10 @@ int spawn_start(const char *const argv[], const char *const *env_add,
 #define SPAWN_REAP_MS 5000
 int spawn_reap(pid_t pid, long long deadline, int grace_ms, int *killed);
 
+/* How a reaped child's run ends for the caller: -1 with err for a poll
+ * failure (what = argv[0]), a timeout (res->timed_out) or a child that
+ * could not be reaped (res->status == -1); else 0. */
+int spawn_verdict(const char *what, int poll_errno, const struct spawn_result *res,
+    int timeout_ms, pid_t pid, struct mcp_err *err);
+
 #endif

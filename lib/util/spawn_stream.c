@@ -110,18 +110,9 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 	else
 		until = deadline ? deadline : mcp_now_ms() + SPAWN_EOF_WAIT_MS;
 	res->status = spawn_reap(pid, until, STREAM_GRACE_MS, &killed);
-	if (killed && deadline && until == deadline)
-		timed_out = 1;
-	if (poll_errno)
-		return mcp_err_errno(err, poll_errno, "run %s: poll (child killed)",
-		    argv[0]);
-	if (timed_out) {
-		res->timed_out = 1;
-		return mcp_err_set(err, MCP_E_TIMEOUT, "run %s: timed out after %d ms",
-		    argv[0], opts->timeout_ms);
-	}
-	if (res->status == -1)
-		return mcp_err_set(err, MCP_E_INTERNAL, "run %s: pid %d could not be "
-		    "reaped", argv[0], (int)pid);
-	return 0;
+	/* the deadline passed while reading, or after EOF with the child
+	 * still running */
+	res->timed_out = timed_out || (killed && deadline && until == deadline);
+	return spawn_verdict(argv[0], poll_errno, res,
+	    opts ? opts->timeout_ms : 0, pid, err);
 }

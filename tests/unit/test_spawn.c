@@ -4,7 +4,7 @@
  * ignored, a descriptor open without O_CLOEXEC) must start with an empty
  * signal mask, no ignored signal and only stdin/stdout/stderr, through
  * both spawn variants; a child that closes its output and keeps running
- * must not be waited for past the deadline.
+ * must not be waited for past the deadline, nor one that keeps it open.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +217,32 @@ test_stream_deadline_after_eof(void **state)
 	buf_free(&out);
 }
 
+/* a child that keeps its output open past the deadline: killed, reaped,
+ * reported as a timeout by both variants */
+static void
+test_deadline_while_reading(void **state)
+{
+	static const char *const argv[] = { "sleep", "30", NULL };
+	struct spawn_opts o = { .timeout_ms = 300, .stdout_fd = -1 };
+	struct spawn_result res;
+	struct buf out = BUF_INIT;
+	struct mcp_err err = MCP_ERR_INIT;
+	long long t0 = mcp_now_ms();
+
+	(void)state;
+	assert_int_equal(spawn_run(argv, &o, &res, &err), -1);
+	assert_int_equal(err.code, MCP_E_TIMEOUT);
+	assert_true(res.timed_out);
+	spawn_result_free(&res);
+	mcp_err_clear(&err);
+	assert_int_equal(spawn_stream(argv, &o, collect, &out, &res, &err), -1);
+	assert_int_equal(err.code, MCP_E_TIMEOUT);
+	assert_true(res.timed_out);
+	assert_true(mcp_now_ms() - t0 < 5000);
+	spawn_result_free(&res);
+	buf_free(&out);
+}
+
 /* spawn_reap: an exited child is reaped at once with its status; one that
  * ignores SIGTERM gets SIGKILL after the grace period */
 static void
@@ -274,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_stdin_devnull),
 		cmocka_unit_test(test_run_deadline_after_eof),
 		cmocka_unit_test(test_stream_deadline_after_eof),
+		cmocka_unit_test(test_deadline_while_reading),
 		cmocka_unit_test(test_reap),
 		cmocka_unit_test(test_missing_binary),
 	};
