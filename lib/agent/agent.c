@@ -81,6 +81,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 {
 	char path[CFG_PATH_MAX + 32];
 
+	/* before any thread exists, so that every thread inherits the mask */
+	agent_signals_block();
 	memset(a, 0, sizeof(*a));
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
@@ -106,37 +108,11 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	return 0;
 }
 
-static volatile sig_atomic_t agent_signalled;
-
-static void
-agent_on_signal(int sig)
-{
-	agent_signalled = sig;
-}
-
 int
 agent_run(struct agent *a, struct mcp_err *err)
 {
-	struct sigaction sa;
-	sigset_t block, old;
-
-	/* handler threads inherit a mask without SIGTERM/SIGINT */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = agent_on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (agent_rpc_start(a, err) == -1 || agent_monitor_start(a, err) == -1) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (agent_rpc_start(a, err) == -1 || agent_monitor_start(a, err) == -1)
 		return -1;
-	}
 	/* routes are served again (or still) before the node says it is ready */
 	if (agent_proxy_sync(a, NULL, err) == -1) {
 		log_warnx("%s", err->msg);
@@ -144,11 +120,7 @@ agent_run(struct agent *a, struct mcp_err *err)
 	}
 	log_info("node %s ready: socket %s%s%s", a->cfg.node, a->cfg.socket,
 	    a->cfg.listen[0] ? ", listen " : "", a->cfg.listen);
-	while (!agent_signalled)
-		sigsuspend(&old);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	log_info("signal %d: shutting down (containers and VMs keep running)",
-	    (int)agent_signalled);
+	agent_signals_wait();
 	return 0;
 }
 
@@ -288,4 +260,17 @@ agent_ops_gen(struct agent *a)
 	g = a->ops_gen;
 	pthread_mutex_unlock(&a->mu);
 	return g;
+}
+
+void
+agent_event(struct agent *a, const char *service, const char *component,
+    const char *kind, const char *from, const char *to, const char *detail)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+
+	if (reg_event_add(a->reg, service, component, kind, from, to, detail,
+	    &err) == -1)
+		log_warnx("%s %s%s%s: record event: %s", kind, service,
+		    component && component[0] ? "/" : "",
+		    component ? component : "", err.msg);
 }

@@ -98,8 +98,14 @@ struct agent_view {
 };
 
 int agent_init(struct agent *a, const char *config_path, struct mcp_err *err);
-/* Serve until SIGTERM/SIGINT (blocks). */
+/* Serve until SIGTERM/SIGINT/SIGQUIT (blocks; see agent/signals.c). */
 int agent_run(struct agent *a, struct mcp_err *err);
+
+/* agent/signals.c: block the signals the agent takes in the calling thread
+ * (call before any thread starts) and ignore SIGPIPE/SIGXFSZ; then wait
+ * for them, logging each, until one that ends the agent (returned). */
+void agent_signals_block(void);
+int agent_signals_wait(void);
 void agent_free(struct agent *a);
 
 /* The runtime that manages a component's instances; NULL with err if none. */
@@ -151,6 +157,12 @@ int agent_is_drift(const char *desired, const char *observed);
 void agent_committed(struct agent *a, const char *except_service, int *mem_mb,
     int *vcpus);
 void agent_capacity(struct agent *a, int *mem_mb, int *vcpus);
+
+/* Record an event in the registry; a failure is logged with its context
+ * ("deploy hello: record event: ...") since the operation it records has
+ * already happened. */
+void agent_event(struct agent *a, const char *service, const char *component,
+    const char *kind, const char *from, const char *to, const char *detail);
 
 /* Monitor (agent/monitor.c). */
 int agent_monitor_start(struct agent *a, struct mcp_err *err);

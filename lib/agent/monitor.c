@@ -91,11 +91,15 @@ agent_monitor_tick(struct agent *a)
 				    agent_is_drift(rc->desired, rc->last_observed);
 				/* the first sighting is no state change: it does not
 				 * count towards flapping */
-				reg_event_add(a->reg, svc, rc->name,
+				agent_event(a, svc, rc->name,
 				    rc->last_observed[0] ? "transition" : "observed",
-				    rc->last_observed, cv->observed, "", &err);
-				reg_component_set_observed(a->reg, svc, rc->name,
-				    cv->observed, now, &err);
+				    rc->last_observed, cv->observed, "");
+				if (reg_component_set_observed(a->reg, svc, rc->name,
+				    cv->observed, now, &err) == -1) {
+					log_warnx("monitor: %s: record observed %s: %s",
+					    cv->instance, cv->observed, err.msg);
+					mcp_err_clear(&err);
+				}
 				log_info("monitor: %s %s -> %s", cv->instance,
 				    rc->last_observed[0] ? rc->last_observed : "(new)",
 				    cv->observed);
@@ -109,8 +113,8 @@ agent_monitor_tick(struct agent *a)
 				snprintf(detail, sizeof(detail),
 				    "%s desired %s, observed %s", cv->instance,
 				    rc->desired, cv->observed);
-				reg_event_add(a->reg, svc, rc->name, "drift", rc->desired,
-				    cv->observed, detail, &err);
+				agent_event(a, svc, rc->name, "drift", rc->desired,
+				    cv->observed, detail);
 				monitor_alert(a, svc, rc->name, "drift", detail);
 			}
 			if (!changed)
@@ -123,8 +127,8 @@ agent_monitor_tick(struct agent *a)
 				    "%s changed state more than %d times in %d s",
 				    cv->instance, a->cfg.flap_threshold,
 				    a->cfg.flap_window_s);
-				reg_event_add(a->reg, svc, rc->name, "flapping", "",
-				    cv->observed, detail, &err);
+				agent_event(a, svc, rc->name, "flapping", "",
+				    cv->observed, detail);
 				monitor_alert(a, svc, rc->name, "flapping", detail);
 			}
 		}

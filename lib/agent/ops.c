@@ -479,6 +479,12 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 
 		existed = reg_service_get(a->reg, def->name, &prev, &perr) == 0;
 		reg_service_free(prev);
+		if (!existed && perr.code != MCP_E_NOTFOUND) {
+			/* unreadable is not "new": a failed first deploy is rolled back */
+			*err = perr;
+			mcp_err_prefix(err, "deploy %s", def->name);
+			goto out;
+		}
 	}
 	if (check_instance_names(a, def, err) == -1 || check_capacity(a, def, err) == -1 ||
 	    agent_proxy_check(a, def, err) == -1)
@@ -590,8 +596,8 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 				buf_printf(actions, "%s: not started (active = false)\n", name);
 			}
 		}
-		reg_event_add(a->reg, def->name, "", "deploy", "", "stopped",
-		    "active = false", &(struct mcp_err){ 0 });
+		agent_event(a, def->name, "", "deploy", "", "stopped",
+		    "active = false");
 		if (agent_proxy_sync(a, actions, err) == -1) {
 			mcp_err_prefix(err, "deploy %s", def->name);
 			goto out;
@@ -610,8 +616,8 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 				deploy_rollback(a, def);
 				goto out;
 			}
-			reg_event_add(a->reg, def->name, c->name, "deploy-failed", "",
-			    "", err->msg, &(struct mcp_err){ 0 });
+			agent_event(a, def->name, c->name, "deploy-failed", "",
+			    "", err->msg);
 			goto out;
 		}
 	}
@@ -620,8 +626,8 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		mcp_err_prefix(err, "deploy %s", def->name);
 		goto out;
 	}
-	reg_event_add(a->reg, def->name, "", "deploy", "", "running",
-	    def->components[0].image, &(struct mcp_err){ 0 });
+	agent_event(a, def->name, "", "deploy", "", "running",
+	    def->components[0].image);
 	log_info("deployed %s from %s", def->name, source && source[0] ? source : "-");
 	rc = 0;
 out:
@@ -741,8 +747,8 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 	/* a stopped route stays, answering 503; a started one is served again */
 	if (agent_proxy_sync(a, actions, err) == -1)
 		goto out;
-	reg_event_add(a->reg, service, component ? component : "", opname[op], "",
-	    op == OP_STOP ? "stopped" : "running", "", &(struct mcp_err){ 0 });
+	agent_event(a, service, component ? component : "", opname[op], "",
+	    op == OP_STOP ? "stopped" : "running", "");
 	rc = 0;
 out:
 	if (rc == -1)

@@ -99,7 +99,11 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 			return -1;
 		v->svcs = one;
 		v->nsvcs = 1;
-		reg_events_list(a->reg, service, 20, &v->events, &v->nevents, err);
+		if (reg_events_list(a->reg, service, 20, &v->events, &v->nevents,
+		    err) == -1) {
+			agent_view_free(v);
+			return mcp_err_prefix(err, "status %s", service);
+		}
 	} else if (reg_service_list(a->reg, &v->svcs, &v->nsvcs, err) == -1) {
 		return -1;
 	}
@@ -201,8 +205,10 @@ agent_committed(struct agent *a, const char *except_service, int *mem_mb,
 	size_t n = 0, i, j;
 
 	*mem_mb = *vcpus = 0;
-	if (reg_service_list(a->reg, &svcs, &n, &err) == -1)
+	if (reg_service_list(a->reg, &svcs, &n, &err) == -1) {
+		log_warnx("committed capacity: %s", err.msg);
 		return;
+	}
 	for (i = 0; i < n; i++) {
 		if (except_service && strcmp(svcs[i].name, except_service) == 0)
 			continue;

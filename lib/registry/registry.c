@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "util/buf.h"
+#include "util/escape.h"
 
 struct reg {
 	sqlite3 *db;
@@ -279,6 +280,7 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 	struct buf keep = BUF_INIT;
 	int64_t now = now_s();
 	size_t i, j;
+	char *esource = mcp_escape_dup(source);	/* caller's text: stored escaped */
 
 	if (opts == NULL)
 		opts = &no_opts;
@@ -297,7 +299,7 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 	    " definition = excluded.definition, source = excluded.source,"
 	    " updated_at = excluded.updated_at",
 	    "sssissii", def->name, def->node, def->tier,
-	    (int64_t)def->active, definition, source ? source : "", now, now) == -1)
+	    (int64_t)def->active, definition, esource, now, now) == -1)
 		goto fail;
 
 	for (i = 0; i < def->ncomponents; i++) {
@@ -365,12 +367,14 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 	if (reg_exec(r, "COMMIT", err) == -1)
 		goto fail;
 	buf_free(&keep);
+	free(esource);
 	pthread_mutex_unlock(&r->mu);
 	return 0;
 fail:
 	reg_rollback(r);
 fail_unlocked_tx:
 	buf_free(&keep);
+	free(esource);
 	pthread_mutex_unlock(&r->mu);
 	return mcp_err_prefix(err, "record %s", def->name);
 }
@@ -717,6 +721,11 @@ reg_event_add(struct reg *r, const char *service, const char *component,
     const char *kind, const char *from, const char *to, const char *detail,
     struct mcp_err *err)
 {
+	/* the text is stored escaped (util/escape.h): an error a child printed
+	 * or a caller's text reaches `mcp status` as one printable line */
+	char *ecomp = mcp_escape_dup(component), *ekind = mcp_escape_dup(kind);
+	char *efrom = mcp_escape_dup(from), *eto = mcp_escape_dup(to);
+	char *edetail = mcp_escape_dup(detail);
 	int rc;
 
 	pthread_mutex_lock(&r->mu);
@@ -724,9 +733,13 @@ reg_event_add(struct reg *r, const char *service, const char *component,
 	rc = reg_run(r, err, "INSERT INTO events (time, service, component, kind,"
 	    " from_state, to_state, detail) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7"
 	    " WHERE EXISTS (SELECT 1 FROM services WHERE name = ?2)",
-	    "issssss", now_s(), service, component ? component : "", kind,
-	    from ? from : "", to ? to : "", detail ? detail : "");
+	    "issssss", now_s(), service, ecomp, ekind, efrom, eto, edetail);
 	pthread_mutex_unlock(&r->mu);
+	free(ecomp);
+	free(ekind);
+	free(efrom);
+	free(eto);
+	free(edetail);
 	return rc;
 }
 

@@ -148,6 +148,7 @@ qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz)
 	const char *kernel = cfg->kernel ? cfg->kernel : DEF_KERNEL;
 	const char *mods = cfg->modules_dir ? cfg->modules_dir : DEF_MODULES;
 	char order[PATH_MAX], *init = cfg->mcp_init ? xstrdup(cfg->mcp_init) : default_mcp_init();
+	char eb[MCP_STRERROR_MAX];
 	int ok = 0;
 
 	snprintf(order, sizeof(order), "%s/order", mods);
@@ -155,12 +156,13 @@ qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz)
 		snprintf(why, whysz, "QEMU binary %s not found (apt-get install qemu-system-x86)", bin);
 	else if (access(kernel, R_OK) == -1)
 		snprintf(why, whysz, "guest kernel %s: %s (run scripts/fetch-kernel.sh)", kernel,
-		    strerror(errno));
+		    mcp_strerror(errno, eb, sizeof(eb)));
 	else if (access(order, R_OK) == -1)
 		snprintf(why, whysz, "guest modules %s: %s (run scripts/fetch-kernel.sh)", order,
-		    strerror(errno));
+		    mcp_strerror(errno, eb, sizeof(eb)));
 	else if (access(init, R_OK) == -1)
-		snprintf(why, whysz, "mcp-init %s: %s", init, strerror(errno));
+		snprintf(why, whysz, "mcp-init %s: %s", init,
+		    mcp_strerror(errno, eb, sizeof(eb)));
 	else
 		ok = 1;
 	if (ok && whysz)

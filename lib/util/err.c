@@ -28,6 +28,7 @@ mcp_err_errno(struct mcp_err *e, int errnum, const char *fmt, ...)
 	va_list ap;
 	size_t n;
 	int code = MCP_E_INTERNAL;
+	char why[MCP_STRERROR_MAX];
 
 	if (e == NULL)
 		return -1;
@@ -42,7 +43,8 @@ mcp_err_errno(struct mcp_err *e, int errnum, const char *fmt, ...)
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	n = strlen(e->msg);
-	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(errnum));
+	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s",
+	    mcp_strerror(errnum, why, sizeof(why)));
 	return -1;
 }
 
@@ -62,6 +64,28 @@ mcp_err_prefix(struct mcp_err *e, const char *fmt, ...)
 	if (e->code == 0)
 		e->code = MCP_E_UNKNOWN;
 	return -1;
+}
+
+const char *
+mcp_strerror(int errnum, char *buf, size_t len)
+{
+	const char *s;
+
+	if (len == 0)
+		return buf;
+#if defined(_GNU_SOURCE)
+	/* GNU form: returns the text, which may be a static string with buf
+	 * left untouched */
+	s = strerror_r(errnum, buf, len);
+#else
+	/* XSI form: fills buf, returns 0 or an error number */
+	s = strerror_r(errnum, buf, len) == 0 ? buf : NULL;
+#endif
+	if (s == NULL)
+		snprintf(buf, len, "error %d", errnum);
+	else if (s != buf)
+		snprintf(buf, len, "%s", s);
+	return buf;
 }
 
 void

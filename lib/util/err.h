@@ -52,6 +52,15 @@ int mcp_err_errno(struct mcp_err *e, int errnum, const char *fmt, ...)
 int mcp_err_prefix(struct mcp_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void mcp_err_clear(struct mcp_err *e);
+
+/*
+ * The text for errnum in buf (always filled and NUL-terminated, also when
+ * glibc's GNU strerror_r hands back a static string instead); returns buf.
+ * Thread-safe: the one way to name an errno in this tree (strerror() is
+ * not safe in the threaded agent).
+ */
+#define MCP_STRERROR_MAX 128
+const char *mcp_strerror(int errnum, char *buf, size_t len);
 const char *mcp_code_name(int code);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * util/spawn.c: posix_spawn with pipes, a poll loop that drains stdout and
  * stderr while writing stdin, and a deadline after which the child gets
- * SIGKILL.
+ * SIGKILL.  spawn_start (the one way a child is started: clean signal
+ * state, only stdin/stdout/stderr) and spawn_reap (the one way it is
+ * waited for: always with a deadline) serve spawn_stream too.
  */
 #include "util/spawn.h"
 
@@ -12,6 +14,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +23,9 @@
 
 extern char **environ;
 
-char **
+/* environ with "K=V" entries of add replacing or extending it (free the
+ * array only) */
+static char **
 spawn_env_new(const char *const *add)
 {
 	size_t n = 0, m = 0, i, j;
@@ -49,16 +54,179 @@ spawn_env_new(const char *const *add)
 	return env;
 }
 
+/*
+ * Every signal, glibc's internal ones included.  sigfillset leaves out the
+ * two signals NPTL keeps for itself (SIGRTMIN-2 and -1: 32 and 33), and
+ * posix_spawn then sets those to SIG_IGN in the child, which survives the
+ * exec: the child would start with them ignored.  Naming them in the
+ * "set to default" set makes the child start with nothing ignored; the
+ * bits are set by hand because sigaddset refuses them.
+ */
+static void
+spawn_sigset_all(sigset_t *set)
+{
+	const size_t bits = 8 * sizeof(set->__val[0]);
+
+	sigfillset(set);
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		set->__val[(sig - 1) / bits] |= 1UL << ((sig - 1) % bits);
+}
+
+int
+spawn_start(const char *const argv[], const char *const *env_add,
+    const int fds[3], pid_t *pid, struct mcp_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	char **env = NULL;
+	int rc, have_fa = 0, have_attr = 0, fd;
+
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		goto out;
+	have_fa = 1;
+	for (fd = 0; fd < 3 && rc == 0; fd++) {
+		if (fds[fd] >= 0)
+			rc = posix_spawn_file_actions_adddup2(&fa, fds[fd], fd);
+		else
+			rc = posix_spawn_file_actions_addopen(&fa, fd, "/dev/null",
+			    fd == 0 ? O_RDONLY : O_WRONLY, 0);
+	}
+	/* nothing of the agent's (sockets, the registry, other children's
+	 * pipes) reaches the child, CLOEXEC or not */
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (rc != 0)
+		goto out;
+	if ((rc = posix_spawnattr_init(&attr)) != 0)
+		goto out;
+	have_attr = 1;
+	/* the agent's threads block SIGTERM/SIGINT/SIGHUP and ignore SIGPIPE:
+	 * the child starts with an empty mask and every signal at default */
+	sigemptyset(&none);
+	spawn_sigset_all(&all);
+	if ((rc = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
+	    (rc = posix_spawnattr_setsigdefault(&attr, &all)) != 0 ||
+	    (rc = posix_spawnattr_setflags(&attr,
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0)
+		goto out;
+	env = spawn_env_new(env_add);
+	rc = posix_spawnp(pid, argv[0], &fa, &attr, (char *const *)argv, env);
+out:
+	free(env);
+	if (have_attr)
+		posix_spawnattr_destroy(&attr);
+	if (have_fa)
+		posix_spawn_file_actions_destroy(&fa);
+	if (rc == 0)
+		return 0;
+	mcp_err_errno(err, rc, "run %s", argv[0]);
+	if (rc == ENOENT)
+		err->code = MCP_E_PRECONDITION;
+	return -1;
+}
+
+/*
+ * Wait until pid exits or the monotonic clock reaches until: 1 reaped
+ * (*wstatus filled), 0 still running, -1 waitpid failed.  A pidfd makes
+ * the wait exact; without one (old kernel, no descriptors left) it polls.
+ */
+static int
+spawn_wait_until(pid_t pid, long long until, int *wstatus)
+{
+	int pfd = -1, r = 0, step = 1;
+
+	for (;;) {
+		pid_t w = waitpid(pid, wstatus, WNOHANG);
+		long long left;
+
+		if (w == pid) {
+			r = 1;
+			break;
+		}
+		if (w == -1 && errno != EINTR) {
+			r = -1;
+			break;
+		}
+		if ((left = until - mcp_now_ms()) <= 0)
+			break;
+		if (pfd == -1 && (pfd = pidfd_open(pid, 0)) == -1)
+			pfd = -2;
+		if (pfd >= 0) {
+			struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+			poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		} else {
+			mcp_sleep_ms((int)(left < step ? left : step));
+			step = step < 50 ? step * 2 : 50;
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return r;
+}
+
+int
+spawn_reap(pid_t pid, long long deadline, int grace_ms, int *killed)
+{
+	int wstatus = 0, r;
+
+	*killed = 0;
+	r = spawn_wait_until(pid, deadline, &wstatus);
+	if (r == 0 && grace_ms > 0) {
+		*killed = 1;
+		kill(pid, SIGTERM);
+		r = spawn_wait_until(pid, mcp_now_ms() + grace_ms, &wstatus);
+	}
+	if (r == 0) {
+		*killed = 1;
+		kill(pid, SIGKILL);
+		r = spawn_wait_until(pid, mcp_now_ms() + SPAWN_REAP_MS, &wstatus);
+	}
+	if (r != 1)
+		return -1;
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return -1;
+}
+
+static void
+spawn_close_pair(int p[2])
+{
+	for (int k = 0; k < 2; k++)
+		if (p[k] >= 0) {
+			close(p[k]);
+			p[k] = -1;
+		}
+}
+
+int
+spawn_verdict(const char *what, int poll_errno, const struct spawn_result *res,
+    int timeout_ms, pid_t pid, struct mcp_err *err)
+{
+	if (poll_errno)
+		return mcp_err_errno(err, poll_errno, "run %s: poll (child killed)",
+		    what);
+	if (res->timed_out)
+		return mcp_err_set(err, MCP_E_TIMEOUT, "run %s: timed out after %d ms",
+		    what, timeout_ms);
+	if (res->status == -1)
+		return mcp_err_set(err, MCP_E_INTERNAL, "run %s: pid %d could not be "
+		    "reaped", what, (int)pid);
+	return 0;
+}
+
 int
 spawn_run(const char *const argv[], const struct spawn_opts *opts,
     struct spawn_result *res, struct mcp_err *err)
 {
 	static const struct spawn_opts defaults = { .stdout_fd = -1 };
 	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	posix_spawn_file_actions_t fa;
-	char **env = NULL;
+	int fds[3];
 	pid_t pid;
-	int rc, wstatus = 0, timeout;
+	int rc, timeout, poll_errno = 0, killed;
 	size_t cap, written = 0;
 	long long deadline;
 
@@ -73,26 +241,11 @@ spawn_run(const char *const argv[], const struct spawn_opts *opts,
 		mcp_err_errno(err, errno, "run %s: pipe", argv[0]);
 		goto fail_pipes;
 	}
-	posix_spawn_file_actions_init(&fa);
-	if (opts->stdin_data)
-		posix_spawn_file_actions_adddup2(&fa, inp[0], 0);
-	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (opts->stdout_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, opts->stdout_fd, 1);
-	else
-		posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	env = spawn_env_new(opts->env_add);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	free(env);
-	if (rc != 0) {
-		mcp_err_errno(err, rc, "run %s", argv[0]);
-		if (rc == ENOENT)
-			err->code = MCP_E_PRECONDITION;
+	fds[0] = opts->stdin_data ? inp[0] : -1;
+	fds[1] = opts->stdout_fd >= 0 ? opts->stdout_fd : outp[1];
+	fds[2] = errp[1];
+	if (spawn_start(argv, opts->env_add, fds, &pid, err) == -1)
 		goto fail_pipes;
-	}
 	close(outp[1]);
 	outp[1] = -1;
 	close(errp[1]);
@@ -113,11 +266,8 @@ spawn_run(const char *const argv[], const struct spawn_opts *opts,
 		int nfd = 0, i;
 		long long left = deadline - mcp_now_ms();
 
-		if (left <= 0) {
-			res->timed_out = 1;
-			kill(pid, SIGKILL);
+		if (left <= 0)
 			break;
-		}
 		if (outp[0] >= 0)
 			pfd[nfd++] = (struct pollfd){ .fd = outp[0], .events = POLLIN };
 		if (errp[0] >= 0)
@@ -125,8 +275,10 @@ spawn_run(const char *const argv[], const struct spawn_opts *opts,
 		if (inp[1] >= 0)
 			pfd[nfd++] = (struct pollfd){ .fd = inp[1], .events = POLLOUT };
 		rc = poll(pfd, (nfds_t)nfd, (int)(left > 1000 ? 1000 : left));
-		if (rc == -1 && errno != EINTR)
+		if (rc == -1 && errno != EINTR) {
+			poll_errno = errno;
 			break;
+		}
 		for (i = 0; rc > 0 && i < nfd; i++) {
 			char chunk[8192];
 			ssize_t n;
@@ -159,36 +311,23 @@ spawn_run(const char *const argv[], const struct spawn_opts *opts,
 			}
 		}
 	}
-	while (waitpid(pid, &wstatus, 0) == -1 && errno == EINTR)
-		;
-	if (WIFEXITED(wstatus))
-		res->status = WEXITSTATUS(wstatus);
-	else if (WIFSIGNALED(wstatus))
-		res->status = 128 + WTERMSIG(wstatus);
-	if (outp[0] >= 0)
-		close(outp[0]);
-	if (errp[0] >= 0)
-		close(errp[0]);
-	if (inp[1] >= 0)
-		close(inp[1]);
+	/* the child is waited for until the deadline too (it may close its
+	 * output and go on running); after a poll failure, not at all */
+	res->status = spawn_reap(pid, poll_errno ? 0 : deadline, 0, &killed);
+	res->timed_out = killed && !poll_errno;
+	spawn_close_pair(inp);
+	spawn_close_pair(outp);
+	spawn_close_pair(errp);
 	if (res->out.data == NULL)
 		buf_puts(&res->out, "");
 	if (res->errout.data == NULL)
 		buf_puts(&res->errout, "");
-	if (res->timed_out)
-		return mcp_err_set(err, MCP_E_TIMEOUT, "run %s: timed out after %d ms",
-		    argv[0], timeout);
-	return 0;
+	return spawn_verdict(argv[0], poll_errno, res, timeout, pid, err);
 
 fail_pipes:
-	for (int k = 0; k < 2; k++) {
-		if (inp[k] >= 0)
-			close(inp[k]);
-		if (outp[k] >= 0)
-			close(outp[k]);
-		if (errp[k] >= 0)
-			close(errp[k]);
-	}
+	spawn_close_pair(inp);
+	spawn_close_pair(outp);
+	spawn_close_pair(errp);
 	return -1;
 }
 

@@ -7,6 +7,8 @@
 #ifndef MCP_UTIL_SPAWN_H
 #define MCP_UTIL_SPAWN_H
 
+#include <sys/types.h>
+
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -48,14 +50,44 @@ const char *spawn_errline(struct spawn_result *res);
  * /dev/null; opts->env_add is honoured; opts->timeout_ms <= 0 means no
  * deadline.  Returns 0 when the child ran (res->status; the last 4 KiB of
  * output are kept in res->errout for spawn_errline), -1 when it could not
- * be started or timed out.
+ * be started or timed out.  A child that closes its output but does not
+ * exit is waited for until the deadline (SPAWN_EOF_WAIT_MS without one),
+ * then terminated.
  */
+#define SPAWN_EOF_WAIT_MS 10000
 typedef int (*spawn_chunk_cb)(const char *data, size_t len, void *arg);
 int spawn_stream(const char *const argv[], const struct spawn_opts *opts,
     spawn_chunk_cb cb, void *arg, struct spawn_result *res, struct mcp_err *err);
 
-/* Shared by the spawn variants: environ with "K=V" entries of add
- * replacing or extending it (free the array only). */
-char **spawn_env_new(const char *const *add);
+/*
+ * Shared by the spawn variants (and the only way the tree starts a child):
+ * start argv[0] (searched in PATH) with fds[0], fds[1], fds[2] as its
+ * stdin, stdout and stderr (-1: /dev/null), the environment plus env_add
+ * ("K=V", NULL-terminated, may be NULL), an empty signal mask, every
+ * signal at its default action and no other descriptor open, whatever
+ * the calling thread blocks, ignores or holds.  Every set-up step is
+ * checked.  Returns 0 with *pid set, or -1 (err filled; MCP_E_PRECONDITION
+ * when argv[0] is not found).
+ */
+int spawn_start(const char *const argv[], const char *const *env_add,
+    const int fds[3], pid_t *pid, struct mcp_err *err);
+
+/*
+ * Reap pid, waiting for it at most until deadline (mcp_now_ms() clock; a
+ * deadline already past means "now").  A child still running then gets
+ * SIGTERM and grace_ms to exit (grace_ms > 0), then SIGKILL and at most
+ * SPAWN_REAP_MS more; *killed says whether it had to be signalled.
+ * Returns its exit code (128+signal when a signal ended it), or -1 when it
+ * could not be reaped even then (it is left behind: never waited for
+ * without a bound).
+ */
+#define SPAWN_REAP_MS 5000
+int spawn_reap(pid_t pid, long long deadline, int grace_ms, int *killed);
+
+/* How a reaped child's run ends for the caller: -1 with err for a poll
+ * failure (what = argv[0]), a timeout (res->timed_out) or a child that
+ * could not be reaped (res->status == -1); else 0. */
+int spawn_verdict(const char *what, int poll_errno, const struct spawn_result *res,
+    int timeout_ms, pid_t pid, struct mcp_err *err);
 
 #endif

@@ -10,11 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,48 +41,13 @@ stream_keep_tail(struct buf *b, const char *p, size_t n)
 	buf_append(b, p, n);
 }
 
-/* SIGTERM, a grace period, then SIGKILL; always reaps. */
-static int
-stream_reap(pid_t pid, int kill_it)
-{
-	int wstatus = 0;
-	long long until;
-
-	if (kill_it) {
-		kill(pid, SIGTERM);
-		until = mcp_now_ms() + STREAM_GRACE_MS;
-		for (;;) {
-			pid_t r = waitpid(pid, &wstatus, WNOHANG);
-
-			if (r == pid)
-				goto done;
-			if (r == -1 && errno != EINTR)
-				return -1;
-			if (mcp_now_ms() >= until)
-				break;
-			mcp_sleep_ms(10);
-		}
-		kill(pid, SIGKILL);
-	}
-	while (waitpid(pid, &wstatus, 0) == -1)
-		if (errno != EINTR)
-			return -1;
-done:
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus);
-	if (WIFSIGNALED(wstatus))
-		return 128 + WTERMSIG(wstatus);
-	return -1;
-}
-
 int
 spawn_stream(const char *const argv[], const struct spawn_opts *opts,
     spawn_chunk_cb cb, void *arg, struct spawn_result *res, struct mcp_err *err)
 {
-	posix_spawn_file_actions_t fa;
-	int outp[2] = { -1, -1 }, rc, stop = 0, timed_out = 0;
-	long long deadline = 0, next_tick;
-	char **env;
+	int outp[2] = { -1, -1 }, fds[3], rc, stop = 0, timed_out = 0;
+	int poll_errno = 0, killed;
+	long long deadline = 0, next_tick, until;
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
@@ -93,20 +55,13 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 	buf_puts(&res->errout, "");
 	if (pipe2(outp, O_CLOEXEC) == -1)
 		return mcp_err_errno(err, errno, "run %s: pipe", argv[0]);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 2);
-	env = spawn_env_new(opts ? opts->env_add : NULL);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	free(env);
+	fds[0] = -1;
+	fds[1] = outp[1];
+	fds[2] = outp[1];
+	rc = spawn_start(argv, opts ? opts->env_add : NULL, fds, &pid, err);
 	close(outp[1]);
-	if (rc != 0) {
+	if (rc == -1) {
 		close(outp[0]);
-		mcp_err_errno(err, rc, "run %s", argv[0]);
-		if (rc == ENOENT)
-			err->code = MCP_E_PRECONDITION;
 		return -1;
 	}
 
@@ -126,8 +81,10 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 		if (wait < 0)
 			wait = 0;
 		rc = poll(&pfd, 1, (int)wait);
-		if (rc == -1 && errno != EINTR)
+		if (rc == -1 && errno != EINTR) {
+			poll_errno = errno;
 			break;
+		}
 		if (rc > 0) {
 			char chunk[8192];
 			ssize_t n = read(outp[0], chunk, sizeof(chunk));
@@ -146,11 +103,16 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 		}
 	}
 	close(outp[0]);
-	res->status = stream_reap(pid, stop || timed_out);
-	if (timed_out) {
-		res->timed_out = 1;
-		return mcp_err_set(err, MCP_E_TIMEOUT, "run %s: timed out after %d ms",
-		    argv[0], opts->timeout_ms);
-	}
-	return 0;
+	/* stopped, timed out or poll failed: terminate now; at EOF the child
+	 * is done writing and gets until the deadline to exit */
+	if (stop || timed_out || poll_errno)
+		until = 0;
+	else
+		until = deadline ? deadline : mcp_now_ms() + SPAWN_EOF_WAIT_MS;
+	res->status = spawn_reap(pid, until, STREAM_GRACE_MS, &killed);
+	/* the deadline passed while reading, or after EOF with the child
+	 * still running */
+	res->timed_out = timed_out || (killed && deadline && until == deadline);
+	return spawn_verdict(argv[0], poll_errno, res,
+	    opts ? opts->timeout_ms : 0, pid, err);
 }

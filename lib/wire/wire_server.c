@@ -537,11 +537,13 @@ wire_dispatch(struct wire_server *s, struct wire_rpc *rpc)
 	rc = pthread_create(&t, &attr, wire_rpc_main, rpc);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
+		char eb[MCP_STRERROR_MAX];
+
 		pthread_mutex_lock(&s->mu);
 		wire_live_remove(s, rpc);
 		pthread_mutex_unlock(&s->mu);
 		wire_call_done(s);
-		wire_rpc_reject(rpc, strerror(rc));
+		wire_rpc_reject(rpc, mcp_strerror(rc, eb, sizeof(eb)));
 	}
 }
 

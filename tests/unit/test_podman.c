@@ -590,7 +590,10 @@ group_setup(void **state)
 	snprintf(image, sizeof(image), "%s/hello:%s", reg, tag);
 	snprintf(image_bad, sizeof(image_bad), "%s/hello:no-such-tag", reg);
 	if (load_args(args_path) == -1) {
-		fprintf(stderr, "test_podman: %s: %s\n", args_path, strerror(errno));
+		char eb[MCP_STRERROR_MAX];
+
+		fprintf(stderr, "test_podman: %s: %s\n", args_path,
+		    mcp_strerror(errno, eb, sizeof(eb)));
 		return -1;
 	}
 	insecure[0] = reg;

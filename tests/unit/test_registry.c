@@ -342,6 +342,39 @@ test_host_port_limit(void **state)
 	reg_close(r);
 }
 
+/* caller-derived text (a Deploy's source, an error a child printed) is
+ * stored escaped: one printable line, no control characters */
+static void
+test_text_escaped(void **state)
+{
+	char path[512];
+	struct reg *r;
+	struct reg_service *s;
+	struct reg_event *ev;
+	struct svc_def d;
+	struct svc_component c;
+	size_t n;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	db_path(path, sizeof(path), "escape.db");
+	r = reg_open(path, &err);
+	assert_non_null(r);
+	make_def(&d, &c, NULL, 0, "r/hello:v1");
+	assert_int_equal(reg_service_put(r, &d, "def", "x.toml\n2026 ALERT\x1b[2J",
+	    NULL, &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_string_equal(s->source, "x.toml\\n2026 ALERT\\x1b[2J");
+	reg_service_free(s);
+	assert_int_equal(reg_event_add(r, "hello", "web", "deploy-failed", "",
+	    "", "pull failed:\nError: fake\rline", &err), 0);
+	assert_int_equal(reg_events_list(r, "hello", 10, &ev, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ev[0].detail, "pull failed:\\nError: fake\\rline");
+	free(ev);
+	reg_close(r);
+}
+
 int
 main(void)
 {
@@ -352,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_component_removed),
 		cmocka_unit_test(test_host_port_limit),
 		cmocka_unit_test(test_vm_ips),
+		cmocka_unit_test(test_text_escaped),
 	};
 	int rc;
 	char cmd[300];
@@ -363,8 +397,9 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "%s", dir);
 	/* remove the temp dir's files */
 	{
-		const char *names[] = { "v1.db", "future.db", "ports.db", "comps.db", "ips.db" };
-		for (size_t i = 0; i < 5; i++) {
+		const char *names[] = { "v1.db", "future.db", "ports.db", "comps.db", "ips.db",
+		    "escape.db" };
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			char p[512];
 			snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
 			unlink(p);
