@@ -314,6 +314,136 @@ out:
 	return rc;
 }
 
+/* The next line of text at *p (without its newline); NULL at the end. */
+static const char *
+next_line(const char **p, size_t *len)
+{
+	const char *l = *p, *e;
+
+	if (l == NULL || *l == '\0')
+		return NULL;
+	e = strchr(l, '\n');
+	*len = e ? (size_t)(e - l) : strlen(l);
+	*p = e ? e + 1 : l + *len;
+	return l;
+}
+
+/* "\tserver s ADDR check ...[ disabled]" of a route backend: addr, flag. */
+static int
+server_line(const char *l, size_t len, char *addr, size_t addrsz, int *disabled)
+{
+	static const char pre[] = "\tserver s ";
+	const char *a, *sp;
+
+	if (len < sizeof(pre) || memcmp(l, pre, sizeof(pre) - 1) != 0 ||
+	    memmem(l, len, " resolvers ", 11) != NULL)
+		return -1;
+	a = l + sizeof(pre) - 1;
+	if ((sp = memchr(a, ' ', len - (size_t)(a - l))) == NULL ||
+	    (size_t)(sp - a) >= addrsz)
+		return -1;
+	memcpy(addr, a, (size_t)(sp - a));
+	addr[sp - a] = '\0';
+	*disabled = len >= 9 && memcmp(l + len - 9, " disabled", 9) == 0;
+	return 0;
+}
+
+int
+proxy_runtime_diff(const char *old_cfg, const char *new_cfg,
+    struct proxy_srv_change **out, size_t *n)
+{
+	const char *po = old_cfg, *pn = new_cfg, *lo, *ln;
+	size_t lenO = 0, lenN = 0, cap = 0;
+	char backend[160] = "";
+
+	*out = NULL;
+	*n = 0;
+	for (;;) {
+		struct proxy_srv_change c;
+		char ao[96];
+		int dO;
+
+		lo = next_line(&po, &lenO);
+		ln = next_line(&pn, &lenN);
+		if (lo == NULL || ln == NULL) {
+			if (lo == ln)
+				return (int)*n;
+			break;
+		}
+		if (lenN > 8 && memcmp(ln, "backend ", 8) == 0 && lenN - 8 < sizeof(backend)) {
+			memcpy(backend, ln + 8, lenN - 8);
+			backend[lenN - 8] = '\0';
+		}
+		if (lenO == lenN && memcmp(lo, ln, lenN) == 0)
+			continue;
+		/* only a route server's address or state may differ */
+		memset(&c, 0, sizeof(c));
+		if (strncmp(backend, "r_", 2) != 0 ||
+		    server_line(lo, lenO, ao, sizeof(ao), &dO) == -1 ||
+		    server_line(ln, lenN, c.addr, sizeof(c.addr), &c.disabled) == -1)
+			break;
+		mcp_strlcpy(c.backend, backend, sizeof(c.backend));
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = realloc(*out, cap * sizeof(**out));
+			if (*out == NULL)
+				abort();
+		}
+		(*out)[(*n)++] = c;
+	}
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
+/* A runtime API answer that reports a failure. */
+static int
+admin_refused(const char *ans)
+{
+	return strstr(ans, "No such") || strstr(ans, "Require") ||
+	    strstr(ans, "nvalid") || strstr(ans, "rror") || strstr(ans, "Unknown");
+}
+
+/* Apply server changes through the admin socket; -1 at the first refusal. */
+static int
+runtime_apply(struct proxy_driver *d, const struct proxy_srv_change *c,
+    size_t n, struct mcp_err *err)
+{
+	struct buf ans = BUF_INIT;
+	char cmd[400], host[96];
+	size_t i;
+	int rc = -1;
+
+	for (i = 0; i < n; i++) {
+		char *colon;
+
+		mcp_strlcpy(host, c[i].addr, sizeof(host));
+		if ((colon = strrchr(host, ':')) == NULL)
+			goto refused;
+		*colon = '\0';
+		snprintf(cmd, sizeof(cmd), "set server %s/s addr %s port %s",
+		    c[i].backend, host, colon + 1);
+		if (proxy_driver_admin(d, cmd, &ans, err) == -1)
+			goto out;
+		if (admin_refused(ans.data))
+			goto refused;
+		snprintf(cmd, sizeof(cmd), "%s server %s/s", c[i].disabled ?
+		    "disable" : "enable", c[i].backend);
+		if (proxy_driver_admin(d, cmd, &ans, err) == -1)
+			goto out;
+		if (admin_refused(ans.data))
+			goto refused;
+	}
+	rc = 0;
+	goto out;
+refused:
+	mcp_err_set(err, MCP_E_INTERNAL, "proxy: \"%s\": %s", cmd, ans.data);
+out:
+	buf_free(&ans);
+	return rc;
+}
+
 /* What a file was before apply touched it, to put it back. */
 struct saved {
 	char path[PATHSZ];
@@ -426,6 +556,25 @@ proxy_driver_apply(struct proxy_driver *d, const struct proxy_files *f,
 	if ((nsv > 0 || force) && check_config(d, err) == -1) {
 		restore(sv, nsv);
 		goto out;
+	}
+	if (running && !force && nsv == 1 && sv[0].existed &&
+	    strcmp(f->files[0].name, "haproxy.cfg") == 0 &&
+	    strcmp(strrchr(sv[0].path, '/') + 1, "haproxy.cfg") == 0) {
+		struct proxy_srv_change *ch = NULL;
+		struct mcp_err rerr = MCP_ERR_INIT;
+		size_t nch = 0;
+		int r = proxy_runtime_diff(sv[0].old.data ? sv[0].old.data : "",
+		    f->files[0].text.data ? f->files[0].text.data : "", &ch, &nch);
+
+		if (r > 0 && runtime_apply(d, ch, nch, &rerr) == 0) {
+			free(ch);
+			if (action)
+				*action = "updated";
+			rc = 0;
+			goto out;
+		}
+		/* the files are right; a reload makes HAProxy agree with them */
+		free(ch);
 	}
 	if (!running) {
 		if (start(d, err) == -1) {

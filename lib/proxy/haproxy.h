@@ -42,9 +42,12 @@ pid_t proxy_driver_pid(const struct proxy_driver *d);
 
 /*
  * Make HAProxy run with exactly these files: write what changed, check,
- * start or reload.  force: reload even if no rendered file changed (a
- * certificate bundle was renewed).  *action (may be NULL) says what
- * happened: "unchanged", "started", "reloaded".  Files of ports no longer
+ * start, or apply it: through the runtime API when only route servers'
+ * addresses or states changed (a redeploy's new host port, a stop or
+ * start: no reload, nothing else disturbed), else by a hitless reload.
+ * force: reload even if no rendered file changed (a certificate bundle was
+ * renewed).  *action (may be NULL) says what happened: "unchanged",
+ * "started", "updated" (runtime API), "reloaded".  Files of ports no longer
  * rendered are removed.
  */
 int proxy_driver_apply(struct proxy_driver *d, const struct proxy_files *f,
@@ -58,6 +61,23 @@ int proxy_driver_admin(struct proxy_driver *d, const char *cmd,
     struct buf *out, struct mcp_err *err);
 int proxy_driver_master(struct proxy_driver *d, const char *cmd,
     struct buf *out, struct mcp_err *err);
+
+/* A change to one route server that the runtime API makes without a reload. */
+struct proxy_srv_change {
+	char backend[160];
+	char addr[96];		/* "ADDR:PORT" */
+	int disabled;		/* the route is stopped */
+};
+
+/*
+ * Pure: when two rendered haproxy.cfg texts differ only in the address or
+ * the "disabled" flag of route servers ("server s ADDR check ..." lines of
+ * r_* backends), return how many such servers changed (0: identical) and
+ * the changes in *out (malloc'ed); -1 when anything else differs, so a
+ * reload is needed.
+ */
+int proxy_runtime_diff(const char *old_cfg, const char *new_cfg,
+    struct proxy_srv_change **out, size_t *n);
 
 /* A server's state as HAProxy reports it ("show stat"). */
 struct proxy_server_state {

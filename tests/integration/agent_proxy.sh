@@ -147,7 +147,9 @@ check "no certificate was issued for the refused names" \
 check "alpha still answers" sh -c "curl -fsS -m 5 --cacert '$T/ca/ca.crt' --resolve alpha.svc.test:$P:127.0.0.1 https://alpha.svc.test:$P/ | grep -q alpha"
 
 # ---- stop: 503 with the route kept; start: served again
-check "stop alpha" mcp stop alpha
+STOP_OUT=$(mcp stop alpha)
+check "stop alpha: the route's server is disabled at run time, no reload ($STOP_OUT)" \
+	grep -q "proxy: updated" <<<"$STOP_OUT"
 check "a stopped route answers 503" [ "$(code alpha.svc.test "$P")" = 503 ]
 check "start alpha" mcp start alpha
 check "alpha answers again" sh -c "curl -fsS -m 5 --cacert '$T/ca/ca.crt' --resolve alpha.svc.test:$P:127.0.0.1 https://alpha.svc.test:$P/ | grep -q alpha"
@@ -172,7 +174,9 @@ chmod +x "$T/loop.sh"
 LOOP_PID=$!
 sleep 0.5
 def beta v2.0.0 "$P" "" l7 >"$D/beta.toml"
-check "redeploy beta to v2 (new host port)" mcp deploy "$D/beta.toml"
+REDEPLOY_OUT=$(mcp deploy "$D/beta.toml")
+check "redeploy beta to v2 (same host port kept): no proxy reload" \
+	eval '! grep -q "proxy: reloaded" <<<"$REDEPLOY_OUT"' 
 check "beta answers from v2 right after the deploy returned" \
 	sh -c "curl -fsS -m 5 --cacert '$T/ca/ca.crt' --resolve beta.svc.test:$P:127.0.0.1 https://beta.svc.test:$P/ | grep -q v2.0.0"
 def delta v1.0.0 "$P2" "" l7 >"$D/delta.toml"

@@ -443,6 +443,30 @@ test_driver(void **state __attribute__((unused)))
 			found = 1;
 	assert_true(found);
 	free(st);
+	/* a new backend address and a stopped route: the runtime API, no reload */
+	{
+		int r0, f0, r1, f1;
+
+		assert_int_equal(proxy_driver_master(&d, "show proc", &b, &err), 0);
+		assert_int_equal(proxy_parse_reloads(b.data, &r0, &f0), 0);
+		rows[1].backend = "127.0.0.1:3";
+		rows[0].up = 0;
+		apply_rows(&d, &sc, rows, 2, "updated", 0);
+		assert_int_equal(proxy_driver_master(&d, "show proc", &b, &err), 0);
+		assert_int_equal(proxy_parse_reloads(b.data, &r1, &f1), 0);
+		assert_int_equal(r1, r0);
+		snprintf(be, sizeof(be), "show servers state r_b_%d", port);
+		assert_int_equal(proxy_driver_admin(&d, be, &b, &err), 0);
+		if (strstr(b.data, " 127.0.0.1 ") == NULL || strstr(b.data, " 3 ") == NULL)
+			fail_msg("r_b not re-pointed: %s", b.data);
+		assert_int_equal(proxy_driver_admin(&d, "show stat", &b, &err), 0);
+		assert_int_equal(proxy_parse_stat(b.data, &st, &n, &err), 0);
+		snprintf(be, sizeof(be), "r_a_%d", port);
+		for (i = 0; i < n; i++)
+			if (strcmp(st[i].backend, be) == 0)
+				assert_string_equal(st[i].status, "MAINT");
+		free(st);
+	}
 	/* a second driver on the same dir (an agent restart) finds it */
 	assert_int_equal(proxy_driver_init(&again, "/usr/sbin/haproxy", sc.dir,
 	    10000, &err), 0);
@@ -454,6 +478,59 @@ test_driver(void **state __attribute__((unused)))
 	proxy_driver_free(&d);
 	buf_free(&b);
 	scratch_free(&sc);
+}
+
+static void
+test_runtime_diff(void **state __attribute__((unused)))
+{
+	static const char base[] =
+	    "global\n\tmaster-worker\n\nbackend r_a_http\n\tmode http\n"
+	    "\tserver s 127.0.0.1:10001 check inter 2000ms\n\n"
+	    "backend e_www.example.net\n\tmode http\n\tserver s a.svc.test:8443 "
+	    "ssl verify required check resolvers mcp init-addr none\n";
+	struct {
+		const char *new_cfg;
+		int want;		/* changes, or -1 */
+		const char *addr;
+		int disabled;
+	} t[] = {
+		{ base, 0, NULL, 0 },
+		{ "global\n\tmaster-worker\n\nbackend r_a_http\n\tmode http\n"
+		  "\tserver s 127.0.0.1:10009 check inter 2000ms\n\n"
+		  "backend e_www.example.net\n\tmode http\n\tserver s a.svc.test:8443 "
+		  "ssl verify required check resolvers mcp init-addr none\n",
+		  1, "127.0.0.1:10009", 0 },
+		{ "global\n\tmaster-worker\n\nbackend r_a_http\n\tmode http\n"
+		  "\tserver s 127.0.0.1:10001 check inter 2000ms disabled\n\n"
+		  "backend e_www.example.net\n\tmode http\n\tserver s a.svc.test:8443 "
+		  "ssl verify required check resolvers mcp init-addr none\n",
+		  1, "127.0.0.1:10001", 1 },
+		/* a new backend, a mode change, an edge server: reload */
+		{ "global\n\tmaster-worker\n\nbackend r_a_http\n\tmode tcp\n"
+		  "\tserver s 127.0.0.1:10001 check inter 2000ms\n\n"
+		  "backend e_www.example.net\n\tmode http\n\tserver s a.svc.test:8443 "
+		  "ssl verify required check resolvers mcp init-addr none\n", -1, NULL, 0 },
+		{ "global\n\tmaster-worker\n\nbackend r_a_http\n\tmode http\n"
+		  "\tserver s 127.0.0.1:10001 check inter 2000ms\n\n"
+		  "backend e_www.example.net\n\tmode http\n\tserver s b.svc.test:8443 "
+		  "ssl verify required check resolvers mcp init-addr none\n", -1, NULL, 0 },
+		{ "global\n", -1, NULL, 0 },
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct proxy_srv_change *c = NULL;
+		int r = proxy_runtime_diff(base, t[i].new_cfg, &c, &n);
+
+		if (r != t[i].want)
+			fail_msg("case %zu: %d changes, want %d", i, r, t[i].want);
+		if (t[i].want == 1) {
+			assert_string_equal(c[0].backend, "r_a_http");
+			assert_string_equal(c[0].addr, t[i].addr);
+			assert_int_equal(c[0].disabled, t[i].disabled);
+		}
+		free(c);
+	}
 }
 
 static void
@@ -497,6 +574,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_haproxy_accepts),
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_runtime_diff),
 		cmocka_unit_test_teardown(test_driver, driver_teardown),
 	};
 
