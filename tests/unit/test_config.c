@@ -26,6 +26,9 @@ test_examples_load(void **state)
 
 	(void)state;
 	assert_int_equal(agent_config_load("examples/config/agent.toml", &a, &err), 0);
+	assert_false(a.proxy.enabled);
+	assert_string_equal(a.proxy.zone, "svc.mcp.example.net");
+	assert_int_equal(a.proxy.public_port, 443);
 	assert_string_equal(a.node, "local");
 	assert_string_equal(a.socket, "/var/lib/mcp/agent.sock");
 	assert_string_equal(a.socket_group, "");	/* root only by default */
@@ -116,6 +119,17 @@ test_bad_agent_configs(void **state)
 	assert_non_null(strstr(err.msg, "socket_group"));
 	assert_int_equal(load_text("[agent]\nsocket_group = \"a b\"\n", &err), -1);
 	assert_non_null(strstr(err.msg, "socket_group"));
+	assert_int_equal(load_text("[proxy]\nenabled = true\n", &err), -1);
+	assert_non_null(strstr(err.msg, "[proxy] zone is required"));
+	assert_int_equal(load_text("[proxy]\nenabled = true\nzone = \"Bad_Zone\"\n", &err), -1);
+	assert_non_null(strstr(err.msg, "[proxy] zone \"Bad_Zone\""));
+	assert_int_equal(load_text("[proxy]\nenabled = true\nzone = \"svc.x\"\nedge = true\n", &err), -1);
+	assert_non_null(strstr(err.msg, "edge = true needs allowed_domains"));
+	assert_int_equal(load_text("[proxy]\nenabled = true\nzone = \"svc.x\"\nissuer_cert = \"/a\"\n", &err), -1);
+	assert_non_null(strstr(err.msg, "issuer_cert and issuer_key go together"));
+	assert_int_equal(load_text("[proxy]\npublic_port = 70000\n", &err), -1);
+	assert_int_equal(load_text("[proxy]\nnosuch = 1\n", &err), -1);
+	assert_non_null(strstr(err.msg, "nosuch"));
 	assert_int_equal(load_text("", &err), 0);
 }
 
