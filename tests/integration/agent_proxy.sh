@@ -212,4 +212,6 @@ check "alpha's certificates are removed" \
 	sh -c "! ls '$AGENT_DIR/state/proxy/certs' | grep -q alpha"
 check "beta still answers" sh -c "curl -fsS -m 5 --cacert '$T/ca/ca.crt' --resolve beta.svc.test:$P:127.0.0.1 https://beta.svc.test:$P/ | grep -q beta"
 
+check "agent logs have no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' $AGENT_DIR/agent.log"
+
 t_done

@@ -181,4 +181,6 @@ check "the edge's certificate for it is removed" \
 expect_fail "removing it again: not found" "no edge route for www.example.net" \
 	edge_call mcp-master RemoveEdgeRoute '{"hostname": "www.example.net"}'
 
+check "agent logs have no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' $E/agent.log $W/agent.log"
+
 t_done
