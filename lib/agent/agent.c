@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/live.h"
 #include "runtime/qemu.h"
 
 #include "util/file.h"
@@ -99,6 +100,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 		return -1;
 	if (agent_setup_runtimes(a, err) == -1)
 		return -1;
+	if ((a->live = live_new(a, err)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -129,7 +132,8 @@ agent_run(struct agent *a, struct mcp_err *err)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (agent_rpc_start(a, err) == -1 || agent_monitor_start(a, err) == -1) {
+	if (live_start(a->live, err) == -1 || agent_rpc_start(a, err) == -1 ||
+	    agent_monitor_start(a, err) == -1) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
@@ -155,6 +159,8 @@ agent_free(struct agent *a)
 		wire_server_free(a->server);
 		a->server = NULL;
 	}
+	live_free(a->live);
+	a->live = NULL;
 	runtime_free(a->qemu);
 	runtime_free(a->podman);
 	free(a->fw_applied);
@@ -251,6 +257,7 @@ agent_unlock_service(struct agent *a, const char *service)
 	}
 	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->mu);
+	live_touch(a->live);	/* what the operation changed: list on the next look */
 }
 
 int

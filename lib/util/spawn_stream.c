@@ -110,6 +110,8 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 		return -1;
 	}
 
+	if (opts && opts->pid_out)
+		*opts->pid_out = (int)pid;
 	if (opts && opts->timeout_ms > 0)
 		deadline = mcp_now_ms() + opts->timeout_ms;
 	next_tick = mcp_now_ms() + STREAM_TICK_MS;
@@ -147,6 +149,8 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 	}
 	close(outp[0]);
 	res->status = stream_reap(pid, stop || timed_out);
+	if (opts && opts->pid_out)
+		*opts->pid_out = 0;
 	if (timed_out) {
 		res->timed_out = 1;
 		return mcp_err_set(err, MCP_E_TIMEOUT, "run %s: timed out after %d ms",
