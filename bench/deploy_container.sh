@@ -2,7 +2,8 @@
 # bench/deploy_container.sh [RUNS]: `mcp deploy` to first HTTP 200 versus
 # raw `podman run` to first 200 of the same image in the same isolated
 # store, side by side, median of RUNS (default 5); then agent RSS idle and
-# with 20 services, and `mcp ps` latency with 20 services.
+# with 20 services, and `mcp ps` with 20 services versus `podman ps -a
+# --format json` on the same store, alternated (median of 4 x RUNS).
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/agent.sh
@@ -63,8 +64,14 @@ for i in $(seq 1 20); do
 done
 sleep 3
 loaded=$(rss)
-ps_t=()
-for i in $(seq 1 10); do
+# `mcp ps` (answered from the agent's live view) versus asking podman
+# directly for the same store's listing, alternated so both see the same load
+mapfile -t PA <"$AGENT_DIR/podman/podman.args"
+ps_t=() pod_t=()
+for i in $(seq 1 "$((RUNS * 4))"); do
+	t0=$(date +%s%N)
+	CONTAINERS_CONF="$AGENT_DIR/podman/containers.conf" podman "${PA[@]}" ps -a --format json >/dev/null
+	pod_t+=($((($(date +%s%N) - t0) / 1000000)))
 	t0=$(date +%s%N)
 	mcp ps >/dev/null
 	ps_t+=($((($(date +%s%N) - t0) / 1000000)))
@@ -72,5 +79,10 @@ done
 mb() { echo "$(($1 / 1024)).$(((($1 % 1024) * 10) / 1024)) MB"; }
 echo "agent RSS idle           : $(mb "$idle") (target <= 10 MB); private anon $(mb "$idle_anon"), PSS $(mb "$idle_pss")"
 echo "agent RSS, 20 services   : $(mb "$loaded"); private anon $(mb "$(anon)")"
-echo "mcp ps with 20 services  : $(printf '%s\n' "${ps_t[@]}" | median) ms median (runs: ${ps_t[*]})"
+psm=$(printf '%s\n' "${ps_t[@]}" | median)
+podm=$(printf '%s\n' "${pod_t[@]}" | median)
+echo "ps with 20 services (median of ${#ps_t[@]}):"
+echo "  podman ps -a --format json : ${podm} ms   (runs: ${pod_t[*]})"
+echo "  mcp ps                     : ${psm} ms   (runs: ${ps_t[*]})"
+awk -v a="$psm" -v b="$podm" 'BEGIN { printf "  ratio mcp/podman           : %.2f (target <= 0.8)\n", a / b }'
 for i in $(seq 1 20); do mcp undeploy "svc-$i" >/dev/null; done
