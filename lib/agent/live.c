@@ -2,9 +2,9 @@
  * agent/live.c: the live view of the agent's containers (see live.h).
  *
  * One thread follows `podman events` for MCP-managed containers through
- * podman_events() and, twice a second, re-inspects the containers named
- * by the events that arrived (a burst of create/init/start costs one
- * inspect), lists everything again when the resync interval is up, and
+ * podman_events() and, after each batch of events read, re-inspects the
+ * containers they name (a burst of create/init/start costs one inspect);
+ * on its ticks it lists everything again when the resync interval is up, and
  * writes the events child's pid to <state_dir>/podman-events.pid.  When the
  * stream ends or cannot be read (a gap: events may be lost), it lists
  * again and restarts the stream from just before that listing, so nothing
@@ -439,6 +439,7 @@ static void *
 live_main(void *arg)
 {
 	struct live *l = arg;
+	char last_gap[MCP_ERR_MAX] = "";
 
 	while (!live_stopping(l)) {
 		struct mcp_err err = MCP_ERR_INIT;
@@ -461,7 +462,12 @@ live_main(void *arg)
 		l->pid_written = 0;
 		if (live_stopping(l))
 			break;
-		log_warnx("live view: %s; listing again and restarting it", err.msg);
+		/* a stream that keeps failing the same way is logged once */
+		if (mcp_now_ms() - began >= LIVE_RESTART_MS ||
+		    strcmp(err.msg, last_gap) != 0)
+			log_warnx("live view: %s; listing again and restarting it",
+			    err.msg);
+		mcp_strlcpy(last_gap, err.msg, sizeof(last_gap));
 		if (mcp_now_ms() - began < LIVE_RESTART_MS)
 			live_nap(l, LIVE_RESTART_MS);
 	}

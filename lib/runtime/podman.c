@@ -895,11 +895,8 @@ podman_events_chunk(const char *data, size_t len, void *arg)
 	char *nl;
 	size_t used;
 
-	if (len == 0) {
-		if (ctx->cb(NULL, ctx->arg) != 0)
-			ctx->stopped = 1;
-		return ctx->stopped;
-	}
+	if (len == 0)
+		goto tick;
 	buf_append(&ctx->line, data, len);
 	while ((nl = memchr(ctx->line.data, '\n', ctx->line.len)) != NULL) {
 		*nl = '\0';
@@ -915,7 +912,11 @@ podman_events_chunk(const char *data, size_t len, void *arg)
 		    PODMAN_EVENT_LINE_MAX);
 		return 1;
 	}
-	return 0;
+tick:
+	/* after each batch too, so a burst can be handled as one */
+	if (ctx->cb(NULL, ctx->arg) != 0)
+		ctx->stopped = 1;
+	return ctx->stopped;
 }
 
 int

@@ -128,7 +128,8 @@ struct podman_event {
 	char status[32];	/* podman's word: create, start, died, remove, ... */
 };
 
-/* ev is NULL about twice a second (a tick to cancel on); non-zero stops. */
+/* ev is NULL after each batch of events and about twice a second (a tick
+ * to act on what came and to cancel on); non-zero stops. */
 typedef int (*podman_event_cb)(const struct podman_event *ev, void *arg);
 
 /*
