@@ -46,12 +46,8 @@ for i in $(seq 1 "$RUNS"); do
 	agent+=($(($(now_ms) - t0)))
 	mcp undeploy "bench-$i" >/dev/null
 done
-rm_=$(printf '%s\n' "${raw[@]}" | median)
-am=$(printf '%s\n' "${agent[@]}" | median)
-echo "deploy to first HTTP 200 (median of $RUNS):"
-echo "  raw podman run : ${rm_} ms   (runs: ${raw[*]})"
-echo "  mcp deploy     : ${am} ms   (runs: ${agent[*]})"
-awk -v a="$am" -v b="$rm_" 'BEGIN { printf "  ratio mcp/raw  : %.2f (target <= 1.3)\n", a / b }'
+compare "deploy to first HTTP 200 (median of $RUNS):" 1.3 \
+	"raw podman run" raw "mcp deploy" agent "ratio mcp/raw"
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
 anon() { awk '/^RssAnon/ {print $2}' "/proc/$AGENT_PID/status"; }
@@ -79,10 +75,6 @@ done
 mb() { echo "$(($1 / 1024)).$(((($1 % 1024) * 10) / 1024)) MB"; }
 echo "agent RSS idle           : $(mb "$idle") (target <= 10 MB); private anon $(mb "$idle_anon"), PSS $(mb "$idle_pss")"
 echo "agent RSS, 20 services   : $(mb "$loaded"); private anon $(mb "$(anon)")"
-psm=$(printf '%s\n' "${ps_t[@]}" | median)
-podm=$(printf '%s\n' "${pod_t[@]}" | median)
-echo "ps with 20 services (median of ${#ps_t[@]}):"
-echo "  podman ps -a --format json : ${podm} ms   (runs: ${pod_t[*]})"
-echo "  mcp ps                     : ${psm} ms   (runs: ${ps_t[*]})"
-awk -v a="$psm" -v b="$podm" 'BEGIN { printf "  ratio mcp/podman           : %.2f (target <= 0.8)\n", a / b }'
+compare "ps with 20 services (median of ${#ps_t[@]}):" 0.8 \
+	"podman ps -a --format json" pod_t "mcp ps" ps_t "ratio mcp/podman"
 for i in $(seq 1 20); do mcp undeploy "svc-$i" >/dev/null; done

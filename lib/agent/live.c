@@ -496,8 +496,7 @@ live_new(struct agent *a, struct mcp_err *err)
 	}
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
-	mcp_strlcpy(l->why, "containers: not listed yet", sizeof(l->why));
-	return l;
+	return l;	/* not valid until the first listing ("not listed yet") */
 }
 
 int

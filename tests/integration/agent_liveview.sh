@@ -27,7 +27,7 @@ trap cleanup EXIT
 hello_registry "$T" v1.0.0 || exit 1
 podman_env_cleanup "$T/img/podman"
 agent_env_init "$T/agent" "$REGISTRY" || exit 1
-LIST_TIMEOUT=2
+LIST_TIMEOUT=3
 # set_podman_keys RESYNC: the live view's knobs in [podman]
 set_podman_keys() {
 	sed -i '/^list_timeout = /d; /^resync = /d' "$AGENT_DIR/agent.toml"
@@ -178,6 +178,11 @@ check "ps exits 0 without a note" ps_quiet
 
 check "undeploy" mcp undeploy lv
 check "ps right after undeploy: nothing" test "$(json_get "$(mcp --json ps)" 'len(j)')" = 0
+P4=$(events_pid)
+check "agent stops cleanly" agent_stop
+check "its events child ($P4) went with it" test -n "$P4" -a ! -d "/proc/$P4"
+check "and its pid file" test ! -e "$AGENT_DIR/state/podman-events.pid"
+check "agent log has no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AGENT_DIR/agent.log'"
 echo "--- the agent's live view log:"
 grep "live view" "$AGENT_DIR/agent.log"
 t_done
