@@ -290,6 +290,14 @@ live_containers(struct live *l, struct rt_info **out, size_t *n, char *why,
 		pthread_mutex_unlock(&l->mu);
 		return -1;
 	}
+	if (l->cache.floor <= touched) {
+		/* waited for a listing (an operation's, with its long deadline)
+		 * that is still under way: what we hold predates the operation */
+		snprintf(why, whysz, "containers: podman did not answer within %d s",
+		    l->list_timeout_s + 1);
+		pthread_mutex_unlock(&l->mu);
+		return -1;
+	}
 	live_cache_copy(&l->cache, out, n);
 	pthread_mutex_unlock(&l->mu);
 	return 0;
