@@ -2,7 +2,8 @@
 # bench/deploy_container.sh [RUNS]: `mcp deploy` to first HTTP 200 versus
 # raw `podman run` to first 200 of the same image in the same isolated
 # store, side by side, median of RUNS (default 5); then agent RSS idle and
-# with 20 services, and `mcp ps` latency with 20 services.
+# with 20 services, and `mcp ps` with 20 services versus `podman ps -a
+# --format json` on the same store, alternated (median of 4 x RUNS).
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/agent.sh
@@ -45,12 +46,8 @@ for i in $(seq 1 "$RUNS"); do
 	agent+=($(($(now_ms) - t0)))
 	mcp undeploy "bench-$i" >/dev/null
 done
-rm_=$(printf '%s\n' "${raw[@]}" | median)
-am=$(printf '%s\n' "${agent[@]}" | median)
-echo "deploy to first HTTP 200 (median of $RUNS):"
-echo "  raw podman run : ${rm_} ms   (runs: ${raw[*]})"
-echo "  mcp deploy     : ${am} ms   (runs: ${agent[*]})"
-awk -v a="$am" -v b="$rm_" 'BEGIN { printf "  ratio mcp/raw  : %.2f (target <= 1.3)\n", a / b }'
+compare "deploy to first HTTP 200 (median of $RUNS):" 1.3 \
+	"raw podman run" raw "mcp deploy" agent "ratio mcp/raw"
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$AGENT_PID/status"; }
 anon() { awk '/^RssAnon/ {print $2}' "/proc/$AGENT_PID/status"; }
@@ -63,8 +60,14 @@ for i in $(seq 1 20); do
 done
 sleep 3
 loaded=$(rss)
-ps_t=()
-for i in $(seq 1 10); do
+# `mcp ps` (answered from the agent's live view) versus asking podman
+# directly for the same store's listing, alternated so both see the same load
+mapfile -t PA <"$AGENT_DIR/podman/podman.args"
+ps_t=() pod_t=()
+for i in $(seq 1 "$((RUNS * 4))"); do
+	t0=$(date +%s%N)
+	CONTAINERS_CONF="$AGENT_DIR/podman/containers.conf" podman "${PA[@]}" ps -a --format json >/dev/null
+	pod_t+=($((($(date +%s%N) - t0) / 1000000)))
 	t0=$(date +%s%N)
 	mcp ps >/dev/null
 	ps_t+=($((($(date +%s%N) - t0) / 1000000)))
@@ -72,5 +75,6 @@ done
 mb() { echo "$(($1 / 1024)).$(((($1 % 1024) * 10) / 1024)) MB"; }
 echo "agent RSS idle           : $(mb "$idle") (target <= 10 MB); private anon $(mb "$idle_anon"), PSS $(mb "$idle_pss")"
 echo "agent RSS, 20 services   : $(mb "$loaded"); private anon $(mb "$(anon)")"
-echo "mcp ps with 20 services  : $(printf '%s\n' "${ps_t[@]}" | median) ms median (runs: ${ps_t[*]})"
+compare "ps with 20 services (median of ${#ps_t[@]}):" 0.8 \
+	"podman ps -a --format json" pod_t "mcp ps" ps_t "ratio mcp/podman"
 for i in $(seq 1 20); do mcp undeploy "svc-$i" >/dev/null; done

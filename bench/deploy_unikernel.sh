@@ -62,12 +62,8 @@ for i in $(seq 1 "$RUNS"); do
 	agent+=($(($(now_ms) - t0)))
 	mcp undeploy uk >/dev/null
 done
-rm_=$(printf '%s\n' "${raw[@]}" | median)
-am=$(printf '%s\n' "${agent[@]}" | median)
-echo "unikernel deploy to first HTTP answer (accel $ACCEL, median of $RUNS, image cached):"
-echo "  hand-written qemu : ${rm_} ms   (runs: ${raw[*]})"
-echo "  mcp deploy        : ${am} ms   (runs: ${agent[*]})"
-awk -v a="$am" -v b="$rm_" 'BEGIN { printf "  ratio mcp/qemu    : %.2f (target <= 1.15)\n", a / b }'
+compare "unikernel deploy to first HTTP answer (accel $ACCEL, median of $RUNS, image cached):" \
+	1.15 "hand-written qemu" raw "mcp deploy" agent "ratio mcp/qemu"
 echo "deploy call, cold image build : ${cold} ms"
 echo "deploy call, cached image     : ${cached} ms"
 echo "QEMU RSS with memory_mb=128   : $((RSS_KB / 1024)) MB"

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/live.h"
 #include "runtime/qemu.h"
 
 #include "util/file.h"
@@ -103,6 +104,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 		return -1;
 	if (agent_setup_runtimes(a, err) == -1)
 		return -1;
+	if ((a->live = live_new(a, err)) == NULL)
+		return -1;
 	if (agent_proxy_init(a, err) == -1)
 		return mcp_err_prefix(err, "node proxy");
 	return 0;
@@ -111,7 +114,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 int
 agent_run(struct agent *a, struct mcp_err *err)
 {
-	if (agent_rpc_start(a, err) == -1 || agent_monitor_start(a, err) == -1)
+	if (live_start(a->live, err) == -1 || agent_rpc_start(a, err) == -1 ||
+	    agent_monitor_start(a, err) == -1)
 		return -1;
 	/* routes are served again (or still) before the node says it is ready */
 	if (agent_proxy_sync(a, NULL, err) == -1) {
@@ -136,6 +140,8 @@ agent_free(struct agent *a)
 		wire_server_free(a->server);
 		a->server = NULL;
 	}
+	live_free(a->live);
+	a->live = NULL;
 	agent_proxy_free(a);
 	runtime_free(a->qemu);
 	runtime_free(a->podman);
@@ -235,6 +241,7 @@ agent_unlock_service(struct agent *a, const char *service)
 	}
 	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->mu);
+	live_touch(a->live);	/* what the operation changed: list on the next look */
 }
 
 int

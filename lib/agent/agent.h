@@ -29,6 +29,7 @@
 
 struct wire_server;
 struct pki_issuer;
+struct live;
 
 struct agent_lock {
 	char service[64];
@@ -72,6 +73,7 @@ struct agent {
 
 	pthread_t monitor;
 	int monitor_running;
+	struct live *live;		/* the containers as last seen (agent/live.h) */
 };
 
 /* Observed view of one component, merged from registry and runtimes. */
@@ -95,6 +97,7 @@ struct agent_view {
 	int observed;			/* the runtimes answered: infos is their listing */
 	struct rt_info *infos;		/* the merged listing the view was made from */
 	size_t ninfos;
+	char observe_error[256];	/* why some components are "unknown"; "" none */
 };
 
 int agent_init(struct agent *a, const char *config_path, struct mcp_err *err);
@@ -148,8 +151,23 @@ int agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 int agent_view_deployed(struct agent *a, const char *service,
     struct agent_view *v, struct mcp_err *err);
 void agent_view_free(struct agent_view *v);
-/* Merged listing of both runtimes' managed instances. */
+/*
+ * Merged listing of both runtimes' managed instances: containers from the
+ * live view (agent/live.h: answered from memory, any podman call bounded by
+ * [podman] list_timeout), VMs from their state directories.
+ */
 int agent_observe(struct agent *a, struct rt_info **out, size_t *n,
+    struct mcp_err *err);
+/* The same, but whatever each runtime answered: *unobserved has
+ * AGENT_OBS_CONTAINERS / AGENT_OBS_VMS set for a runtime that did not,
+ * and why says why. */
+#define AGENT_OBS_CONTAINERS	1u
+#define AGENT_OBS_VMS		2u
+void agent_observe_runtimes(struct agent *a, struct rt_info **out, size_t *n,
+    unsigned *unobserved, char *why, size_t whysz);
+/* Asking podman now, with the operations' deadline: for operations that
+ * act on what they find (the live view learns from it too). */
+int agent_observe_fresh(struct agent *a, struct rt_info **out, size_t *n,
     struct mcp_err *err);
 /* Drift rule: desired running but not running, or desired stopped but running. */
 int agent_is_drift(const char *desired, const char *observed);

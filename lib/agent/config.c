@@ -30,6 +30,8 @@ config_defaults(struct agent_config *cfg, const char *exe_dir)
 	cfg->volume_roots = xcalloc(2, sizeof(char *));
 	cfg->volume_roots[0] = xstrdup("/srv");
 	mcp_strlcpy(cfg->podman_binary, "podman", sizeof(cfg->podman_binary));
+	cfg->list_timeout_s = 5;
+	cfg->resync_s = 30;
 	mcp_strlcpy(cfg->qemu_binary, "qemu-system-x86_64", sizeof(cfg->qemu_binary));
 	mcp_strlcpy(cfg->kernel, "/var/lib/mcp/kernel/vmlinux", sizeof(cfg->kernel));
 	mcp_strlcpy(cfg->modules, "/var/lib/mcp/kernel/modules", sizeof(cfg->modules));
@@ -113,7 +115,8 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
 	static const char *const podman_keys[] = { "binary", "args",
-		"containers_conf", "insecure_registries", NULL };
+		"containers_conf", "insecure_registries", "list_timeout", "resync",
+		NULL };
 	static const char *const uk_keys[] = { "qemu", "kernel", "modules",
 		"mcp_init", "accel", "reserve_memory_mb", "reserve_vcpus",
 		"memory_mb", "vcpus", NULL };
@@ -186,6 +189,15 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "containers_conf", cfg->containers_conf, sizeof(cfg->containers_conf), path, err) == -1 ||
 	    toml_read_strv(t, "insecure_registries", &cfg->insecure_registries, path, err) == -1)
 		goto out;
+	/* at most 20: the CLI waits 30 s for ps/status (T_LIST in cli/commands.c) */
+	v = cfg->list_timeout_s;
+	if (toml_read_int(t, "list_timeout", 1, 20, &v, path, err) == -1)
+		goto out;
+	cfg->list_timeout_s = (int)v;
+	v = cfg->resync_s;
+	if (toml_read_int(t, "resync", 1, 3600, &v, path, err) == -1)
+		goto out;
+	cfg->resync_s = (int)v;
 	if (toml_read_table(root, "unikernel", &t, path, err) == -1 ||
 	    toml_read_check_keys(t, uk_keys, path, "[unikernel]", err) == -1 ||
 	    toml_read_str(t, "qemu", cfg->qemu_binary, sizeof(cfg->qemu_binary), path, err) == -1 ||

@@ -18,7 +18,9 @@
  *                                   # of these or srv_root (symlinks resolved)
  *   [tls]  ca, cert, key
  *   [auth] operators = ["operator", "operator-*"]
- *   [podman] binary, args, containers_conf, insecure_registries
+ *   [podman] binary, args, containers_conf, insecure_registries,
+ *            list_timeout = 5 (s: bound on each podman call for ps/status),
+ *            resync = 30 (s: full listing behind the live view, agent/live.h)
  *   [unikernel] qemu, kernel, modules, mcp_init, accel, reserve_memory_mb,
  *               reserve_vcpus, memory_mb, vcpus
  *   [bridge] name = "mcp-br0", subnet = "10.99.0.0/24", gateway = "10.99.0.1"
@@ -54,6 +56,8 @@ struct agent_config {
 	char **podman_args;
 	char containers_conf[CFG_PATH_MAX];
 	char **insecure_registries;
+	int list_timeout_s;		/* bound on podman calls behind ps/status */
+	int resync_s;			/* live view: full listing this often */
 
 	char qemu_binary[CFG_PATH_MAX];
 	char kernel[CFG_PATH_MAX];

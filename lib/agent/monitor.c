@@ -1,6 +1,8 @@
 /*
  * agent/monitor.c: the monitor loop (SPEC §4).  Every monitor_interval
- * seconds it compares the registry with the merged runtime listing; a
+ * seconds it compares the registry with the merged runtime listing (the
+ * live view's, agent/live.h: a pass costs no podman call unless the view
+ * must be refreshed, and then one bounded by [podman] list_timeout); a
  * component whose observed state changed gets a "transition" event; one
  * that became drifted (desired running, observed not; or the reverse) gets
  * a "drift" event and an alert; more than flap_threshold transitions in

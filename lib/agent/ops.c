@@ -548,7 +548,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	/* instances of components no longer in the definition */
 	if (!existed) {
 		/* a new service has none */
-	} else if (agent_observe(a, &infos, &ninfos, err) == 0) {
+	} else if (agent_observe_fresh(a, &infos, &ninfos, err) == 0) {
 		for (j = 0; j < ninfos; j++) {
 			struct runtime *rt;
 
@@ -812,7 +812,7 @@ agent_undeploy(struct agent *a, const char *service, struct buf *actions,
 		}
 		buf_printf(actions, "%s: removed\n", name);
 	}
-	if (agent_observe(a, &infos, &n, err) == 0) {
+	if (agent_observe_fresh(a, &infos, &n, err) == 0) {
 		for (i = 0; i < n; i++) {
 			struct runtime *rt;
 

@@ -257,13 +257,14 @@ rpc_undeploy(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req
 
 static int
 view_to_services(struct agent *a, const char *service, size_t *n,
-    Mcp__V1__ServiceStatus ***out, struct mcp_err *err)
+    Mcp__V1__ServiceStatus ***out, char **observe_error, struct mcp_err *err)
 {
 	struct agent_view v;
 	size_t i;
 
 	if (agent_view_get(a, service, &v, err) == -1)
 		return -1;
+	*observe_error = S(v.observe_error);
 	*n = v.nsvcs;
 	*out = xcalloc(v.nsvcs, sizeof(**out));
 	for (i = 0; i < v.nsvcs; i++)
@@ -283,7 +284,8 @@ rpc_list(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 	(void)req;
 	out = NEW(Mcp__V1__ListServicesResponse, MCP__V1__LIST_SERVICES_RESPONSE__INIT);
 	out->node = S(a->cfg.node);
-	if (view_to_services(a, NULL, &out->n_services, &out->services, err) == -1) {
+	if (view_to_services(a, NULL, &out->n_services, &out->services,
+	    &out->observe_error, err) == -1) {
 		protobuf_c_message_free_unpacked(&out->base, NULL);
 		return -1;
 	}
@@ -306,7 +308,7 @@ rpc_status(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *
 	out = NEW(Mcp__V1__StatusResponse, MCP__V1__STATUS_RESPONSE__INIT);
 	out->node = S(a->cfg.node);
 	if (view_to_services(a, r->service[0] ? r->service : NULL, &out->n_services,
-	    &out->services, err) == -1) {
+	    &out->services, &out->observe_error, err) == -1) {
 		protobuf_c_message_free_unpacked(&out->base, NULL);
 		return -1;
 	}
@@ -431,6 +433,7 @@ rpc_node(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 		for (j = 0; j < v.svcs[i].ncomponents; j++)
 			if (strcmp(v.comps[i][j].observed, "running") == 0)
 				out->components_running++;
+	out->observe_error = S(v.observe_error);
 	agent_view_free(&v);
 	agent_capacity(a, &mem, &cpus);
 	agent_committed(a, NULL, &used_mem, &used_cpus);

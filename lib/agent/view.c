@@ -6,11 +6,13 @@
  */
 #include "agent/agent.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/live.h"
 #include "util/log.h"
 
 int
@@ -23,18 +25,17 @@ agent_is_drift(const char *desired, const char *observed)
 	return strcmp(observed, "running") == 0;
 }
 
-static int
-append_list(struct runtime *rt, const char *name, struct rt_info **all,
-    size_t *n, struct mcp_err *err)
+/* Append a runtime's listing (consumed) to *all, tagged with its runtime. */
+static void
+append_infos(struct rt_info **all, size_t *n, struct rt_info *list, size_t cnt,
+    const char *name)
 {
-	struct rt_info *list = NULL, *grown;
-	size_t cnt = 0, i;
+	struct rt_info *grown;
+	size_t i;
 
-	if (rt->ops->list(rt, &list, &cnt, err) == -1)
-		return mcp_err_prefix(err, "list %s instances", name);
 	if (cnt == 0) {
 		free(list);
-		return 0;
+		return;
 	}
 	grown = realloc(*all, (*n + cnt) * sizeof(**all));
 	if (grown == NULL)
@@ -46,25 +47,92 @@ append_list(struct runtime *rt, const char *name, struct rt_info **all,
 	}
 	*n += cnt;
 	free(list);
+}
+
+static int
+append_list(struct runtime *rt, const char *name, struct rt_info **all,
+    size_t *n, struct mcp_err *err)
+{
+	struct rt_info *list = NULL;
+	size_t cnt = 0;
+
+	if (rt->ops->list(rt, &list, &cnt, err) == -1)
+		return mcp_err_prefix(err, "list %s instances", name);
+	append_infos(all, n, list, cnt, name);
 	return 0;
+}
+
+void
+agent_observe_runtimes(struct agent *a, struct rt_info **out, size_t *n,
+    unsigned *unobserved, char *why, size_t whysz)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct rt_info *list = NULL;
+	size_t cnt = 0;
+
+	*out = NULL;
+	*n = 0;
+	*unobserved = 0;
+	why[0] = '\0';
+	/* containers from memory (bounded when it must ask podman) */
+	if (a->live == NULL) {
+		if (append_list(a->podman, "container", out, n, &err) == -1) {
+			*unobserved |= AGENT_OBS_CONTAINERS;
+			mcp_strlcpy(why, err.msg, whysz);
+		}
+	} else if (live_containers(a->live, &list, &cnt, why, whysz) == -1)
+		*unobserved |= AGENT_OBS_CONTAINERS;
+	else
+		append_infos(out, n, list, cnt, "container");
+	/* VMs from their state directories: cheap, no podman involved */
+	mcp_err_clear(&err);
+	if (a->qemu && append_list(a->qemu, "unikernel", out, n, &err) == -1) {
+		*unobserved |= AGENT_OBS_VMS;
+		snprintf(why + strlen(why), whysz - strlen(why), "%s%s",
+		    why[0] ? "; " : "", err.msg);
+	}
 }
 
 int
 agent_observe(struct agent *a, struct rt_info **out, size_t *n,
     struct mcp_err *err)
 {
-	*out = NULL;
-	*n = 0;
-	if (append_list(a->podman, "container", out, n, err) == -1)
-		goto fail;
-	if (a->qemu && append_list(a->qemu, "unikernel", out, n, err) == -1)
-		goto fail;
-	return 0;
-fail:
+	char why[256];
+	unsigned unobserved;
+
+	agent_observe_runtimes(a, out, n, &unobserved, why, sizeof(why));
+	if (unobserved == 0)
+		return 0;
 	free(*out);
 	*out = NULL;
 	*n = 0;
-	return -1;
+	return mcp_err_set(err, MCP_E_UNAVAILABLE, "%s", why);
+}
+
+int
+agent_observe_fresh(struct agent *a, struct rt_info **out, size_t *n,
+    struct mcp_err *err)
+{
+	struct rt_info *list = NULL;
+	size_t cnt = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (a->live == NULL) {
+		if (append_list(a->podman, "container", out, n, err) == -1)
+			return -1;
+	} else if (live_list_now(a->live, a->podman, &list, &cnt, err) == -1) {
+		return mcp_err_prefix(err, "list container instances");
+	} else {
+		append_infos(out, n, list, cnt, "container");
+	}
+	if (a->qemu && append_list(a->qemu, "unikernel", out, n, err) == -1) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
 }
 
 static const struct rt_info *
@@ -88,7 +156,8 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 {
 	struct rt_info *infos = NULL;
 	size_t ninfos = 0, i, j;
-	int observed_ok = 1;
+	int observed_ok;
+	unsigned unobserved;
 	int64_t now = (int64_t)time(NULL);
 
 	memset(v, 0, sizeof(*v));
@@ -107,11 +176,9 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 	} else if (reg_service_list(a->reg, &v->svcs, &v->nsvcs, err) == -1) {
 		return -1;
 	}
-	if (agent_observe(a, &infos, &ninfos, err) == -1) {
-		log_warnx("status: %s", err->msg);
-		mcp_err_clear(err);
-		observed_ok = 0;
-	}
+	agent_observe_runtimes(a, &infos, &ninfos, &unobserved, v->observe_error,
+	    sizeof(v->observe_error));
+	observed_ok = unobserved == 0;
 	v->comps = xcalloc(v->nsvcs, sizeof(*v->comps));
 	for (i = 0; i < v->nsvcs; i++) {
 		struct reg_service *s = &v->svcs[i];
@@ -127,7 +194,8 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 			    rc->name);
 			info = find_instance(infos, ninfos, rc->runtime, s->name,
 			    rc->name, cv->instance);
-			if (!observed_ok)
+			if (unobserved & (strcmp(rc->runtime, "unikernel") == 0 ?
+			    AGENT_OBS_VMS : AGENT_OBS_CONTAINERS))
 				mcp_strlcpy(cv->observed, "unknown", sizeof(cv->observed));
 			else if (info == NULL)
 				mcp_strlcpy(cv->observed, "missing", sizeof(cv->observed));

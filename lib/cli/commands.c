@@ -23,6 +23,14 @@
 
 #define T_SHORT 30000
 #define T_LONG 900000
+/*
+ * ListServices, Status, NodeStatus: the agent answers them from its live
+ * view and bounds any podman call behind them by [podman] list_timeout
+ * (default 5 s, at most 20: agent/config.c), answering "unknown" with the
+ * reason when podman is slower; so a node that does not answer in 30 s is
+ * really not answering.  Operations (deploy, stop, ...) keep T_LONG.
+ */
+#define T_LIST 30000
 
 int
 cli_fail(const struct cli *c, const struct mcp_err *err)
@@ -125,7 +133,7 @@ service_node(struct cli *c, const char *service, struct mcp_err *err)
 		struct mcp_err e = MCP_ERR_INIT;
 
 		if (node_call(c, &c->cfg.nodes[i], "/mcp.v1.Agent/Status", &req.base,
-		    &mcp__v1__status_response__descriptor, &resp, T_SHORT, &e) == 0) {
+		    &mcp__v1__status_response__descriptor, &resp, T_LIST, &e) == 0) {
 			protobuf_c_message_free_unpacked(resp, NULL);
 			return &c->cfg.nodes[i];
 		}
@@ -420,6 +428,18 @@ json_print(json_t *j)
 	json_decref(j);
 }
 
+/*
+ * The agent answered but could not see some components (they show
+ * "unknown"): say why, on stderr so tables stay parseable; the exit status
+ * stays 0 (the node answered truthfully).
+ */
+static void
+observe_note(const char *node, const char *why)
+{
+	if (why != NULL && why[0])
+		fprintf(stderr, "mcp: node %s: observed state unknown: %s\n", node, why);
+}
+
 int
 cli_cmd_ps(struct cli *c, int argc, char **argv)
 {
@@ -442,7 +462,7 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 
 		if (node_call(c, &c->cfg.nodes[n], "/mcp.v1.Agent/ListServices",
 		    &req.base, &mcp__v1__list_services_response__descriptor,
-		    (ProtobufCMessage **)&resp, T_SHORT, &err) == -1) {
+		    (ProtobufCMessage **)&resp, T_LIST, &err) == -1) {
 			rc = cli_fail(c, &err);
 			continue;
 		}
@@ -454,7 +474,12 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 				char up[32], state[48];
 
 				if (c->json) {
-					json_array_append_new(arr, component_json(s, cs));
+					json_t *jc = component_json(s, cs);
+
+					if (resp->observe_error[0])
+						json_object_set_new(jc, "observe_error",
+						    json_string(resp->observe_error));
+					json_array_append_new(arr, jc);
 					continue;
 				}
 				fmt_uptime(up, sizeof(up), strcmp(cs->observed, "running") == 0 ?
@@ -465,6 +490,7 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 				    cs->name, s->node, cs->runtime, state, cs->version, up);
 			}
 		}
+		observe_note(c->cfg.nodes[n].name, resp->observe_error);
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
 	}
 	if (c->json)
@@ -542,7 +568,7 @@ cli_cmd_status(struct cli *c, int argc, char **argv)
 
 		if (node_call(c, &c->cfg.nodes[n], "/mcp.v1.Agent/Status", &req.base,
 		    &mcp__v1__status_response__descriptor, (ProtobufCMessage **)&resp,
-		    T_SHORT, &err) == -1) {
+		    T_LIST, &err) == -1) {
 			if (err.code == MCP_E_NOTFOUND && argc == 2)
 				continue;
 			rc = cli_fail(c, &err);
@@ -550,11 +576,18 @@ cli_cmd_status(struct cli *c, int argc, char **argv)
 		}
 		for (i = 0; i < resp->n_services; i++) {
 			found++;
-			if (c->json)
-				json_array_append_new(arr, service_json(resp->services[i]));
-			else
+			if (c->json) {
+				json_t *js = service_json(resp->services[i]);
+
+				if (resp->observe_error[0])
+					json_object_set_new(js, "observe_error",
+					    json_string(resp->observe_error));
+				json_array_append_new(arr, js);
+			} else
 				status_print(resp->services[i]);
 		}
+		if (resp->n_services)
+			observe_note(c->cfg.nodes[n].name, resp->observe_error);
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
 	}
 	if (argc == 2 && !found) {
@@ -664,7 +697,7 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 		json_object_set_new(j, "address", json_string(node->address));
 		if (node_call(c, node, "/mcp.v1.Agent/NodeStatus", &req.base,
 		    &mcp__v1__node_status_response__descriptor,
-		    (ProtobufCMessage **)&resp, T_SHORT, &err) == -1) {
+		    (ProtobufCMessage **)&resp, T_LIST, &err) == -1) {
 			json_object_set_new(j, "healthy", json_false());
 			json_object_set_new(j, "error", json_string(err.msg));
 			if (!c->json)
@@ -688,12 +721,16 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 		json_object_set_new(j, "vcpus_committed", json_integer(resp->vcpus_committed));
 		json_object_set_new(j, "version", json_string(resp->version));
 		json_object_set_new(j, "uptime_s", json_integer(resp->uptime_s));
+		if (resp->observe_error[0])
+			json_object_set_new(j, "observe_error", json_string(resp->observe_error));
 		if (!c->json)
 			printf("%-12s %-36s %-8s %-8u %-8u %-20s %llu/%llu MB\n", node->name,
 			    node->address, "ok", resp->services, resp->components_running,
 			    rts, (unsigned long long)resp->memory_committed_mb,
 			    (unsigned long long)resp->memory_total_mb);
 		json_array_append_new(arr, j);
+		if (!c->json)
+			observe_note(node->name, resp->observe_error);
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
 	}
 	if (c->json)

@@ -832,6 +832,139 @@ podman_logs(struct runtime *rt, const char *name, int tail, int follow,
 	return rc;
 }
 
+/* ---- events ---- */
+
+int
+podman_event_parse(const char *line, struct podman_event *ev)
+{
+	const char *p = line;
+	json_error_t je;
+	json_t *j;
+	int rc = -1;
+
+	memset(ev, 0, sizeof(*ev));
+	while (*p == ' ' || *p == '\t' || *p == '\r')
+		p++;
+	if (*p != '{')
+		return 0;	/* podman's stderr (warnings) shares the stream */
+	if ((j = json_loads(p, 0, &je)) == NULL || !json_is_object(j))
+		goto out;
+	if (json_str(j, "Name")[0] == '\0' || json_str(j, "Status")[0] == '\0')
+		goto out;
+	mcp_strlcpy(ev->name, json_str(j, "Name"), sizeof(ev->name));
+	mcp_strlcpy(ev->id, json_str(j, "ID"), sizeof(ev->id));
+	mcp_strlcpy(ev->status, json_str(j, "Status"), sizeof(ev->status));
+	rc = 1;
+out:
+	json_decref(j);
+	return rc;
+}
+
+/* events: split the stream into lines, hand each event on. */
+struct podman_events_ctx {
+	podman_event_cb cb;
+	void *arg;
+	struct buf line;
+	int stopped;		/* the callback asked to stop */
+	char bad[160];		/* why the stream could not be read: a gap */
+};
+
+#define PODMAN_EVENT_LINE_MAX	65536
+
+static int
+podman_events_line(struct podman_events_ctx *ctx, const char *line)
+{
+	struct podman_event ev;
+	int rc = podman_event_parse(line, &ev);
+
+	if (rc == -1) {
+		snprintf(ctx->bad, sizeof(ctx->bad), "unreadable output: %.100s", line);
+		return 1;
+	}
+	if (rc == 1 && ctx->cb(&ev, ctx->arg) != 0) {
+		ctx->stopped = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+podman_events_chunk(const char *data, size_t len, void *arg)
+{
+	struct podman_events_ctx *ctx = arg;
+	char *nl;
+	size_t used;
+
+	if (len == 0)
+		goto tick;
+	buf_append(&ctx->line, data, len);
+	while ((nl = memchr(ctx->line.data, '\n', ctx->line.len)) != NULL) {
+		*nl = '\0';
+		used = (size_t)(nl - ctx->line.data) + 1;
+		if (podman_events_line(ctx, ctx->line.data) != 0)
+			return 1;
+		memmove(ctx->line.data, ctx->line.data + used, ctx->line.len - used);
+		ctx->line.len -= used;
+		ctx->line.data[ctx->line.len] = '\0';
+	}
+	if (ctx->line.len > PODMAN_EVENT_LINE_MAX) {
+		snprintf(ctx->bad, sizeof(ctx->bad), "an event longer than %d bytes",
+		    PODMAN_EVENT_LINE_MAX);
+		return 1;
+	}
+tick:
+	/* after each batch too, so a burst can be handled as one */
+	if (ctx->cb(NULL, ctx->arg) != 0)
+		ctx->stopped = 1;
+	return ctx->stopped;
+}
+
+int
+podman_events(struct runtime *rt, int64_t since, podman_event_cb cb, void *arg,
+    int *pid, struct mcp_err *err)
+{
+	struct podman *p = podman_of(rt);
+	struct podman_events_ctx ctx = { cb, arg, BUF_INIT, 0, "" };
+	struct podman_argv a;
+	struct spawn_result res;
+	struct spawn_opts o;
+	const char *env[2];
+	int rc = -1;
+
+	argv_start(p, &a);
+	argv_add(&a, "events");
+	argv_add(&a, "--format");
+	argv_add(&a, "json");
+	argv_add(&a, "--filter");
+	argv_add(&a, "type=container");
+	argv_add(&a, "--filter");
+	argv_add(&a, "label=" RT_LABEL_MANAGED "=true");
+	if (since > 0) {
+		argv_add(&a, "--since");
+		argv_addf(&a, "%lld", (long long)since);
+	}
+	podman_opts(p, &o, env, 0);
+	o.timeout_ms = 0;	/* until the callback stops it */
+	o.pid_out = pid;
+	if (spawn_stream(a.v, &o, podman_events_chunk, &ctx, &res, err) == -1)
+		mcp_err_prefix(err, "podman events");
+	else if (ctx.stopped)
+		rc = 0;
+	else if (ctx.bad[0])
+		mcp_err_set(err, MCP_E_DATALOSS, "podman events: %s", ctx.bad);
+	else if (res.status > 128)
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "podman events: killed by signal %d",
+		    res.status - 128);
+	else if (res.status != 0)
+		podman_fail(&res, err, "podman events");
+	else
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "podman events: ended");
+	spawn_result_free(&res);
+	buf_free(&ctx.line);
+	argv_free(&a);
+	return rc;
+}
+
 static void
 podman_free(struct runtime *rt)
 {

@@ -121,6 +121,30 @@ struct podman_config {
 
 struct runtime *podman_runtime_new(const struct podman_config *cfg, struct mcp_err *err);
 
+/* One record of `podman events` about a container. */
+struct podman_event {
+	char name[RT_NAME_MAX];
+	char id[80];
+	char status[32];	/* podman's word: create, start, died, remove, ... */
+};
+
+/* ev is NULL after each batch of events and about twice a second (a tick
+ * to act on what came and to cancel on); non-zero stops. */
+typedef int (*podman_event_cb)(const struct podman_event *ev, void *arg);
+
+/*
+ * Follow `podman events` for MCP-managed containers (the runtime's store),
+ * replaying from since (unix seconds; 0 = from now), calling cb for each
+ * event until cb stops it (0 returned) or the stream ends (-1: the child
+ * exited or wrote a line that is not an event: a gap, err says which).
+ * *pid, when not NULL, is the child's pid while it runs.
+ */
+int podman_events(struct runtime *rt, int64_t since, podman_event_cb cb,
+    void *arg, int *pid, struct mcp_err *err);
+/* One line of its output: 1 an event (ev filled), 0 not an event (podman's
+ * own diagnostics on stderr, blank), -1 garbled. */
+int podman_event_parse(const char *line, struct podman_event *ev);
+
 /* Label keys podman containers carry. */
 #define RT_LABEL_MANAGED   "mcp.managed"
 #define RT_LABEL_SERVICE   "mcp.service"

@@ -19,6 +19,7 @@ struct spawn_opts {
 	int timeout_ms;			/* <= 0: 120 s */
 	size_t max_output;		/* cap per stream; 0 = 64 MiB */
 	int stdout_fd;			/* >= 0: child's stdout goes there (not captured) */
+	int *pid_out;			/* spawn_stream: the child's pid while it runs, then 0 */
 };
 
 struct spawn_result {

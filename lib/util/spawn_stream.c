@@ -65,6 +65,8 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 		return -1;
 	}
 
+	if (opts && opts->pid_out)
+		*opts->pid_out = (int)pid;
 	if (opts && opts->timeout_ms > 0)
 		deadline = mcp_now_ms() + opts->timeout_ms;
 	next_tick = mcp_now_ms() + STREAM_TICK_MS;
@@ -110,6 +112,8 @@ spawn_stream(const char *const argv[], const struct spawn_opts *opts,
 	else
 		until = deadline ? deadline : mcp_now_ms() + SPAWN_EOF_WAIT_MS;
 	res->status = spawn_reap(pid, until, STREAM_GRACE_MS, &killed);
+	if (opts && opts->pid_out)
+		*opts->pid_out = 0;
 	/* the deadline passed while reading, or after EOF with the child
 	 * still running */
 	res->timed_out = timed_out || (killed && deadline && until == deadline);

@@ -147,6 +147,39 @@ test_socket_group(void **state)
 	agent_config_free(&a);
 }
 
+/* [podman] list_timeout / resync: the live view's bounds (agent/live.h). */
+static void
+test_listing_bounds(void **state)
+{
+	char path[] = "/tmp/mcp-test-config.XXXXXX";
+	const char *text = "[podman]\nlist_timeout = 2\nresync = 7\n";
+	struct mcp_err err = MCP_ERR_INIT;
+	struct agent_config a;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_int_equal(agent_config_load("examples/config/agent.toml", &a, &err), 0);
+	assert_int_equal(a.list_timeout_s, 5);
+	assert_int_equal(a.resync_s, 30);
+	agent_config_free(&a);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(agent_config_load(path, &a, &err), 0);
+	unlink(path);
+	assert_int_equal(a.list_timeout_s, 2);
+	assert_int_equal(a.resync_s, 7);
+	agent_config_free(&a);
+	/* the CLI waits 30 s for ps/status: the agent must answer well before */
+	assert_int_equal(load_text("[podman]\nlist_timeout = 21\n", &err), -1);
+	assert_non_null(strstr(err.msg, "list_timeout"));
+	assert_non_null(strstr(err.msg, "out of range"));
+	assert_int_equal(load_text("[podman]\nlist_timeout = 0\n", &err), -1);
+	assert_int_equal(load_text("[podman]\nresync = 0\n", &err), -1);
+	assert_non_null(strstr(err.msg, "resync"));
+	assert_int_equal(load_text("[podman]\nlist_timeout = 20\nresync = 3600\n", &err), 0);
+}
+
 int
 main(void)
 {
@@ -155,6 +188,7 @@ main(void)
 		cmocka_unit_test(test_bad_agent_configs),
 		cmocka_unit_test(test_volume_roots),
 		cmocka_unit_test(test_socket_group),
+		cmocka_unit_test(test_listing_bounds),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

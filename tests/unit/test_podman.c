@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #define TEST_NAME	"mcpt-hello-web"
 #define TEST_NAME2	"mcpt-hello-other"
 #define TEST_NAME3	"mcpt-hello-busy"
+#define TEST_NAME4	"mcpt-hello-events"
 
 static struct runtime *rt;
 static char image[512], image_bad[512], args_path[1024], conf_path[1024];
@@ -212,6 +214,83 @@ test_stream_timeout_and_missing(void **state)
 	assert_int_equal(spawn_stream(none, NULL, collect, &lb, &res, &err), -1);
 	assert_int_equal(err.code, MCP_E_PRECONDITION);
 	spawn_result_free(&res);
+}
+
+/* spawn_stream reports the child's pid while it runs, 0 after. */
+struct pid_seen {
+	int *pid;
+	int seen, alive;
+};
+
+static int
+pid_check(const char *data, size_t len, void *arg)
+{
+	struct pid_seen *ps = arg;
+
+	(void)data;
+	if (len != 0)
+		return 0;
+	ps->seen = *ps->pid;
+	ps->alive = ps->seen > 0 && kill(ps->seen, 0) == 0;
+	return 1;
+}
+
+static void
+test_stream_pid(void **state)
+{
+	static const char *const argv[] = { "sleep", "30", NULL };
+	int pid = -1;
+	struct spawn_opts o = { .stdout_fd = -1, .pid_out = &pid };
+	struct pid_seen ps = { &pid, 0, 0 };
+	struct spawn_result res;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(spawn_stream(argv, &o, pid_check, &ps, &res, &err), 0);
+	assert_true(ps.seen > 0);
+	assert_true(ps.alive);
+	assert_int_equal(pid, 0);
+	assert_int_equal(kill(ps.seen, 0), -1);	/* reaped */
+	spawn_result_free(&res);
+}
+
+/* Lines of `podman events --format json` (podman 4.3) and what they mean. */
+static void
+test_event_parse(void **state)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		const char *name, *status;
+	} cases[] = {
+		{ "{\"ID\":\"7155e15e\",\"Image\":\"localhost/hello:t1\",\"Name\":\"c1\","
+		  "\"Status\":\"died\",\"Time\":\"2026-12-02T03:00:51.69Z\",\"Type\":"
+		  "\"container\",\"Attributes\":{\"mcp.managed\":\"true\"}}", 1, "c1", "died" },
+		{ "  {\"Name\":\"svc-web\",\"Status\":\"start\"}\r", 1, "svc-web", "start" },
+		{ "", 0, "", "" },
+		{ "time=\"2026-12-02T03:00:51Z\" level=warning msg=\"...\"", 0, "", "" },
+		{ "WARN[0000] Failed to decode the keys", 0, "", "" },
+		{ "e\"}}", 0, "", "" },
+		{ "{\"ID\":\"7155e15e\",\"Name\":\"c1\",\"Sta", -1, "", "" },	/* cut short */
+		{ "{\"ID\":\"7155e15e\",\"Status\":\"start\"}", -1, "", "" },	/* no name */
+		{ "{\"Name\":\"c1\"}", -1, "", "" },				/* no status */
+		{ "[1,2]", 0, "", "" },
+		{ "{}", -1, "", "" },
+	};
+	struct podman_event ev;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = podman_event_parse(cases[i].line, &ev);
+
+		if (rc != cases[i].rc)
+			fail_msg("case %zu (%s): %d, wanted %d", i, cases[i].line, rc,
+			    cases[i].rc);
+		assert_string_equal(ev.name, cases[i].name);
+		assert_string_equal(ev.status, cases[i].status);
+	}
+	assert_int_equal(podman_event_parse(cases[0].line, &ev), 1);
+	assert_string_equal(ev.id, "7155e15e");
 }
 
 /* ---- the podman tests, in order ---- */
@@ -553,6 +632,81 @@ test_remove_running(void **state)
 	free(all);
 }
 
+/*
+ * podman_events against real podman: a container started while it runs is
+ * reported (create, start) with the child's pid; stopping from the
+ * callback returns 0; a child killed from outside is a gap (-1, says so).
+ */
+struct ev_seen {
+	int *pid;
+	int ticks, created, started, child, started_run;
+	int kill_it;
+	struct mcp_err run_err;
+};
+
+static int
+ev_collect(const struct podman_event *ev, void *arg)
+{
+	struct ev_seen *s = arg;
+	struct rt_spec spec = {
+		.name = TEST_NAME4, .service = "mcpt-hello", .component = "events",
+		.image = image,
+	};
+
+	if (ev == NULL) {
+		s->ticks++;
+		s->child = *s->pid;
+		if (s->kill_it && s->child > 0) {
+			kill(s->child, SIGKILL);
+			return 0;
+		}
+		/* the second tick: the stream is surely reading by now */
+		if (s->ticks == 2 && !s->started_run) {
+			s->started_run = 1;
+			rt->ops->run(rt, &spec, &s->run_err);
+		}
+		return s->ticks > 60 || (s->created && s->started);
+	}
+	if (strcmp(ev->name, TEST_NAME4) == 0) {
+		s->created |= strcmp(ev->status, "create") == 0;
+		s->started |= strcmp(ev->status, "start") == 0;
+	}
+	return s->created && s->started;
+}
+
+static void
+test_events(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct ev_seen s;
+	int pid = -1;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.pid = &pid;
+	assert_int_equal(podman_events(rt, 0, ev_collect, &s, &pid, &err), 0);
+	assert_int_equal(s.run_err.code, 0);
+	assert_true(s.created);
+	assert_true(s.started);
+	assert_true(s.child > 0);
+	assert_int_equal(pid, 0);
+	/* replayed from a time before the run */
+	memset(&s, 0, sizeof(s));
+	s.pid = &pid;
+	s.started_run = 1;
+	assert_int_equal(podman_events(rt, (int64_t)time(NULL) - 60, ev_collect, &s,
+	    &pid, &err), 0);
+	assert_true(s.created && s.started);
+	/* killed behind its back: a gap */
+	memset(&s, 0, sizeof(s));
+	s.pid = &pid;
+	s.kill_it = 1;
+	assert_int_equal(podman_events(rt, 0, ev_collect, &s, &pid, &err), -1);
+	print_message("    %s: %s\n", mcp_code_name(err.code), err.msg);
+	assert_non_null(strstr(err.msg, "podman events: killed by signal 9"));
+	assert_int_equal(rt->ops->remove(rt, TEST_NAME4, 1, &err), 0);
+}
+
 /* ---- set-up ---- */
 
 static int
@@ -619,6 +773,7 @@ group_teardown(void **state)
 		rt->ops->remove(rt, TEST_NAME, 1, &err);
 		rt->ops->remove(rt, TEST_NAME2, 1, &err);
 		rt->ops->remove(rt, TEST_NAME3, 1, &err);
+		rt->ops->remove(rt, TEST_NAME4, 1, &err);
 		runtime_free(rt);
 	}
 	for (size_t i = 0; global_args && global_args[i]; i++)
@@ -635,6 +790,8 @@ main(void)
 		cmocka_unit_test(test_stream_env),
 		cmocka_unit_test(test_stream_cancel),
 		cmocka_unit_test(test_stream_timeout_and_missing),
+		cmocka_unit_test(test_stream_pid),
+		cmocka_unit_test(test_event_parse),
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invalid_args),
@@ -652,6 +809,7 @@ main(void)
 		cmocka_unit_test(test_stop_absent),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_remove_running),
+		cmocka_unit_test(test_events),
 	};
 
 	int rc;
