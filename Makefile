@@ -7,7 +7,7 @@
 
 CC      ?= cc
 SAN     ?= 0
-PKGS    := grpc libprotobuf-c sqlite3 openssl jansson libarchive
+PKGS    := grpc libprotobuf-c sqlite3 openssl jansson libarchive ldns
 
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O2 \
 	-Wno-missing-field-initializers -Wno-format-truncation
