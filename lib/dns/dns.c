@@ -307,10 +307,18 @@ answer_error(const struct dns_client *c, const char *name, const ldns_pkt *a,
 
 	switch (rcode) {
 	case LDNS_RCODE_NOTAUTH:
+		/* without a TSIG error: RFC 2136's "not authoritative" (knot
+		 * says so for a zone it does not serve) */
+		if (!te)
+			return mcp_err_set(err, MCP_E_PERM,
+			    "DNS server %s refused the update for %s: NOTAUTH "
+			    "(not authoritative for zone %s, or key %s not "
+			    "authorised)", c->where, name, c->zone_plain,
+			    c->key_plain);
 		return mcp_err_set(err, MCP_E_PERM,
 		    "DNS server %s refused the update for %s: not authorised "
-		    "(TSIG key %s or the ACL; NOTAUTH%s%s)", c->where, name,
-		    c->key_plain, te ? ", " : "", te ? te : "");
+		    "(TSIG key %s or the ACL; NOTAUTH, %s)", c->where, name,
+		    c->key_plain, te);
 	case LDNS_RCODE_REFUSED:
 		return mcp_err_set(err, MCP_E_PERM,
 		    "DNS server %s refused the update for %s: REFUSED (its policy "
