@@ -44,12 +44,22 @@ KNOT_KEYS="$T/master.key $T/intruder.key" KNOT_UPDATE_KEY=mcp-master \
 	KNOT_UPDATE_OWNERS=apps knot_start_local "$T/knot" svc.test "$PORT" \
 	"multi.apps A 10.9.0.1" "multi.apps A 10.9.0.2" "fixed A 10.9.0.9" || exit 1
 
-# dns-update as mcp-master against this server; KEY=name FILE overrides
-upd() { "$DU" -t 2000 -l 120 127.0.0.1 "$PORT" svc.test mcp-master "$T/master.key" "$@"; }
+# dns-update, its stderr also kept in $T/du.all (sanitizer reports are
+# looked for at the end: a failing call's leak would otherwise pass)
+du() {
+	local rc
+	"$DU" "$@" 2>"$T/du.err"
+	rc=$?
+	cat "$T/du.err" >>"$T/du.all"
+	cat "$T/du.err" >&2
+	return $rc
+}
+# as mcp-master against this server / with another key
+upd() { du -t 2000 -l 120 127.0.0.1 "$PORT" svc.test mcp-master "$T/master.key" "$@"; }
 upd_key() {
 	local key="$1" file="$2"
 	shift 2
-	"$DU" -t 2000 127.0.0.1 "$PORT" svc.test "$key" "$file" "$@"
+	du -t 2000 127.0.0.1 "$PORT" svc.test "$key" "$file" "$@"
 }
 # the A records of NAME, sorted, space-separated
 answers() {
@@ -95,7 +105,7 @@ expect_fail "an address that is not a dotted quad" "INVALID_ARGUMENT: dns: addre
 expect_fail "an IPv6 address for an A record" "INVALID_ARGUMENT: dns: address \"::1\"" \
 	upd set ok.apps.svc.test ::1
 expect_fail "a server that is not an IP address" "INVALID_ARGUMENT: dns: server \"localhost\" is not an IP address" \
-	"$DU" localhost "$PORT" svc.test mcp-master "$T/master.key" delete a.svc.test
+	du localhost "$PORT" svc.test mcp-master "$T/master.key" delete a.svc.test
 check "knot received none of those" test "$(ddns_count)" = "$before"
 
 # ---- refused by the server: named as not authorised, nothing changed
@@ -118,7 +128,7 @@ expect_fail "a delete outside the ACL's owners" "PERMISSION_DENIED: .*not author
 check "fixed.svc.test still answers" answers_are fixed.svc.test 10.9.0.9
 expect_fail "a zone the server does not serve" \
 	"PERMISSION_DENIED: .*refused the update for a.other.test: NOTAUTH \(not authoritative for zone other.test" \
-	"$DU" 127.0.0.1 "$PORT" other.test mcp-master "$T/master.key" set a.other.test 10.9.1.8
+	du 127.0.0.1 "$PORT" other.test mcp-master "$T/master.key" set a.other.test 10.9.1.8
 
 # ---- a server that never answers: UNAVAILABLE within the deadline
 SPORT=$(free_port) || exit 1
@@ -126,7 +136,7 @@ socat -u "UDP4-RECV:$SPORT,bind=127.0.0.1" /dev/null &
 SINK=$!
 sleep 0.2
 t0=$(date +%s%N)
-out=$("$DU" -t 1000 127.0.0.1 "$SPORT" svc.test mcp-master "$T/master.key" set late.apps.svc.test 10.9.1.9 2>&1)
+out=$(du -t 1000 127.0.0.1 "$SPORT" svc.test mcp-master "$T/master.key" set late.apps.svc.test 10.9.1.9 2>&1)
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "  silent server: exit $rc after $ms ms: $out"
@@ -153,5 +163,7 @@ check "... the last one answers" answers_are r199.bench.apps.svc.test 10.9.3.1
 t0=$(date +%s%N)
 upd set once.apps.svc.test 10.9.3.2
 echo "  one dns-update process (exec, key file, update): $((($(date +%s%N) - t0) / 1000000)) ms"
+no_sanitizer_report() { ! grep -B2 -A20 "Sanitizer" "$T/du.all"; }
+check "no sanitizer report from any dns-update run" no_sanitizer_report
 
 t_done
