@@ -500,77 +500,95 @@ push_delete_rrset(ldns_rr_list *list, ldns_rdf *owner)
 	return 0;
 }
 
-int
-dns_set_a(struct dns_client *c, const char *name, const char *ipv4,
+/* "owner TTL IN A addr" (clones owner), or NULL when out of memory. */
+static ldns_rr *
+a_record(const ldns_rdf *owner, int ttl, const struct in_addr *in)
+{
+	ldns_rr *rr = ldns_rr_new();
+	ldns_rdf *o = ldns_rdf_clone(owner);
+	ldns_rdf *addr = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, sizeof(*in), in);
+
+	if (!rr || !o || !addr) {
+		ldns_rr_free(rr);
+		ldns_rdf_deep_free(o);
+		ldns_rdf_deep_free(addr);
+		return NULL;
+	}
+	ldns_rr_set_owner(rr, o);
+	ldns_rr_set_type(rr, LDNS_RR_TYPE_A);
+	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+	ldns_rr_set_ttl(rr, (uint32_t)ttl);
+	if (!ldns_rr_push_rdf(rr, addr)) {
+		ldns_rdf_deep_free(addr);
+		ldns_rr_free(rr);
+		return NULL;
+	}
+	return rr;
+}
+
+/*
+ * One UPDATE for name's A RRset: delete it, then (ipv4 not NULL) add
+ * "name TTL IN A ipv4".  The checks come first: nothing is sent for a name
+ * outside the zone or an address that is not a dotted quad.
+ */
+static int
+update_a(struct dns_client *c, const char *name, const char *ipv4,
     struct mcp_err *err)
 {
 	char plain[SVC_HOSTNAME_MAX + 2];
 	struct in_addr in;
-	ldns_rdf *owner = NULL, *addr;
+	ldns_rdf *owner;
 	ldns_rr_list *up = NULL;
-	ldns_rr *rr;
-	int rc = -1;
+	ldns_rr *add = NULL;
+	int ok, rc = -1;
 
 	if (update_owner(c, name, plain, sizeof(plain), &owner, err) == -1)
 		return -1;
-	if (!ipv4 || inet_pton(AF_INET, ipv4, &in) != 1) {
-		ldns_rdf_deep_free(owner);
-		return mcp_err_set(err, MCP_E_INVALID, "dns: address \"%s\" for "
-		    "%s is not an IPv4 address (a.b.c.d)", ipv4 ? ipv4 : "(null)",
-		    plain);
-	}
-	up = ldns_rr_list_new();
-	rr = ldns_rr_new();
-	addr = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, sizeof(in), &in);
-	if (!up || !rr || !addr) {
-		ldns_rr_free(rr);
-		ldns_rdf_deep_free(addr);
-		ldns_rdf_deep_free(owner);
-		mcp_err_set(err, MCP_E_INTERNAL, "dns: update for %s: out of "
-		    "memory", plain);
+	if (ipv4 && inet_pton(AF_INET, ipv4, &in) != 1) {
+		mcp_err_set(err, MCP_E_INVALID, "dns: address \"%s\" for %s is "
+		    "not an IPv4 address (a.b.c.d)", ipv4, plain);
 		goto out;
 	}
-	/* the add: NAME TTL IN A ADDR, after the delete in the same message */
-	ldns_rr_set_owner(rr, ldns_rdf_clone(owner));
-	ldns_rr_set_type(rr, LDNS_RR_TYPE_A);
-	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
-	ldns_rr_set_ttl(rr, (uint32_t)c->ttl);
-	ldns_rr_push_rdf(rr, addr);
-	if (push_delete_rrset(up, owner) == -1 || !ldns_rr_owner(rr) ||
-	    !ldns_rr_list_push_rr(up, rr)) {
-		ldns_rr_free(rr);
+	up = ldns_rr_list_new();
+	if (up && ipv4)
+		add = a_record(owner, c->ttl, &in);
+	ok = up && (!ipv4 || add);
+	if (ok) {
+		ok = push_delete_rrset(up, owner) == 0;
+		owner = NULL;	/* taken either way */
+	}
+	if (ok && add) {
+		ok = ldns_rr_list_push_rr(up, add);
+		if (ok)
+			add = NULL;
+	}
+	if (!ok) {
 		mcp_err_set(err, MCP_E_INTERNAL, "dns: update for %s: out of "
 		    "memory", plain);
 		goto out;
 	}
 	rc = send_update(c, plain, up, err);
 out:
+	ldns_rdf_deep_free(owner);
+	ldns_rr_free(add);
 	ldns_rr_list_deep_free(up);
 	return rc;
 }
 
 int
+dns_set_a(struct dns_client *c, const char *name, const char *ipv4,
+    struct mcp_err *err)
+{
+	if (!ipv4)
+		return mcp_err_set(err, MCP_E_INVALID, "dns: no address for %s",
+		    name ? name : "(null)");
+	return update_a(c, name, ipv4, err);
+}
+
+int
 dns_delete_a(struct dns_client *c, const char *name, struct mcp_err *err)
 {
-	char plain[SVC_HOSTNAME_MAX + 2];
-	ldns_rdf *owner;
-	ldns_rr_list *up;
-	int rc = -1;
-
-	if (update_owner(c, name, plain, sizeof(plain), &owner, err) == -1)
-		return -1;
-	up = ldns_rr_list_new();
-	if (!up || push_delete_rrset(up, owner) == -1) {
-		if (!up)
-			ldns_rdf_deep_free(owner);
-		mcp_err_set(err, MCP_E_INTERNAL, "dns: update for %s: out of "
-		    "memory", plain);
-		goto out;
-	}
-	rc = send_update(c, plain, up, err);
-out:
-	ldns_rr_list_deep_free(up);
-	return rc;
+	return update_a(c, name, NULL, err);
 }
 
 /* Trim spaces, tabs and one pair of double quotes around s, in place. */
