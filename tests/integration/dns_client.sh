@@ -10,7 +10,7 @@
 # within the deadline), several threads sharing one client; the time per
 # update is printed.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/agent.sh
 . tests/lib/fleet.sh
 
