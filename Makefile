@@ -7,7 +7,7 @@
 
 CC      ?= cc
 SAN     ?= 0
-PKGS    := grpc libprotobuf-c sqlite3 openssl jansson libarchive
+PKGS    := grpc libprotobuf-c sqlite3 openssl jansson libarchive ldns
 
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O2 \
 	-Wno-missing-field-initializers -Wno-format-truncation
@@ -41,6 +41,11 @@ CMD_BINS  := $(addprefix $(BIN)/,$(CMDS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
+# Test tools: tests/tools/<name>.c, small mains over libmcp that shell
+# tests drive (never installed): build/<variant>/tools/<name>.
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
 EXTRA_TARGETS :=
 ifneq ($(wildcard cmd/mcp-init),)
 EXTRA_TARGETS += $(BIN)/mcp-init
@@ -54,7 +59,7 @@ endif
 
 .PHONY: all test unit clean fuzz
 .SECONDARY:
-all: $(CMD_BINS) $(EXTRA_TARGETS) $(UNIT_BINS)
+all: $(CMD_BINS) $(EXTRA_TARGETS) $(UNIT_BINS) $(TOOL_BINS)
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
@@ -104,6 +109,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBMCP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBMCP) $(LDLIBS) -lcmocka $(LDFLAGS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(LIBMCP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBMCP) $(LDLIBS) $(LDFLAGS)
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || exit 1; done

@@ -11,7 +11,7 @@ iproute2 kmod cpio socat xz-utils openssl sqlite3 libsqlite3-dev libssl-dev libg
 libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libarchive-dev
 libzstd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
 python3-grpcio python3-grpc-tools clang libclang-rt-14-dev haproxy
-knot knot-dnsutils
+knot knot-dnsutils libldns-dev
 golang-github-burntsushi-toml-dev"
 
 missing=""
