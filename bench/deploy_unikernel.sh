@@ -42,7 +42,7 @@ mcp undeploy uk >/dev/null
 KERNEL=$MCP_KERNEL_DIR/vmlinux
 INITRD=$(find "$AGENT_DIR/state/images" -name initramfs.cpio | head -1)
 
-raw=() agent=()
+raw=() agent=() calls=()
 for i in $(seq 1 "$RUNS"); do
 	p=$(free_port 40000 50000)
 	t0=$(now_ms)
@@ -58,6 +58,7 @@ for i in $(seq 1 "$RUNS"); do
 
 	t0=$(now_ms)
 	out=$(mcp --json deploy "$T/uk.toml")
+	calls+=($(($(now_ms) - t0)))
 	wait_200 "http://127.0.0.1:$(port_of "$out")/" || echo "mcp run $i: no answer" >&2
 	agent+=($(($(now_ms) - t0)))
 	mcp undeploy uk >/dev/null
@@ -69,5 +70,5 @@ echo "  hand-written qemu : ${rm_} ms   (runs: ${raw[*]})"
 echo "  mcp deploy        : ${am} ms   (runs: ${agent[*]})"
 awk -v a="$am" -v b="$rm_" 'BEGIN { printf "  ratio mcp/qemu    : %.2f (target <= 1.15)\n", a / b }'
 echo "deploy call, cold image build : ${cold} ms"
-echo "deploy call, cached image     : ${cached} ms"
+echo "deploy call, cached image     : ${cached} ms, then median $(printf '%s\n' "${calls[@]}" | median) ms (runs: ${calls[*]})"
 echo "QEMU RSS with memory_mb=128   : $((RSS_KB / 1024)) MB"

@@ -17,6 +17,9 @@
 #                                  example image pushed in each version; built in
 #                                  the podman store DIR/img/podman (left for extra
 #                                  images; podman_env_cleanup it when done)
+#   agent_local_image NAME VERSION the example image as localhost/NAME:VERSION,
+#                                  built into the agent's own podman store only
+#                                  (never pushed, as after podman load/import)
 #   check / expect_fail / t_done   test bookkeeping, "N passed, N failed"
 
 _agent_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -74,6 +77,11 @@ hello_registry() {
 		MCP_IMAGE_BUILD_DIR="$dir/img" "$MCP_ROOT/scripts/build-hello-image.sh" \
 			"$v" "$REGISTRY" >/dev/null || return 1
 	done
+}
+
+agent_local_image() {
+	MCP_IMAGE_BUILD_DIR="$AGENT_DIR" "$MCP_ROOT/scripts/build-hello-image.sh" \
+		--local "$2" localhost "$1" >/dev/null
 }
 
 agent_start() {
