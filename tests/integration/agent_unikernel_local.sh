@@ -143,14 +143,7 @@ check "spec.json records the image ID booted" grep -q "sha256:$NEW_ID" "$AGENT_D
 for s in lvm lbox rvm; do
 	check "undeploy $s" mcp undeploy "$s"
 done
-no_qemu_left() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(cat "$p/comm" 2>/dev/null)" = qemu-system-x86 ] || continue
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$AGENT_DIR/state/vms/" && return 1
-	done
-	return 0
-}
+no_qemu_left() { test -z "$(agent_qemu_pids)"; }
 check "no QEMU process of this agent left" no_qemu_left
 check "agent log has no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AGENT_DIR/agent.log'"
 t_done
