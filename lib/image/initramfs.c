@@ -646,8 +646,8 @@ initramfs_pull(struct image_builder *b, const char *image, struct mcp_err *err)
 		return -1;
 	if (pulled)
 		log_info("image %s: was not in the local store; pulled it", image);
-	tag_note(ib, image, img.id, 0, "VMs running the old image keep it;\n\t    the next deploy that boots one builds from the new",
-	    prev);
+	tag_note(ib, image, img.id, 0, "VMs running the old image keep it; the next "
+	    "deploy that boots one builds from the new", prev);
 	rc = 0;
 	/*
 	 * Extract and check now when the image alone names the executable, so

@@ -250,7 +250,8 @@ oci_fetch(const struct podman_config *pc, const char *image, struct oci_image *o
 	if (oci_inspect(pc, image, out, &ierr) == 0)
 		return 0;
 	if (ierr.code != MCP_E_NOTFOUND) {
-		*err = ierr;
+		if (err)
+			*err = ierr;
 		return -1;
 	}
 	if (oci_pull(pc, image, err) == -1)

@@ -5,8 +5,10 @@
 # is touched; with the registry down, cached redeploys of a registry image
 # still succeed (no registry round trip); an image that is neither local
 # nor in a registry fails with an error naming it; a tag re-pointed in the
-# local store is rebuilt (never the old build booted silently) and the
-# agent says so.  Skips (77) when QEMU or the guest kernel is missing.
+# local store: the agent says so, an unchanged redeploy leaves the running
+# VM alone (as for containers), start refuses to boot other than what was
+# attested, and a deploy rebuilds from the new image (never the old build
+# booted silently).  Skips (77) when QEMU or the guest kernel is missing.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/agent.sh
@@ -128,12 +130,18 @@ check "build localhost/hello-local:v2 into the agent's store" agent_local_image 
 check "re-point $LOCAL at it" aps tag localhost/hello-local:v2 "$LOCAL"
 NEW_ID=$(aps image inspect --format '{{.Id}}' "$LOCAL")
 check "the tag names another image now" test -n "$NEW_ID" -a "$NEW_ID" != "$OLD_ID"
+# an unchanged redeploy leaves the running VM alone (as for containers) but says so
+check "unchanged redeploy after the tag moved" mcp deploy "$D/lvm.toml"
+check "the agent log says the tag moved and the running VM keeps the old image" \
+	grep -q "image $LOCAL now names sha256:$NEW_ID, not sha256:$OLD_ID.*VMs running the old image keep it" \
+	"$AGENT_DIR/agent.log"
+check "the running VM still answers from the old image" answers lvm "hello from lvm version v1"
 check "stop the VM" mcp stop lvm
 expect_fail "start refuses to boot other than what was attested, naming the move" \
 	"attestation.*now names sha256:$NEW_ID, not sha256:$OLD_ID" mcp start lvm
 check "no VM booted by the refused start" test -z "$(vm_pid lvm)"
-check "the agent log says the tag moved" \
-	grep -q "image $LOCAL now names sha256:$NEW_ID, not sha256:$OLD_ID" "$AGENT_DIR/agent.log"
+check "the agent log says the refused start's build was of the new image" \
+	grep -q "image $LOCAL now names sha256:$NEW_ID, not sha256:$OLD_ID.*: rebuilt" "$AGENT_DIR/agent.log"
 check "deploy again accepts the new image" mcp deploy "$D/lvm.toml"
 check "the VM now runs the new image" wait_for 90 answers lvm "hello from lvm version v2"
 check "the attestation hash changed" test -n "$(comp lvm image_hash)" -a "$(comp lvm image_hash)" != "$OLD_HASH"
