@@ -1,9 +1,12 @@
 #!/bin/bash
-# scripts/build-hello-image.sh VERSION REGISTRY: build the example service
-# image REGISTRY/hello:VERSION from bin/hello without internet access and
-# push it to REGISTRY (plain HTTP, e.g. a test registry on 127.0.0.1:5000).
-# MCP_IMAGE_NAME=tls-hello MCP_HELLO_BIN=bin/tls-hello builds the TLS
-# example the same way (REGISTRY/tls-hello:VERSION).
+# scripts/build-hello-image.sh [--local] VERSION REGISTRY [NAME]: build the
+# example service image REGISTRY/NAME:VERSION (NAME defaults to hello) from
+# bin/hello without internet access and push it to REGISTRY (plain HTTP,
+# e.g. a test registry on 127.0.0.1:5000).  With --local the image is not
+# pushed but left in the podman store (an image that exists only there, as
+# after podman load/import/build; REGISTRY may then be e.g. "localhost").
+# MCP_HELLO_BIN=bin/tls-hello ... tls-hello builds the TLS example the same
+# way (REGISTRY/tls-hello:VERSION).
 #
 # The rootfs is just the static binary, a minimal /etc/passwd and /etc/group
 # and /tmp; `podman import` turns it into a one-layer OCI image with
@@ -12,18 +15,31 @@
 # is removed afterwards; the host's podman storage is never touched.
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-	echo "usage: $0 VERSION REGISTRY   (e.g. v1.0.0 127.0.0.1:5000)" >&2
+local_only=0
+if [ "${1:-}" = --local ]; then
+	local_only=1
+	shift
+fi
+if [ $# -ne 2 ] && [ $# -ne 3 ]; then
+	echo "usage: $0 [--local] VERSION REGISTRY [NAME]   (e.g. v1.0.0 127.0.0.1:5000)" >&2
 	exit 2
 fi
 version="$1"
 registry="$2"
+name="${3:-hello}"
 if ! [[ "$version" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]]; then
 	echo "$0: invalid tag \"$version\"" >&2
 	exit 2
 fi
-name="${MCP_IMAGE_NAME:-hello}"
+if ! [[ "$name" =~ ^[a-z0-9][a-z0-9._/-]{0,127}$ ]]; then
+	echo "$0: invalid image name \"$name\"" >&2
+	exit 2
+fi
 image="$registry/$name:$version"
+if [ "$local_only" = 1 ] && [ -z "${MCP_IMAGE_BUILD_DIR:-}" ]; then
+	echo "$0: --local needs MCP_IMAGE_BUILD_DIR (the image stays in its podman store)" >&2
+	exit 2
+fi
 
 top="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=tests/lib/podman.sh
@@ -78,6 +94,8 @@ tar -C "$rootfs" --sort=name --owner=0 --group=0 --numeric-owner \
 		--change 'WORKDIR /' \
 		- "$image" >/dev/null
 
-penv_podman push -q --tls-verify=false "$image" >/dev/null
-penv_podman rmi -f "$image" >/dev/null 2>&1 || true
+if [ "$local_only" = 0 ]; then
+	penv_podman push -q --tls-verify=false "$image" >/dev/null
+	penv_podman rmi -f "$image" >/dev/null 2>&1 || true
+fi
 echo "$image"

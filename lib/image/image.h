@@ -12,12 +12,15 @@
  * the app's static ELF at its image path, /mcp/config (guestcfg.c, format
  * in cmd/mcp-init/config.h), the kernel modules under /mcp/modules and the
  * component's volume host directories at their guest paths.  Images come
- * from podman (oci.c); builds are cached by image id + a hash of every
- * other input, so an unchanged redeploy reuses the artifact.
+ * from the node's podman store, pulled only when absent (oci.c); builds
+ * are cached by image id (never the tag) + a hash of every other input,
+ * so an unchanged redeploy reuses the artifact and a re-pointed tag
+ * rebuilds.
  *
  * Files: image.h (this interface), oci.c (podman pull/inspect/extract),
  * elf.c (static ELF check), guestcfg.c (mcp-init config writer),
- * attest.c (hashes), initramfs.c (the builder).
+ * attest.c (hashes), tags.c (the ID each tag named at the last build),
+ * initramfs.c (the builder).
  */
 #ifndef MCP_IMAGE_IMAGE_H
 #define MCP_IMAGE_IMAGE_H
@@ -54,6 +57,12 @@ struct image_artifact {
 	char image_digest[IMAGE_HASH_MAX];	/* manifest digest, "" if unknown */
 	char exec[PATH_MAX];		/* the app's path inside the guest */
 	int cached;			/* 1 when an earlier build was reused */
+	/*
+	 * The ID the image's tag named when this node last built from it,
+	 * when that was another image (the tag was re-pointed: re-built or
+	 * re-loaded locally); "" otherwise.
+	 */
+	char image_prev_id[IMAGE_HASH_MAX];
 };
 
 struct image_builder;
@@ -107,6 +116,18 @@ struct image_builder *initramfs_builder_new(const struct initramfs_config *cfg,
 int image_attest(const char *kernel, const char *initrd, char out[IMAGE_HASH_MAX],
     uint64_t *kernel_size, uint64_t *initrd_size, struct mcp_err *err);
 
+/* ---- what each tag named at the last build (tags.c) ---- */
+
+/*
+ * 1 with prev = the recorded ID when the ID recorded for tag under
+ * cache_dir is not id; 0 (prev = "") when it is, or nothing is recorded.
+ * With record, id becomes the recorded ID (-1 when that cannot be written).
+ */
+int image_tag_moved(const char *cache_dir, const char *tag, const char *id, int record,
+    char prev[IMAGE_HASH_MAX], struct mcp_err *err);
+/* Parse a record ("<id>\n<tag>\n") for tag into id; -1 if it is not one. */
+int image_tag_parse(const char *text, const char *tag, char id[IMAGE_HASH_MAX]);
+
 /* ---- ELF check (elf.c) ---- */
 
 /*
@@ -137,19 +158,36 @@ struct oci_image {
 	char *workdir;			/* "" if unset */
 };
 
+/*
+ * The error code for a podman error line about an image: MCP_E_NOTFOUND
+ * when it says the image (or tag) does not exist, locally or in the
+ * registry; MCP_E_UNAVAILABLE for anything else (registry unreachable,
+ * storage errors).
+ */
+int oci_classify(const char *line);
 int oci_pull(const struct podman_config *pc, const char *image, struct mcp_err *err);
 /* 1 / 0 / -1 */
 int oci_exists(const struct podman_config *pc, const char *image, struct mcp_err *err);
+/* -1 with MCP_E_NOTFOUND when the image is not in the local store. */
 int oci_inspect(const struct podman_config *pc, const char *image,
     struct oci_image *out, struct mcp_err *err);
+/*
+ * Inspect the image in the local store; only when it is absent, pull it
+ * from its registry first (*pulled = 1).  A failed pull says that the
+ * image is neither here nor fetchable, and why.
+ */
+int oci_fetch(const struct podman_config *pc, const char *image, struct oci_image *out,
+    int *pulled, struct mcp_err *err);
 void oci_image_free(struct oci_image *img);
 /*
  * Copy the regular file at guest path `path` (symlinks resolved inside the
- * image root) out of the image to dest; with path_search, a name without
- * '/' is searched in the dirs of `path_search` (a $PATH value) and the
- * absolute path found is written to found (foundsz bytes).
+ * image root) out of the image with ID `id` (as inspected, so a tag that
+ * moves meanwhile cannot change what is copied; `image` names it in
+ * errors) to dest; with path_search, a name without '/' is searched in the
+ * dirs of `path_search` (a $PATH value) and the absolute path found is
+ * written to found (foundsz bytes).
  */
-int oci_extract(const struct podman_config *pc, const char *image,
+int oci_extract(const struct podman_config *pc, const char *image, const char *id,
     const char *path, const char *path_search, const char *dest,
     char *found, size_t foundsz, struct mcp_err *err);
 

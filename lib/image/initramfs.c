@@ -1,9 +1,14 @@
 /*
  * image/initramfs.c: the initramfs builder (see image.h).
  *
+ * pull(): the image from the node's podman store, or from its registry
+ * only when it is not there (oci_fetch); then, when the image alone names
+ * the executable, extract it and require a static ELF, so a bad image is
+ * refused before a deploy replaces anything.
+ *
  * build():
- *   1. inspect the image (podman) for its id, Entrypoint, Cmd, Env,
- *      WorkingDir;
+ *   1. inspect the image (podman; pulled first only when absent) for its
+ *      id, Entrypoint, Cmd, Env, WorkingDir;
  *   2. decide the app's argv and executable: Entrypoint + (component cmd,
  *      else image Cmd); without an Entrypoint the component cmd or image
  *      Cmd itself, its first word searched in the image's $PATH; when that
@@ -17,7 +22,8 @@
  *      mcp-init, modules, kernel identity, volume contents); if
  *      cache_dir/vm/<key>/ exists, reuse it;
  *   6. else write initramfs.cpio (cpio.c) into a temp dir, hash kernel +
- *      initramfs (attest.c), write artifact.json, rename the dir into place.
+ *      initramfs (attest.c), write artifact.json, rename the dir into place;
+ *   7. record the id the tag named (tags.c), saying so when it moved.
  *
  * Layout of the initramfs: /init (mcp-init), /dev/console, /proc, /sys,
  * /tmp, /run, /etc/hosts, the volumes at their guest paths, the app at its
@@ -184,9 +190,24 @@ exec_fetch(struct initramfs *ib, const char *image, const struct oci_image *img,
 	buf_free(&known);
 	if (file_mkdirs(dir, 0700, err) == -1)
 		return -1;
-	if (oci_extract(ib->podman, image, path, search, host, found, foundsz, err) == -1)
+	if (oci_extract(ib->podman, image, img->id, path, search, host, found, foundsz,
+	    err) == -1)
 		return -1;
 	return file_write_atomic(pathfile, found, strlen(found), 0600, err);
+}
+
+/* The extracted copy at host must be a static ELF; errors name exec, not host. */
+static int
+exec_check(const char *image, const char *host, const char *exec, struct mcp_err *err)
+{
+	char why[MCP_ERR_MAX];
+	size_t hl = strlen(host);
+
+	if (image_elf_check(host, err) == 0)
+		return 0;
+	mcp_strlcpy(why, strncmp(err->msg, host, hl) == 0 ? err->msg + hl : err->msg,
+	    sizeof(why));
+	return mcp_err_set(err, MCP_E_INVALID, "image %s: %s%s", image, exec, why);
 }
 
 /*
@@ -247,16 +268,7 @@ app_resolve(struct initramfs *ib, const struct image_request *req,
 	for (size_t i = 0; args && args[i]; i++)
 		strv_add(argv, args[i]);
 check:
-	if (image_elf_check(host, err) == -1) {
-		/* name the guest path, not the cache file */
-		char why[MCP_ERR_MAX];
-		size_t hl = strlen(host);
-
-		mcp_strlcpy(why, strncmp(err->msg, host, hl) == 0 ? err->msg + hl : err->msg,
-		    sizeof(why));
-		return mcp_err_set(err, MCP_E_INVALID, "image %s: %s%s", req->image, exec, why);
-	}
-	return 0;
+	return exec_check(req->image, host, exec, err);
 }
 
 /* ---- modules ---- */
@@ -514,6 +526,25 @@ dir_remove(const char *dir)
 	rmdir(dir);
 }
 
+/*
+ * Compare the tag's ID now with the one recorded at the last build, and
+ * say so in the log when it moved; with record, remember id.  prev gets
+ * the old ID when it moved, else "".
+ */
+static void
+tag_note(struct initramfs *ib, const char *image, const char *id, int record,
+    const char *what, char prev[IMAGE_HASH_MAX])
+{
+	struct mcp_err e = MCP_ERR_INIT;
+	int moved = image_tag_moved(ib->cache_dir, image, id, record, prev, &e);
+
+	if (moved == 1)
+		log_warnx("image %s now names %s, not %s as at this node's last build from "
+		    "it (re-built or re-loaded under the same tag): %s", image, id, prev, what);
+	else if (moved == -1)
+		log_warnx("image %s: %s", image, e.msg);
+}
+
 static int
 initramfs_build(struct image_builder *b, const struct image_request *req,
     struct image_artifact *out, struct mcp_err *err)
@@ -523,15 +554,17 @@ initramfs_build(struct image_builder *b, const struct image_request *req,
 	char final[PATH_MAX], tmp[PATH_MAX], initrd[PATH_MAX];
 	const char *search;
 	struct guestcfg g;
-	int rc = -1;
+	int rc = -1, pulled;
 
 	memset(&c, 0, sizeof(c));
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < req->nvolumes; i++)
 		if (volume_guest_ok(&req->volumes[i], err) == -1)
 			return -1;
-	if (oci_inspect(ib->podman, req->image, &c.img, err) == -1)
+	if (oci_fetch(ib->podman, req->image, &c.img, &pulled, err) == -1)
 		return -1;
+	if (pulled)
+		log_info("image %s: was not in the local store; pulled it", req->image);
 	for (size_t i = 0; c.img.env[i]; i++)
 		env_set(&c.env, c.img.env[i]);
 	for (size_t i = 0; req->env && req->env[i]; i++)
@@ -563,7 +596,7 @@ initramfs_build(struct image_builder *b, const struct image_request *req,
 	if (artifact_load(final, out, NULL) == 0) {
 		out->cached = 1;
 		rc = 0;
-		goto out;
+		goto recorded;
 	}
 	dir_remove(final);	/* an unreadable leftover, if any */
 	snprintf(tmp, sizeof(tmp), "%s/vm/.tmp-%.16s-%ld", ib->cache_dir, c.key, (long)getpid());
@@ -589,6 +622,9 @@ initramfs_build(struct image_builder *b, const struct image_request *req,
 		out->cached = 1;
 	}
 	rc = 0;
+recorded:
+	tag_note(ib, req->image, c.img.id, 1, out->cached ? "using its earlier build" :
+	    "rebuilt", out->image_prev_id);
 	goto out;
 fail_tmp:
 	dir_remove(tmp);
@@ -602,13 +638,16 @@ initramfs_pull(struct image_builder *b, const char *image, struct mcp_err *err)
 {
 	struct initramfs *ib = b->priv;
 	struct oci_image img;
-	char host[PATH_MAX], found[PATH_MAX];
-	int rc;
+	char host[PATH_MAX], found[PATH_MAX], prev[IMAGE_HASH_MAX];
+	int rc, pulled;
 
-	if (oci_pull(ib->podman, image, err) == -1)
+	/* a present tag is what was meant (tags are pinned): no registry */
+	if (oci_fetch(ib->podman, image, &img, &pulled, err) == -1)
 		return -1;
-	if (oci_inspect(ib->podman, image, &img, err) == -1)
-		return -1;
+	if (pulled)
+		log_info("image %s: was not in the local store; pulled it", image);
+	tag_note(ib, image, img.id, 0, "VMs running the old image keep it; the next "
+	    "deploy that boots one builds from the new", prev);
 	rc = 0;
 	/*
 	 * Extract and check now when the image alone names the executable, so
@@ -618,15 +657,8 @@ initramfs_pull(struct image_builder *b, const char *image, struct mcp_err *err)
 	if (img.entrypoint[0] && img.entrypoint[0][0] == '/') {
 		rc = exec_fetch(ib, image, &img, img.entrypoint[0], NULL, host,
 		    sizeof(host), found, sizeof(found), err);
-		if (rc == 0 && image_elf_check(host, err) == -1) {
-			char why[MCP_ERR_MAX];
-			size_t hl = strlen(host);
-
-			mcp_strlcpy(why, strncmp(err->msg, host, hl) == 0 ?
-			    err->msg + hl : err->msg, sizeof(why));
-			rc = mcp_err_set(err, MCP_E_INVALID, "image %s: %s%s", image,
-			    found, why);
-		}
+		if (rc == 0)
+			rc = exec_check(image, host, found, err);
 	}
 	oci_image_free(&img);
 	return rc;

@@ -1,15 +1,19 @@
 /*
  * image/oci.c: OCI images through podman, for the VM image builders:
- * pull, exists, inspect (id, digest, Entrypoint/Cmd/Env/WorkingDir) and
- * extract one file.  Every call goes through util/spawn with the
- * struct podman_config of the node (binary, global args, containers.conf,
- * insecure registries), so the builder sees the same store as the
- * container runtime.
+ * pull, exists, inspect (id, digest, Entrypoint/Cmd/Env/WorkingDir),
+ * fetch (the local image when present, else pull) and extract one file.
+ * Every call goes through util/spawn with the struct podman_config of the
+ * node (binary, global args, containers.conf, insecure registries), so the
+ * builder sees the same store as the container runtime: an image that
+ * exists only there (podman load/import/build) serves a VM as it serves a
+ * container, and a present tag costs no registry round trip (tags are
+ * pinned: ":latest" is refused by validation).
  *
- * Extraction mounts the image read-only (`podman image mount`, which needs
- * root: the agent runs as root) and opens the file with openat2
- * RESOLVE_IN_ROOT, so symlinks inside the image resolve inside the image
- * and never reach the host.
+ * Extraction mounts the image by its ID, so what is extracted is the image
+ * that was inspected even if the tag moves meanwhile, read-only (`podman
+ * image mount`, which needs root: the agent runs as root) and opens the
+ * file with openat2 RESOLVE_IN_ROOT, so symlinks inside the image resolve
+ * inside the image and never reach the host.
  */
 #include "image/image.h"
 
@@ -92,6 +96,20 @@ registry_insecure(const struct podman_config *pc, const char *image)
 }
 
 int
+oci_classify(const char *line)
+{
+	static const char *const absent[] = {
+		"image not known", "manifest unknown", "name unknown", "not found",
+		"no such image",
+	};
+
+	for (size_t i = 0; line && i < sizeof(absent) / sizeof(absent[0]); i++)
+		if (strstr(line, absent[i]))
+			return MCP_E_NOTFOUND;
+	return MCP_E_UNAVAILABLE;
+}
+
+int
 oci_pull(const struct podman_config *pc, const char *image, struct mcp_err *err)
 {
 	const char *args[6];
@@ -113,9 +131,7 @@ oci_pull(const struct podman_config *pc, const char *image, struct mcp_err *err)
 	if (res.status != 0) {
 		const char *line = spawn_errline(&res);
 
-		rc = mcp_err_set(err, strstr(line, "manifest unknown") ||
-		    strstr(line, "not found") ? MCP_E_NOTFOUND : MCP_E_UNAVAILABLE,
-		    "pull %s: %s", image, line);
+		rc = mcp_err_set(err, oci_classify(line), "pull %s: %s", image, line);
 	}
 	spawn_result_free(&res);
 	return rc;
@@ -196,8 +212,7 @@ oci_inspect(const struct podman_config *pc, const char *image,
 	if (res.status != 0) {
 		const char *line = spawn_errline(&res);
 
-		mcp_err_set(err, strstr(line, "unknown") || strstr(line, "no such") ?
-		    MCP_E_NOTFOUND : MCP_E_UNAVAILABLE, "inspect image %s: %s", image, line);
+		mcp_err_set(err, oci_classify(line), "inspect image %s: %s", image, line);
 		goto out;
 	}
 	root = json_loadb(res.out.data, res.out.len, 0, &jerr);
@@ -223,6 +238,27 @@ out:
 	json_decref(root);
 	spawn_result_free(&res);
 	return rc;
+}
+
+int
+oci_fetch(const struct podman_config *pc, const char *image, struct oci_image *out,
+    int *pulled, struct mcp_err *err)
+{
+	struct mcp_err ierr = MCP_ERR_INIT;
+
+	*pulled = 0;
+	if (oci_inspect(pc, image, out, &ierr) == 0)
+		return 0;
+	if (ierr.code != MCP_E_NOTFOUND) {
+		if (err)
+			*err = ierr;
+		return -1;
+	}
+	if (oci_pull(pc, image, err) == -1)
+		return mcp_err_prefix(err, "image %s is not in this node's podman store, "
+		    "and fetching it failed", image);
+	*pulled = 1;
+	return oci_inspect(pc, image, out, err);
 }
 
 /* Copy an open regular file to dest (via dest.tmp + rename), mode 0755. */
@@ -309,12 +345,12 @@ find_in_root(int rootfd, const char *path, const char *search, char *found,
 }
 
 int
-oci_extract(const struct podman_config *pc, const char *image,
+oci_extract(const struct podman_config *pc, const char *image, const char *id,
     const char *path, const char *path_search, const char *dest,
     char *found, size_t foundsz, struct mcp_err *err)
 {
-	const char *mount_args[] = { "image", "mount", image, NULL };
-	const char *umount_args[] = { "image", "unmount", image, NULL };
+	const char *mount_args[] = { "image", "mount", id, NULL };
+	const char *umount_args[] = { "image", "unmount", id, NULL };
 	struct spawn_result res;
 	struct mcp_err uerr = MCP_ERR_INIT;
 	struct stat st;

@@ -192,7 +192,12 @@ state_dir_canonical(const char *dir)
 	return s;
 }
 
-/* ---- pull / image_exists: the builder's business ---- */
+/*
+ * ---- pull / image_exists: the builder's business ----
+ * The initramfs builder takes the image from the node's podman store and
+ * goes to the registry only when it is absent, as the container runtime
+ * does, then checks the executable.
+ */
 
 static int
 qemu_pull(struct runtime *rt, const char *image, struct mcp_err *err)
@@ -479,11 +484,17 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 		goto out;
 	if (spec->expected_hash && spec->expected_hash[0] &&
 	    strcmp(spec->expected_hash, a->hash) != 0) {
+		char moved[3 * IMAGE_HASH_MAX + 600] = "";
+
+		if (a->image_prev_id[0])
+			snprintf(moved, sizeof(moved), " (image %s now names %s, not %s: "
+			    "re-built or re-loaded under the same tag)", spec->image,
+			    a->image_id, a->image_prev_id);
 		mcp_err_set(err, MCP_E_DATALOSS,
 		    "attestation failed for vm %s: kernel %s + initramfs %s hash to %s, "
-		    "but %s was recorded when it was deployed; refusing to boot "
+		    "but %s was recorded when it was deployed%s; refusing to boot "
 		    "(deploy again to accept a new build)", spec->name, a->kernel,
-		    a->initrd, a->hash, spec->expected_hash);
+		    a->initrd, a->hash, spec->expected_hash, moved);
 		goto out;
 	}
 	accel = qemu_accel_pick(q->accel, "/proc/cpuinfo", "/dev/kvm");
@@ -497,8 +508,10 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	    spec_write(vmdir, spec, a, accel, qa->cmdline, qa->argv, err) == -1 ||
 	    qemu_start(vmdir, spec->name, qa, err) == -1)
 		goto out;
-	log_info("vm %s: started (%s, %d MiB, %s, image %s, %s%s)", spec->name, accel,
-	    spec->memory_mb, a->hash, spec->image, a->exec, a->cached ? ", cached build" : "");
+	log_info("vm %s: started (%s, %d MiB, %s, image %s = %s, %s%s%s%s)", spec->name,
+	    accel, spec->memory_mb, a->hash, spec->image, a->image_id, a->exec,
+	    a->cached ? ", cached build" : "", a->image_prev_id[0] ? ", tag moved from " : "",
+	    a->image_prev_id);
 	rc = 0;
 out:
 	if (rc == -1 && lockfd >= 0) {

@@ -22,8 +22,8 @@ trap cleanup EXIT
 
 hello_registry "$T" v1.0.0 v2.0.0 || exit 1
 # a backend that terminates TLS itself, for l4 (passthrough) routes
-MCP_IMAGE_NAME=tls-hello MCP_HELLO_BIN="$MCP_STATIC_BIN/tls-hello" MCP_IMAGE_BUILD_DIR="$T/img" \
-	scripts/build-hello-image.sh v1.0.0 "$REGISTRY" >/dev/null || exit 1
+MCP_HELLO_BIN="$MCP_STATIC_BIN/tls-hello" MCP_IMAGE_BUILD_DIR="$T/img" \
+	scripts/build-hello-image.sh v1.0.0 "$REGISTRY" tls-hello >/dev/null || exit 1
 "$MCP_BIN/mcp" ca init "$T/ca" >/dev/null || exit 1
 "$MCP_BIN/mcp" ca issue agent-local --intermediate --permit svc.test,example.net \
 	--ca "$T/ca" >/dev/null || exit 1

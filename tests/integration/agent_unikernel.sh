@@ -175,14 +175,7 @@ check "refused deploys left no registry rows" test "$(sqlite3 "$AGENT_DIR/state/
 # undeploy leaves no process, state directory or registry row
 check "undeploy the VM" mcp undeploy vm
 check "no VM state directory left" test ! -e "$AGENT_DIR/state/vms/vm"
-no_qemu_left() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(cat "$p/comm" 2>/dev/null)" = qemu-system-x86 ] || continue
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$AGENT_DIR/state/vms/" && return 1
-	done
-	return 0
-}
+no_qemu_left() { test -z "$(agent_qemu_pids)"; }
 check "no QEMU process of this agent left" no_qemu_left
 check "no registry rows for the VM" test "$(sqlite3 "$AGENT_DIR/state/registry.db" "select count(*) from components where service = 'vm'")" = 0
 check "container still unaffected" box_ok

@@ -19,6 +19,10 @@
 #                                  example image pushed in each version; built in
 #                                  the podman store DIR/img/podman (left for extra
 #                                  images; podman_env_cleanup it when done)
+#   agent_qemu_pids                PIDs of the QEMU processes of this agent's VMs
+#   agent_local_image NAME VERSION the example image as localhost/NAME:VERSION,
+#                                  built into the agent's own podman store only
+#                                  (never pushed, as after podman load/import)
 #   check / expect_fail / t_done   test bookkeeping, "N passed, N failed"
 
 _agent_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -76,6 +80,11 @@ hello_registry() {
 		MCP_IMAGE_BUILD_DIR="$dir/img" "$MCP_ROOT/scripts/build-hello-image.sh" \
 			"$v" "$REGISTRY" >/dev/null || return 1
 	done
+}
+
+agent_local_image() {
+	MCP_IMAGE_BUILD_DIR="$AGENT_DIR" "$MCP_ROOT/scripts/build-hello-image.sh" \
+		--local "$2" localhost "$1" >/dev/null
 }
 
 agent_start() {
@@ -143,14 +152,21 @@ wait_for() {
 	return 1
 }
 
-# QEMU processes whose command line names this agent's state dir, by PID.
-_agent_kill_vms() {
+# The PIDs of QEMU processes whose command line names this agent's state dir.
+agent_qemu_pids() {
 	local p
 	for p in /proc/[0-9]*; do
 		[ "$(cat "$p/comm" 2>/dev/null)" = qemu-system-x86 ] || continue
 		if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -- "$AGENT_DIR/state/vms/"; then
-			kill -9 "${p#/proc/}" 2>/dev/null
+			echo "${p#/proc/}"
 		fi
+	done
+}
+
+_agent_kill_vms() {
+	local pid
+	for pid in $(agent_qemu_pids); do
+		kill -9 "$pid" 2>/dev/null
 	done
 }
 

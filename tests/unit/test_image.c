@@ -1,8 +1,9 @@
 /*
  * tests/unit/test_image.c: the pure parts of the VM image builder: the
  * static-ELF check on real binaries, the newc writer (read back with
- * libarchive), the tree walker used for volumes, determinism, and the
- * attestation hash (= `cat kernel initrd | sha256sum`).
+ * libarchive), the tree walker used for volumes, determinism, the
+ * attestation hash (= `cat kernel initrd | sha256sum`), podman's "no such
+ * image" errors, and the record of which image ID each tag named.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include "image/image.h"
 #include "image/image_int.h"
 #include "util/file.h"
+#include "util/hash.h"
 
 static char tmpdir[256];
 
@@ -303,6 +305,124 @@ test_attest_deterministic(void **state)
 	buf_free(&ib);
 }
 
+/* podman's error lines: which ones mean "no such image" */
+static void
+test_oci_classify(void **state)
+{
+	static const struct {
+		const char *line;
+		int code;
+	} cases[] = {
+		{ "Error: inspecting object: localhost/nope:v1: image not known",
+		  MCP_E_NOTFOUND },
+		{ "Error: initializing source docker://127.0.0.1:5000/hello:v9: reading "
+		  "manifest v9 in 127.0.0.1:5000/hello: manifest unknown: manifest unknown",
+		  MCP_E_NOTFOUND },
+		{ "Error: initializing source docker://127.0.0.1:5000/nope:v1: reading "
+		  "manifest v1 in 127.0.0.1:5000/nope: name unknown: repository name not "
+		  "known to registry", MCP_E_NOTFOUND },
+		{ "Error: no such image", MCP_E_NOTFOUND },
+		{ "Error: initializing source docker://localhost/x:v1: pinging container "
+		  "registry localhost: Get \"https://localhost/v2/\": dial tcp "
+		  "127.0.0.1:443: connect: connection refused", MCP_E_UNAVAILABLE },
+		{ "Error: creating build container: database is locked", MCP_E_UNAVAILABLE },
+		{ "", MCP_E_UNAVAILABLE },
+		{ NULL, MCP_E_UNAVAILABLE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (oci_classify(cases[i].line) != cases[i].code)
+			fail_msg("oci_classify(\"%s\") = %d, want %d", cases[i].line ?
+			    cases[i].line : "(null)", oci_classify(cases[i].line), cases[i].code);
+	}
+}
+
+#define ID_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_B "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/* a tag record is "<id>\n<tag>\n" for exactly that tag */
+static void
+test_tag_parse(void **state)
+{
+	static const struct {
+		const char *text, *tag;
+		int rc;
+		const char *id;
+	} cases[] = {
+		{ ID_A "\nlocalhost/hello:v1\n", "localhost/hello:v1", 0, ID_A },
+		{ ID_A "\nlocalhost/hello:v1\n", "localhost/hello:v2", -1, "" },
+		{ ID_A "\nlocalhost/hello:v1\n", "localhost/hello:v", -1, "" },
+		{ ID_A "\nlocalhost/hello:v1", "localhost/hello:v1", -1, "" },
+		{ ID_A "\nlocalhost/hello:v1\nmore\n", "localhost/hello:v1", -1, "" },
+		{ "md5:abc\nlocalhost/hello:v1\n", "localhost/hello:v1", -1, "" },
+		{ ID_A ID_A "\nx:v1\n", "x:v1", -1, "" },
+		{ "", "x:v1", -1, "" },
+	};
+	char id[IMAGE_HASH_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = image_tag_parse(cases[i].text, cases[i].tag, id);
+
+		if (rc != cases[i].rc || strcmp(id, cases[i].id) != 0)
+			fail_msg("case %zu: image_tag_parse = %d \"%s\", want %d \"%s\"", i,
+			    rc, id, cases[i].rc, cases[i].id);
+	}
+}
+
+/* the builder learns that a tag now names another image, and says which */
+static void
+test_tag_moved(void **state)
+{
+	struct mcp_err e = MCP_ERR_INIT;
+	char cache[300], prev[IMAGE_HASH_MAX], rec[400];
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	snprintf(cache, sizeof(cache), "%s/cache", tmpdir);
+	/* nothing recorded: not moved; a look does not record */
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_A, 0, prev, &e), 0);
+	assert_string_equal(prev, "");
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_B, 0, prev, &e), 0);
+	/* recorded A: same is not moved, B is (and a look keeps A) */
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_A, 1, prev, &e), 0);
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_A, 0, prev, &e), 0);
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_B, 0, prev, &e), 1);
+	assert_string_equal(prev, ID_A);
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_B, 0, prev, &e), 1);
+	/* another tag has its own record */
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v2", ID_B, 0, prev, &e), 0);
+	/* recording B reports the move once, then B is what the tag names */
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_B, 1, prev, &e), 1);
+	assert_string_equal(prev, ID_A);
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_B, 0, prev, &e), 0);
+	assert_string_equal(prev, "");
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_A, 0, prev, &e), 1);
+	assert_string_equal(prev, ID_B);
+	/* a garbled record is "unknown", and recording repairs it */
+	snprintf(rec, sizeof(rec), "%s/oci/tags", cache);
+	{
+		char hex[HASH_HEX_LEN + 1], path[800];
+
+		hash_sha256_hex("localhost/h:v1", strlen("localhost/h:v1"), hex);
+		snprintf(path, sizeof(path), "%s/%s", rec, hex);
+		assert_int_equal(file_read(path, &b, 0, &e), 0);
+		assert_string_equal(b.data, ID_B "\nlocalhost/h:v1\n");
+		write_file(path, "garbage");
+		assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_A, 0, prev, &e), 0);
+		assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_A, 1, prev, &e), 0);
+		assert_int_equal(image_tag_moved(cache, "localhost/h:v1", ID_B, 0, prev, &e), 1);
+		assert_string_equal(prev, ID_A);
+	}
+	buf_free(&b);
+	/* an unwritable cache is an error that names the image */
+	snprintf(cache, sizeof(cache), "%s/not-a-dir", tmpdir);
+	write_file(cache, "");
+	assert_int_equal(image_tag_moved(cache, "localhost/h:v3", ID_A, 1, prev, &e), -1);
+	assert_non_null(strstr(e.msg, "localhost/h:v3"));
+}
+
 int
 main(void)
 {
@@ -313,6 +433,9 @@ main(void)
 		cmocka_unit_test(test_cpio_layout),
 		cmocka_unit_test(test_tree_walk_order),
 		cmocka_unit_test(test_attest_deterministic),
+		cmocka_unit_test(test_oci_classify),
+		cmocka_unit_test(test_tag_parse),
+		cmocka_unit_test(test_tag_moved),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
