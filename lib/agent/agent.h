@@ -72,6 +72,8 @@ struct agent_comp_view {
 	int64_t started_at;
 	int exit_code;
 	char image_hash[80];
+	char observed_image[512];	/* what the instance runs; "" when there is none */
+	char drift_reason[320];		/* why it is drift, "" when it is not */
 };
 
 struct agent_view {
@@ -135,9 +137,35 @@ int agent_observe(struct agent *a, struct rt_info **out, size_t *n,
     struct mcp_err *err);
 /* Drift rule: desired running but not running, or desired stopped but running. */
 int agent_is_drift(const char *desired, const char *observed);
-/* Memory / vCPUs promised to unikernel components desired running. */
-void agent_committed(struct agent *a, const char *except_service, int *mem_mb,
-    int *vcpus);
+
+/* The truth about one component (agent/compare.c). */
+struct agent_compare {
+	char observed[32];	/* the instance's state, "missing" or "unknown" */
+	int drift;
+	char reason[320];	/* why it is drift; "" when it is not */
+};
+/*
+ * Compare the instance (info; NULL = none; observed_ok 0 = the runtimes
+ * did not answer) with the desired state: rc's desired state, image and
+ * recorded instance identity, and desired_spec, the hash of the spec the
+ * stored definition asks for ("" = unknown).  Pure.
+ */
+void agent_compare(const struct reg_component *rc, const char *desired_spec,
+    int observed_ok, const struct rt_info *info, struct agent_compare *out);
+/* 1 when two image references name the same image (podman's implied
+ * localhost/ and docker.io/ prefixes aside). */
+int agent_image_same(const char *a, const char *b);
+/*
+ * The hash of the spec component c of def runs with, given its registry
+ * row rc (host ports, VM address): what component_run records on the
+ * instance.  out holds 65 bytes.
+ */
+void agent_spec_hash(const struct svc_def *def, const struct svc_component *c,
+    const struct reg_component *rc, char *out);
+/* Memory / vCPUs promised to unikernel components desired running;
+ * -1 with err when the registry cannot be read. */
+int agent_committed(struct agent *a, const char *except_service, int *mem_mb,
+    int *vcpus, struct mcp_err *err);
 void agent_capacity(struct agent *a, int *mem_mb, int *vcpus);
 
 /* Monitor (agent/monitor.c). */

@@ -85,6 +85,12 @@ static const char *const migrations[] = {
 	"DROP TABLE routes;"
 	"ALTER TABLE routes_v4 RENAME TO routes;"
 	"CREATE UNIQUE INDEX components_vm_ip ON components(vm_ip) WHERE vm_ip != '';",
+
+	/*
+	 * 5: the identity of the instance the agent created (container ID, VM
+	 * instance id), so one planted in its place is told apart.
+	 */
+	"ALTER TABLE components ADD COLUMN instance_id TEXT NOT NULL DEFAULT '';",
 };
 
 int
