@@ -36,7 +36,10 @@ struct agent_lock {
 
 struct agent {
 	struct agent_config cfg;
+	char config_path[CFG_PATH_MAX];
 	struct reg *reg;
+	int registry_created;		/* registry.db did not exist at start-up */
+	int lock_fd;			/* <state_dir>/agent.lock, held while open */
 	struct podman_config podman_cfg;	/* borrowed by both runtimes */
 	struct runtime *podman;
 	struct runtime *qemu;		/* manages VMs (stop, list, logs) whenever it exists */
@@ -87,8 +90,11 @@ struct agent_view {
 	size_t ninfos;
 };
 
+/* Configuration, state directory (locked: one agent process per state
+ * directory), registry, runtimes. */
 int agent_init(struct agent *a, const char *config_path, struct mcp_err *err);
-/* Serve until SIGTERM/SIGINT (blocks). */
+/* Serve until SIGTERM/SIGINT (blocks); refuses to start while instances
+ * exist that the registry does not track (agent_check_untracked). */
 int agent_run(struct agent *a, struct mcp_err *err);
 void agent_free(struct agent *a);
 
@@ -167,6 +173,22 @@ void agent_spec_hash(const struct svc_def *def, const struct svc_component *c,
 int agent_committed(struct agent *a, const char *except_service, int *mem_mb,
     int *vcpus, struct mcp_err *err);
 void agent_capacity(struct agent *a, int *mem_mb, int *vcpus);
+
+/*
+ * Start-up truth and repair (agent/recover.c).  check_untracked: -1 with a
+ * message naming them when MCP instances exist that the registry does not
+ * track.  remove_untracked: stop and remove those (one report line each).
+ * recover: re-create every component desired running (one line each:
+ * recreated / already running / failed: why); -1 if any failed.
+ */
+int agent_check_untracked(struct agent *a, struct mcp_err *err);
+int agent_remove_untracked(struct agent *a, struct buf *report, struct mcp_err *err);
+int agent_recover(struct agent *a, struct buf *report, struct mcp_err *err);
+/* Start one component as `mcp start` does (agent/ops.c): 0 (re)created,
+ * 1 already running as desired, -1 failed.  Caller holds the service lock. */
+int agent_component_start(struct agent *a, const struct svc_def *def,
+    const struct svc_component *c, const struct reg_component *rc,
+    struct buf *actions, struct mcp_err *err);
 
 /* Monitor (agent/monitor.c). */
 int agent_monitor_start(struct agent *a, struct mcp_err *err);

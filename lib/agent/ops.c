@@ -228,7 +228,11 @@ not_ours(const struct rt_info *info, const char *service, const char *component,
  */
 enum run_why { RUN_DEPLOY, RUN_DEPLOY_NEW, RUN_START, RUN_RESTART };
 
-/* (Re)create one component's instance from its spec; records what started. */
+/*
+ * (Re)create one component's instance from its spec; records what started
+ * (spec hash, VM attestation, the new instance's identity).  0 (re)created,
+ * 1 left alone (running, unchanged and ours), -1 failed.
+ */
 static int
 component_run(struct agent *a, const struct svc_def *def,
     const struct svc_component *c, const struct reg_component *rc,
@@ -275,7 +279,7 @@ component_run(struct agent *a, const struct svc_def *def,
 	    strcmp(info.spec_hash, hash) == 0) {
 		buf_printf(actions, "%s: unchanged, running\n", b.name);
 		spec_free(&b);
-		return 0;
+		return 1;
 	}
 	if (exists) {
 		if (strcmp(info.state, "running") == 0 &&
@@ -325,6 +329,14 @@ out:
 		mcp_err_prefix(err, "%s", b.name);
 	spec_free(&b);
 	return rc_run;
+}
+
+int
+agent_component_start(struct agent *a, const struct svc_def *def,
+    const struct svc_component *c, const struct reg_component *rc,
+    struct buf *actions, struct mcp_err *err)
+{
+	return component_run(a, def, c, rc, RUN_START, actions, err);
 }
 
 /*
