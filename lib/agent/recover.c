@@ -185,6 +185,18 @@ agent_remove_untracked(struct agent *a, struct buf *report, struct mcp_err *err)
 	return 0;
 }
 
+/* A store that lost its instances may have lost their images too. */
+static int
+recover_image(struct agent *a, const struct svc_component *c, struct mcp_err *err)
+{
+	struct runtime *rt = agent_runtime_to_run(a, c->runtime, err);
+	int have;
+
+	if (rt == NULL || (have = rt->ops->image_exists(rt, c->image, err)) == -1)
+		return -1;
+	return have ? 0 : rt->ops->pull(rt, c->image, err);
+}
+
 /* Recover one service: every component desired running, one line each. */
 static int
 recover_service(struct agent *a, const struct reg_service *rs, struct buf *report)
@@ -218,7 +230,8 @@ recover_service(struct agent *a, const struct reg_service *rs, struct buf *repor
 			r = mcp_err_set(&e, MCP_E_DATALOSS, "component %s is not in the "
 			    "stored definition", rc->name);
 		} else {
-			r = agent_component_start(a, def, c, rc, &actions, &e);
+			r = recover_image(a, c, &e) == -1 ? -1 :
+			    agent_component_start(a, def, c, rc, &actions, &e);
 		}
 		if (r == -1) {
 			failed++;

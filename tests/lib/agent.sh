@@ -7,6 +7,8 @@
 #                                  (extra lines for [agent] / [unikernel] can be
 #                                  set in AGENT_EXTRA_AGENT / AGENT_EXTRA_UNIKERNEL)
 #   agent_start / agent_stop       start (wait until it answers) / SIGTERM + wait
+#   agent_cmd ARGS...              mcp-agent -c DIR/agent.toml ARGS... in the
+#                                  agent's environment (recover, remove-untracked)
 #   mcp ARGS...                    the CLI against that agent
 #   json_get JSON EXPR             evaluate a python expression on parsed JSON `j`
 #   http_get URL                   body of a GET (curl, 5 s)
@@ -95,6 +97,11 @@ agent_start() {
 	done
 	echo "agent_start: mcp-agent did not answer in 15 s" >&2
 	return 1
+}
+
+agent_cmd() {
+	CONTAINERS_CONF="$AGENT_DIR/podman/containers.conf" TMPDIR="$AGENT_DIR/podman/imgtmp" \
+		"$MCP_BIN/mcp-agent" -c "$AGENT_DIR/agent.toml" "$@"
 }
 
 agent_stop() {
