@@ -5,7 +5,8 @@
  * Untracked instances: MCP-labelled containers or VM state directories
  * whose (service, component) the registry does not have (a lost, emptied
  * or older registry).  The agent refuses to serve while any exist, naming
- * them and the ways on (agent_check_untracked, called by agent_run):
+ * them and the ways on (agent_check_untracked, called by agent_run; a
+ * runtime that cannot be listed at that moment is logged, not fatal):
  * restore the registry, or `mcp-agent -c CONFIG remove-untracked`
  * (agent_remove_untracked: stop and remove each, one line each).
  *
@@ -82,11 +83,14 @@ tracked(const struct reg_service *svcs, size_t nsvcs, const struct rt_info *info
 	return 0;
 }
 
-/* The instances the registry does not track (*out malloc'ed), and how
- * many services the registry has. */
+/*
+ * The instances the registry does not track (*out malloc'ed), and how
+ * many services the registry has.  -1 with *listed 0: the registry could
+ * not be read; with *listed 1: the runtimes could not be listed.
+ */
 static int
 untracked_list(struct agent *a, struct rt_info **out, size_t *n, size_t *nsvcs,
-    struct mcp_err *err)
+    int *listed, struct mcp_err *err)
 {
 	struct reg_service *svcs = NULL;
 	struct rt_info *all = NULL;
@@ -94,8 +98,10 @@ untracked_list(struct agent *a, struct rt_info **out, size_t *n, size_t *nsvcs,
 
 	*out = NULL;
 	*n = 0;
+	*listed = 0;
 	if (reg_service_list(a->reg, &svcs, nsvcs, err) == -1)
 		return -1;
+	*listed = 1;
 	if (list_instances(a, &all, &nall, err) == -1) {
 		reg_services_free(svcs, *nsvcs);
 		return -1;
@@ -121,10 +127,17 @@ agent_check_untracked(struct agent *a, struct mcp_err *err)
 	struct rt_info *u = NULL;
 	struct buf names = BUF_INIT;
 	size_t n = 0, nsvcs = 0, i;
+	int listed;
 
-	if (untracked_list(a, &u, &n, &nsvcs, err) == -1)
-		return mcp_err_prefix(err, "start-up check of registry %s against the "
-		    "runtimes", reg_path(a->reg));
+	if (untracked_list(a, &u, &n, &nsvcs, &listed, err) == -1) {
+		if (!listed)
+			return -1;
+		/* a runtime that cannot answer now: status reports "unknown" */
+		log_warnx("start-up check of registry %s against the runtimes "
+		    "skipped: %s", reg_path(a->reg), err->msg);
+		mcp_err_clear(err);
+		return 0;
+	}
 	if (n == 0) {
 		free(u);
 		return 0;
@@ -151,9 +164,9 @@ agent_remove_untracked(struct agent *a, struct buf *report, struct mcp_err *err)
 {
 	struct rt_info *u = NULL;
 	size_t n = 0, nsvcs = 0, i;
-	int failed = 0;
+	int failed = 0, listed;
 
-	if (untracked_list(a, &u, &n, &nsvcs, err) == -1)
+	if (untracked_list(a, &u, &n, &nsvcs, &listed, err) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		struct mcp_err e = MCP_ERR_INIT;
