@@ -123,6 +123,9 @@ check "VM outlives the agent" kill -0 "$PID"
 check "agent starts" agent_start
 check "VM rediscovered as running" test "$(comp vm observed)" = running
 check "same QEMU process" test "$(vm_pid)" = "$PID"
+check "its identity survived the agent restart: no drift ($(comp vm drift_reason))" test "$(comp vm drift)" = False
+check "a redeploy leaves the rediscovered VM alone" grep -q "vm: unchanged" <<<"$(mcp deploy "$D/vm.toml")"
+check "same QEMU process after the redeploy" test "$(vm_pid)" = "$PID"
 check "rediscovered VM stops gracefully" mcp stop vm
 check "app logged SIGTERM after rediscovery" grep -q "received SIGTERM" <<<"$(mcp logs vm -n 20)"
 
