@@ -12,7 +12,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 
@@ -20,7 +22,12 @@ struct reg {
 	sqlite3 *db;
 	char path[512];
 	pthread_mutex_t mu;
-	unsigned next_port;	/* rotates so a freed port is not reused at once */
+	/*
+	 * Rotates so a freed port is not reused at once; starts at a random
+	 * offset, so agents sharing a loopback (concurrent test runs) do not
+	 * all try 10000, 10001, ... and race each other for them.
+	 */
+	unsigned next_port;
 };
 
 static int
@@ -139,6 +146,9 @@ reg_open(const char *path, struct mcp_err *err)
 
 	mcp_strlcpy(r->path, path, sizeof(r->path));
 	pthread_mutex_init(&r->mu, NULL);
+	if (getrandom(&r->next_port, sizeof(r->next_port), 0) != (ssize_t)sizeof(r->next_port))
+		r->next_port = (unsigned)getpid();
+	r->next_port %= REG_PORT_MAX - REG_PORT_MIN + 1;
 	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		mcp_err_set(err, MCP_E_INTERNAL, "registry %s: open: %s", path,
