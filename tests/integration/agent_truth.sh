@@ -96,6 +96,9 @@ check "drift reason: running v1 (spec ...), desired v2" grep -qE "^running v1\.0
 ps_out=$(mcp ps); echo "$ps_out"
 check "ps row: running! v1.0.0 with the reason" grep -qE "^hello +hello +local +container +running! +v1\.0\.0 .*desired v2\.0\.0" <<<"$ps_out"
 check "still v1 answering" answers "$PORT" v1.0.0
+check "status says it too" grep -q "drift: running v1.0.0 (spec [0-9a-f]*), desired v2.0.0" <<<"$(mcp status hello)"
+drift_event() { test "$(json_get "$(mcp --json status hello)" 'any(e["kind"]=="drift" and "desired v2.0.0" in e["detail"] for e in j["events"])')" = True; }
+check "the monitor recorded the drift with its reason" wait_for 10 drift_event
 out=$(mcp deploy "$D/v2.toml"); echo "$out"
 check "redeploy replaces it (not 'unchanged')" grep -q "hello: replaced" <<<"$out"
 check "converged: running v2, no drift" test "$(truth hello)" = "running/v2.0.0/False"
