@@ -38,23 +38,6 @@ D=$T/defs
 mkdir -p "$D" "$AGENT_DIR/srv/hello" "$AGENT_DIR/srv/svc-b"
 DB=$AGENT_DIR/state/registry.db
 
-hello_def() { # NAME VERSION
-	cat <<EOF
-name = "$1"
-node = "local"
-
-[[components]]
-name = "$1"
-image = "$REGISTRY/hello:$2"
-restart = "no"
-env = ["HELLO_NAME=$1"]
-volumes = ["$AGENT_DIR/srv/$1:/srv/$1"]
-
-[[components.routes]]
-name = "http"
-port = 8080
-EOF
-}
 hello_def hello v1.0.0 >"$D/v1.toml"
 hello_def hello v2.0.0 >"$D/v2.toml"
 hello_def svc-b v1.0.0 >"$D/b.toml"
