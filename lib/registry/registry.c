@@ -12,9 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "util/buf.h"
 
@@ -22,12 +20,7 @@ struct reg {
 	sqlite3 *db;
 	char path[512];
 	pthread_mutex_t mu;
-	/*
-	 * Rotates so a freed port is not reused at once; starts at a random
-	 * offset, so agents sharing a loopback (concurrent test runs) do not
-	 * all try 10000, 10001, ... and race each other for them.
-	 */
-	unsigned next_port;
+	unsigned next_port;	/* rotates so a freed port is not reused at once */
 };
 
 static int
@@ -146,9 +139,6 @@ reg_open(const char *path, struct mcp_err *err)
 
 	mcp_strlcpy(r->path, path, sizeof(r->path));
 	pthread_mutex_init(&r->mu, NULL);
-	if (getrandom(&r->next_port, sizeof(r->next_port), 0) != (ssize_t)sizeof(r->next_port))
-		r->next_port = (unsigned)getpid();
-	r->next_port %= REG_PORT_MAX - REG_PORT_MIN + 1;
 	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		mcp_err_set(err, MCP_E_INTERNAL, "registry %s: open: %s", path,
