@@ -90,7 +90,9 @@ main(int argc, char *argv[])
 		return repair(config, argv[optind]);
 	if (optind != argc)
 		usage();
-	if (agent_init(&a, config, &err) == -1 || agent_run(&a, &err) == -1) {
+	/* never "ready" next to instances the registry does not track */
+	if (agent_init(&a, config, &err) == -1 ||
+	    agent_check_untracked(&a, &err) == -1 || agent_run(&a, &err) == -1) {
 		log_warnx("%s", err.msg);
 		rc = 1;
 	}

@@ -144,9 +144,6 @@ agent_run(struct agent *a, struct mcp_err *err)
 	struct sigaction sa;
 	sigset_t block, old;
 
-	/* never "ready" next to instances nobody tracks */
-	if (agent_check_untracked(a, err) == -1)
-		return -1;
 	/* handler threads inherit a mask without SIGTERM/SIGINT */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);

@@ -93,8 +93,7 @@ struct agent_view {
 /* Configuration, state directory (locked: one agent process per state
  * directory), registry, runtimes. */
 int agent_init(struct agent *a, const char *config_path, struct mcp_err *err);
-/* Serve until SIGTERM/SIGINT (blocks); refuses to start while instances
- * exist that the registry does not track (agent_check_untracked). */
+/* Serve until SIGTERM/SIGINT (blocks). */
 int agent_run(struct agent *a, struct mcp_err *err);
 void agent_free(struct agent *a);
 
@@ -174,22 +173,6 @@ int agent_committed(struct agent *a, const char *except_service, int *mem_mb,
     int *vcpus, struct mcp_err *err);
 void agent_capacity(struct agent *a, int *mem_mb, int *vcpus);
 
-/*
- * Start-up truth and repair (agent/recover.c).  check_untracked: -1 with a
- * message naming them when MCP instances exist that the registry does not
- * track.  remove_untracked: stop and remove those (one report line each).
- * recover: re-create every component desired running (one line each:
- * recreated / already running / failed: why); -1 if any failed.
- */
-int agent_check_untracked(struct agent *a, struct mcp_err *err);
-int agent_remove_untracked(struct agent *a, struct buf *report, struct mcp_err *err);
-int agent_recover(struct agent *a, struct buf *report, struct mcp_err *err);
-/* Start one component as `mcp start` does (agent/ops.c): 0 (re)created,
- * 1 already running as desired, -1 failed.  Caller holds the service lock. */
-int agent_component_start(struct agent *a, const struct svc_def *def,
-    const struct svc_component *c, const struct reg_component *rc,
-    struct buf *actions, struct mcp_err *err);
-
 /* Monitor (agent/monitor.c). */
 int agent_monitor_start(struct agent *a, struct mcp_err *err);
 void agent_monitor_stop(struct agent *a);
@@ -205,6 +188,22 @@ int agent_pull_file(struct agent *a, const char *service, const char *path,
 /* Logs (agent/ops.c). */
 int agent_logs(struct agent *a, const char *service, const char *component,
     int tail, int follow, rt_log_cb cb, void *arg, struct mcp_err *err);
+
+/*
+ * Start-up truth and repair (agent/recover.c).  check_untracked: -1 with a
+ * message naming them when MCP instances exist that the registry does not
+ * track.  remove_untracked: stop and remove those (one report line each).
+ * recover: re-create every component desired running (one line each:
+ * recreated / already running / failed: why); -1 if any failed.
+ */
+int agent_check_untracked(struct agent *a, struct mcp_err *err);
+int agent_remove_untracked(struct agent *a, struct buf *report, struct mcp_err *err);
+int agent_recover(struct agent *a, struct buf *report, struct mcp_err *err);
+/* Start one component as `mcp start` does (agent/ops.c): 0 (re)created,
+ * 1 already running as desired, -1 failed.  Caller holds the service lock. */
+int agent_component_start(struct agent *a, const struct svc_def *def,
+    const struct svc_component *c, const struct reg_component *rc,
+    struct buf *actions, struct mcp_err *err);
 
 /* Bridge networking (agent/bridge.c). */
 int agent_bridge_init(struct agent *a, struct mcp_err *err);

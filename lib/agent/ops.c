@@ -510,15 +510,16 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 	agent_lock_service(a, def->name);
 	{
 		struct reg_service *prev = NULL;
+		struct mcp_err perr = MCP_ERR_INIT;
 
-		/* a registry that cannot be read is no first deploy */
-		existed = reg_service_get(a->reg, def->name, &prev, err) == 0;
+		existed = reg_service_get(a->reg, def->name, &prev, &perr) == 0;
 		reg_service_free(prev);
-		if (!existed && err->code != MCP_E_NOTFOUND) {
+		if (!existed && perr.code != MCP_E_NOTFOUND) {
+			/* unreadable is not "new": a failed first deploy is rolled back */
+			*err = perr;
 			mcp_err_prefix(err, "deploy %s", def->name);
 			goto out;
 		}
-		mcp_err_clear(err);
 	}
 	if (check_instance_names(a, def, err) == -1 || check_capacity(a, def, err) == -1)
 		goto out;

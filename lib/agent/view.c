@@ -145,7 +145,7 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 		if (reg_events_list(a->reg, service, 20, &v->events, &v->nevents,
 		    err) == -1) {
 			agent_view_free(v);
-			return -1;
+			return mcp_err_prefix(err, "status %s", service);
 		}
 	} else if (reg_service_list(a->reg, &v->svcs, &v->nsvcs, err) == -1) {
 		return -1;

@@ -141,10 +141,9 @@ int reg_event_add(struct reg *r, const char *service, const char *component,
 /* Newest first, at most limit (service NULL = all). */
 int reg_events_list(struct reg *r, const char *service, int limit,
     struct reg_event **out, size_t *n, struct mcp_err *err);
-/* Count events of a kind for a component since a time; -1 with err on a
- * read error. */
+/* Count events of a kind for a component since a time. */
 int reg_events_count(struct reg *r, const char *service, const char *component,
-    const char *kind, int64_t since, struct mcp_err *err);
+    const char *kind, int64_t since, struct mcp_err *err /* -1 on a read error */);
 /* The database file's path, for messages. */
 const char *reg_path(const struct reg *r);
 

@@ -7,14 +7,14 @@
 #                                  (extra lines for [agent] / [unikernel] can be
 #                                  set in AGENT_EXTRA_AGENT / AGENT_EXTRA_UNIKERNEL)
 #   agent_start / agent_stop       start (wait until it answers) / SIGTERM + wait
-#   agent_cmd ARGS...              mcp-agent -c DIR/agent.toml ARGS... in the
-#                                  agent's environment (recover, remove-untracked)
 #   mcp ARGS...                    the CLI against that agent
 #   json_get JSON EXPR             evaluate a python expression on parsed JSON `j`
 #   http_get URL                   body of a GET (curl, 5 s)
 #   hello_def NAME VERSION [EXTRA] the example as a container: $REGISTRY/hello:VERSION,
 #                                  route "http" on 8080, /srv/NAME mounted;
 #                                  EXTRA: more component lines
+#   agent_cmd ARGS...              mcp-agent -c DIR/agent.toml ARGS... in the
+#                                  agent's environment (recover, remove-untracked)
 #   wait_for SECS CMD...           retry CMD every 0.2 s until it succeeds
 #   agent_env_cleanup              stop agent, kill its VMs, remove podman store
 #   hello_registry DIR VERSION...  a registry in DIR/registry on a free port (or

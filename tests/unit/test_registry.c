@@ -29,6 +29,19 @@ db_path(char *out, size_t n, const char *name)
 	unlink(out);
 }
 
+/* Remove a test database and its WAL files. */
+static void
+db_drop(const char *path)
+{
+	char p[600];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
 static struct svc_route r_http = { "http", 8080, "l4", "", 0 };
 static struct svc_route r_admin = { "admin", 9090, "l7", "admin.example.net", 1 };
 
@@ -144,6 +157,7 @@ test_started_identity(void **state)
 	assert_string_equal(s->components[0].instance_id, "0123abcd");
 	reg_service_free(s);
 	reg_close(r);
+	db_drop(path);
 }
 
 /* A registry with enough services to span many pages; its page count. */
@@ -210,6 +224,7 @@ test_damaged_refused(void **state)
 	assert_int_equal(err.code, MCP_E_DATALOSS);
 	assert_non_null(strstr(err.msg, path));
 	assert_non_null(strstr(err.msg, "damaged"));
+	db_drop(path);
 }
 
 static void
@@ -243,6 +258,7 @@ test_read_error_reported(void **state)
 	assert_null(svcs);
 	assert_int_equal(n, 0);
 	reg_close(r);
+	db_drop(path);
 }
 
 static int
@@ -455,7 +471,7 @@ main(void)
 	/* remove the temp dir's files */
 	{
 		const char *names[] = { "v1.db", "future.db", "ports.db", "comps.db", "ips.db",
-		    "ident.db", "damaged.db", "readerr.db" };
+		    "escape.db" };
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			char p[512];
 			snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
