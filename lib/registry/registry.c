@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "util/buf.h"
@@ -20,7 +22,13 @@ struct reg {
 	sqlite3 *db;
 	char path[512];
 	pthread_mutex_t mu;
-	unsigned next_port;	/* rotates so a freed port is not reused at once */
+	/*
+	 * Rotates so a freed port is not reused at once; starts at a random
+	 * point so agents sharing a host (nodes as namespaces, or a second
+	 * agent) rarely race for the same free port between the probe and the
+	 * runtime binding it.
+	 */
+	unsigned next_port;
 };
 
 static int
@@ -138,6 +146,8 @@ reg_open(const char *path, struct mcp_err *err)
 	struct reg *r = xcalloc(1, sizeof(*r));
 
 	mcp_strlcpy(r->path, path, sizeof(r->path));
+	if (getrandom(&r->next_port, sizeof(r->next_port), 0) != sizeof(r->next_port))
+		r->next_port = (unsigned)getpid();
 	pthread_mutex_init(&r->mu, NULL);
 	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {

@@ -56,6 +56,12 @@ crash_deploy() { # STEP FILE
 	agent_stop
 	MCP_FAULT=$1 agent_start || return 1
 	mcp deploy "$2" >/dev/null 2>&1
+	# the deploy may fail before the step (then the agent lives on): bounded
+	if ! wait_for 30 sh -c "! kill -0 $AGENT_PID 2>/dev/null"; then
+		echo "the agent did not stop at $1"
+		agent_stop
+		return 1
+	fi
 	wait "$AGENT_PID"
 	local rc=$?
 	rm -f "$AGENT_DIR/agent.pid"
@@ -141,15 +147,24 @@ agent_stop
 penv_podman rm -f -t 0 hello svc-b >/dev/null
 penv_podman rmi -f "$REGISTRY/hello:v2.0.0" >/dev/null
 # svc-b's host port is taken by someone else: its recovery must fail
-/usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(600)' "$PB" &
-LISTENER=$!
-port_busy() { ! /usr/bin/python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; }
-check "svc-b's port is taken ($PB)" wait_for 5 port_busy "$PB"
+# (a transient connection may hold the port for a moment: retry until ours listens)
+listen_on() {
+	local _
+	for _ in $(seq 1 20); do
+		/usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(600)' "$1" 2>/dev/null &
+		LISTENER=$!
+		sleep 0.5
+		kill -0 "$LISTENER" 2>/dev/null && return 0
+		LISTENER=
+	done
+	return 1
+}
+check "svc-b's port is taken by another listener ($PB)" listen_on "$PB"
 out=$(agent_cmd recover 2>&1); rc=$?; echo "$out"
 check "recover exits non-zero when one instance fails" test "$rc" = 1
 check "recover: hello recreated (image pulled again)" grep -q "^hello (container hello/hello): recreated$" <<<"$out"
 check "recover: svc-b failed, saying why" grep -q "^svc-b (container svc-b/svc-b): failed: .*$PB.*already in use" <<<"$out"
-kill "$LISTENER"; wait "$LISTENER" 2>/dev/null; LISTENER=
+[ -n "$LISTENER" ] && { kill "$LISTENER"; wait "$LISTENER" 2>/dev/null; }; LISTENER=
 out=$(agent_cmd recover 2>&1); rc=$?; echo "$out"
 check "recover again exits 0" test "$rc" = 0
 check "recover: hello already running" grep -q "^hello (container hello/hello): already running$" <<<"$out"
