@@ -521,11 +521,11 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	    err) == -1 ||
 	    qemu_start(vmdir, spec->name, qa, err) == -1)
 		goto out;
-	if (spec->id_out && spec->id_outsz)
-		mcp_strlcpy(spec->id_out, instance_id, spec->id_outsz);
 	log_info("vm %s: started (%s, %d MiB, %s, image %s, %s%s)", spec->name, accel,
 	    spec->memory_mb, a->hash, spec->image, a->exec, a->cached ? ", cached build" : "");
 	rc = 0;
+	if (spec->id_out && spec->id_outsz)
+		mcp_strlcpy(spec->id_out, instance_id, spec->id_outsz);
 out:
 	if (rc == -1 && lockfd >= 0) {
 		pid_t pid = qemu_pid_read(vmdir);
