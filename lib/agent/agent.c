@@ -7,10 +7,12 @@
 #include "agent/agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +79,27 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 	return 0;
 }
 
+/*
+ * One agent process per state directory: the daemon, `recover` and
+ * `remove-untracked` all change the same registry and instances.  The lock
+ * is released when the process ends, however it ends; close-on-exec, so a
+ * QEMU that outlives the agent does not hold it.
+ */
+static int
+agent_lock_state(struct agent *a, struct mcp_err *err)
+{
+	char path[CFG_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/agent.lock", a->cfg.state_dir);
+	if ((a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return mcp_err_errno(err, errno, "state directory lock %s", path);
+	if (flock(a->lock_fd, LOCK_EX | LOCK_NB) == -1)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "another mcp-agent is using "
+		    "state directory %s (it holds %s): stop it first", a->cfg.state_dir,
+		    path);
+	return 0;
+}
+
 int
 agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 {
@@ -85,6 +108,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	/* before any thread exists, so that every thread inherits the mask */
 	agent_signals_block();
 	memset(a, 0, sizeof(*a));
+	a->lock_fd = -1;
+	mcp_strlcpy(a->config_path, config_path, sizeof(a->config_path));
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	pthread_mutex_init(&a->bridge_mu, NULL);
@@ -97,7 +122,10 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	umask(077);
 	if (file_mkdirs(a->cfg.state_dir, 0700, err) == -1)
 		return mcp_err_prefix(err, "state directory");
+	if (agent_lock_state(a, err) == -1)
+		return -1;
 	snprintf(path, sizeof(path), "%s/registry.db", a->cfg.state_dir);
+	a->registry_created = access(path, F_OK) == -1 && errno == ENOENT;
 	if ((a->reg = reg_open(path, err)) == NULL)
 		return -1;
 	if (agent_bridge_init(a, err) == -1)
@@ -147,6 +175,8 @@ agent_free(struct agent *a)
 	runtime_free(a->podman);
 	free(a->fw_applied);
 	reg_close(a->reg);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
 	agent_config_free(&a->cfg);
 	pthread_cond_destroy(&a->cv);
 	pthread_mutex_destroy(&a->mu);

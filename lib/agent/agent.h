@@ -39,7 +39,10 @@ struct agent_lock {
 
 struct agent {
 	struct agent_config cfg;
+	char config_path[CFG_PATH_MAX];
 	struct reg *reg;
+	int registry_created;		/* registry.db did not exist at start-up */
+	int lock_fd;			/* <state_dir>/agent.lock, held while open */
 	struct podman_config podman_cfg;	/* borrowed by both runtimes */
 	struct runtime *podman;
 	struct runtime *qemu;		/* manages VMs (stop, list, logs) whenever it exists */
@@ -86,6 +89,8 @@ struct agent_comp_view {
 	int64_t started_at;
 	int exit_code;
 	char image_hash[80];
+	char observed_image[512];	/* what the instance runs; "" when there is none */
+	char drift_reason[320];		/* why it is drift, "" when it is not */
 };
 
 struct agent_view {
@@ -100,6 +105,8 @@ struct agent_view {
 	char observe_error[256];	/* why some components are "unknown"; "" none */
 };
 
+/* Configuration, state directory (locked: one agent process per state
+ * directory), registry, runtimes. */
 int agent_init(struct agent *a, const char *config_path, struct mcp_err *err);
 /* Serve until SIGTERM/SIGINT/SIGQUIT (blocks; see agent/signals.c). */
 int agent_run(struct agent *a, struct mcp_err *err);
@@ -171,9 +178,35 @@ int agent_observe_fresh(struct agent *a, struct rt_info **out, size_t *n,
     struct mcp_err *err);
 /* Drift rule: desired running but not running, or desired stopped but running. */
 int agent_is_drift(const char *desired, const char *observed);
-/* Memory / vCPUs promised to unikernel components desired running. */
-void agent_committed(struct agent *a, const char *except_service, int *mem_mb,
-    int *vcpus);
+
+/* The truth about one component (agent/compare.c). */
+struct agent_compare {
+	char observed[32];	/* the instance's state, "missing" or "unknown" */
+	int drift;
+	char reason[320];	/* why it is drift; "" when it is not */
+};
+/*
+ * Compare the instance (info; NULL = none; observed_ok 0 = the runtimes
+ * did not answer) with the desired state: rc's desired state, image and
+ * recorded instance identity, and desired_spec, the hash of the spec the
+ * stored definition asks for ("" = unknown).  Pure.
+ */
+void agent_compare(const struct reg_component *rc, const char *desired_spec,
+    int observed_ok, const struct rt_info *info, struct agent_compare *out);
+/* 1 when two image references name the same image (podman's implied
+ * localhost/ and docker.io/ prefixes aside). */
+int agent_image_same(const char *a, const char *b);
+/*
+ * The hash of the spec component c of def runs with, given its registry
+ * row rc (host ports, VM address): what component_run records on the
+ * instance.  out holds 65 bytes.
+ */
+void agent_spec_hash(const struct svc_def *def, const struct svc_component *c,
+    const struct reg_component *rc, char *out);
+/* Memory / vCPUs promised to unikernel components desired running;
+ * -1 with err when the registry cannot be read. */
+int agent_committed(struct agent *a, const char *except_service, int *mem_mb,
+    int *vcpus, struct mcp_err *err);
 void agent_capacity(struct agent *a, int *mem_mb, int *vcpus);
 
 /* Record an event in the registry; a failure is logged with its context
@@ -213,6 +246,22 @@ int agent_volumes_check(const char *const *roots, const char *srv_root,
 /* Logs (agent/ops.c). */
 int agent_logs(struct agent *a, const char *service, const char *component,
     int tail, int follow, rt_log_cb cb, void *arg, struct mcp_err *err);
+
+/*
+ * Start-up truth and repair (agent/recover.c).  check_untracked: -1 with a
+ * message naming them when MCP instances exist that the registry does not
+ * track.  remove_untracked: stop and remove those (one report line each).
+ * recover: re-create every component desired running (one line each:
+ * recreated / already running / failed: why); -1 if any failed.
+ */
+int agent_check_untracked(struct agent *a, struct mcp_err *err);
+int agent_remove_untracked(struct agent *a, struct buf *report, struct mcp_err *err);
+int agent_recover(struct agent *a, struct buf *report, struct mcp_err *err);
+/* Start one component as `mcp start` does (agent/ops.c): 0 (re)created,
+ * 1 already running as desired, -1 failed.  Caller holds the service lock. */
+int agent_component_start(struct agent *a, const struct svc_def *def,
+    const struct svc_component *c, const struct reg_component *rc,
+    struct buf *actions, struct mcp_err *err);
 
 /* Bridge networking (agent/bridge.c). */
 int agent_bridge_init(struct agent *a, struct mcp_err *err);

@@ -108,13 +108,15 @@ agent_monitor_tick(struct agent *a)
 			} else {
 				/* same state, but the desired state may have moved
 				 * (a start that failed): alert once per change */
-				was_drift = reg_events_count(a->reg, svc, rc->name, "drift",
-				    rc->last_change) > 0;
+				if ((was_drift = reg_events_count(a->reg, svc, rc->name,
+				    "drift", rc->last_change, &err)) < 0) {
+					log_warnx("monitor: %s", err.msg);
+					continue;
+				}
 			}
 			if (cv->drift && !was_drift) {
-				snprintf(detail, sizeof(detail),
-				    "%s desired %s, observed %s", cv->instance,
-				    rc->desired, cv->observed);
+				snprintf(detail, sizeof(detail), "%s %s", cv->instance,
+				    cv->drift_reason);
 				agent_event(a, svc, rc->name, "drift", rc->desired,
 				    cv->observed, detail);
 				monitor_alert(a, svc, rc->name, "drift", detail);
@@ -122,9 +124,9 @@ agent_monitor_tick(struct agent *a)
 			if (!changed)
 				continue;
 			if (reg_events_count(a->reg, svc, rc->name, "transition",
-			    now - a->cfg.flap_window_s) > a->cfg.flap_threshold &&
+			    now - a->cfg.flap_window_s, &err) > a->cfg.flap_threshold &&
 			    reg_events_count(a->reg, svc, rc->name, "flapping",
-			    now - a->cfg.flap_window_s) == 0) {
+			    now - a->cfg.flap_window_s, &err) == 0) {
 				snprintf(detail, sizeof(detail),
 				    "%s changed state more than %d times in %d s",
 				    cv->instance, a->cfg.flap_threshold,

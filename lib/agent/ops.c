@@ -5,10 +5,16 @@
  * Deploy validates everything before it changes anything (definition,
  * node pin, runtime availability, VM capacity, image pulls), then records
  * the desired state in the registry (allocating host ports) and converges
- * each component: an instance whose running spec hash equals the new one
- * is left alone; otherwise it is replaced.  Start/Restart re-create
- * instances from the definition stored in the registry, so the registry is
- * the only source of what runs.
+ * each component: an instance that is the one this agent created (its
+ * identity is the one recorded) and whose own recorded spec hash equals
+ * the new one is left alone; anything else is replaced.  The instance's
+ * own record decides, not the registry row, so a deploy interrupted
+ * between recording and replacing converges when repeated.  Start/Restart
+ * re-create instances from the definition stored in the registry, so the
+ * registry is the only source of what runs.
+ *
+ * fault_point() names the steps a crash test can stop the agent at
+ * (MCP_FAULT, test-only).
  */
 #include "agent/agent.h"
 
@@ -19,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/fault.h"
 #include "util/hash.h"
 #include "util/log.h"
 
@@ -100,7 +107,7 @@ spec_free(struct spec_build *b)
 
 /* A hash over everything that shapes the instance. */
 static void
-spec_hash(const struct rt_spec *s, const char *runtime, char *out)
+spec_hash_of(const struct rt_spec *s, const char *runtime, char *out)
 {
 	struct buf b = BUF_INIT;
 	size_t i;
@@ -121,6 +128,17 @@ spec_hash(const struct rt_spec *s, const char *runtime, char *out)
 		    s->ports[i].port, s->ports[i].host_port);
 	hash_sha256_hex(b.data, b.len, out);
 	buf_free(&b);
+}
+
+void
+agent_spec_hash(const struct svc_def *def, const struct svc_component *c,
+    const struct reg_component *rc, char *out)
+{
+	struct spec_build b;
+
+	spec_build(&b, def, c, rc);
+	spec_hash_of(&b.spec, c->runtime, out);
+	spec_free(&b);
 }
 
 static const struct reg_component *
@@ -168,6 +186,22 @@ static int instance_remove(struct agent *a, struct runtime *rt, const char *name
     const char *service, const char *component, struct mcp_err *err);
 
 /*
+ * Inspect an instance: 1 it exists (*info filled), 0 there is none, -1 the
+ * runtime could not say (err): a failed look is never taken for absence.
+ */
+static int
+instance_inspect(struct runtime *rt, const char *name, struct rt_info *info,
+    struct mcp_err *err)
+{
+	if (rt->ops->inspect(rt, name, info, err) == 0)
+		return 1;
+	if (err->code != MCP_E_NOTFOUND)
+		return -1;
+	mcp_err_clear(err);
+	return 0;
+}
+
+/*
  * 1 (with err) when an instance is not (service, component)'s own: another
  * service's, or not managed by MCP at all.  Such an instance is never
  * stopped, removed or replaced.
@@ -194,7 +228,11 @@ not_ours(const struct rt_info *info, const char *service, const char *component,
  */
 enum run_why { RUN_DEPLOY, RUN_DEPLOY_NEW, RUN_START, RUN_RESTART };
 
-/* (Re)create one component's instance from its spec; records what started. */
+/*
+ * (Re)create one component's instance from its spec; records what started
+ * (spec hash, VM attestation, the new instance's identity).  0 (re)created,
+ * 1 left alone (running, unchanged and ours), -1 failed.
+ */
 static int
 component_run(struct agent *a, const struct svc_def *def,
     const struct svc_component *c, const struct reg_component *rc,
@@ -206,7 +244,7 @@ component_run(struct agent *a, const struct svc_def *def,
 	struct runtime *rt;
 	struct rt_info info;
 	struct mcp_err ierr = MCP_ERR_INIT;
-	char hash[HASH_HEX_LEN + 1];
+	char hash[HASH_HEX_LEN + 1], id[sizeof(info.id)] = "";
 	int exists, rc_run = -1;
 
 	if ((rt = agent_runtime_to_run(a, c->runtime, err)) == NULL)
@@ -216,7 +254,10 @@ component_run(struct agent *a, const struct svc_def *def,
 	    a->cfg.srv_root, def, c, err) == -1)
 		return -1;
 	spec_build(&b, def, c, rc);
-	spec_hash(&b.spec, c->runtime, hash);
+	spec_hash_of(&b.spec, c->runtime, hash);
+	b.spec.spec_hash = hash;
+	b.spec.id_out = id;
+	b.spec.id_outsz = sizeof(id);
 	/*
 	 * Start/restart of an unchanged VM must boot exactly what was attested
 	 * at deploy; a deploy (re)attests whatever it builds.
@@ -228,14 +269,21 @@ component_run(struct agent *a, const struct svc_def *def,
 	 * (each podman call costs ~50 ms): run straight away and handle the
 	 * rare leftover or missing image when run reports it.
 	 */
-	exists = !fresh && rt->ops->inspect(rt, b.name, &info, &ierr) == 0;
+	if ((exists = !fresh ? instance_inspect(rt, b.name, &info, err) : 0) == -1)
+		goto out;
 	if (exists && not_ours(&info, def->name, c->name, err))
 		goto out;
+	/*
+	 * Unchanged only by the instance's own record: the identity this agent
+	 * recorded when it created it, and the spec it was created from.  A
+	 * planted instance, or one left from an interrupted deploy, is replaced.
+	 */
 	if (exists && !force && strcmp(info.state, "running") == 0 && rc &&
-	    strcmp(rc->spec_hash, hash) == 0) {
+	    strcmp(info.id, rc->instance_id) == 0 &&
+	    strcmp(info.spec_hash, hash) == 0) {
 		buf_printf(actions, "%s: unchanged, running\n", b.name);
 		spec_free(&b);
-		return 0;
+		return 1;
 	}
 	if (exists) {
 		if (strcmp(info.state, "running") == 0 &&
@@ -244,6 +292,7 @@ component_run(struct agent *a, const struct svc_def *def,
 			goto out;
 		if (rt->ops->remove(rt, b.name, 1, err) == -1)
 			goto out;
+		fault_point("deploy-after-remove");
 	}
 	if (rt->ops->run(rt, &b.spec, err) == -1) {
 		if (!fresh)
@@ -267,13 +316,14 @@ component_run(struct agent *a, const struct svc_def *def,
 		if (rt->ops->run(rt, &b.spec, err) == -1)
 			goto out;
 	}
+	fault_point("deploy-after-run");
 	/* what a VM booted is attested; containers have no such hash */
 	info.image_hash[0] = '\0';
 	if (strcmp(c->runtime, "unikernel") == 0 &&
 	    rt->ops->inspect(rt, b.name, &info, &ierr) == -1)
 		info.image_hash[0] = '\0';
 	if (reg_component_set_started(a->reg, def->name, c->name, hash,
-	    info.image_hash, err) == -1)
+	    info.image_hash, id, err) == -1)
 		goto out;
 	buf_printf(actions, "%s: %s %s (%s)\n", b.name, exists ? "replaced" : "started",
 	    c->image, c->runtime);
@@ -283,6 +333,14 @@ out:
 		mcp_err_prefix(err, "%s", b.name);
 	spec_free(&b);
 	return rc_run;
+}
+
+int
+agent_component_start(struct agent *a, const struct svc_def *def,
+    const struct svc_component *c, const struct reg_component *rc,
+    struct buf *actions, struct mcp_err *err)
+{
+	return component_run(a, def, c, rc, RUN_START, actions, err);
 }
 
 /*
@@ -295,10 +353,10 @@ instance_remove(struct agent *a, struct runtime *rt, const char *name,
     const char *service, const char *component, struct mcp_err *err)
 {
 	struct rt_info info;
-	struct mcp_err ierr = MCP_ERR_INIT;
+	int exists;
 
-	if (rt->ops->inspect(rt, name, &info, &ierr) == -1)
-		return 0;
+	if ((exists = instance_inspect(rt, name, &info, err)) <= 0)
+		return exists;
 	if (not_ours(&info, service, component, err))
 		return -1;
 	if (strcmp(info.state, "running") == 0 &&
@@ -361,7 +419,8 @@ check_capacity_need(struct agent *a, const char *op, const char *service,
 
 	if (mem == 0 && cpus == 0)
 		return 0;
-	agent_committed(a, service, &used_mem, &used_cpus);
+	if (agent_committed(a, service, &used_mem, &used_cpus, err) == -1)
+		return mcp_err_prefix(err, "%s %s: VM capacity", op, service);
 	agent_capacity(a, &cap_mem, &cap_cpus);
 	if (used_mem + mem > cap_mem)
 		return mcp_err_set(err, MCP_E_RESOURCE,
@@ -545,6 +604,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		mcp_err_prefix(err, "deploy %s", def->name);
 		goto out;
 	}
+	fault_point("deploy-after-record");
 	/* instances of components no longer in the definition */
 	if (!existed) {
 		/* a new service has none */
@@ -582,12 +642,16 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 			const struct svc_component *c = &def->components[i];
 			struct runtime *rt = agent_runtime_for(a, c->runtime, err);
 			struct rt_info info;
-			struct mcp_err ierr = MCP_ERR_INIT;
 			char name[SVC_INSTANCE_MAX];
+			int exists;
 
 			svc_instance_name(name, sizeof(name), def->name, c->name);
-			if (rt && rt->ops->inspect(rt, name, &info, &ierr) == 0 &&
-			    strcmp(info.service, def->name) == 0 &&
+			if (rt == NULL ||
+			    (exists = instance_inspect(rt, name, &info, err)) == -1) {
+				mcp_err_prefix(err, "deploy %s", def->name);
+				goto out;
+			}
+			if (exists && strcmp(info.service, def->name) == 0 &&
 			    strcmp(info.state, "running") == 0) {
 				if (rt->ops->stop(rt, name, a->cfg.stop_timeout_s, err) == -1)
 					goto out;
@@ -730,10 +794,11 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 			goto out;
 		if (op == OP_STOP) {
 			struct rt_info info;
-			struct mcp_err ierr = MCP_ERR_INIT;
+			int exists = instance_inspect(rt, name, &info, err);
 
-			if (rt->ops->inspect(rt, name, &info, &ierr) == -1 ||
-			    strcmp(info.state, "running") != 0) {
+			if (exists == -1)
+				goto out;
+			if (!exists || strcmp(info.state, "running") != 0) {
 				buf_printf(actions, "%s: already stopped\n", name);
 				continue;
 			}

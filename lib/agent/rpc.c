@@ -129,6 +129,10 @@ service_to_pb(struct agent *a, const struct agent_view *v, size_t i)
 		cs->image_hash = S(cv->image_hash);
 		cs->vm_ip = S(rc->vm_ip);
 		cs->exit_code = cv->exit_code;
+		cs->observed_image = S(cv->observed_image);
+		cs->observed_version = S(cv->observed_image[0] ?
+		    image_version(cv->observed_image) : "");
+		cs->drift_reason = S(cv->drift_reason);
 		cs->n_routes = rc->nroutes;
 		cs->routes = xcalloc(rc->nroutes, sizeof(*cs->routes));
 		for (k = 0; k < rc->nroutes; k++) {
@@ -419,6 +423,11 @@ rpc_node(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 	(void)req;
 	if (agent_view_get(a, NULL, &v, err) == -1)
 		return -1;
+	agent_capacity(a, &mem, &cpus);
+	if (agent_committed(a, NULL, &used_mem, &used_cpus, err) == -1) {
+		agent_view_free(&v);
+		return -1;
+	}
 	out = NEW(Mcp__V1__NodeStatusResponse, MCP__V1__NODE_STATUS_RESPONSE__INIT);
 	out->node = S(a->cfg.node);
 	out->version = S(MCP_VERSION);
@@ -435,8 +444,6 @@ rpc_node(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 				out->components_running++;
 	out->observe_error = S(v.observe_error);
 	agent_view_free(&v);
-	agent_capacity(a, &mem, &cpus);
-	agent_committed(a, NULL, &used_mem, &used_cpus);
 	out->memory_total_mb = (uint64_t)mem;
 	out->memory_committed_mb = (uint64_t)used_mem;
 	out->vcpus_total = (uint32_t)cpus;

@@ -2,7 +2,9 @@
  * agent/view.c: what is running versus what should be.  Merges the two
  * runtimes' listings of managed instances, matches them to registry
  * components by their (service, component) metadata and the SPEC §3 name,
- * and derives observed state, drift and flapping per component.
+ * and derives observed state, drift and flapping per component: what runs
+ * is what the instance says (agent_compare), set against the spec the
+ * stored definition asks for.
  */
 #include "agent/agent.h"
 
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/live.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 int
@@ -150,6 +153,46 @@ find_instance(const struct rt_info *infos, size_t n, const char *runtime,
 	return NULL;
 }
 
+/* One component's view: the instance (if any) against the desired state. */
+static int
+view_component(struct agent *a, const struct svc_def *def,
+    const struct reg_service *s, const struct reg_component *rc,
+    const struct rt_info *infos, size_t ninfos, int observed_ok, int64_t now,
+    struct agent_comp_view *cv, struct mcp_err *err)
+{
+	const struct rt_info *info;
+	struct agent_compare cmp;
+	char want[HASH_HEX_LEN + 1] = "";
+	size_t k;
+	int flaps;
+
+	cv->rc = rc;
+	svc_instance_name(cv->instance, sizeof(cv->instance), s->name, rc->name);
+	info = find_instance(infos, ninfos, rc->runtime, s->name, rc->name,
+	    cv->instance);
+	for (k = 0; def && k < def->ncomponents; k++)
+		if (strcmp(def->components[k].name, rc->name) == 0)
+			agent_spec_hash(def, &def->components[k], rc, want);
+	agent_compare(rc, want, observed_ok, info, &cmp);
+	mcp_strlcpy(cv->observed, cmp.observed, sizeof(cv->observed));
+	mcp_strlcpy(cv->drift_reason, cmp.reason, sizeof(cv->drift_reason));
+	cv->drift = cmp.drift;
+	if (observed_ok && info) {
+		cv->started_at = info->started_at;
+		cv->exit_code = info->exit_code;
+		mcp_strlcpy(cv->image_hash, info->image_hash, sizeof(cv->image_hash));
+		mcp_strlcpy(cv->observed_image, info->image, sizeof(cv->observed_image));
+	}
+	if (cv->image_hash[0] == '\0')
+		mcp_strlcpy(cv->image_hash, rc->image_hash, sizeof(cv->image_hash));
+	flaps = reg_events_count(a->reg, s->name, rc->name, "transition",
+	    now - a->cfg.flap_window_s, err);
+	if (flaps < 0)
+		return -1;
+	cv->flapping = flaps > a->cfg.flap_threshold;
+	return 0;
+}
+
 int
 agent_view_get(struct agent *a, const char *service, struct agent_view *v,
     struct mcp_err *err)
@@ -180,44 +223,32 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 	    sizeof(v->observe_error));
 	observed_ok = unobserved == 0;
 	v->comps = xcalloc(v->nsvcs, sizeof(*v->comps));
+	v->infos = infos;
+	v->ninfos = ninfos;
+	v->observed = observed_ok;
 	for (i = 0; i < v->nsvcs; i++) {
 		struct reg_service *s = &v->svcs[i];
+		struct svc_def *def = NULL;
+		struct mcp_err perr = MCP_ERR_INIT;
 
+		/* the spec each component should run with, from the stored definition */
+		if (svc_parse(s->definition, strlen(s->definition), s->source, &def,
+		    &perr) == -1)
+			log_warnx("status %s: stored definition: %s", s->name, perr.msg);
 		v->comps[i] = xcalloc(s->ncomponents, sizeof(**v->comps));
 		for (j = 0; j < s->ncomponents; j++) {
 			struct agent_comp_view *cv = &v->comps[i][j];
 			const struct reg_component *rc = &s->components[j];
-			const struct rt_info *info;
-
-			cv->rc = rc;
-			svc_instance_name(cv->instance, sizeof(cv->instance), s->name,
-			    rc->name);
-			info = find_instance(infos, ninfos, rc->runtime, s->name,
-			    rc->name, cv->instance);
-			if (unobserved & (strcmp(rc->runtime, "unikernel") == 0 ?
-			    AGENT_OBS_VMS : AGENT_OBS_CONTAINERS))
-				mcp_strlcpy(cv->observed, "unknown", sizeof(cv->observed));
-			else if (info == NULL)
-				mcp_strlcpy(cv->observed, "missing", sizeof(cv->observed));
-			else {
-				mcp_strlcpy(cv->observed, info->state, sizeof(cv->observed));
-				cv->started_at = info->started_at;
-				cv->exit_code = info->exit_code;
-				mcp_strlcpy(cv->image_hash, info->image_hash,
-				    sizeof(cv->image_hash));
+			if (view_component(a, def, s, rc, infos, ninfos,
+			    !(unobserved & (strcmp(rc->runtime, "unikernel") == 0 ?
+			    AGENT_OBS_VMS : AGENT_OBS_CONTAINERS)), now, cv, err) == -1) {
+				svc_free(def);
+				agent_view_free(v);
+				return -1;
 			}
-			if (cv->image_hash[0] == '\0')
-				mcp_strlcpy(cv->image_hash, rc->image_hash,
-				    sizeof(cv->image_hash));
-			cv->drift = agent_is_drift(rc->desired, cv->observed);
-			cv->flapping = reg_events_count(a->reg, s->name, rc->name,
-			    "transition", now - a->cfg.flap_window_s) >
-			    a->cfg.flap_threshold;
 		}
+		svc_free(def);
 	}
-	v->observed = observed_ok;
-	v->infos = infos;
-	v->ninfos = ninfos;
 	return 0;
 }
 
@@ -244,6 +275,9 @@ agent_view_deployed(struct agent *a, const char *service, struct agent_view *v,
 		/* a deploy starts every component, unless active = false */
 		mcp_strlcpy(cv->observed, one->active ? "running" : "unobserved",
 		    sizeof(cv->observed));
+		if (one->active)
+			mcp_strlcpy(cv->observed_image, cv->rc->image,
+			    sizeof(cv->observed_image));
 		mcp_strlcpy(cv->image_hash, cv->rc->image_hash, sizeof(cv->image_hash));
 	}
 	return 0;
@@ -264,19 +298,16 @@ agent_view_free(struct agent_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
-void
+int
 agent_committed(struct agent *a, const char *except_service, int *mem_mb,
-    int *vcpus)
+    int *vcpus, struct mcp_err *err)
 {
 	struct reg_service *svcs = NULL;
-	struct mcp_err err = MCP_ERR_INIT;
 	size_t n = 0, i, j;
 
 	*mem_mb = *vcpus = 0;
-	if (reg_service_list(a->reg, &svcs, &n, &err) == -1) {
-		log_warnx("committed capacity: %s", err.msg);
-		return;
-	}
+	if (reg_service_list(a->reg, &svcs, &n, err) == -1)
+		return -1;
 	for (i = 0; i < n; i++) {
 		if (except_service && strcmp(svcs[i].name, except_service) == 0)
 			continue;
@@ -291,6 +322,7 @@ agent_committed(struct agent *a, const char *except_service, int *mem_mb,
 		}
 	}
 	reg_services_free(svcs, n);
+	return 0;
 }
 
 void

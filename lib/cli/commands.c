@@ -374,6 +374,9 @@ component_json(const Mcp__V1__ServiceStatus *s, const Mcp__V1__ComponentStatus *
 	json_object_set_new(j, "desired", json_string(cs->desired));
 	json_object_set_new(j, "observed", json_string(cs->observed));
 	json_object_set_new(j, "drift", json_boolean(cs->drift));
+	json_object_set_new(j, "drift_reason", json_string(cs->drift_reason));
+	json_object_set_new(j, "observed_image", json_string(cs->observed_image));
+	json_object_set_new(j, "observed_version", json_string(cs->observed_version));
 	json_object_set_new(j, "flapping", json_boolean(cs->flapping));
 	json_object_set_new(j, "started_at", json_integer(cs->started_at));
 	json_object_set_new(j, "uptime_s", json_integer(cs->started_at > 0 ?
@@ -454,8 +457,8 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 		return usage_fail("ps");
 	}
 	if (!c->json)
-		printf("%-20s %-16s %-10s %-10s %-10s %-12s %s\n", "SERVICE", "COMPONENT",
-		    "NODE", "RUNTIME", "STATE", "VERSION", "UPTIME");
+		printf("%-20s %-16s %-10s %-10s %-10s %-12s %-7s %s\n", "SERVICE",
+		    "COMPONENT", "NODE", "RUNTIME", "STATE", "VERSION", "UPTIME", "DRIFT");
 	for (n = 0; n < c->cfg.nnodes; n++) {
 		Mcp__V1__ListServicesResponse *resp = NULL;
 		struct mcp_err err = MCP_ERR_INIT;
@@ -486,8 +489,11 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 				    cs->started_at : 0);
 				snprintf(state, sizeof(state), "%s%s", cs->observed,
 				    cs->drift ? "!" : "");
-				printf("%-20s %-16s %-10s %-10s %-10s %-12s %s\n", s->name,
-				    cs->name, s->node, cs->runtime, state, cs->version, up);
+				/* the version the instance runs, not the one desired */
+				printf("%-20s %-16s %-10s %-10s %-10s %-12s %-7s %s\n", s->name,
+				    cs->name, s->node, cs->runtime, state,
+				    cs->observed_version[0] ? cs->observed_version : "-", up,
+				    cs->drift_reason);
 			}
 		}
 		observe_note(c->cfg.nodes[n].name, resp->observe_error);
@@ -516,6 +522,10 @@ status_print(const Mcp__V1__ServiceStatus *s)
 		    cs->runtime, cs->desired, cs->observed, cs->drift ? " DRIFT" : "",
 		    cs->flapping ? " FLAPPING" : "", up);
 		printf("  %-16s image %s\n", "", cs->image);
+		if (cs->observed_image[0] && strcmp(cs->observed_image, cs->image) != 0)
+			printf("  %-16s running image %s\n", "", cs->observed_image);
+		if (cs->drift_reason[0])
+			printf("  %-16s drift: %s\n", "", cs->drift_reason);
 		if (cs->vm_ip[0])
 			printf("  %-16s address %s\n", "", cs->vm_ip);
 		if (cs->image_hash[0])

@@ -93,6 +93,12 @@ static const char *const migrations[] = {
 	"  backend_port INTEGER NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  updated_at INTEGER NOT NULL);",
+
+	/*
+	 * 6: the identity of the instance the agent created (container ID, VM
+	 * instance id), so one planted in its place is told apart.
+	 */
+	"ALTER TABLE components ADD COLUMN instance_id TEXT NOT NULL DEFAULT '';",
 };
 
 int

@@ -105,6 +105,42 @@ reg_migrate(struct reg *r, struct mcp_err *err)
 	return 0;
 }
 
+/*
+ * PRAGMA quick_check: a damaged page is refused at open, not discovered
+ * as a silently short listing later.
+ */
+static int
+reg_check(struct reg *r, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	struct buf msg = BUF_INIT;
+	int rc, n = 0;
+
+	if (sqlite3_prepare_v2(r->db, "PRAGMA quick_check(5)", -1, &st, NULL) != SQLITE_OK)
+		return mcp_err_set(err, MCP_E_DATALOSS, "registry %s: integrity check: %s",
+		    r->path, sqlite3_errmsg(r->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		if (t && strcmp((const char *)t, "ok") != 0)
+			buf_printf(&msg, "%s%s", n++ ? "; " : "", (const char *)t);
+	}
+	if (rc != SQLITE_DONE)
+		buf_printf(&msg, "%s%s", n++ ? "; " : "", sqlite3_errmsg(r->db));
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < msg.len; i++)
+		if (msg.data[i] == '\n')
+			msg.data[i] = ' ';	/* one line */
+	if (n > 0) {
+		mcp_err_set(err, MCP_E_DATALOSS, "registry %s is damaged (integrity "
+		    "check: %s); restore it from a backup", r->path, msg.data);
+		buf_free(&msg);
+		return -1;
+	}
+	buf_free(&msg);
+	return 0;
+}
+
 struct reg *
 reg_open(const char *path, struct mcp_err *err)
 {
@@ -124,7 +160,7 @@ reg_open(const char *path, struct mcp_err *err)
 	if (reg_exec(r, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
 	    "PRAGMA synchronous=NORMAL;", err) == -1)
 		goto fail;
-	if (reg_migrate(r, err) == -1)
+	if (reg_check(r, err) == -1 || reg_migrate(r, err) == -1)
 		goto fail;
 	return r;
 fail:
@@ -142,6 +178,12 @@ reg_close(struct reg *r)
 	sqlite3_close(r->db);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
+}
+
+const char *
+reg_path(const struct reg *r)
+{
+	return r->path;
 }
 
 int
@@ -169,55 +211,64 @@ col_copy(char *dst, size_t dstsz, sqlite3_stmt *st, int col)
 	mcp_strlcpy(dst, t ? (const char *)t : "", dstsz);
 }
 
-/* Is host_port already used by any route other than (service, component, name)? */
+/* Is host_port already used by a route?  1 yes, 0 no, -1 read error (err). */
 static int
-port_taken(struct reg *r, int port)
+port_taken(struct reg *r, int port, struct mcp_err *err)
 {
 	sqlite3_stmt *st;
-	int taken = 1;
+	int rc;
 
 	if (sqlite3_prepare_v2(r->db, "SELECT 1 FROM routes WHERE host_port = ?",
 	    -1, &st, NULL) != SQLITE_OK)
-		return 1;
+		return reg_sqlerr(r, err, "read routes");
 	sqlite3_bind_int(st, 1, port);
-	taken = sqlite3_step(st) == SQLITE_ROW;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		reg_sqlerr(r, err, "read routes");
 	sqlite3_finalize(st);
-	return taken;
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A free port; 0 when none is left, -1 on a read error (err). */
 static int
-alloc_port(struct reg *r, reg_port_probe probe, void *arg)
+alloc_port(struct reg *r, reg_port_probe probe, void *arg, struct mcp_err *err)
 {
 	unsigned span = REG_PORT_MAX - REG_PORT_MIN + 1, i;
 
 	for (i = 0; i < span; i++) {
 		int port = REG_PORT_MIN + (int)((r->next_port + i) % span);
+		int taken = port_taken(r, port, err);
 
-		if (port_taken(r, port))
+		if (taken == -1)
+			return -1;
+		if (taken)
 			continue;
 		if (probe && !probe(port, arg))
 			continue;
 		r->next_port = (r->next_port + i + 1) % span;
 		return port;
 	}
-	return -1;
+	return 0;
 }
 
+/* The route's host port, 0 when it has none, -1 on a read error (err). */
 static int
 existing_host_port(struct reg *r, const char *svc, const char *comp,
-    const char *route)
+    const char *route, struct mcp_err *err)
 {
 	sqlite3_stmt *st;
-	int port = 0;
+	int port = 0, rc;
 
 	if (sqlite3_prepare_v2(r->db, "SELECT host_port FROM routes WHERE "
 	    "service = ? AND component = ? AND name = ?", -1, &st, NULL) != SQLITE_OK)
-		return 0;
+		return reg_sqlerr(r, err, "read routes");
 	sqlite3_bind_text(st, 1, svc, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, comp, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, route, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		port = sqlite3_column_int(st, 0);
+	else if (rc != SQLITE_DONE)
+		port = reg_sqlerr(r, err, "read routes");
 	sqlite3_finalize(st);
 	return port;
 }
@@ -332,9 +383,13 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 			const struct svc_route *rt = &c->routes[j];
 			int wants = opts->wants_host_ports == NULL ||
 			    opts->wants_host_ports(c, opts->wants_arg);
-			int hp = wants ? existing_host_port(r, def->name, c->name, rt->name) : 0;
+			int hp = wants ? existing_host_port(r, def->name, c->name, rt->name,
+			    err) : 0;
 
-			if (wants && hp == 0 && (hp = alloc_port(r, probe, probe_arg)) == -1) {
+			if (hp == -1 || (wants && hp == 0 &&
+			    (hp = alloc_port(r, probe, probe_arg, err)) == -1))
+				goto fail;
+			if (wants && hp == 0) {
 				mcp_err_set(err, MCP_E_RESOURCE,
 				    "no free host port in %d-%d for %s/%s route %s",
 				    REG_PORT_MIN, REG_PORT_MAX, def->name, c->name,
@@ -379,11 +434,26 @@ fail_unlocked_tx:
 	return mcp_err_prefix(err, "record %s", def->name);
 }
 
+/*
+ * Finish a row loop: rc is sqlite3_step's last result, SQLITE_DONE unless
+ * the read failed, which is an error to the caller (never a short list).
+ */
+static int
+reg_rows_end(struct reg *r, sqlite3_stmt *st, int rc, struct mcp_err *err,
+    const char *what)
+{
+	if (rc != SQLITE_DONE)
+		reg_sqlerr(r, err, what);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 load_routes(struct reg *r, struct reg_component *c, struct mcp_err *err)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
+	int rc;
 
 	if (sqlite3_prepare_v2(r->db, "SELECT name, port, host_port, mode, hostname,"
 	    " public, vm_addr FROM routes WHERE service = ? AND component = ?"
@@ -391,7 +461,7 @@ load_routes(struct reg *r, struct reg_component *c, struct mcp_err *err)
 		return reg_sqlerr(r, err, "read routes");
 	sqlite3_bind_text(st, 1, c->service, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct reg_route *rt;
 
 		if (c->nroutes == cap) {
@@ -410,8 +480,7 @@ load_routes(struct reg *r, struct reg_component *c, struct mcp_err *err)
 		rt->public = sqlite3_column_int(st, 5);
 		col_copy(rt->vm_addr, sizeof(rt->vm_addr), st, 6);
 	}
-	sqlite3_finalize(st);
-	return 0;
+	return reg_rows_end(r, st, rc, err, "read routes");
 }
 
 static int
@@ -419,14 +488,15 @@ load_components(struct reg *r, struct reg_service *s, struct mcp_err *err)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0, i;
+	int rc;
 
 	if (sqlite3_prepare_v2(r->db, "SELECT name, runtime, image, desired, network,"
 	    " image_hash, vm_ip, spec_hash, last_observed, last_change, memory_mb,"
-	    " vcpus FROM components WHERE service = ? ORDER BY rowid", -1, &st,
-	    NULL) != SQLITE_OK)
+	    " vcpus, instance_id FROM components WHERE service = ? ORDER BY rowid", -1,
+	    &st, NULL) != SQLITE_OK)
 		return reg_sqlerr(r, err, "read components");
 	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct reg_component *c;
 
 		if (s->ncomponents == cap) {
@@ -450,8 +520,10 @@ load_components(struct reg *r, struct reg_service *s, struct mcp_err *err)
 		c->last_change = sqlite3_column_int64(st, 9);
 		c->memory_mb = sqlite3_column_int(st, 10);
 		c->vcpus = sqlite3_column_int(st, 11);
+		col_copy(c->instance_id, sizeof(c->instance_id), st, 12);
 	}
-	sqlite3_finalize(st);
+	if (reg_rows_end(r, st, rc, err, "read components") == -1)
+		return -1;
 	for (i = 0; i < s->ncomponents; i++)
 		if (load_routes(r, &s->components[i], err) == -1)
 			return -1;
@@ -555,6 +627,7 @@ reg_service_list(struct reg *r, struct reg_service **out, size_t *n,
 	sqlite3_stmt *st;
 	struct reg_service *arr = NULL;
 	size_t cnt = 0, cap = 0, i;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -565,7 +638,7 @@ reg_service_list(struct reg *r, struct reg_service **out, size_t *n,
 		pthread_mutex_unlock(&r->mu);
 		return -1;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 8;
 			arr = realloc(arr, cap * sizeof(*arr));
@@ -574,7 +647,11 @@ reg_service_list(struct reg *r, struct reg_service **out, size_t *n,
 		}
 		service_from_row(&arr[cnt++], st);
 	}
-	sqlite3_finalize(st);
+	if (reg_rows_end(r, st, rc, err, "read services") == -1) {
+		pthread_mutex_unlock(&r->mu);
+		reg_services_free(arr, cnt);
+		return -1;
+	}
 	for (i = 0; i < cnt; i++) {
 		if (load_components(r, &arr[i], err) == -1) {
 			pthread_mutex_unlock(&r->mu);
@@ -655,12 +732,17 @@ reg_component_set_observed(struct reg *r, const char *service,
 int
 reg_component_set_started(struct reg *r, const char *service,
     const char *component, const char *spec_hash, const char *image_hash,
-    struct mcp_err *err)
+    const char *instance_id, struct mcp_err *err)
 {
-	return component_update(r, err,
-	    "UPDATE components SET spec_hash = ?, image_hash = ? WHERE service = ?",
-	    "UPDATE components SET spec_hash = ?, image_hash = ? WHERE service = ? AND name = ?",
-	    service, component, spec_hash, image_hash ? image_hash : "", 0, 0);
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	rc = reg_run(r, err, "UPDATE components SET spec_hash = ?, image_hash = ?,"
+	    " instance_id = ? WHERE service = ? AND name = ?", "sssss", spec_hash,
+	    image_hash ? image_hash : "", instance_id ? instance_id : "", service,
+	    component);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
 }
 
 int
@@ -692,6 +774,7 @@ reg_vm_ips(struct reg *r, char (**ips)[48], size_t *n, struct mcp_err *err)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
+	int rc;
 
 	*ips = NULL;
 	*n = 0;
@@ -702,7 +785,7 @@ reg_vm_ips(struct reg *r, char (**ips)[48], size_t *n, struct mcp_err *err)
 		pthread_mutex_unlock(&r->mu);
 		return -1;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			*ips = realloc(*ips, cap * sizeof(**ips));
@@ -711,9 +794,14 @@ reg_vm_ips(struct reg *r, char (**ips)[48], size_t *n, struct mcp_err *err)
 		}
 		col_copy((*ips)[(*n)++], 48, st, 0);
 	}
-	sqlite3_finalize(st);
+	rc = reg_rows_end(r, st, rc, err, "read VM addresses");
 	pthread_mutex_unlock(&r->mu);
-	return 0;
+	if (rc == -1) {
+		free(*ips);
+		*ips = NULL;
+		*n = 0;
+	}
+	return rc;
 }
 
 int
@@ -750,6 +838,7 @@ reg_events_list(struct reg *r, const char *service, int limit,
 	sqlite3_stmt *st;
 	struct reg_event *arr = NULL;
 	size_t cnt = 0, cap = 0;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -766,7 +855,7 @@ reg_events_list(struct reg *r, const char *service, int limit,
 	sqlite3_bind_int(st, 1, limit > 0 ? limit : 100);
 	if (service)
 		sqlite3_bind_text(st, 2, service, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct reg_event *e;
 
 		if (cnt == cap) {
@@ -786,8 +875,12 @@ reg_events_list(struct reg *r, const char *service, int limit,
 		col_copy(e->to_state, sizeof(e->to_state), st, 6);
 		col_copy(e->detail, sizeof(e->detail), st, 7);
 	}
-	sqlite3_finalize(st);
+	rc = reg_rows_end(r, st, rc, err, "read events");
 	pthread_mutex_unlock(&r->mu);
+	if (rc == -1) {
+		free(arr);
+		return -1;
+	}
 	*out = arr;
 	*n = cnt;
 	return 0;
@@ -795,22 +888,27 @@ reg_events_list(struct reg *r, const char *service, int limit,
 
 int
 reg_events_count(struct reg *r, const char *service, const char *component,
-    const char *kind, int64_t since)
+    const char *kind, int64_t since, struct mcp_err *err)
 {
 	sqlite3_stmt *st;
-	int n = 0;
+	int n = -1;
 
 	pthread_mutex_lock(&r->mu);
 	if (sqlite3_prepare_v2(r->db, "SELECT count(*) FROM events WHERE service = ?"
-	    " AND component = ? AND kind = ? AND time >= ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, component, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, since);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
+	    " AND component = ? AND kind = ? AND time >= ?", -1, &st, NULL) != SQLITE_OK) {
+		reg_sqlerr(r, err, "read events");
+		pthread_mutex_unlock(&r->mu);
+		return -1;
 	}
+	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, component, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, since);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	else
+		reg_sqlerr(r, err, "read events");
+	sqlite3_finalize(st);
 	pthread_mutex_unlock(&r->mu);
 	return n;
 }

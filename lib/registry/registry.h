@@ -8,6 +8,10 @@
  * user_version), in place, in one transaction each, so an old database
  * keeps its data.  One connection shared by the agent's threads, serialised
  * by a mutex inside struct reg; every multi-row change is one transaction.
+ *
+ * Opening runs PRAGMA quick_check and refuses a damaged database.  Every
+ * read error is returned to the caller (a message naming the database
+ * file), never taken for the end of the rows.
  */
 #ifndef MCP_REGISTRY_REGISTRY_H
 #define MCP_REGISTRY_REGISTRY_H
@@ -43,6 +47,7 @@ struct reg_component {
 	char image_hash[80];
 	char vm_ip[48];
 	char spec_hash[72];	/* hash of the spec last started */
+	char instance_id[80];	/* identity of the instance last started ("" none) */
 	char last_observed[32];	/* monitor's last view */
 	int64_t last_change;
 	int memory_mb;
@@ -137,9 +142,10 @@ int reg_component_set_desired(struct reg *r, const char *service,
 int reg_component_set_observed(struct reg *r, const char *service,
     const char *component, const char *observed, int64_t when,
     struct mcp_err *err);
+/* What was just started: its spec hash, VM attestation and identity. */
 int reg_component_set_started(struct reg *r, const char *service,
     const char *component, const char *spec_hash, const char *image_hash,
-    struct mcp_err *err);
+    const char *instance_id, struct mcp_err *err);
 /* Set the VM address ("" releases it) and every route's vm_addr (ip:port).
  * An address held by another component fails with MCP_E_EXISTS. */
 int reg_component_set_vm_ip(struct reg *r, const char *service,
@@ -163,6 +169,8 @@ int reg_edge_list(struct reg *r, struct reg_edge **out, size_t *n,
 
 /* Count events of a kind for a component since a time. */
 int reg_events_count(struct reg *r, const char *service, const char *component,
-    const char *kind, int64_t since);
+    const char *kind, int64_t since, struct mcp_err *err /* -1 on a read error */);
+/* The database file's path, for messages. */
+const char *reg_path(const struct reg *r);
 
 #endif

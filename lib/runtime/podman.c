@@ -6,7 +6,8 @@
  * subcommand.  JSON output (ps, inspect) is parsed with jansson.
  *
  * Containers carry the labels mcp.managed/mcp.service/mcp.component, so the
- * listing maps back to (service, component) without parsing names.  Pull is
+ * listing maps back to (service, component) without parsing names, and
+ * mcp.spec-hash, what the agent created them from.  Pull is
  * a separate step: run passes --pull=never and never reaches a registry.
  * podman's own failure text (its last stderr line) is quoted in every error
  * and classified into an mcp_code (no such container / manifest unknown ->
@@ -421,6 +422,23 @@ podman_ports_free(const struct rt_spec *s, struct mcp_err *err, const char *what
 	return 0;
 }
 
+/* The last non-empty line of `podman run -d`'s output: the container ID. */
+static void
+podman_run_id(const struct spawn_result *res, char *out, size_t outsz)
+{
+	const char *d = res->out.data ? res->out.data : "";
+	size_t end = res->out.len, start;
+
+	while (end > 0 && (d[end - 1] == '\n' || d[end - 1] == '\r' || d[end - 1] == ' '))
+		end--;
+	for (start = end; start > 0 && d[start - 1] != '\n'; start--)
+		;
+	if (end - start >= outsz)
+		end = start + outsz - 1;
+	memcpy(out, d + start, end - start);
+	out[end - start] = '\0';
+}
+
 static int
 podman_run(struct runtime *rt, const struct rt_spec *s, struct mcp_err *err)
 {
@@ -460,6 +478,10 @@ podman_run(struct runtime *rt, const struct rt_spec *s, struct mcp_err *err)
 	argv_addf(&a, RT_LABEL_SERVICE "=%s", s->service ? s->service : "");
 	argv_add(&a, "--label");
 	argv_addf(&a, RT_LABEL_COMPONENT "=%s", s->component ? s->component : "");
+	if (s->spec_hash && s->spec_hash[0]) {
+		argv_add(&a, "--label");
+		argv_addf(&a, RT_LABEL_SPEC_HASH "=%s", s->spec_hash);
+	}
 	if (s->restart && s->restart[0]) {
 		argv_add(&a, "--restart");
 		argv_add(&a, s->restart);
@@ -505,6 +527,9 @@ podman_run(struct runtime *rt, const struct rt_spec *s, struct mcp_err *err)
 		 * of ours behind, which would block the next attempt. */
 		if (err->code != MCP_E_EXISTS)
 			podman_discard(rt, s);
+	} else if (s->id_out && s->id_outsz) {
+		/* `run -d` prints the new container's full ID */
+		podman_run_id(&res, s->id_out, s->id_outsz);
 	}
 	spawn_result_free(&res);
 	argv_free(&a);
@@ -636,6 +661,8 @@ info_labels(struct rt_info *out, json_t *labels)
 	mcp_strlcpy(out->service, json_str(labels, RT_LABEL_SERVICE), sizeof(out->service));
 	mcp_strlcpy(out->component, json_str(labels, RT_LABEL_COMPONENT),
 	    sizeof(out->component));
+	mcp_strlcpy(out->spec_hash, json_str(labels, RT_LABEL_SPEC_HASH),
+	    sizeof(out->spec_hash));
 }
 
 /* One element of `podman container inspect --format json`. */

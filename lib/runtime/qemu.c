@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -217,9 +218,28 @@ qemu_image_exists(struct runtime *rt, const char *image, struct mcp_err *err)
 
 /* ---- run ---- */
 
+/*
+ * A random identity for a new VM (32 hex digits), recorded in spec.json:
+ * inspect reports it as rt_info.id, so the agent can tell the VM it
+ * created from one planted in its place, across agent restarts.
+ */
+static int
+vm_instance_id(char *out, size_t outsz, struct mcp_err *err)
+{
+	unsigned char r[16];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return mcp_err_errno(err, errno, "vm instance id: getrandom");
+	for (i = 0; i < sizeof(r) && 2 * i + 2 < outsz; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	return 0;
+}
+
 static int
 spec_write(const char *vmdir, const struct rt_spec *spec, const struct image_artifact *a,
-    const char *accel, const char *cmdline, const char *const *argv, struct mcp_err *err)
+    const char *accel, const char *cmdline, const char *const *argv,
+    const char *instance_id, struct mcp_err *err)
 {
 	json_t *j, *ports = json_array(), *args = json_array();
 	char path[PATH_MAX + 16], *text;
@@ -247,6 +267,9 @@ spec_write(const char *vmdir, const struct rt_spec *spec, const struct image_art
 		return mcp_err_set(err, MCP_E_INTERNAL, "vm %s: spec.json: encoding failed",
 		    spec->name);
 	json_object_set_new(j, "cmdline", json_string(cmdline));
+	json_object_set_new(j, "instance_id", json_string(instance_id));
+	json_object_set_new(j, "spec_hash", json_string(spec->spec_hash ?
+	    spec->spec_hash : ""));
 	text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(j);
 	snprintf(path, sizeof(path), "%s/spec.json", vmdir);
@@ -425,6 +448,7 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	struct sockaddr_un sun;
 	const char *accel;
 	char hostname[64], netmask[16], gateway[16], tap[NET_IFNAME_MAX] = "";
+	char instance_id[40] = "";
 	int rc = -1, lockfd = -1;
 
 	if (qemu_vm_dir(q->state_dir, spec->name, vmdir, sizeof(vmdir), err) == -1)
@@ -504,8 +528,10 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 		tap[0] = '\0';
 		goto out;
 	}
-	if (qemu_args_build(q, vmdir, spec, a, accel, qa, err) == -1 ||
-	    spec_write(vmdir, spec, a, accel, qa->cmdline, qa->argv, err) == -1 ||
+	if (vm_instance_id(instance_id, sizeof(instance_id), err) == -1 ||
+	    qemu_args_build(q, vmdir, spec, a, accel, qa, err) == -1 ||
+	    spec_write(vmdir, spec, a, accel, qa->cmdline, qa->argv, instance_id,
+	    err) == -1 ||
 	    qemu_start(vmdir, spec->name, qa, err) == -1)
 		goto out;
 	log_info("vm %s: started (%s, %d MiB, %s, image %s = %s, %s%s%s%s)", spec->name,
@@ -513,6 +539,8 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	    a->cached ? ", cached build" : "", a->image_prev_id[0] ? ", tag moved from " : "",
 	    a->image_prev_id);
 	rc = 0;
+	if (spec->id_out && spec->id_outsz)
+		mcp_strlcpy(spec->id_out, instance_id, spec->id_outsz);
 out:
 	if (rc == -1 && lockfd >= 0) {
 		pid_t pid = qemu_pid_read(vmdir);

@@ -7,7 +7,8 @@
  * the instance name (svc_instance_name):
  *   spec.json     what the VM was started with (service, component, image,
  *                 memory, vCPUs, ports, kernel, initrd, attestation hash,
- *                 the QEMU argv, started_at)
+ *                 the QEMU argv, started_at, the agent's spec_hash and a
+ *                 random instance_id: the VM's identity)
  *   qemu.pid      written by QEMU (-pidfile), removed by QEMU on exit
  *   qmp.sock      the QMP control socket
  *   console.log   the serial console: kernel errors, mcp-init, the app

@@ -1,6 +1,7 @@
 /*
  * runtime/qemu_state.c: the per-VM state directory (layout in qemu.h):
- * naming, PID trust, reading spec.json back into struct rt_info, the exit
+ * naming, PID trust, reading spec.json back into struct rt_info (with the
+ * VM's identity and the spec hash it was created from), the exit
  * status from the console, and removal.  Everything the runtime knows
  * about a VM is derived from here, so a restarted agent sees what the old
  * one saw.
@@ -111,9 +112,14 @@ qemu_vm_inspect(const char *vmdir, struct rt_info *out, struct mcp_err *err)
 	GETS(image, "image");
 	GETS(image_hash, "hash");
 	GETS(vm_ip, "vm_ip");
+	GETS(spec_hash, "spec_hash");
+	GETS(id, "instance_id");
 #undef GETS
-	s = strrchr(vmdir, '/');
-	mcp_strlcpy(out->id, s ? s + 1 : vmdir, sizeof(out->id));
+	/* a VM started before instance ids: its state dir's name */
+	if (out->id[0] == '\0') {
+		s = strrchr(vmdir, '/');
+		mcp_strlcpy(out->id, s ? s + 1 : vmdir, sizeof(out->id));
+	}
 	out->memory_mb = (int)json_integer_value(json_object_get(j, "memory_mb"));
 	out->vcpus = (int)json_integer_value(json_object_get(j, "vcpus"));
 	out->started_at = (int64_t)json_integer_value(json_object_get(j, "started_at"));

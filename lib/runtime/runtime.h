@@ -51,6 +51,19 @@ struct rt_spec {
 	 * exactly this; NULL or "" accepts a fresh build (deploy).
 	 */
 	const char *expected_hash;
+	/*
+	 * Recorded on the instance (podman label mcp.spec-hash, the VM's
+	 * spec.json) so that what runs can be compared with what is desired
+	 * from the instance itself: the agent's hash of this spec.
+	 */
+	const char *spec_hash;
+	/*
+	 * Out: run writes the new instance's identity here (the container ID
+	 * podman assigned, the VM's random instance id), the same string
+	 * inspect and list report in rt_info.id; NULL = not wanted.
+	 */
+	char *id_out;
+	size_t id_outsz;
 };
 
 /* What a runtime observes about one instance. */
@@ -60,7 +73,10 @@ struct rt_info {
 	char component[64];
 	char image[512];
 	char state[32];		/* "running" | "stopped" | "created" | "paused" | "missing" */
-	char id[80];		/* container id / VM state dir name */
+	char id[80];		/* identity: container ID / VM instance id (random,
+				   in spec.json; the state dir name for VMs from
+				   before instance ids) */
+	char spec_hash[72];	/* as recorded on the instance at run; "" none */
 	int64_t started_at;	/* unix seconds; 0 unknown */
 	int exit_code;
 	int pid;
@@ -149,5 +165,6 @@ int podman_event_parse(const char *line, struct podman_event *ev);
 #define RT_LABEL_MANAGED   "mcp.managed"
 #define RT_LABEL_SERVICE   "mcp.service"
 #define RT_LABEL_COMPONENT "mcp.component"
+#define RT_LABEL_SPEC_HASH "mcp.spec-hash"
 
 #endif

@@ -41,24 +41,6 @@ agent_start || exit 1
 D=$T/defs
 mkdir -p "$D"
 
-hello_def() { # NAME VERSION [extra component lines]
-	cat <<EOF
-name = "$1"
-node = "local"
-
-[[components]]
-name = "$1"
-image = "$REGISTRY/hello:$2"
-restart = "no"
-env = ["HELLO_NAME=$1"]
-volumes = ["$AGENT_DIR/srv/$1:/srv/$1"]
-${3:-}
-
-[[components.routes]]
-name = "http"
-port = 8080
-EOF
-}
 mkdir -p "$AGENT_DIR/srv/hello" "$AGENT_DIR/srv/svc-a" "$AGENT_DIR/srv/svc-b"
 hello_def hello v1.0.0 >"$D/hello.toml"
 

@@ -123,6 +123,16 @@ check "VM outlives the agent" kill -0 "$PID"
 check "agent starts" agent_start
 check "VM rediscovered as running" test "$(comp vm observed)" = running
 check "same QEMU process" test "$(vm_pid)" = "$PID"
+check "its identity survived the agent restart: no drift ($(comp vm drift_reason))" test "$(comp vm drift)" = False
+check "a redeploy leaves the rediscovered VM alone" grep -q "vm: unchanged" <<<"$(mcp deploy "$D/vm.toml")"
+check "same QEMU process after the redeploy" test "$(vm_pid)" = "$PID"
+# a VM state dir that is not the one the agent created (another identity)
+/usr/bin/python3 -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["instance_id"]="planted"; open(p,"w").write(json.dumps(j))' \
+	"$AGENT_DIR/state/vms/vm/spec.json"
+check "a VM of another identity is drift ($(comp vm drift_reason))" grep -q "^foreign instance planted, not the one this agent created" <<<"$(comp vm drift_reason)"
+check "a redeploy replaces it" grep -q "vm: replaced" <<<"$(mcp deploy "$D/vm.toml")"
+check "the replacement answers" wait_for 60 http_get "http://127.0.0.1:$VM_PORT/health"
+check "and is the agent's own: no drift" test "$(comp vm observed)/$(comp vm drift)" = running/False
 check "rediscovered VM stops gracefully" mcp stop vm
 check "app logged SIGTERM after rediscovery" grep -q "received SIGTERM" <<<"$(mcp logs vm -n 20)"
 

@@ -12,6 +12,11 @@
 #   mcp ARGS...                    the CLI against that agent
 #   json_get JSON EXPR             evaluate a python expression on parsed JSON `j`
 #   http_get URL                   body of a GET (curl, 5 s)
+#   hello_def NAME VERSION [EXTRA] the example as a container: $REGISTRY/hello:VERSION,
+#                                  route "http" on 8080, /srv/NAME mounted;
+#                                  EXTRA: more component lines
+#   agent_cmd ARGS...              mcp-agent -c DIR/agent.toml ARGS... in the
+#                                  agent's environment (recover, remove-untracked)
 #   wait_for SECS CMD...           retry CMD every 0.2 s until it succeeds
 #   agent_env_cleanup              stop agent, kill its VMs and proxy, remove podman store
 #   hello_registry DIR VERSION...  a registry in DIR/registry on a free port (or
@@ -112,6 +117,11 @@ agent_start() {
 	return 1
 }
 
+agent_cmd() {
+	CONTAINERS_CONF="$AGENT_DIR/podman/containers.conf" TMPDIR="$AGENT_DIR/podman/imgtmp" \
+		"$MCP_BIN/mcp-agent" -c "$AGENT_DIR/agent.toml" "$@"
+}
+
 agent_stop() {
 	local pid _
 	[ -f "$AGENT_DIR/agent.pid" ] || return 0
@@ -136,6 +146,25 @@ mcp() {
 
 json_get() {
 	/usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+hello_def() { # NAME VERSION [extra component lines]
+	cat <<EOF
+name = "$1"
+node = "local"
+
+[[components]]
+name = "$1"
+image = "$REGISTRY/hello:$2"
+restart = "no"
+env = ["HELLO_NAME=$1"]
+volumes = ["$AGENT_DIR/srv/$1:/srv/$1"]
+${3:-}
+
+[[components.routes]]
+name = "http"
+port = 8080
+EOF
 }
 
 http_get() {

@@ -368,6 +368,9 @@ test_invalid_args(void **state)
 	assert_int_equal(err.code, MCP_E_INVALID);
 }
 
+/* The identity run reported for TEST_NAME; list and inspect must agree. */
+static char run_id[80];
+
 static void
 test_run_http(void **state)
 {
@@ -378,6 +381,7 @@ test_run_http(void **state)
 		.name = TEST_NAME, .service = "mcpt-hello", .component = "web",
 		.image = image, .env = env, .restart = "no",
 		.ports = &port, .nports = 1, .memory_mb = 64,
+		.spec_hash = "0123abcd", .id_out = run_id, .id_outsz = sizeof(run_id),
 	};
 	char expect[128], *body;
 	double t0, t1;
@@ -389,6 +393,7 @@ test_run_http(void **state)
 	if (rt->ops->run(rt, &spec, &err) != 0)
 		fail_msg("run: %s", err.msg);
 	t1 = now_s();
+	assert_int_equal(strlen(run_id), 64);	/* podman's full container ID */
 	body = http_get_wait(host_port, "/", 15);
 	assert_non_null(body);
 	print_message("    podman run %.3f s, first HTTP answer after %.3f s\n",
@@ -457,6 +462,8 @@ test_list_inspect(void **state)
 		assert_string_equal(all[i].component, "web");
 		assert_string_equal(all[i].state, "running");
 		assert_string_equal(all[i].image, image);
+		assert_string_equal(all[i].spec_hash, "0123abcd");
+		assert_string_equal(all[i].id, run_id);
 		assert_true(all[i].started_at > 1600000000);
 		assert_true(all[i].pid > 0);
 	}
@@ -473,7 +480,8 @@ test_list_inspect(void **state)
 	assert_true(llabs((long long)(info.started_at - time(NULL))) < 600);
 	assert_true(info.pid > 0);
 	assert_int_equal(info.memory_mb, 64);
-	assert_true(strlen(info.id) >= 12);
+	assert_string_equal(info.id, run_id);
+	assert_string_equal(info.spec_hash, "0123abcd");
 }
 
 static void

@@ -414,7 +414,8 @@ test_inspect_and_console(void **state)
 	assert_int_equal(qemu_console_exit_status(vmdir), 143);
 	assert_int_equal(qemu_vm_inspect(vmdir, &info, &e), 0);
 	assert_string_equal(info.name, "hello");
-	assert_string_equal(info.id, "hello");
+	assert_string_equal(info.id, "hello");	/* no instance_id: the dir's name */
+	assert_string_equal(info.spec_hash, "");
 	assert_string_equal(info.component, "web");
 	assert_string_equal(info.state, "stopped");
 	assert_string_equal(info.image_hash, "sha256:abc");
@@ -423,6 +424,16 @@ test_inspect_and_console(void **state)
 	assert_int_equal(info.exit_code, 143);
 	assert_int_equal(info.started_at, 1700000000);
 	assert_int_equal(info.pid, 0);
+
+	/* a VM started by this version: its identity and spec hash */
+	snprintf(vmdir, sizeof(vmdir), "%s/state/ident", tmpdir);
+	assert_int_equal(file_mkdirs(vmdir, 0700, &e), 0);
+	put(vmdir, "spec.json", "{\"version\":1,\"name\":\"ident\",\"service\":\"ident\","
+	    "\"component\":\"ident\",\"image\":\"r/i:v1\",\"instance_id\":\"0f1e2d\","
+	    "\"spec_hash\":\"abc123\"}");
+	assert_int_equal(qemu_vm_inspect(vmdir, &info, &e), 0);
+	assert_string_equal(info.id, "0f1e2d");
+	assert_string_equal(info.spec_hash, "abc123");
 
 	snprintf(vmdir, sizeof(vmdir), "%s/state/absent", tmpdir);
 	assert_int_equal(qemu_vm_inspect(vmdir, &info, &e), -1);
@@ -908,7 +919,7 @@ it_run_http_logs_stop(void **state)
 	struct rt_spec spec;
 	struct rt_info info;
 	struct collect c = { BUF_INIT, 0, 0 };
-	char body[1024], path[128];
+	char body[1024], path[128], id[40] = "";
 	double t0, t_run, t_http;
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t slen = sizeof(sin);
@@ -918,10 +929,14 @@ it_run_http_logs_stop(void **state)
 	(void)state;
 	IT_REQUIRE();
 	spec = hello_spec(IT.image);
+	spec.spec_hash = "feedbeef";
+	spec.id_out = id;
+	spec.id_outsz = sizeof(id);
 	t0 = now_s();
 	if (IT.rt->ops->run(IT.rt, &spec, &e) == -1)
 		fail_msg("run: %s", e.msg);
 	t_run = now_s() - t0;
+	assert_int_equal(strlen(id), 32);	/* random instance id */
 	assert_int_equal(IT.rt->ops->run(IT.rt, &spec, &e), -1);
 	assert_int_equal(e.code, MCP_E_EXISTS);
 	if (wait_http(IT.port, body, sizeof(body), 60) == -1) {
@@ -939,6 +954,8 @@ it_run_http_logs_stop(void **state)
 	assert_int_equal(strncmp(info.image_hash, "sha256:", 7), 0);
 	assert_int_equal(info.memory_mb, 128);
 	assert_string_equal(info.service, "hello-vm");
+	assert_string_equal(info.id, id);
+	assert_string_equal(info.spec_hash, "feedbeef");
 	rss = vm_rss_kb(info.pid);
 	printf("measure: run() %.3f s (cached build), run -> first HTTP answer %.3f s, "
 	    "QEMU RSS %ld MiB for memory_mb 128\n", t_run, t_http, rss / 1024);

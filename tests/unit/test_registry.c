@@ -2,7 +2,9 @@
  * test_registry.c: the agent registry on real SQLite files: migrations
  * bring a version-1 database forward with its data, ports are allocated
  * and kept across redeploys, removed routes free their ports, deletes
- * leave nothing behind.
+ * leave nothing behind; the identity of what was started is recorded; a
+ * damaged database is refused at open and a read error while open is an
+ * error naming the database, never a short list.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +27,19 @@ db_path(char *out, size_t n, const char *name)
 {
 	snprintf(out, n, "%s/%s", dir, name);
 	unlink(out);
+}
+
+/* Remove a test database and its WAL files. */
+static void
+db_drop(const char *path)
+{
+	char p[600];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
 }
 
 static struct svc_route r_http = { "http", 8080, "l4", "", 0 };
@@ -85,6 +100,7 @@ test_migrate_v1(void **state)
 	assert_string_equal(s->components[0].runtime, "container");	/* v2 default */
 	assert_int_equal(s->components[0].vcpus, 1);
 	assert_string_equal(s->components[0].image_hash, "");		/* v3 default */
+	assert_string_equal(s->components[0].instance_id, "");		/* v5 default */
 	assert_int_equal(s->components[0].nroutes, 1);
 	assert_int_equal(s->components[0].routes[0].host_port, 12345);
 	reg_service_free(s);
@@ -110,6 +126,139 @@ test_newer_schema_refused(void **state)
 	sqlite3_close(db);
 	assert_null(reg_open(path, &err));
 	assert_non_null(strstr(err.msg, "newer"));
+}
+
+static void
+test_started_identity(void **state)
+{
+	char path[512];
+	struct reg *r;
+	struct reg_service *s;
+	struct svc_def d;
+	struct svc_component c;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	db_path(path, sizeof(path), "ident.db");
+	assert_non_null(r = reg_open(path, &err));
+	make_def(&d, &c, NULL, 0, "r/a:v1");
+	assert_int_equal(reg_service_put(r, &d, "x", "", NULL, &err), 0);
+	assert_int_equal(reg_component_set_started(r, "hello", "web", "spec1", "",
+	    "0123abcd", &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_string_equal(s->components[0].spec_hash, "spec1");
+	assert_string_equal(s->components[0].instance_id, "0123abcd");
+	reg_service_free(s);
+	/* a redeploy rewrites the desired state, not what was started */
+	make_def(&d, &c, NULL, 0, "r/a:v2");
+	assert_int_equal(reg_service_put(r, &d, "x2", "", NULL, &err), 0);
+	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
+	assert_string_equal(s->components[0].image, "r/a:v2");
+	assert_string_equal(s->components[0].instance_id, "0123abcd");
+	reg_service_free(s);
+	reg_close(r);
+	db_drop(path);
+}
+
+/* A registry with enough services to span many pages; its page count. */
+static long
+fill_pages(const char *path)
+{
+	struct reg *r;
+	struct svc_def d;
+	struct svc_component c;
+	struct mcp_err err = MCP_ERR_INIT;
+	char name[32], text[2000];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long pages = 0;
+
+	assert_non_null(r = reg_open(path, &err));
+	memset(text, '#', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	for (int i = 0; i < 40; i++) {
+		make_def(&d, &c, NULL, 0, "r/a:v1");
+		snprintf(name, sizeof(name), "svc%02d", i);
+		d.name = name;
+		assert_int_equal(reg_service_put(r, &d, text, "", NULL, &err), 0);
+	}
+	reg_close(r);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		pages = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return pages;
+}
+
+/* Overwrite page `page` (1-based, 4096 bytes) with garbage. */
+static void
+smash_page(const char *path, long page)
+{
+	char junk[4096];
+	FILE *f = fopen(path, "r+b");
+
+	assert_non_null(f);
+	memset(junk, 0xa5, sizeof(junk));
+	assert_int_equal(fseek(f, (page - 1) * 4096, SEEK_SET), 0);
+	assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+}
+
+static void
+test_damaged_refused(void **state)
+{
+	char path[512];
+	struct mcp_err err = MCP_ERR_INIT;
+	long pages;
+
+	(void)state;
+	db_path(path, sizeof(path), "damaged.db");
+	pages = fill_pages(path);
+	assert_true(pages > 10);
+	smash_page(path, pages / 2);
+	assert_null(reg_open(path, &err));
+	print_message("    %s\n", err.msg);
+	assert_int_equal(err.code, MCP_E_DATALOSS);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "damaged"));
+	db_drop(path);
+}
+
+static void
+test_read_error_reported(void **state)
+{
+	char path[512];
+	struct reg *r;
+	struct reg_service *svcs;
+	struct mcp_err err = MCP_ERR_INIT;
+	sqlite3 *db;
+	size_t n;
+	long pages;
+
+	(void)state;
+	db_path(path, sizeof(path), "readerr.db");
+	pages = fill_pages(path);
+	assert_non_null(r = reg_open(path, &err));
+	assert_int_equal(reg_service_list(r, &svcs, &n, &err), 0);
+	assert_int_equal(n, 40);
+	reg_services_free(svcs, n);
+	/* damage a page under the open registry, then let another connection
+	 * write so that the registry's cached pages are no longer trusted */
+	smash_page(path, pages / 2);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE poke (x); DROP TABLE poke;",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(reg_service_list(r, &svcs, &n, &err), -1);
+	print_message("    %s\n", err.msg);
+	assert_non_null(strstr(err.msg, path));
+	assert_null(svcs);
+	assert_int_equal(n, 0);
+	reg_close(r);
+	db_drop(path);
 }
 
 static int
@@ -184,7 +333,7 @@ test_ports(void **state)
 	assert_int_equal(reg_component_set_desired(r, "hello", NULL, "stopped", &err), 0);
 	assert_int_equal(reg_event_add(r, "hello", "web", "transition", "running",
 	    "stopped", "", &err), 0);
-	assert_int_equal(reg_events_count(r, "hello", "web", "transition", 0), 1);
+	assert_int_equal(reg_events_count(r, "hello", "web", "transition", 0, &err), 1);
 	assert_int_equal(reg_service_get(r, "hello", &s, &err), 0);
 	assert_string_equal(s->components[0].desired, "stopped");
 	reg_service_free(s);
@@ -192,7 +341,7 @@ test_ports(void **state)
 	assert_int_equal(reg_service_delete(r, "hello", &err), 0);
 	assert_int_equal(reg_service_get(r, "hello", &s, &err), -1);
 	assert_int_equal(err.code, MCP_E_NOTFOUND);
-	assert_int_equal(reg_events_count(r, "hello", "web", "transition", 0), 0);
+	assert_int_equal(reg_events_count(r, "hello", "web", "transition", 0, &err), 0);
 	reg_close(r);
 }
 
@@ -381,6 +530,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_v1),
 		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_started_identity),
+		cmocka_unit_test(test_damaged_refused),
+		cmocka_unit_test(test_read_error_reported),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_component_removed),
 		cmocka_unit_test(test_host_port_limit),
