@@ -61,7 +61,7 @@ usage(FILE *f, int rc)
 	    "       mcp --help | --version | COMMAND --help\n"
 	    "options:\n"
 	    "  -c, --config FILE  CLI configuration (default $MCP_CONFIG, then\n"
-	    "                     ~/.config/mcp/mcp.toml)\n"
+	    "                     ~/.config/mcp/mcp.toml, then /etc/mcp/mcp.toml)\n"
 	    "  -j, --json         machine-readable output\n"
 	    "  -h, --help         print this help and exit\n"
 	    "  -V, --version      print the version and exit\n"

@@ -35,9 +35,10 @@ struct cli {
 
 /*
  * Load the CLI configuration: path if given, else $MCP_CONFIG, else
- * ~/.config/mcp/mcp.toml if it exists, else a single node "local" at
- * unix:/var/lib/mcp/agent.sock.
+ * ~/.config/mcp/mcp.toml if it exists, else CLI_CONFIG_SYSTEM if it exists,
+ * else a single node "local" at unix:/var/lib/mcp/agent.sock.
  */
+#define CLI_CONFIG_SYSTEM "/etc/mcp/mcp.toml"
 int cli_config_load(const char *path, struct cli_config *cfg, struct mcp_err *err);
 void cli_config_free(struct cli_config *cfg);
 
