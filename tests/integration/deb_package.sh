@@ -12,21 +12,18 @@
 #     kernel and downloads nothing, an edited conffile survives a
 #     reinstall, and purge leaves nothing behind (the fetched kernel
 #     included);
-#   - with MCP_TEST_DEBOOTSTRAP=1 also in a real Debian root: debootstrap
-#     --variant=minbase bookworm, cached in /var/cache/mcp-test (about
-#     100 s the first time), used through an overlay mount; apt installs
+#   - with MCP_TEST_DEBOOTSTRAP=1 also in a real Debian root
+#     (tests/lib/debroot.sh: debootstrap --variant=minbase bookworm, cached
+#     in /var/cache/mcp-test, about 100 s the first time, used through an
+#     overlay mount; 10-20 s a run once cached); apt installs
 #     the package and its Depends from the Debian mirror (apt's archive
 #     cached too), the binaries run chrooted, `apt-get purge` removes it.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/lib/debroot.sh
 T=$(mktemp -d /tmp/mcp-it-deb.XXXXXX)
-M=
 cleanup() {
-	if [ -n "$M" ]; then
-		for m in "$M/var/cache/apt/archives" "$M/proc" "$M"; do
-			mountpoint -q "$m" && umount -l "$m"
-		done
-	fi
+	debroot_cleanup
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -115,37 +112,16 @@ left=$(cd "$R" && find . -mindepth 1 ! -path './var/lib/dpkg*' ! -path './var/lo
 
 # --- optional: a real Debian root ----------------------------------------
 if [ "${MCP_TEST_DEBOOTSTRAP:-0}" = 1 ]; then
-	CACHE=/var/cache/mcp-test
-	BASE=$CACHE/bookworm-minbase
-	mkdir -p "$CACHE/apt-archives/partial"
-	if [ ! -x "$BASE/bin/sh" ]; then
-		command -v debootstrap >/dev/null || { echo "debootstrap not installed"; exit 1; }
-		start=$(date +%s)
-		rm -rf "$BASE.tmp"
-		debootstrap --variant=minbase bookworm "$BASE.tmp" http://deb.debian.org/debian \
-		    >"$T/debootstrap.log" 2>&1 || { tail "$T/debootstrap.log"; fail "debootstrap"; exit 1; }
-		mv "$BASE.tmp" "$BASE"
-		echo "debootstrap: $(($(date +%s) - start)) s (cached in $BASE)"
-	fi
-	M=$T/merged
-	mkdir -p "$T/upper" "$T/work" "$M"
-	mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$T/upper,workdir=$T/work" "$M" ||
-	    { fail "overlay mount"; exit 1; }
-	mount -t proc proc "$M/proc"
-	mount --bind "$CACHE/apt-archives" "$M/var/cache/apt/archives"
-	cp /etc/resolv.conf "$M/etc/resolv.conf"
-	cp "$DEB" "$M/tmp/"
+	debroot_mount "$T/debroot" || { fail "Debian root"; exit 1; }
+	cp "$DEB" "$DEBROOT/tmp/"
 	start=$(date +%s)
-	chroot "$M" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$T/apt.log" 2>&1 &&
-	chroot "$M" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	    --no-install-recommends "/tmp/${DEB##*/}" >>"$T/apt.log" 2>&1 ||
-	    { tail -20 "$T/apt.log"; fail "apt-get install in the Debian root"; }
+	{ debroot_apt update && debroot_apt install -y --no-install-recommends "/tmp/${DEB##*/}"; } \
+	    >"$T/apt.log" 2>&1 || { tail -20 "$T/apt.log"; fail "apt-get install in the Debian root"; }
 	echo "apt-get install (with Depends) in the Debian root: $(($(date +%s) - start)) s"
-	[ "$(chroot "$M" mcp --version)" = "mcp $VERSION" ] || fail "chroot: mcp --version"
-	chroot "$M" mcp-agent -c /etc/mcp/agent.toml --check-config || fail "chroot: --check-config"
-	chroot "$M" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q mcp >>"$T/apt.log" 2>&1 ||
-	    fail "chroot: apt-get purge mcp"
-	[ -e "$M/usr/bin/mcp" ] || [ -e "$M/etc/mcp" ] && fail "chroot: files left after purge"
+	[ "$(chroot "$DEBROOT" mcp --version)" = "mcp $VERSION" ] || fail "chroot: mcp --version"
+	chroot "$DEBROOT" mcp-agent -c /etc/mcp/agent.toml --check-config || fail "chroot: --check-config"
+	debroot_apt purge -y mcp >>"$T/apt.log" 2>&1 || fail "chroot: apt-get purge mcp"
+	[ -e "$DEBROOT/usr/bin/mcp" ] || [ -e "$DEBROOT/etc/mcp" ] && fail "chroot: files left after purge"
 fi
 
 [ $fails = 0 ] || { echo "$fails failure(s)"; exit 1; }
