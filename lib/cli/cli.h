@@ -54,6 +54,13 @@ int cli_cmd_push(struct cli *c, int argc, char **argv);
 int cli_cmd_pull(struct cli *c, int argc, char **argv);
 int cli_cmd_route(struct cli *c, int argc, char **argv);	/* route list */
 
+/*
+ * The likely cause when the agent at address ("unix:/path" or "host:port")
+ * cannot be reached, as a sentence for the operator in out; returns 1 if
+ * there is one, 0 if the address looks fine (then say nothing more).
+ */
+int cli_unreachable_hint(const char *address, char *out, size_t outsz);
+
 /* Print "mcp CMD: <msg>" on stderr (msg already starting with CMD is not
  * prefixed twice); returns 1. */
 int cli_fail(const struct cli *c, const struct mcp_err *err);

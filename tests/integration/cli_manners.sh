@@ -2,7 +2,8 @@
 # CLI manners (issue 12): --help on stdout with exit 0, --version equal to
 # lib/util/version.h, `mcp COMMAND --help` for every command `mcp --help`
 # lists, usage errors exit 2 with the usage on stderr, operational errors
-# exit 1; mcp-agent --check-config exits 0 on a valid configuration and 1
+# exit 1 (an unreachable agent: naming the socket and the likely cause);
+# mcp-agent --check-config exits 0 on a valid configuration and 1
 # naming file and line on a broken one, without creating anything.  The
 # manual pages pass mandoc -Tlint and man --warnings, and list every
 # command and option the binaries print (so they cannot drift apart); the
@@ -67,6 +68,8 @@ EOF2
 run "$BIN/mcp" -c "$T/mcp.toml" ps
 expect 1 "mcp ps against a missing socket"
 [[ $errout == *"$T/nothing.sock"* ]] || fail "mcp ps: error does not name the socket: $errout"
+[[ $errout == *"is mcp-agent running? socket $T/nothing.sock not found"* ]] ||
+    fail "mcp ps: error does not suggest the cause: $errout"
 printf 'bogus = 1\n' >"$T/broken.toml"
 run "$BIN/mcp" -c "$T/broken.toml" ps
 expect 1 "mcp with a broken config"
