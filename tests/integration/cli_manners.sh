@@ -6,7 +6,8 @@
 # mcp-agent --check-config exits 0 on a valid configuration and 1
 # naming file and line on a broken one, without creating anything.  The
 # manual pages pass mandoc -Tlint and man --warnings, and list every
-# command and option the binaries print (so they cannot drift apart); the
+# command and option the binaries print and every key of a service
+# definition lib/service accepts (so they cannot drift apart); the
 # bash completion offers the same commands, the services of the services
 # directory and the configured nodes.
 set -u
@@ -125,6 +126,13 @@ for pair in "mcp:man/mcp.1" "mcp-agent:man/mcp-agent.8"; do
 	for o in $("$BIN/$b" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 		grep -q -- "Fl \\\\-${o#--}\\b" "$page" || fail "$page does not document $o"
 	done
+done
+# every key a service definition may have (lib/service/service.c's lists)
+SVC_KEYS=$(awk '/^static const char \*const (top|comp|route|snap)_keys\[\]/ { on = 1 }
+    on { print } on && /};/ { on = 0 }' lib/service/service.c | grep -o '"[a-z_]*"' | tr -d '"' | sort -u)
+[ "$(echo "$SVC_KEYS" | wc -w)" -ge 20 ] || fail "found only $(echo $SVC_KEYS) in lib/service/service.c"
+for k in $SVC_KEYS; do
+	grep -q "^\.It Ic $k No " man/mcp-service.toml.5 || fail "man/mcp-service.toml.5 has no entry for key $k"
 done
 [ -e cmd/mcp-master ] && { [ -e man/mcp-master.8 ] || fail "cmd/mcp-master exists but man/mcp-master.8 does not"; }
 
