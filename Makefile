@@ -52,9 +52,19 @@ ifneq ($(wildcard examples/tls-hello/tls-hello.c),)
 EXTRA_TARGETS += $(BIN)/tls-hello
 endif
 
+# Manual pages made at build time: mcp-agent.toml(5) from the annotated
+# example configuration (man/toml2mdoc.awk), so the two cannot disagree.
+MAN_GEN   := build/man/mcp-agent.toml.5
+
 .PHONY: all test unit clean fuzz install deb
 .SECONDARY:
-all: $(CMD_BINS) $(EXTRA_TARGETS) $(UNIT_BINS)
+all: $(CMD_BINS) $(EXTRA_TARGETS) $(UNIT_BINS) $(MAN_GEN)
+
+build/man/mcp-agent.toml.5: man/mcp-agent.toml.5.in man/toml2mdoc.awk examples/config/agent.toml
+	@mkdir -p $(dir $@)
+	awk -f man/toml2mdoc.awk examples/config/agent.toml >$@.keys
+	sed -e '/^@KEYS@$$/r $@.keys' -e '/^@KEYS@$$/d' man/mcp-agent.toml.5.in >$@
+	@rm -f $@.keys
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
@@ -139,14 +149,14 @@ INSTALL    ?= install
 # binaries users run, daemons, and their manual pages (mcp-master: once it exists)
 INST_BINS  := mcp
 INST_SBINS := mcp-agent $(if $(wildcard cmd/mcp-master),mcp-master)
-INST_MAN   := $(wildcard man/*.[1-8])
+INST_MAN   := $(wildcard man/*.[1-8]) $(MAN_GEN)
 INST_UNITS := $(patsubst contrib/systemd/%.in,%,$(wildcard contrib/systemd/*.service.in))
 SUBST      := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@MCPLIBDIR@|$(MCPLIBDIR)|g' \
 	-e 's|^\# mcp_init = .*|mcp_init = "$(MCPLIBDIR)/mcp-init"|' \
 	-e 's|scripts/fetch-kernel.sh|$(MCPLIBDIR)/fetch-kernel|'
 
-install: $(addprefix bin/,$(INST_BINS) $(INST_SBINS)) bin/mcp-init
+install: $(addprefix bin/,$(INST_BINS) $(INST_SBINS)) bin/mcp-init $(MAN_GEN)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MCPLIBDIR) \
 	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/mcp

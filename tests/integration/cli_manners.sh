@@ -109,7 +109,8 @@ run "$BIN/mcp-agent" -c "$T/missing.toml" --check-config
 expect 1 "mcp-agent --check-config (missing file)"
 
 # --- manual pages --------------------------------------------------------
-for m in man/*.[1-8]; do
+make -s build/man/mcp-agent.toml.5 || fail "make build/man/mcp-agent.toml.5"
+for m in man/*.[1-8] build/man/*.[1-8]; do
 	if command -v mandoc >/dev/null; then
 		lint=$(mandoc -Tlint -W warning "$m" 2>&1) || true
 		[ -z "$lint" ] || fail "mandoc -Tlint $m: $lint"
@@ -133,6 +134,15 @@ SVC_KEYS=$(awk '/^static const char \*const (top|comp|route|snap)_keys\[\]/ { on
 [ "$(echo "$SVC_KEYS" | wc -w)" -ge 20 ] || fail "found only $(echo $SVC_KEYS) in lib/service/service.c"
 for k in $SVC_KEYS; do
 	grep -q "^\.It Ic $k No " man/mcp-service.toml.5 || fail "man/mcp-service.toml.5 has no entry for key $k"
+done
+# every key of the agent's configuration (lib/agent/config.c's lists) is
+# in mcp-agent.toml(5), i.e. in the annotated example it is made from
+AGENT_KEYS=$(awk '/static const char \*const [a-z]+_keys\[\]/ && !/top_keys/ { on = 1 }
+    on { print } on && /};/ { on = 0 }' lib/agent/config.c | grep -o '"[a-z_]*"' | tr -d '"' | sort -u)
+[ "$(echo "$AGENT_KEYS" | wc -w)" -ge 30 ] || fail "found only $(echo $AGENT_KEYS) in lib/agent/config.c"
+for k in $AGENT_KEYS; do
+	grep -q "^\.It Ic $k$" build/man/mcp-agent.toml.5 ||
+	    fail "mcp-agent.toml(5) (examples/config/agent.toml) has no entry for key $k"
 done
 [ -e cmd/mcp-master ] && { [ -e man/mcp-master.8 ] || fail "cmd/mcp-master exists but man/mcp-master.8 does not"; }
 

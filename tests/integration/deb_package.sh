@@ -81,7 +81,8 @@ grep -q 'run /usr/lib/mcp/fetch-kernel' <<<"$out" || fail "postinst did not say 
 for f in /usr/bin/mcp /usr/sbin/mcp-agent /usr/lib/mcp/mcp-init /usr/lib/mcp/fetch-kernel \
     /etc/mcp/agent.toml /etc/mcp/mcp.toml /lib/systemd/system/mcp-agent.service \
     /usr/share/man/man1/mcp.1.gz /usr/share/man/man8/mcp-agent.8.gz \
-    /usr/share/man/man8/mcp-init.8.gz /usr/share/man/man5/mcp-service.toml.5.gz /usr/share/bash-completion/completions/mcp \
+    /usr/share/man/man8/mcp-init.8.gz /usr/share/man/man5/mcp-service.toml.5.gz \
+    /usr/share/man/man5/mcp-agent.toml.5.gz /usr/share/bash-completion/completions/mcp \
     /usr/share/doc/mcp/copyright /usr/share/doc/mcp/README.Debian \
     /usr/share/doc/mcp/examples/agent.toml; do
 	[ -f "$R$f" ] || fail "$f not installed"

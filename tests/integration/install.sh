@@ -30,6 +30,7 @@ $p/share/doc/mcp/README.md
 $p/share/doc/mcp/examples/agent.toml
 $p/share/doc/mcp/examples/mcp.toml
 $p/share/man/man1/mcp.1
+$p/share/man/man5/mcp-agent.toml.5
 $p/share/man/man5/mcp-service.toml.5
 $p/share/man/man8/mcp-agent.8
 $p/share/man/man8/mcp-init.8
