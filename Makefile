@@ -52,19 +52,9 @@ ifneq ($(wildcard examples/tls-hello/tls-hello.c),)
 EXTRA_TARGETS += $(BIN)/tls-hello
 endif
 
-# Manual pages made at build time: mcp-agent.toml(5) from the annotated
-# example configuration (man/toml2mdoc.awk), so the two cannot disagree.
-MAN_GEN   := build/man/mcp-agent.toml.5
-
-.PHONY: all test unit clean fuzz install deb
+.PHONY: all test unit clean fuzz
 .SECONDARY:
-all: $(CMD_BINS) $(EXTRA_TARGETS) $(UNIT_BINS) $(MAN_GEN)
-
-build/man/mcp-agent.toml.5: man/mcp-agent.toml.5.in man/toml2mdoc.awk examples/config/agent.toml
-	@mkdir -p $(dir $@)
-	awk -f man/toml2mdoc.awk examples/config/agent.toml >$@.keys
-	sed -e '/^@KEYS@$$/r $@.keys' -e '/^@KEYS@$$/d' man/mcp-agent.toml.5.in >$@
-	@rm -f $@.keys
+all: $(CMD_BINS) $(EXTRA_TARGETS) $(UNIT_BINS)
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
@@ -126,6 +116,19 @@ fuzz:
 
 clean:
 	rm -rf build bin
+
+# --- manual pages made at build time ----------------------------------------
+# mcp-agent.toml(5) from the annotated example configuration
+# (man/toml2mdoc.awk), so the two cannot disagree.
+MAN_GEN   := build/man/mcp-agent.toml.5
+.PHONY: install deb
+all: $(MAN_GEN)
+
+build/man/mcp-agent.toml.5: man/mcp-agent.toml.5.in man/toml2mdoc.awk examples/config/agent.toml
+	@mkdir -p $(dir $@)
+	awk -f man/toml2mdoc.awk examples/config/agent.toml >$@.keys
+	sed -e '/^@KEYS@$$/r $@.keys' -e '/^@KEYS@$$/d' man/mcp-agent.toml.5.in >$@
+	@rm -f $@.keys
 
 # --- install (PREFIX, DESTDIR; GNU-style directory variables) ---------------
 # `make install PREFIX=/usr` puts the configuration into /etc, else into
