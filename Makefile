@@ -127,4 +127,77 @@ fuzz:
 clean:
 	rm -rf build bin
 
+# --- manual pages made at build time ----------------------------------------
+# mcp-agent.toml(5) from the annotated example configuration
+# (man/toml2mdoc.awk), so the two cannot disagree.
+MAN_GEN   := build/man/mcp-agent.toml.5
+.PHONY: install deb
+all: $(MAN_GEN)
+
+build/man/mcp-agent.toml.5: man/mcp-agent.toml.5.in man/toml2mdoc.awk examples/config/agent.toml
+	@mkdir -p $(dir $@)
+	awk -f man/toml2mdoc.awk examples/config/agent.toml >$@.keys
+	sed -e '/^@KEYS@$$/r $@.keys' -e '/^@KEYS@$$/d' man/mcp-agent.toml.5.in >$@
+	@rm -f $@.keys
+
+# --- install (PREFIX, DESTDIR; GNU-style directory variables) ---------------
+# `make install PREFIX=/usr` puts the configuration into /etc, else into
+# $(PREFIX)/etc.  An existing configuration is never overwritten.
+# mcp-init (the VMs' static PID 1) and fetch-kernel go into $(PREFIX)/lib/mcp,
+# not onto PATH; the installed agent.toml points [unikernel] mcp_init there.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MCPLIBDIR  ?= $(PREFIX)/lib/mcp
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/mcp
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+endif
+INSTALL    ?= install
+# binaries users run, daemons, and their manual pages (mcp-master: once it exists)
+INST_BINS  := mcp
+INST_SBINS := mcp-agent $(if $(wildcard cmd/mcp-master),mcp-master)
+INST_MAN   := $(wildcard man/*.[1-8]) $(MAN_GEN)
+INST_UNITS := $(patsubst contrib/systemd/%.in,%,$(wildcard contrib/systemd/*.service.in))
+SUBST      := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@MCPLIBDIR@|$(MCPLIBDIR)|g' \
+	-e 's|^\# mcp_init = .*|mcp_init = "$(MCPLIBDIR)/mcp-init"|' \
+	-e 's|scripts/fetch-kernel.sh|$(MCPLIBDIR)/fetch-kernel|'
+
+install: $(addprefix bin/,$(INST_BINS) $(INST_SBINS)) bin/mcp-init $(MAN_GEN)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MCPLIBDIR) \
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/mcp
+	$(INSTALL) -m 0755 $(addprefix bin/,$(INST_BINS)) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(addprefix bin/,$(INST_SBINS)) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 bin/mcp-init $(DESTDIR)$(MCPLIBDIR)/mcp-init
+	$(INSTALL) -m 0755 scripts/fetch-kernel.sh $(DESTDIR)$(MCPLIBDIR)/fetch-kernel
+	for m in $(INST_MAN); do \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$${m##*.} && \
+		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	for u in $(INST_UNITS); do \
+		$(SUBST) contrib/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -m 0644 contrib/bash-completion/mcp $(DESTDIR)$(BASHCOMPDIR)/mcp
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	for c in agent.toml mcp.toml; do \
+		$(SUBST) examples/config/$$c >$(DESTDIR)$(DOCDIR)/examples/$$c && \
+		chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$c || exit 1; \
+		if [ ! -e $(DESTDIR)$(SYSCONFDIR)/mcp/$$c ]; then \
+			$(SUBST) examples/config/$$c >$(DESTDIR)$(SYSCONFDIR)/mcp/$$c && \
+			chmod 0644 $(DESTDIR)$(SYSCONFDIR)/mcp/$$c || exit 1; \
+		fi; \
+	done
+
+# A Debian package (dpkg-deb from a staged `make install` tree): build/deb/
+deb: all
+	scripts/build-deb.sh
+
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -13,6 +13,8 @@ libzstd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
 python3-grpcio python3-grpc-tools clang libclang-rt-14-dev haproxy
 knot knot-dnsutils libldns-dev
 golang-github-burntsushi-toml-dev"
+# packaging and its tests (make deb, lintian, man pages, the unit file)
+PKGS="$PKGS dpkg-dev fakeroot lintian mandoc man-db systemd debootstrap"
 
 missing=""
 for p in $PKGS; do

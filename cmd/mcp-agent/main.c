@@ -2,35 +2,58 @@
  * mcp-agent: the node daemon (SPEC §4).  Thin main over lib/agent.
  *
  *   mcp-agent -c agent.toml [-v]
+ *   mcp-agent -c agent.toml --check-config   (load, validate, exit 0/1)
  *   mcp-agent -c agent.toml bridge up|down   (SPEC §4.2: create/remove mcp-br0)
  *   mcp-agent -c agent.toml recover          (re-create lost instances)
  *   mcp-agent -c agent.toml remove-untracked (remove instances the registry
  *                                             does not track)
+ *   mcp-agent --help | --version
+ *
+ * Exit status: 0 success, 1 operational error (config invalid, start-up
+ * failed), 2 usage error.  Under systemd (Type=notify) the agent takes
+ * $NOTIFY_SOCKET out of its environment before anything starts, so that
+ * no child speaks for it, and sends READY=1 once its socket serves.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/config.h"
+#include "util/buf.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
+#include "util/version.h"
 
-static void
-usage(void)
+static const char usage_text[] =
+    "usage: mcp-agent -c CONFIG [-v]\n"
+    "       mcp-agent -c CONFIG --check-config\n"
+    "       mcp-agent -c CONFIG bridge up|down\n"
+    "       mcp-agent -c CONFIG recover\n"
+    "       mcp-agent -c CONFIG remove-untracked\n"
+    "       mcp-agent --help | --version\n"
+    "options:\n"
+    "  -c, --config FILE   the agent's configuration (e.g. /etc/mcp/agent.toml)\n"
+    "  -v, --verbose       log debug lines too\n"
+    "      --check-config  load and validate the configuration, then exit\n"
+    "  -h, --help          print this help and exit\n"
+    "  -V, --version       print the version and exit\n"
+    "\n"
+    "The agent refuses to start while MCP instances (containers, VM state\n"
+    "directories) exist that its registry does not track, e.g. after the\n"
+    "registry was lost: restore the registry, or remove them with\n"
+    "remove-untracked and deploy those services again.\n"
+    "recover re-creates every instance the registry wants running that the\n"
+    "runtimes lost (one line each; exit status 1 if any failed).\n"
+    "Both commands run with the agent stopped.\n";
+
+static int
+usage(FILE *f, int rc)
 {
-	fprintf(stderr, "usage: mcp-agent -c CONFIG [-v]\n"
-	    "       mcp-agent -c CONFIG bridge up|down\n"
-	    "       mcp-agent -c CONFIG recover\n"
-	    "       mcp-agent -c CONFIG remove-untracked\n"
-	    "\n"
-	    "The agent refuses to start while MCP instances (containers, VM state\n"
-	    "directories) exist that its registry does not track, e.g. after the\n"
-	    "registry was lost: restore the registry, or remove them with\n"
-	    "remove-untracked and deploy those services again.\n"
-	    "recover re-creates every instance the registry wants running that the\n"
-	    "runtimes lost (one line each; exit status 1 if any failed).\n"
-	    "Both commands run with the agent stopped.\n");
-	exit(2);
+	fputs(usage_text, f);
+	return rc;
 }
 
 /* recover / remove-untracked: print the report, then the error if any. */
@@ -58,12 +81,22 @@ repair(const char *config, const char *what)
 int
 main(int argc, char *argv[])
 {
+	enum { OPT_CHECK = 256 };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct agent a;
 	struct mcp_err err = MCP_ERR_INIT;
+	char notify[SDNOTIFY_ADDR_MAX + 1];
 	const char *config = NULL;
-	int ch, verbose = 0, rc = 0;
+	int ch, verbose = 0, check = 0, rc = 0;
 
-	while ((ch = getopt(argc, argv, "c:vh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
@@ -71,12 +104,37 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose = 1;
 			break;
+		case OPT_CHECK:
+			check = 1;
+			break;
+		case 'h':
+			return usage(stdout, 0);
+		case 'V':
+			printf("mcp-agent %s\n", MCP_VERSION);
+			return 0;
 		default:
-			usage();
+			return usage(stderr, 2);
 		}
 	}
-	if (config == NULL)
-		usage();
+	if (config == NULL) {
+		fprintf(stderr, "mcp-agent: -c CONFIG is required\n");
+		return usage(stderr, 2);
+	}
+	if (check) {
+		struct agent_config cfg;
+
+		if (optind != argc)
+			return usage(stderr, 2);
+		memset(&cfg, 0, sizeof(cfg));
+		rc = agent_config_load(config, &cfg, &err);
+		agent_config_free(&cfg);
+		if (rc == -1) {
+			fprintf(stderr, "mcp-agent: %s\n", err.msg);
+			return 1;
+		}
+		printf("mcp-agent: %s: configuration valid\n", config);
+		return 0;
+	}
 	log_init("mcp-agent", verbose);
 	if (optind + 2 == argc && strcmp(argv[optind], "bridge") == 0) {
 		if (agent_bridge_command(config, argv[optind + 1], &err) == -1) {
@@ -89,13 +147,22 @@ main(int argc, char *argv[])
 	    strcmp(argv[optind], "remove-untracked") == 0))
 		return repair(config, argv[optind]);
 	if (optind != argc)
-		usage();
+		return usage(stderr, 2);
+	sdnotify_take_env(notify, sizeof(notify));
 	/* never "ready" next to instances the registry does not track */
 	if (agent_init(&a, config, &err) == -1 ||
-	    agent_check_untracked(&a, &err) == -1 || agent_run(&a, &err) == -1) {
+	    agent_check_untracked(&a, &err) == -1) {
 		log_warnx("%s", err.msg);
 		rc = 1;
+	} else {
+		mcp_strlcpy(a.notify_socket, notify, sizeof(a.notify_socket));
+		if (agent_run(&a, &err) == -1) {
+			log_warnx("%s", err.msg);
+			rc = 1;
+		}
 	}
+	if (sdnotify_send(notify, "STOPPING=1", &err) == -1)
+		log_warnx("%s", err.msg);
 	agent_free(&a);
 	return rc;
 }

@@ -22,6 +22,7 @@
 
 #include "util/file.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
 #include "wire/wire.h"
 
 static int
@@ -152,6 +153,11 @@ agent_run(struct agent *a, struct mcp_err *err)
 	}
 	log_info("node %s ready: socket %s%s%s", a->cfg.node, a->cfg.socket,
 	    a->cfg.listen[0] ? ", listen " : "", a->cfg.listen);
+	/* systemd (Type=notify): the socket and listener accept calls now */
+	if (sdnotify_send(a->notify_socket, "READY=1", err) == -1) {
+		log_warnx("%s", err->msg);
+		mcp_err_clear(err);
+	}
 	agent_signals_wait();
 	return 0;
 }

@@ -24,8 +24,7 @@
 #include "service/service.h"
 #include "util/buf.h"
 #include "util/err.h"
-
-#define MCP_VERSION "0.1.0"
+#include "util/version.h"
 
 struct wire_server;
 struct pki_issuer;
@@ -55,6 +54,7 @@ struct agent {
 	int64_t fw_applied_at;
 	struct wire_server *server;
 	int64_t started_at;
+	char notify_socket[128];	/* $NOTIFY_SOCKET taken by the main; "" = none */
 
 	int proxy_on;			/* [proxy] enabled: routes go through HAProxy */
 	struct proxy_driver proxy;

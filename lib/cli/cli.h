@@ -35,9 +35,10 @@ struct cli {
 
 /*
  * Load the CLI configuration: path if given, else $MCP_CONFIG, else
- * ~/.config/mcp/mcp.toml if it exists, else a single node "local" at
- * unix:/var/lib/mcp/agent.sock.
+ * ~/.config/mcp/mcp.toml if it exists, else CLI_CONFIG_SYSTEM if it exists,
+ * else a single node "local" at unix:/var/lib/mcp/agent.sock.
  */
+#define CLI_CONFIG_SYSTEM "/etc/mcp/mcp.toml"
 int cli_config_load(const char *path, struct cli_config *cfg, struct mcp_err *err);
 void cli_config_free(struct cli_config *cfg);
 
@@ -52,6 +53,13 @@ int cli_cmd_ca(struct cli *c, int argc, char **argv);
 int cli_cmd_push(struct cli *c, int argc, char **argv);
 int cli_cmd_pull(struct cli *c, int argc, char **argv);
 int cli_cmd_route(struct cli *c, int argc, char **argv);	/* route list */
+
+/*
+ * The likely cause when the agent at address ("unix:/path" or "host:port")
+ * cannot be reached, as a sentence for the operator in out; returns 1 if
+ * there is one, 0 if the address looks fine (then say nothing more).
+ */
+int cli_unreachable_hint(const char *address, char *out, size_t outsz);
 
 /* Print "mcp CMD: <msg>" on stderr (msg already starting with CMD is not
  * prefixed twice); returns 1. */

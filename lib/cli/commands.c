@@ -108,6 +108,13 @@ node_rpc(struct cli *c, const struct cli_node *n, const char *method,
 	}
 	if (rc == 0)
 		return 0;
+	if (err->code == MCP_E_UNAVAILABLE) {
+		char hint[768];
+		size_t len = strlen(err->msg);
+
+		if (cli_unreachable_hint(n->address, hint, sizeof(hint)) && len < sizeof(err->msg))
+			snprintf(err->msg + len, sizeof(err->msg) - len, "; %s", hint);
+	}
 	return mcp_err_prefix(err, "node %s (%s): %s", n->name, n->address, op);
 }
 

@@ -58,6 +58,9 @@ cli_config_load(const char *path, struct cli_config *cfg, struct mcp_err *err)
 		if (access(home, R_OK) == 0)
 			path = home;
 	}
+	/* the system-wide one a package installs (a conffile) */
+	if (path == NULL && access(CLI_CONFIG_SYSTEM, R_OK) == 0)
+		path = CLI_CONFIG_SYSTEM;
 	if (path == NULL)
 		return 0;
 	mcp_strlcpy(cfg->path, path, sizeof(cfg->path));
