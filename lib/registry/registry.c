@@ -331,12 +331,13 @@ reg_service_put(struct reg *r, const struct svc_def *def,
 	struct buf keep = BUF_INIT;
 	int64_t now = now_s();
 	size_t i, j;
-	char *esource = mcp_escape_dup(source);	/* caller's text: stored escaped */
+	char *esource;
 
 	if (opts == NULL)
 		opts = &no_opts;
 	if (reg_host_ports_check(def, opts, err) == -1)
 		return -1;
+	esource = mcp_escape_dup(source);	/* caller's text: stored escaped */
 	probe = opts->probe;
 	probe_arg = opts->probe_arg;
 	pthread_mutex_lock(&r->mu);
