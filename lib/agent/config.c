@@ -104,12 +104,13 @@ int
 agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *err)
 {
 	static const char *const top_keys[] = { "agent", "tls", "auth", "podman",
-		"unikernel", "bridge", "proxy", NULL };
+		"unikernel", "bridge", "proxy", "master", NULL };
+	static const char *const master_keys[] = { "address", NULL };
 	static const char *const bridge_keys[] = { "name", "subnet", "gateway", NULL };
 	static const char *const agent_keys[] = { "node", "state_dir", "socket",
 		"socket_group", "listen", "srv_root", "monitor_interval",
 		"flap_threshold", "flap_window", "alert_command", "stop_timeout",
-		"volume_roots", NULL };
+		"volume_roots", "advertise", NULL };
 	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
 	static const char *const podman_keys[] = { "binary", "args",
@@ -150,7 +151,8 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "listen", cfg->listen, sizeof(cfg->listen), path, err) == -1 ||
 	    toml_read_str(t, "srv_root", cfg->srv_root, sizeof(cfg->srv_root), path, err) == -1 ||
 	    toml_read_strv(t, "alert_command", &cfg->alert_command, path, err) == -1 ||
-	    toml_read_strv(t, "volume_roots", &cfg->volume_roots, path, err) == -1)
+	    toml_read_strv(t, "volume_roots", &cfg->volume_roots, path, err) == -1 ||
+	    toml_read_str(t, "advertise", cfg->advertise, sizeof(cfg->advertise), path, err) == -1)
 		goto out;
 	v = cfg->monitor_interval_s;
 	if (toml_read_int(t, "monitor_interval", 1, 3600, &v, path, err) == -1)
@@ -237,6 +239,15 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	cfg->proxy.public_port = (int)v;
 	if (proxy_config_check(cfg, path, err) == -1)
 		goto out;
+	if (toml_read_table(root, "master", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, master_keys, path, "[master]", err) == -1 ||
+	    toml_read_str(t, "address", cfg->master_address, sizeof(cfg->master_address), path, err) == -1)
+		goto out;
+	if (cfg->master_address[0] && !cfg->listen[0]) {
+		mcp_err_set(err, MCP_E_INVALID, "%s: [master] address needs [agent] "
+		    "listen (the master calls the agent there)", path);
+		goto out;
+	}
 
 	if (!svc_name_valid(cfg->node)) {
 		mcp_err_set(err, MCP_E_INVALID, "%s: [agent] node \"%s\" is not a valid name",
