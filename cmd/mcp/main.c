@@ -25,6 +25,8 @@ usage(void)
 	    "  push SERVICE LOCAL_FILE PATH      (to /srv/SERVICE/PATH)\n"
 	    "  pull SERVICE PATH [LOCAL_FILE]\n"
 	    "  node list\n"
+	    "  (with [master] address in the config these go through mcp-master;\n"
+	    "   --direct talks to the agents in [[nodes]] as without one)\n"
 	    "  route list [-n NODE]\n"
 	    "  ca init DIR\n"
 	    "  ca issue NAME [--ca DIR] [--san LIST] [--out DIR]\n"
@@ -61,10 +63,20 @@ main(int argc, char *argv[])
 	argv += optind;
 	cmd = argv[0];
 	c.cmd = cmd;
+	/* --direct anywhere after the command: talk to the agents themselves */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--direct") == 0) {
+			c.direct = 1;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			i--;
+		}
 	/* a config that exists but is broken is an error for every command */
 	if (cli_config_load(config, &c.cfg, &err) == -1)
 		return cli_fail(&c, &err);
-	if (strcmp(cmd, "deploy") == 0)
+	if (c.cfg.master[0] && !c.direct && (rc = cli_master_cmd(&c, argc, argv)) != -1)
+		;
+	else if (strcmp(cmd, "deploy") == 0)
 		rc = cli_cmd_deploy(&c, argc, argv);
 	else if (!strcmp(cmd, "stop") || !strcmp(cmd, "start") ||
 	    !strcmp(cmd, "restart") || !strcmp(cmd, "undeploy"))

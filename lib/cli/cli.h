@@ -31,6 +31,7 @@ struct cli {
 	struct cli_config cfg;
 	int json;
 	const char *cmd;	/* the command, for error messages ("ps") */
+	int direct;		/* --direct: to the agents even with [master] */
 };
 
 /*
@@ -52,6 +53,10 @@ int cli_cmd_ca(struct cli *c, int argc, char **argv);
 int cli_cmd_push(struct cli *c, int argc, char **argv);
 int cli_cmd_pull(struct cli *c, int argc, char **argv);
 int cli_cmd_route(struct cli *c, int argc, char **argv);	/* route list */
+/* cli/master.c: with [master] address (and no --direct), ps, status and
+ * node list go through mcp-master (deploy and undeploy too, from their
+ * commands); returns -1 when cmd is not one of them. */
+int cli_master_cmd(struct cli *c, int argc, char **argv);
 
 /* Print "mcp CMD: <msg>" on stderr (msg already starting with CMD is not
  * prefixed twice); returns 1. */
