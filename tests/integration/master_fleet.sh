@@ -1,0 +1,273 @@
+#!/bin/bash
+# mcp-master over a fleet of network namespaces (SPEC §5): the master's
+# node m, two workers w1 and w2, an edge node e (bootstrap role), a client
+# namespace for the operator; real mutual TLS from `mcp ca`, real agents
+# and podman.  Checked: registration is identity-bound (agent-b as a,
+# an identity not in allowed_agents, an operator calling Register:
+# refused); placement spreads across workers and never lands on the edge;
+# deploy answers with its steps (dns skipped without a DNS client, edge
+# refused for evilexample.net against example.net); a killed worker agent
+# turns its node unhealthy within the configured threshold and new
+# services go elsewhere while its container keeps running; healthy again
+# after a restart; a master restart keeps nodes and placements; undeploy
+# leaves no container and no row; with the master down `--direct` still
+# deploys, and the master then reports that service as an orphan.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/agent.sh
+. tests/lib/fleet.sh
+
+T=$(mktemp -d /tmp/mcp-it-master.XXXXXX)
+P=mcpt-ma$$
+DIRS=()
+MASTER_PID=
+cleanup() {
+	local d
+	[ -n "$MASTER_PID" ] && kill -TERM "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
+	for d in "${DIRS[@]}"; do
+		AGENT_DIR=$d
+		agent_env_cleanup
+	done
+	registry_stop "$T/registry"
+	podman_env_cleanup "$T/img/podman" 2>/dev/null
+	fleet_cleanup
+	[ -n "${KEEP_TEST_DIR:-}" ] && echo "kept $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+
+NET=10.98.$((RANDOM % 200 + 20)).
+fleet_init "$P" "$NET" || exit 1
+fleet_node m 2 && fleet_node w1 3 && fleet_node w2 4 && fleet_node e 5 &&
+	fleet_node client 6 || exit 1
+MIP=$(fleet_ip m)
+
+hello_registry "$T" v1.0.0 || exit 1
+M="$MCP_BIN/mcp"
+"$M" ca init "$T/ca" >/dev/null || exit 1
+for n in m w1 w2 e; do
+	"$M" ca issue "agent-$n" --san "IP:$(fleet_ip $n)" --ca "$T/ca" >/dev/null || exit 1
+done
+for id in "mcp-master --san IP:$MIP" operator agent-b agent-x; do
+	# shellcheck disable=SC2086
+	"$M" ca issue $id --ca "$T/ca" >/dev/null || exit 1
+done
+
+# ---- the master: short health thresholds for the test
+cat >"$T/master.toml" <<EOF2
+[master]
+node = "m"
+listen = "$MIP:9555"
+state_dir = "$T/master"
+[tls]
+ca = "$T/ca/ca.crt"
+cert = "$T/ca/mcp-master.crt"
+key = "$T/ca/mcp-master.key"
+[registration]
+allowed_agents = ["agent-m", "agent-w1", "agent-w2", "agent-e", "agent-b"]
+max_nodes = 8
+[dns]
+zone = "svc.test"
+[edge]
+allowed_domains = ["example.net"]
+[timeouts]
+deploy = 120
+health_check = 5
+[health]
+heartbeat_interval = 1
+missed = 2
+probe_timeout = 1
+[[nodes]]
+name = "e"
+address = "$(fleet_ip e):9444"
+role = "edge"
+EOF2
+master_start() {
+	# nsenter itself, not a shell function, so that $! is mcp-master
+	nsenter "--net=/var/run/netns/$P-m" "$MCP_BIN/mcp-master" -c "$T/master.toml" \
+		>>"$T/master.log" 2>&1 &
+	MASTER_PID=$!
+	for _ in $(seq 1 100); do
+		kill -0 "$MASTER_PID" 2>/dev/null || { tail "$T/master.log"; return 1; }
+		op node list >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+master_stop() {
+	[ -n "$MASTER_PID" ] || return 1
+	kill -TERM "$MASTER_PID" && wait "$MASTER_PID"
+	local rc=$?
+	MASTER_PID=
+	return $rc
+}
+
+# ---- the operator's CLI, in the client namespace, through the master
+cat >"$T/op.toml" <<EOF2
+[master]
+address = "$MIP:9555"
+[[nodes]]
+name = "w1"
+address = "$(fleet_ip w1):9444"
+[tls]
+ca = "$T/ca/ca.crt"
+cert = "$T/ca/operator.crt"
+key = "$T/ca/operator.key"
+EOF2
+op() { fleet_exec client "$M" -c "$T/op.toml" "$@"; }
+
+master_start || { echo "mcp-master did not start"; exit 1; }
+
+# ---- agents on m, w1, w2, e, each registering with the master
+declare -A ADIR
+agent_up() { # NAME
+	AGENT_DIR=${ADIR[$1]}
+	AGENT_NETNS="$P-$1" agent_start
+}
+for n in m w1 w2 e; do
+	AGENT_EXTRA_AGENT="node = \"$n\"
+listen = \"$(fleet_ip $n):9444\""
+	AGENT_EXTRA="[tls]
+ca = \"$T/ca/ca.crt\"
+cert = \"$T/ca/agent-$n.crt\"
+key = \"$T/ca/agent-$n.key\"
+[master]
+address = \"$MIP:9555\""
+	agent_env_init "$T/$n" "$REGISTRY" || exit 1
+	sed -i 's/^node = "local"$//' "$AGENT_DIR/agent.toml"
+	ADIR[$n]=$AGENT_DIR
+	DIRS+=("$AGENT_DIR")
+	penv_podman pull --tls-verify=false "$REGISTRY/hello:v1.0.0" >/dev/null || exit 1
+	agent_up "$n" || exit 1
+done
+
+nodes_json() { op --json node list; }
+node_field() { # NODE EXPR(on node n)
+	json_get "$(nodes_json)" "[$2 for n in j if n['node'] == '$1'][0]"
+}
+all_healthy() {
+	[ "$(json_get "$(nodes_json)" "sum(1 for n in j if n['health'] == 'healthy')")" = 4 ]
+}
+check "all four nodes register and are healthy" wait_for 30 all_healthy
+check "the master's own node has role master" [ "$(node_field m "n['role']")" = master ]
+check "the bootstrap edge keeps role edge" [ "$(node_field e "n['role']")" = edge ]
+check "a worker reports its runtimes and version" \
+	[ "$(node_field w1 "'container' in n['runtimes'] and n['version'] != ''")" = True ]
+
+# ---- registration is identity-bound
+PY=/usr/bin/python3
+register_as() { # IDENTITY NAME
+	fleet_exec client "$PY" tests/interop/agent_client.py --proto proto/master.proto \
+		--address "$MIP:9555" --ca "$T/ca/ca.crt" --cert "$T/ca/$1.crt" \
+		--key "$T/ca/$1.key" --method Register \
+		--request "{\"name\": \"$2\", \"address\": \"10.0.0.9:9444\"}" --timeout 10
+}
+expect_fail "agent-b registering as a is refused" \
+	"PERMISSION_DENIED.*identity agent-b may only speak for node b" register_as agent-b a
+expect_fail "an identity not in allowed_agents is refused" \
+	"PERMISSION_DENIED.*not in \[registration\] allowed_agents" register_as agent-x x
+expect_fail "an operator calling Register is refused" "PERMISSION_DENIED" \
+	register_as operator operator
+check "none of them became a node" \
+	[ "$(json_get "$(nodes_json)" "len(j)")" = 4 ]
+
+# ---- placement
+svc() { # NAME [EXTRA TOP-LEVEL LINES] [ROUTE]
+	{
+		echo "name = \"$1\""
+		[ -n "${2:-}" ] && echo "$2"
+		echo
+		echo "[[components]]"
+		echo "name = \"$1\""
+		echo "image = \"$REGISTRY/hello:v1.0.0\""
+		echo "env = [\"HELLO_NAME=$1\"]"
+		[ -n "${3:-}" ] && printf '%s\n' "$3"
+	} >"$T/$1.toml"
+	echo "$T/$1.toml"
+}
+OUT=$(op deploy "$(svc s1)" 2>&1)
+check "deploy s1 answers with three ok steps" \
+	sh -c "printf '%s' \"\$1\" | grep -q '^deploy  *ok' && printf '%s' \"\$1\" | grep -q '^dns  *ok: skipped' && printf '%s' \"\$1\" | grep -q '^edge  *ok' && printf '%s' \"\$1\" | grep -q 'done'" _ "$OUT"
+[ "$T_FAILS" = 0 ] || printf '%s\n' "$OUT"
+check "deploy s2 through the master" op deploy "$(svc s2)"
+placed_on() { node_field "$2" "'$1' in n['services']"; }
+check "s1 and s2 are spread over the two workers" \
+	[ "$(json_get "$(nodes_json)" "sorted(s for n in j if n['node'] in ('w1','w2') for s in n['services'])")" = "['s1', 's2']" -a \
+	  "$(json_get "$(nodes_json)" "[len(n['services']) for n in j if n['node'] in ('w1','w2')]")" = "[1, 1]" ]
+check "the edge and the master's node got nothing" \
+	[ "$(json_get "$(nodes_json)" "[len(n['services']) for n in j if n['node'] in ('e','m')]")" = "[0, 0]" ]
+W_S2=$(json_get "$(nodes_json)" "[n['node'] for n in j if 's2' in n['services']][0]")
+W_OTHER=$([ "$W_S2" = w1 ] && echo w2 || echo w1)
+check "a pin is honoured" op deploy "$(svc s5 "node = \"$W_S2\"")"
+check "s5 is on $W_S2" [ "$(placed_on s5 "$W_S2")" = True ]
+check "core lands on the master's node" op deploy "$(svc s6 'tier = "core"')"
+check "s6 is on m" [ "$(placed_on s6 m)" = True ]
+check "a redeploy is idempotent and stays on its node" op deploy "$T/s5.toml"
+sed -i "s/^node = .*/node = \"$W_OTHER\"/" "$T/s5.toml"
+expect_fail "a pin that differs from the placement is refused" \
+	"pins node $W_OTHER but the service is placed on $W_S2" op deploy "$T/s5.toml"
+
+EVIL='[[components.routes]]
+name = "https"
+port = 8443
+mode = "l7"
+hostname = "evilexample.net"
+public = true'
+OUT=$(op deploy "$(svc s3 "" "$EVIL")" 2>"$T/err")
+RC=$?
+check "evilexample.net: deploy exits non-zero" [ $RC != 0 ]
+check "evilexample.net: the deploy and dns steps are ok" \
+	sh -c "printf '%s' \"\$1\" | grep -q '^deploy  *ok' && printf '%s' \"\$1\" | grep -q '^dns  *ok'" _ "$OUT"
+check "evilexample.net: the edge step fails saying why" \
+	grep -q "edge step failed: evilexample.net: not under \[edge\] allowed_domains" "$T/err"
+check "evilexample.net: no edge route recorded" \
+	[ "$(json_get "$(op --json status s3)" "len(j[0]['edge_routes'])")" = 0 ]
+
+# ---- a worker's agent dies: unhealthy within the threshold, placements avoid it
+AGENT_DIR=${ADIR[$W_S2]}
+agent_stop
+T0=$(date +%s)
+unhealthy() { [ "$(node_field "$W_S2" "n['health']")" = unhealthy ]; }
+check "$W_S2 turns unhealthy once its agent is gone" wait_for 15 unhealthy
+echo "     (after $(($(date +%s) - T0)) s; threshold 2 x 1 s + 1 s probe)"
+check "a new service goes to the other worker" op deploy "$(svc s4)"
+check "s4 is on $W_OTHER" [ "$(placed_on s4 "$W_OTHER")" = True ]
+node_has() { # NODE CONTAINER: running in that node's podman store
+	PODMAN_ENV_DIR=${ADIR[$1]}/podman penv_podman ps --format '{{.Names}}' | grep -qx "$2"
+}
+check "s2's container keeps running on $W_S2" node_has "$W_S2" s2
+OUT=$(op ps 2>&1)
+check "ps reports s2 unreachable rather than hanging" \
+	sh -c "printf '%s' \"\$1\" | grep -E '^s2 .* unreachable'" _ "$OUT"
+agent_up "$W_S2" || exit 1
+healthy() { [ "$(node_field "$W_S2" "n['health']")" = healthy ]; }
+check "$W_S2 is healthy again after a restart" wait_for 20 healthy
+
+# ---- master restart: nodes and placements intact
+BEFORE=$(json_get "$(nodes_json)" "sorted((n['node'], n['role'], tuple(n['services'])) for n in j)")
+master_stop
+check "mcp-master stopped on SIGTERM" eval "grep -q 'terminating on SIGTERM' $T/master.log"
+master_start || { echo "mcp-master did not restart"; tail "$T/master.log"; exit 1; }
+AFTER=$(json_get "$(nodes_json)" "sorted((n['node'], n['role'], tuple(n['services'])) for n in j)")
+check "after a master restart nodes and placements are intact" [ "$BEFORE" = "$AFTER" ]
+PS=$(op --json ps)
+check "a fresh ps lists every placed service running" \
+	[ "$(json_get "$PS" "sorted(c['service'] for c in j if c['observed'] == 'running' and c['placement'] == 'ok')")" = "['s1', 's2', 's3', 's4', 's5', 's6']" ]
+
+# ---- undeploy
+W_S1=$(json_get "$(nodes_json)" "[n['node'] for n in j if 's1' in n['services']][0]")
+check "undeploy s1 through the master" op undeploy s1
+check "s1's container is gone from $W_S1" eval "! node_has $W_S1 s1"
+check "s1 has no placement any more" [ "$(placed_on s1 "$W_S1")" = False ]
+expect_fail "undeploy s1 again: no placement" "has no placement" op undeploy s1
+
+# ---- master down: --direct still deploys
+check "mcp-master stops again" master_stop
+check "with the master down, --direct deploys to w1" \
+	op deploy --direct -n w1 "$(svc s7)"
+expect_fail "with the master down, deploy through it fails clearly" \
+	"node master \($MIP:9555\)" op deploy "$T/s7.toml"
+master_start || exit 1
+check "the master reports the --direct service as an orphan" \
+	[ "$(json_get "$(op --json status s7)" "j[0]['state']")" = orphan ]
+
+t_done
