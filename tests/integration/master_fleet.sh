@@ -270,4 +270,9 @@ master_start || exit 1
 check "the master reports the --direct service as an orphan" \
 	[ "$(json_get "$(op --json status s7)" "j[0]['state']")" = orphan ]
 
+master_stop
+san_clean() { ! grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" \
+	"$T/master.log" "${DIRS[@]/%//agent.log}"; }
+check "no sanitizer report in the master's or the agents' logs" san_clean
+
 t_done
