@@ -28,6 +28,7 @@ usage(void)
 	    "  (with [master] address in the config these go through mcp-master;\n"
 	    "   --direct talks to the agents in [[nodes]] as without one)\n"
 	    "  route list [-n NODE]\n"
+	    "  edge list                         (through the master)\n"
 	    "  ca init DIR\n"
 	    "  ca issue NAME [--ca DIR] [--san LIST] [--out DIR]\n"
 	    "  ca issue NAME --intermediate --permit DOMAIN[,DOMAIN...] [--ca DIR] [--out DIR]\n");

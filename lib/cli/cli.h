@@ -32,6 +32,7 @@ struct cli {
 	int json;
 	const char *cmd;	/* the command, for error messages ("ps") */
 	int direct;		/* --direct: to the agents even with [master] */
+	struct cli_node placed;	/* where the master placed the service at hand */
 };
 
 /*

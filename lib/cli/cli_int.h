@@ -24,5 +24,9 @@ void cli_json_print(json_t *j);
  * definition read from path). */
 int cli_master_deploy(struct cli *c, const char *text, const char *path);
 int cli_master_undeploy(struct cli *c, const char *service);
+/* The node the master placed service on (its agent's address from
+ * ListNodes), for stop/start/restart/logs/push/pull; in c->placed. */
+const struct cli_node *cli_master_service_node(struct cli *c, const char *service,
+    struct mcp_err *err);
 
 #endif

@@ -119,6 +119,8 @@ service_node(struct cli *c, const char *service, struct mcp_err *err)
 	size_t i;
 	char unreachable[512] = "";
 
+	if (c->cfg.master[0] && !c->direct)
+		return cli_master_service_node(c, service, err);
 	req.service = (char *)service;
 	for (i = 0; i < c->cfg.nnodes; i++) {
 		ProtobufCMessage *resp = NULL;

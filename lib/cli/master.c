@@ -3,7 +3,8 @@
  * when the config has [master] address and --direct was not given:
  * deploy (each step printed; exit 0 only if all succeeded), undeploy,
  * ps and status fleet-wide (stale placements, orphans and unreachable
- * nodes shown), node list.
+ * nodes shown), node list, edge list; stop/start/restart/logs/push/pull
+ * find the placed node here and then talk to its agent directly.
  */
 #include "cli/cli_int.h"
 
@@ -16,6 +17,8 @@
 
 #define T_MASTER_SHORT 30000
 #define T_MASTER_LONG 900000
+
+static int master_edges_cmd(struct cli *c);
 
 static int
 master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
@@ -294,5 +297,93 @@ cli_master_cmd(struct cli *c, int argc, char **argv)
 		return master_status_cmd(c, argc == 2 ? argv[1] : NULL, 0);
 	if (strcmp(argv[0], "node") == 0 && argc == 2 && strcmp(argv[1], "list") == 0)
 		return master_nodes_cmd(c);
+	if (strcmp(argv[0], "edge") == 0 && argc == 2 && strcmp(argv[1], "list") == 0)
+		return master_edges_cmd(c);
 	return -1;
+}
+
+const struct cli_node *
+cli_master_service_node(struct cli *c, const char *service, struct mcp_err *err)
+{
+	Mcp__V1__MasterStatusRequest sreq = MCP__V1__MASTER_STATUS_REQUEST__INIT;
+	Mcp__V1__ListNodesRequest nreq = MCP__V1__LIST_NODES_REQUEST__INIT;
+	Mcp__V1__MasterStatusResponse *st = NULL;
+	Mcp__V1__ListNodesResponse *nodes = NULL;
+	const char *node = NULL;
+	size_t i;
+
+	sreq.service = (char *)service;
+	if (master_call(c, "/mcp.v1.Master/Status", &sreq.base,
+	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&st,
+	    T_MASTER_SHORT, err) == -1)
+		return NULL;
+	/* the placement if there is one, else where an agent runs it */
+	for (i = 0; i < st->n_services; i++)
+		if (node == NULL || strcmp(st->services[i]->state, "orphan") != 0)
+			node = st->services[i]->node;
+	memset(&c->placed, 0, sizeof(c->placed));
+	if (node)
+		mcp_strlcpy(c->placed.name, node, sizeof(c->placed.name));
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+	if (c->placed.name[0] == '\0') {
+		mcp_err_set(err, MCP_E_NOTFOUND, "service %s is not deployed", service);
+		return NULL;
+	}
+	if (master_call(c, "/mcp.v1.Master/ListNodes", &nreq.base,
+	    &mcp__v1__list_nodes_response__descriptor, (ProtobufCMessage **)&nodes,
+	    T_MASTER_SHORT, err) == -1)
+		return NULL;
+	for (i = 0; i < nodes->n_nodes; i++)
+		if (strcmp(nodes->nodes[i]->name, c->placed.name) == 0)
+			mcp_strlcpy(c->placed.address, nodes->nodes[i]->address,
+			    sizeof(c->placed.address));
+	protobuf_c_message_free_unpacked(&nodes->base, NULL);
+	if (c->placed.address[0] == '\0') {
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "service %s: node %s has no known "
+		    "address", service, c->placed.name);
+		return NULL;
+	}
+	return &c->placed;
+}
+
+/* edge list: every edge route the master recorded. */
+static int
+master_edges_cmd(struct cli *c)
+{
+	Mcp__V1__MasterStatusRequest req = MCP__V1__MASTER_STATUS_REQUEST__INIT;
+	Mcp__V1__MasterStatusResponse *resp = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	json_t *arr = json_array();
+
+	req.service = "";
+	if (master_call(c, "/mcp.v1.Master/Status", &req.base,
+	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&resp,
+	    T_MASTER_SHORT, &err) == -1) {
+		json_decref(arr);
+		return cli_fail(c, &err);
+	}
+	if (!c->json)
+		printf("%-32s %-20s %-10s %s\n", "HOSTNAME", "SERVICE", "EDGE", "BACKEND");
+	for (size_t i = 0; i < resp->n_services; i++)
+		for (size_t k = 0; k < resp->services[i]->n_edge_routes; k++) {
+			const Mcp__V1__EdgeRouteRecord *e = resp->services[i]->edge_routes[k];
+			json_t *j = json_object();
+
+			json_object_set_new(j, "hostname", json_string(e->hostname));
+			json_object_set_new(j, "service", json_string(e->service));
+			json_object_set_new(j, "component", json_string(e->component));
+			json_object_set_new(j, "edge_node", json_string(e->edge_node));
+			json_object_set_new(j, "backend", json_string(e->backend_hostname));
+			json_object_set_new(j, "port", json_integer(e->backend_port));
+			json_array_append_new(arr, j);
+			if (!c->json)
+				printf("%-32s %-20s %-10s %s:%u\n", e->hostname, e->service,
+				    e->edge_node, e->backend_hostname, e->backend_port);
+		}
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	if (c->json)
+		cli_json_print(arr);
+	else
+		json_decref(arr);
+	return 0;
 }

@@ -6,7 +6,10 @@
 # an identity not in allowed_agents, an operator calling Register:
 # refused); placement spreads across workers and never lands on the edge;
 # deploy answers with its steps (dns skipped without a DNS client, edge
-# refused for evilexample.net against example.net); a killed worker agent
+# refused for evilexample.net against example.net, and for
+# www.example.net set up on the edge so that the client namespace reaches
+# the container through edge -> worker proxy -> container, verified
+# against the platform CA); a killed worker agent
 # turns its node unhealthy within the configured threshold and new
 # services go elsewhere while its container keeps running; healthy again
 # after a restart; a master restart keeps nodes and placements; undeploy
@@ -28,6 +31,7 @@ cleanup() {
 		AGENT_DIR=$d
 		agent_env_cleanup
 	done
+	knot_stop "$T/knot"
 	registry_stop "$T/registry"
 	podman_env_cleanup "$T/img/podman" 2>/dev/null
 	fleet_cleanup
@@ -38,8 +42,8 @@ trap cleanup EXIT
 NET=10.98.$((RANDOM % 200 + 20)).
 fleet_init "$P" "$NET" || exit 1
 fleet_node m 2 && fleet_node w1 3 && fleet_node w2 4 && fleet_node e 5 &&
-	fleet_node client 6 || exit 1
-MIP=$(fleet_ip m)
+	fleet_node client 6 && fleet_node dns 7 || exit 1
+MIP=$(fleet_ip m) W1IP=$(fleet_ip w1) EIP=$(fleet_ip e) DIP=$(fleet_ip dns)
 
 hello_registry "$T" v1.0.0 || exit 1
 M="$MCP_BIN/mcp"
@@ -47,10 +51,15 @@ M="$MCP_BIN/mcp"
 for n in m w1 w2 e; do
 	"$M" ca issue "agent-$n" --san "IP:$(fleet_ip $n)" --ca "$T/ca" >/dev/null || exit 1
 done
-for id in "mcp-master --san IP:$MIP" operator agent-b agent-x; do
+for id in "mcp-master --san IP:$MIP" operator agent-b agent-x \
+	"agent-w1 --intermediate --permit svc.test --out $T/iw1" \
+	"agent-e --intermediate --permit example.net --out $T/ie"; do
 	# shellcheck disable=SC2086
 	"$M" ca issue $id --ca "$T/ca" >/dev/null || exit 1
 done
+# the internal name of the public service "pub" (pinned to w1): the DNS
+# step is skipped without a DNS client, so the record is in the zone file
+knot_start dns "$T/knot" svc.test "pub A $W1IP" || exit 1
 
 # ---- the master: short health thresholds for the test
 cat >"$T/master.toml" <<EOF2
@@ -119,6 +128,14 @@ master_start || { echo "mcp-master did not start"; exit 1; }
 
 # ---- agents on m, w1, w2, e, each registering with the master
 declare -A ADIR
+proxy_conf() { # NODE: the node proxy on w1 (a worker) and e (the edge)
+	case $1 in
+	w1) printf '[proxy]\nenabled = true\nbind = ["%s"]\nzone = "svc.test"\nissuer_cert = "%s"\nissuer_key = "%s"\n' \
+		"$W1IP" "$T/iw1/agent-w1.crt" "$T/iw1/agent-w1.key" ;;
+	e) printf '[proxy]\nenabled = true\nedge = true\nbind = ["%s"]\nzone = "svc.test"\npublic_port = 443\nallowed_domains = ["example.net"]\nresolvers = ["%s:53"]\nissuer_cert = "%s"\nissuer_key = "%s"\n' \
+		"$EIP" "$DIP" "$T/ie/agent-e.crt" "$T/ie/agent-e.key" ;;
+	esac
+}
 agent_up() { # NAME
 	AGENT_DIR=${ADIR[$1]}
 	AGENT_NETNS="$P-$1" agent_start
@@ -131,7 +148,8 @@ ca = \"$T/ca/ca.crt\"
 cert = \"$T/ca/agent-$n.crt\"
 key = \"$T/ca/agent-$n.key\"
 [master]
-address = \"$MIP:9555\""
+address = \"$MIP:9555\"
+$(proxy_conf "$n")"
 	agent_env_init "$T/$n" "$REGISTRY" || exit 1
 	sed -i 's/^node = "local"$//' "$AGENT_DIR/agent.toml"
 	ADIR[$n]=$AGENT_DIR
@@ -209,7 +227,7 @@ expect_fail "a pin that differs from the placement is refused" \
 EVIL='[[components.routes]]
 name = "https"
 port = 8443
-mode = "l7"
+mode = "l4"
 hostname = "evilexample.net"
 public = true'
 OUT=$(op deploy "$(svc s3 "" "$EVIL")" 2>"$T/err")
@@ -221,6 +239,26 @@ check "evilexample.net: the edge step fails saying why" \
 	grep -q "edge step failed: evilexample.net: not under \[edge\] allowed_domains" "$T/err"
 check "evilexample.net: no edge route recorded" \
 	[ "$(json_get "$(op --json status s3)" "len(j[0]['edge_routes'])")" = 0 ]
+
+# ---- a public route: edge -> worker proxy -> container
+PUB='[[components.routes]]
+name = "https"
+port = 8443
+mode = "l7"
+hostname = "www.example.net"
+public = true'
+OUT=$(op deploy "$(svc pub 'node = "w1"' "$PUB")" 2>&1)
+check "deploy pub (public www.example.net) succeeds with an ok edge step" \
+	sh -c "printf '%s' \"\$1\" | grep -q '^edge  *ok' && printf '%s' \"\$1\" | grep -q 'www.example.net on edge node e -> pub.svc.test:8443'" _ "$OUT"
+[ "$T_FAILS" = 0 ] || printf '%s\n' "$OUT"
+public_ok() {
+	fleet_exec client curl -fsS -m 5 --cacert "$T/ca/ca.crt" \
+		--resolve "www.example.net:443:$EIP" https://www.example.net/ | grep -q 'hello from pub'
+}
+check "the public name answers from the client: edge -> w1 proxy -> container (platform CA)" \
+	wait_for 30 public_ok
+edge_listed() { op edge list | grep -qE '^www.example.net +pub +e +pub.svc.test:8443'; }
+check "edge list shows it" edge_listed
 
 # ---- a worker's agent dies: unhealthy within the threshold, placements avoid it
 AGENT_DIR=${ADIR[$W_S2]}
@@ -251,7 +289,7 @@ AFTER=$(json_get "$(nodes_json)" "sorted((n['node'], n['role'], tuple(n['service
 check "after a master restart nodes and placements are intact" [ "$BEFORE" = "$AFTER" ]
 PS=$(op --json ps)
 check "a fresh ps lists every placed service running" \
-	[ "$(json_get "$PS" "sorted(c['service'] for c in j if c['observed'] == 'running' and c['placement'] == 'ok')")" = "['s1', 's2', 's3', 's4', 's5', 's6']" ]
+	[ "$(json_get "$PS" "sorted(c['service'] for c in j if c['observed'] == 'running' and c['placement'] == 'ok')")" = "['pub', 's1', 's2', 's3', 's4', 's5', 's6']" ]
 
 # ---- undeploy
 W_S1=$(json_get "$(nodes_json)" "[n['node'] for n in j if 's1' in n['services']][0]")
@@ -259,6 +297,23 @@ check "undeploy s1 through the master" op undeploy s1
 check "s1's container is gone from $W_S1" eval "! node_has $W_S1 s1"
 check "s1 has no placement any more" [ "$(placed_on s1 "$W_S1")" = False ]
 expect_fail "undeploy s1 again: no placement" "has no placement" op undeploy s1
+
+check "undeploy pub: the edge route goes too" op undeploy pub
+check "the public name no longer answers" eval '! public_ok'
+edge_routes() {
+	fleet_exec client "$PY" tests/interop/agent_client.py --address "$EIP:9444" \
+		--ca "$T/ca/ca.crt" --cert "$T/ca/mcp-master.crt" --key "$T/ca/mcp-master.key" \
+		--method ListEdgeRoutes --timeout 10 |
+		"$PY" -c 'import json,sys; print(len(json.load(sys.stdin).get("routes", [])))'
+}
+check "the edge node has no edge route left" [ "$(edge_routes)" = 0 ]
+
+# ---- stop / start / logs find the placed node through the master
+check "stop s4 (placed by the master)" op stop s4
+check "s4 is stopped" eval "! node_has $W_OTHER s4"
+check "start s4" op start s4
+check "s4 runs again" node_has "$W_OTHER" s4
+check "logs s4 come from its node" op logs s4 -n 5
 
 # ---- master down: --direct still deploys
 check "mcp-master stops again" master_stop
