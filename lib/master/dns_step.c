@@ -11,32 +11,30 @@
 #include <string.h>
 
 #include "dns/dns.h"
-#include "util/buf.h"
-#include "util/file.h"
 
 int
 master_dns_init(struct master *m, struct mcp_err *err)
 {
 #ifdef MCP_HAVE_DNS_CLIENT
-	struct buf secret = BUF_INIT;
+	char secret[1024];
 	struct dns_config dc;
 
 	if (!m->cfg.dns.configured)
 		return 0;
-	if (file_read(m->cfg.dns.secret_file, &secret, 4096, err) == -1)
+	/* owner-only file, keymgr's format or the bare base64 (lib/dns) */
+	if (dns_secret_read(m->cfg.dns.secret_file, secret, sizeof(secret), err) == -1)
 		return mcp_err_prefix(err, "[dns] secret_file");
-	mcp_rtrim(secret.data);
 	memset(&dc, 0, sizeof(dc));
 	dc.server = m->cfg.dns.server;
 	dc.port = m->cfg.dns.port;
 	dc.zone = m->cfg.dns.zone;
 	dc.key_name = m->cfg.dns.key_name;
 	dc.algorithm = m->cfg.dns.algorithm;
-	dc.secret = secret.data;
+	dc.secret = secret;
 	dc.ttl = m->cfg.dns.ttl;
 	dc.timeout_ms = m->cfg.probe_timeout_s * 1000;
 	m->dns = dns_client_new(&dc, err);
-	buf_free(&secret);
+	explicit_bzero(secret, sizeof(secret));
 	return m->dns ? 0 : mcp_err_prefix(err, "[dns]");
 #else
 	(void)m;
