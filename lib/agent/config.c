@@ -122,20 +122,13 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		"zone", "issuer_cert", "issuer_key", "ca", "resolvers", "edge",
 		"public_port", "allowed_domains", NULL };
 	const struct toml_value *root, *t;
-	struct buf text = BUF_INIT;
 	char dir[CFG_PATH_MAX];
 	int64_t v;
 	int rc = -1;
 
 	exe_dir(dir, sizeof(dir));
 	config_defaults(cfg, dir);
-	if (file_read(path, &text, 1 << 20, err) == -1) {
-		agent_config_free(cfg);
-		return mcp_err_prefix(err, "agent config");
-	}
-	root = toml_parse(text.data, text.len, path, err);
-	buf_free(&text);
-	if (root == NULL) {
+	if ((root = toml_read_file(path, "agent config", err)) == NULL) {
 		agent_config_free(cfg);
 		return -1;
 	}

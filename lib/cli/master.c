@@ -126,6 +126,20 @@ cli_master_undeploy(struct cli *c, const char *service)
 }
 
 static json_t *
+edge_json(const Mcp__V1__EdgeRouteRecord *e)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "hostname", json_string(e->hostname));
+	json_object_set_new(j, "service", json_string(e->service));
+	json_object_set_new(j, "component", json_string(e->component));
+	json_object_set_new(j, "edge_node", json_string(e->edge_node));
+	json_object_set_new(j, "backend", json_string(e->backend_hostname));
+	json_object_set_new(j, "port", json_integer(e->backend_port));
+	return j;
+}
+
+static json_t *
 fleet_json(const Mcp__V1__FleetService *f)
 {
 	json_t *j = f->status ? cli_service_json(f->status) : json_object(), *edges;
@@ -135,17 +149,8 @@ fleet_json(const Mcp__V1__FleetService *f)
 	json_object_set_new(j, "state", json_string(f->state));
 	json_object_set_new(j, "error", json_string(f->error));
 	edges = json_array();
-	for (size_t i = 0; i < f->n_edge_routes; i++) {
-		const Mcp__V1__EdgeRouteRecord *e = f->edge_routes[i];
-		json_t *je = json_object();
-
-		json_object_set_new(je, "hostname", json_string(e->hostname));
-		json_object_set_new(je, "component", json_string(e->component));
-		json_object_set_new(je, "edge_node", json_string(e->edge_node));
-		json_object_set_new(je, "backend", json_string(e->backend_hostname));
-		json_object_set_new(je, "port", json_integer(e->backend_port));
-		json_array_append_new(edges, je);
-	}
+	for (size_t i = 0; i < f->n_edge_routes; i++)
+		json_array_append_new(edges, edge_json(f->edge_routes[i]));
 	json_object_set_new(j, "edge_routes", edges);
 	return j;
 }
@@ -367,15 +372,8 @@ master_edges_cmd(struct cli *c)
 	for (size_t i = 0; i < resp->n_services; i++)
 		for (size_t k = 0; k < resp->services[i]->n_edge_routes; k++) {
 			const Mcp__V1__EdgeRouteRecord *e = resp->services[i]->edge_routes[k];
-			json_t *j = json_object();
 
-			json_object_set_new(j, "hostname", json_string(e->hostname));
-			json_object_set_new(j, "service", json_string(e->service));
-			json_object_set_new(j, "component", json_string(e->component));
-			json_object_set_new(j, "edge_node", json_string(e->edge_node));
-			json_object_set_new(j, "backend", json_string(e->backend_hostname));
-			json_object_set_new(j, "port", json_integer(e->backend_port));
-			json_array_append_new(arr, j);
+			json_array_append_new(arr, edge_json(e));
 			if (!c->json)
 				printf("%-32s %-20s %-10s %s:%u\n", e->hostname, e->service,
 				    e->edge_node, e->backend_hostname, e->backend_port);

@@ -13,7 +13,6 @@
 #include "service/service.h"
 #include "toml/toml_read.h"
 #include "util/buf.h"
-#include "util/file.h"
 
 static void
 master_config_defaults(struct master_config *cfg)
@@ -154,17 +153,10 @@ master_config_load(const char *path, struct master_config *cfg, struct mcp_err *
 	static const char *const health_keys[] = { "heartbeat_interval", "missed",
 		"probe_timeout", NULL };
 	const struct toml_value *root, *t;
-	struct buf text = BUF_INIT;
 	int rc = -1;
 
 	master_config_defaults(cfg);
-	if (file_read(path, &text, 1 << 20, err) == -1) {
-		master_config_free(cfg);
-		return mcp_err_prefix(err, "master config");
-	}
-	root = toml_parse(text.data, text.len, path, err);
-	buf_free(&text);
-	if (root == NULL) {
+	if ((root = toml_read_file(path, "master config", err)) == NULL) {
 		master_config_free(cfg);
 		return -1;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sqldb/sqldb.h"
 #include "util/buf.h"
 
 struct mdb {
@@ -90,80 +91,21 @@ mdb_fail(struct mdb *d, struct mcp_err *err, const char *what)
 	    what, sqlite3_errmsg(d->db));
 }
 
-static int
-mdb_run(struct mdb *d, const char *sql, const char *what, struct mcp_err *err)
-{
-	if (sqlite3_exec(d->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return mdb_fail(d, err, what);
-	return 0;
-}
-
-static int
-mdb_version_locked(struct mdb *d)
-{
-	sqlite3_stmt *st;
-	int v = -1;
-
-	if (sqlite3_prepare_v2(d->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* Bring the schema to the latest version, one transaction per step. */
-static int
-mdb_upgrade(struct mdb *d, struct mcp_err *err)
-{
-	int have = mdb_version_locked(d), want = mdb_latest_version();
-	char bump[48];
-
-	if (have < 0)
-		return mdb_fail(d, err, "read schema version");
-	if (have > want)
-		return mcp_err_set(err, MCP_E_PRECONDITION, "master database %s: "
-		    "schema version %d is newer than this mcp-master (%d)", d->path,
-		    have, want);
-	while (have < want) {
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", have + 1);
-		if (mdb_run(d, "BEGIN IMMEDIATE", "begin", err) == -1)
-			return -1;
-		if (mdb_run(d, mdb_migrations[have], "migrate", err) == -1 ||
-		    mdb_run(d, bump, "migrate", err) == -1 ||
-		    mdb_run(d, "COMMIT", "commit", err) == -1) {
-			sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
-			return mcp_err_prefix(err, "migration %d", have + 1);
-		}
-		have++;
-	}
-	return 0;
-}
-
 struct mdb *
 mdb_open(const char *path, struct mcp_err *err)
 {
 	struct mdb *d = xcalloc(1, sizeof(*d));
+	char label[MASTER_PATH_MAX + 32];
 
 	mcp_strlcpy(d->path, path, sizeof(d->path));
-	pthread_mutex_init(&d->mu, NULL);
-	if (sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		mcp_err_set(err, MCP_E_INTERNAL, "master database %s: open: %s", path,
-		    d->db ? sqlite3_errmsg(d->db) : "out of memory");
-		goto fail;
+	snprintf(label, sizeof(label), "master database %s", path);
+	if ((d->db = sqldb_open(path, label, "this mcp-master", mdb_migration_sql,
+	    mdb_latest_version(), err)) == NULL) {
+		free(d);
+		return NULL;
 	}
-	sqlite3_busy_timeout(d->db, 5000);
-	if (mdb_run(d, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA synchronous=NORMAL;", "set up", err) == -1 ||
-	    mdb_upgrade(d, err) == -1)
-		goto fail;
+	pthread_mutex_init(&d->mu, NULL);
 	return d;
-fail:
-	sqlite3_close(d->db);
-	pthread_mutex_destroy(&d->mu);
-	free(d);
-	return NULL;
 }
 
 void
@@ -182,7 +124,7 @@ mdb_schema_version(struct mdb *d)
 	int v;
 
 	pthread_mutex_lock(&d->mu);
-	v = mdb_version_locked(d);
+	v = sqldb_version(d->db);
 	pthread_mutex_unlock(&d->mu);
 	return v;
 }

@@ -266,6 +266,18 @@ rpc_list_nodes(void *ctx, const struct wire_caller *caller,
 	return 0;
 }
 
+/* Hand out to the wire layer, or release it when the operation failed. */
+static int
+rpc_finish(ProtobufCMessage *out, int rc, ProtobufCMessage **resp)
+{
+	if (rc == -1) {
+		protobuf_c_message_free_unpacked(out, NULL);
+		return -1;
+	}
+	*resp = out;
+	return 0;
+}
+
 static int
 rpc_deploy(void *ctx, const struct wire_caller *caller,
     const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
@@ -275,13 +287,8 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 	    wire_msg_new(&mcp__v1__master_deploy_response__descriptor);
 
 	log_info("Deploy %s from %s", r->source, caller->who);
-	if (master_deploy(ctx, r->definition, strlen(r->definition), r->source,
-	    out, err) == -1) {
-		protobuf_c_message_free_unpacked(&out->base, NULL);
-		return -1;
-	}
-	*resp = &out->base;
-	return 0;
+	return rpc_finish(&out->base, master_deploy(ctx, r->definition,
+	    strlen(r->definition), r->source, out, err), resp);
 }
 
 static int
@@ -293,12 +300,8 @@ rpc_undeploy(void *ctx, const struct wire_caller *caller,
 	    wire_msg_new(&mcp__v1__master_deploy_response__descriptor);
 
 	log_info("Undeploy %s from %s", r->service, caller->who);
-	if (master_undeploy(ctx, r->service, out, err) == -1) {
-		protobuf_c_message_free_unpacked(&out->base, NULL);
-		return -1;
-	}
-	*resp = &out->base;
-	return 0;
+	return rpc_finish(&out->base, master_undeploy(ctx, r->service, out, err),
+	    resp);
 }
 
 static int
@@ -310,12 +313,7 @@ rpc_status(void *ctx, const struct wire_caller *caller,
 	    wire_msg_new(&mcp__v1__master_status_response__descriptor);
 
 	(void)caller;
-	if (master_status(ctx, r->service, out, err) == -1) {
-		protobuf_c_message_free_unpacked(&out->base, NULL);
-		return -1;
-	}
-	*resp = &out->base;
-	return 0;
+	return rpc_finish(&out->base, master_status(ctx, r->service, out, err), resp);
 }
 
 #define M(name, req, resp, fn, allow) \

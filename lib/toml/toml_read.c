@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/file.h"
 
 /*
  * kv's key for a message, always in double quotes, control characters,
@@ -192,4 +193,19 @@ toml_read_table(const struct toml_value *tab, const char *key,
 		return type_err(kv, "a table", file, err);
 	*dst = kv->val;
 	return 0;
+}
+
+struct toml_value *
+toml_read_file(const char *path, const char *what, struct mcp_err *err)
+{
+	struct buf text = BUF_INIT;
+	struct toml_value *root;
+
+	if (file_read(path, &text, 1 << 20, err) == -1) {
+		mcp_err_prefix(err, "%s", what);
+		return NULL;
+	}
+	root = toml_parse(text.data, text.len, path, err);
+	buf_free(&text);
+	return root;
 }
