@@ -111,7 +111,6 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		"socket_group", "listen", "srv_root", "monitor_interval",
 		"flap_threshold", "flap_window", "alert_command", "stop_timeout",
 		"volume_roots", "advertise", NULL };
-	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
 	static const char *const podman_keys[] = { "binary", "args",
 		"containers_conf", "insecure_registries", NULL };
@@ -164,11 +163,8 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		goto out;
 	cfg->stop_timeout_s = (int)v;
 
-	if (toml_read_table(root, "tls", &t, path, err) == -1 ||
-	    toml_read_check_keys(t, tls_keys, path, "[tls]", err) == -1 ||
-	    toml_read_str(t, "ca", cfg->tls_ca, sizeof(cfg->tls_ca), path, err) == -1 ||
-	    toml_read_str(t, "cert", cfg->tls_cert, sizeof(cfg->tls_cert), path, err) == -1 ||
-	    toml_read_str(t, "key", cfg->tls_key, sizeof(cfg->tls_key), path, err) == -1)
+	if (toml_read_tls(root, path, cfg->tls_ca, cfg->tls_cert, cfg->tls_key,
+	    CFG_PATH_MAX, err) == -1)
 		goto out;
 	if (toml_read_table(root, "auth", &t, path, err) == -1 ||
 	    toml_read_check_keys(t, auth_keys, path, "[auth]", err) == -1 ||

@@ -87,42 +87,41 @@ steps_report(struct cli *c, const char *verb, Mcp__V1__MasterDeployResponse *r)
 	return 0;
 }
 
-int
-cli_master_deploy(struct cli *c, const char *text, const char *path)
+/* Deploy or Undeploy through the master; the steps printed. */
+static int
+master_steps_call(struct cli *c, const char *method, const char *verb,
+    const ProtobufCMessage *req)
 {
-	Mcp__V1__DeployRequest req = MCP__V1__DEPLOY_REQUEST__INIT;
 	Mcp__V1__MasterDeployResponse *resp = NULL;
 	struct mcp_err err = MCP_ERR_INIT;
 	int rc;
 
-	req.definition = (char *)text;
-	req.source = (char *)path;
-	if (master_call(c, "/mcp.v1.Master/Deploy", &req.base,
-	    &mcp__v1__master_deploy_response__descriptor, (ProtobufCMessage **)&resp,
-	    T_MASTER_LONG, &err) == -1)
+	if (master_call(c, method, req, &mcp__v1__master_deploy_response__descriptor,
+	    (ProtobufCMessage **)&resp, T_MASTER_LONG, &err) == -1)
 		return cli_fail(c, &err);
-	rc = steps_report(c, "deploy", resp);
+	rc = steps_report(c, verb, resp);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	return rc;
+}
+
+int
+cli_master_deploy(struct cli *c, const char *text, const char *path)
+{
+	Mcp__V1__DeployRequest req = MCP__V1__DEPLOY_REQUEST__INIT;
+
+	req.definition = (char *)text;
+	req.source = (char *)path;
+	return master_steps_call(c, "/mcp.v1.Master/Deploy", "deploy", &req.base);
 }
 
 int
 cli_master_undeploy(struct cli *c, const char *service)
 {
 	Mcp__V1__ServiceRequest req = MCP__V1__SERVICE_REQUEST__INIT;
-	Mcp__V1__MasterDeployResponse *resp = NULL;
-	struct mcp_err err = MCP_ERR_INIT;
-	int rc;
 
 	req.service = (char *)service;
 	req.component = "";
-	if (master_call(c, "/mcp.v1.Master/Undeploy", &req.base,
-	    &mcp__v1__master_deploy_response__descriptor, (ProtobufCMessage **)&resp,
-	    T_MASTER_LONG, &err) == -1)
-		return cli_fail(c, &err);
-	rc = steps_report(c, "undeploy", resp);
-	protobuf_c_message_free_unpacked(&resp->base, NULL);
-	return rc;
+	return master_steps_call(c, "/mcp.v1.Master/Undeploy", "undeploy", &req.base);
 }
 
 static json_t *

@@ -142,7 +142,6 @@ master_config_load(const char *path, struct master_config *cfg, struct mcp_err *
 	static const char *const top[] = { "master", "tls", "auth", "registration",
 		"dns", "edge", "timeouts", "health", "nodes", NULL };
 	static const char *const master_keys[] = { "node", "listen", "state_dir", NULL };
-	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
 	static const char *const reg_keys[] = { "allowed_agents", "max_nodes", NULL };
 	static const char *const dns_keys[] = { "server", "port", "zone", "key_name",
@@ -168,11 +167,8 @@ master_config_load(const char *path, struct master_config *cfg, struct mcp_err *
 	    toml_read_str(t, "listen", cfg->listen, sizeof(cfg->listen), path, err) == -1 ||
 	    toml_read_str(t, "state_dir", cfg->state_dir, sizeof(cfg->state_dir), path, err) == -1)
 		goto out;
-	if (toml_read_table(root, "tls", &t, path, err) == -1 ||
-	    toml_read_check_keys(t, tls_keys, path, "[tls]", err) == -1 ||
-	    toml_read_str(t, "ca", cfg->tls_ca, sizeof(cfg->tls_ca), path, err) == -1 ||
-	    toml_read_str(t, "cert", cfg->tls_cert, sizeof(cfg->tls_cert), path, err) == -1 ||
-	    toml_read_str(t, "key", cfg->tls_key, sizeof(cfg->tls_key), path, err) == -1)
+	if (toml_read_tls(root, path, cfg->tls_ca, cfg->tls_cert, cfg->tls_key,
+	    MASTER_PATH_MAX, err) == -1)
 		goto out;
 	if (toml_read_table(root, "auth", &t, path, err) == -1 ||
 	    toml_read_check_keys(t, auth_keys, path, "[auth]", err) == -1 ||

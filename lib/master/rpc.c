@@ -83,6 +83,20 @@ resources_from_pb(struct master_resources *r, const Mcp__V1__NodeResources *p)
 	r->vms = (int)p->vms;
 }
 
+/* The node spoke (Register, Heartbeat): healthy, seen now (m->mu held). */
+static void
+node_heard(struct master_node *n, const Mcp__V1__NodeResources *res,
+    const char *how)
+{
+	resources_from_pb(&n->res, res);
+	if (n->health != HEALTH_HEALTHY)
+		log_info("node %s (%s, %s): healthy (%s)", n->name, n->role,
+		    n->address, how);
+	n->health = HEALTH_HEALTHY;
+	n->last_heartbeat = (int64_t)time(NULL);
+	n->last_seen_ms = mcp_now_ms();
+}
+
 /* Rate limit for node name (m->mu held). */
 static int
 rate_check(struct master_node *n, const char *what, struct mcp_err *err)
@@ -139,13 +153,7 @@ rpc_register(void *ctx, const struct wire_caller *caller,
 		    prev);
 	mcp_strlcpy(n->advertise, r->advertise, sizeof(n->advertise));
 	mcp_strlcpy(n->version, r->version, sizeof(n->version));
-	resources_from_pb(&n->res, r->resources);
-	if (n->health != HEALTH_HEALTHY)
-		log_info("node %s (%s, %s): registered, healthy", n->name, n->role,
-		    n->address);
-	n->health = HEALTH_HEALTHY;
-	n->last_heartbeat = (int64_t)time(NULL);
-	n->last_seen_ms = mcp_now_ms();
+	node_heard(n, r->resources, "registered");
 	saved = *n;
 	rc = 0;
 out:
@@ -182,12 +190,7 @@ rpc_heartbeat(void *ctx, const struct wire_caller *caller,
 	}
 	if (rate_check(n, "heartbeat", err) == -1)
 		goto out;
-	resources_from_pb(&n->res, r->resources);
-	if (n->health != HEALTH_HEALTHY)
-		log_info("node %s: healthy again (heartbeat)", n->name);
-	n->health = HEALTH_HEALTHY;
-	n->last_heartbeat = (int64_t)time(NULL);
-	n->last_seen_ms = mcp_now_ms();
+	node_heard(n, r->resources, "heartbeat");
 	saved = *n;
 	rc = 0;
 out:

@@ -209,3 +209,19 @@ toml_read_file(const char *path, const char *what, struct mcp_err *err)
 	buf_free(&text);
 	return root;
 }
+
+int
+toml_read_tls(const struct toml_value *root, const char *path, char *ca,
+    char *cert, char *key, size_t size, struct mcp_err *err)
+{
+	static const char *const keys[] = { "ca", "cert", "key", NULL };
+	const struct toml_value *t;
+
+	if (toml_read_table(root, "tls", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, keys, path, "[tls]", err) == -1 ||
+	    toml_read_str(t, "ca", ca, size, path, err) == -1 ||
+	    toml_read_str(t, "cert", cert, size, path, err) == -1 ||
+	    toml_read_str(t, "key", key, size, path, err) == -1)
+		return -1;
+	return 0;
+}

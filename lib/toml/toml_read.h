@@ -31,5 +31,8 @@ void toml_strv_free(char **v);
  * ("what: ..." when it cannot be read).  toml_free() the result. */
 struct toml_value *toml_read_file(const char *path, const char *what,
     struct mcp_err *err);
+/* The [tls] table of a daemon's config: ca, cert, key (each size bytes). */
+int toml_read_tls(const struct toml_value *root, const char *path, char *ca,
+    char *cert, char *key, size_t size, struct mcp_err *err);
 
 #endif
