@@ -6,7 +6,8 @@
 # an identity not in allowed_agents, an operator calling Register:
 # refused); placement spreads across workers and never lands on the edge;
 # deploy answers with its steps (dns skipped without a DNS client, edge
-# refused for evilexample.net against example.net, and for
+# refused for evilexample.net against example.net); a unikernel service
+# avoids the worker without a guest kernel; (public route ok for
 # www.example.net set up on the edge so that the client namespace reaches
 # the container through edge -> worker proxy -> container, verified
 # against the platform CA); a killed worker agent
@@ -160,8 +161,11 @@ key = \"$T/ca/agent-$n.key\"
 [master]
 address = \"$MIP:9555\"
 $(proxy_conf "$n")"
-	agent_env_init "$T/$n" "$REGISTRY" || exit 1
+	AGENT_EXTRA_UNIKERNEL="memory_mb = 1024
+vcpus = 2" agent_env_init "$T/$n" "$REGISTRY" || exit 1
 	sed -i 's/^node = "local"$//' "$AGENT_DIR/agent.toml"
+	# w2 has no guest kernel: it offers containers only
+	[ "$n" = w2 ] && sed -i "s|^kernel = .*|kernel = \"$T/no-kernel/vmlinux\"|" "$AGENT_DIR/agent.toml"
 	ADIR[$n]=$AGENT_DIR
 	DIRS+=("$AGENT_DIR")
 	penv_podman pull --tls-verify=false "$REGISTRY/hello:v1.0.0" >/dev/null || exit 1
@@ -276,6 +280,27 @@ check "the public name answers from the client: edge -> w1 proxy -> container (p
 	wait_for 30 public_ok
 edge_listed() { op edge list | grep -qE '^www.example.net +pub +e +pub.svc.test:8443'; }
 check "edge list shows it" edge_listed
+
+# ---- a unikernel service avoids the worker without the unikernel runtime
+# (w1 now has more services than w2).  Whether the VM then boots depends
+# on the agent finding the image in the node's own store (the registry is
+# on the root namespace's loopback), so only the choice is checked here.
+check "w2 offers containers only" [ "$(node_field w2 "n['runtimes']")" = "['container']" ]
+cat >"$T/uk.toml" <<EOF2
+name = "uk"
+runtime = "unikernel"
+[[components]]
+name = "uk"
+image = "$REGISTRY/hello:v1.0.0"
+memory_mb = 128
+EOF2
+COUNTS=$(json_get "$(nodes_json)" "[len(n['services']) for n in j if n['node'] in ('w1','w2')]")
+UK=$(op --json deploy "$T/uk.toml" 2>/dev/null)
+check "a unikernel service goes to w1 although w2 has fewer services ($COUNTS)" \
+	[ "$(json_get "$UK" "j['node']")/$COUNTS" = "w1/[3, 2]" ]
+if [ "$(json_get "$UK" "j['success']")" = True ]; then
+	check "undeploy the unikernel service" op undeploy uk
+fi
 
 # ---- a worker's agent dies: unhealthy within the threshold, placements avoid it
 AGENT_DIR=${ADIR[$W_S2]}
