@@ -13,7 +13,7 @@
  * start-up every known node is probed at once (NodeStatus, which also
  * brings its runtimes and resources) instead of waiting for heartbeats.
  */
-#include "master/master.h"
+#include "master/ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +234,7 @@ health_loop(void *arg)
 	struct timespec ts;
 
 	master_probe_all(m);
+	master_reconcile_log(m);
 	pthread_mutex_lock(&m->mu);
 	while (!m->stopping) {
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -759,3 +759,27 @@ out:
 	mdb_placements_free(pl, npl);
 	return rc;
 }
+
+void
+master_reconcile_log(struct master *m)
+{
+	Mcp__V1__MasterStatusResponse *st = (Mcp__V1__MasterStatusResponse *)
+	    wire_msg_new(&mcp__v1__master_status_response__descriptor);
+	struct mcp_err err = MCP_ERR_INIT;
+	size_t i, bad = 0;
+
+	if (master_status(m, NULL, st, &err) == -1)
+		log_warnx("reconcile: %s", err.msg);
+	for (i = 0; i < st->n_services; i++) {
+		const Mcp__V1__FleetService *f = st->services[i];
+
+		if (strcmp(f->state, "ok") == 0)
+			continue;
+		bad++;
+		log_warnx("reconcile: service %s on %s: %s%s%s", f->name, f->node,
+		    f->state, f->error[0] ? ": " : "", f->error);
+	}
+	log_info("reconcile: %zu service(s), %zu not as placed (read-only: "
+	    "nothing changed)", st->n_services, bad);
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+}

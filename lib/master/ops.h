@@ -18,5 +18,8 @@ int master_undeploy(struct master *m, const char *service,
     Mcp__V1__MasterDeployResponse *out, struct mcp_err *err);
 int master_status(struct master *m, const char *service,
     Mcp__V1__MasterStatusResponse *out, struct mcp_err *err);
+/* Start-up: log stale placements, orphans and unreachable nodes
+ * (read-only reconciliation; mcp status shows the same). */
+void master_reconcile_log(struct master *m);
 
 #endif

@@ -33,6 +33,12 @@ cleanup() {
 		agent_env_cleanup
 	done
 	knot_stop "$T/knot"
+	# knot_start's pidfile holds the subshell that ran fleet_exec, not
+	# knotd: stop the knotd whose command line names this test's config
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = knotd ] || continue
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$T/knot/" && kill "${p#/proc/}"
+	done
 	registry_stop "$T/registry"
 	podman_env_cleanup "$T/img/podman" 2>/dev/null
 	fleet_cleanup
@@ -370,6 +376,8 @@ expect_fail "with the master down, deploy through it fails clearly" \
 master_start || exit 1
 check "the master reports the --direct service as an orphan" \
 	[ "$(json_get "$(op --json status s7)" "j[0]['state']")" = orphan ]
+check "its start-up reconciliation logged the orphan" \
+	wait_for 10 grep -q "reconcile: service s7 on w1: orphan" "$T/master.log"
 
 master_stop
 san_clean() { ! grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" \
