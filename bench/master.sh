@@ -13,6 +13,7 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/lib/agent.sh
 . tests/lib/fleet.sh
+. tests/lib/master.sh
 . bench/lib.sh
 NODES=${1:-16} SVCS=${2:-50} RUNS=${3:-5}
 
@@ -41,30 +42,11 @@ M="$MCP_BIN/mcp"
 "$M" ca init "$T/ca" >/dev/null || exit 1
 "$M" ca issue mcp-master --san "IP:$MIP" --ca "$T/ca" >/dev/null &&
 	"$M" ca issue operator --ca "$T/ca" >/dev/null || exit 1
-cat >"$T/master.toml" <<EOF2
-[master]
-node = "m"
-listen = "$MIP:9555"
-state_dir = "$T/master"
-[tls]
-ca = "$T/ca/ca.crt"
-cert = "$T/ca/mcp-master.crt"
-key = "$T/ca/mcp-master.key"
-[registration]
-max_nodes = $((NODES + 1))
-EOF2
-nsenter "--net=/var/run/netns/$P-m" "$MCP_BIN/mcp-master" -c "$T/master.toml" \
-	>>"$T/master.log" 2>&1 &
-MASTER_PID=$!
-{
-	echo "[master]"
-	echo "address = \"$MIP:9555\""
-	echo "[tls]"
-	echo "ca = \"$T/ca/ca.crt\""
-	echo "cert = \"$T/ca/operator.crt\""
-	echo "key = \"$T/ca/operator.key\""
-} >"$T/op.toml"
-op() { nsenter "--net=/var/run/netns/$P-client" "$M" -c "$T/op.toml" "$@"; }
+master_config "$T/master.toml" "$MIP:9555" "$T/master" "$T/ca" "[registration]
+max_nodes = $((NODES + 1))"
+op_config "$T/op.toml" "$MIP:9555" "$T/ca"
+OP_NS=$P-client OP_CONFIG=$T/op.toml
+master_start "$P-m" "$T/master.toml" "$T/master.log" || exit 1
 
 for i in $(seq 1 "$NODES"); do
 	n=n$i

@@ -20,6 +20,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/agent.sh
 . tests/lib/fleet.sh
+. tests/lib/master.sh
 
 T=$(mktemp -d /tmp/mcp-it-master.XXXXXX)
 P=mcpt-ma$$
@@ -76,25 +77,16 @@ KNOT_KEYS="$T/dns.key" KNOT_UPDATE_KEY=mcp-master \
 dig_a() { fleet_exec client kdig "@$DIP" +short +timeout=2 "$1.svc.test" A; }
 
 # ---- the master: short health thresholds for the test
-cat >"$T/master.toml" <<EOF2
-[master]
-node = "m"
-listen = "$MIP:9555"
-state_dir = "$T/master"
-[tls]
-ca = "$T/ca/ca.crt"
-cert = "$T/ca/mcp-master.crt"
-key = "$T/ca/mcp-master.key"
-[registration]
-allowed_agents = ["agent-m", "agent-w1", "agent-w2", "agent-e", "agent-b"]
+master_config "$T/master.toml" "$MIP:9555" "$T/master" "$T/ca" "[registration]
+allowed_agents = [\"agent-m\", \"agent-w1\", \"agent-w2\", \"agent-e\", \"agent-b\"]
 max_nodes = 8
 [dns]
-server = "$DIP"
-zone = "svc.test"
-key_name = "mcp-master"
-secret_file = "$T/dns.key"
+server = \"$DIP\"
+zone = \"svc.test\"
+key_name = \"mcp-master\"
+secret_file = \"$T/dns.key\"
 [edge]
-allowed_domains = ["example.net"]
+allowed_domains = [\"example.net\"]
 [timeouts]
 deploy = 120
 health_check = 5
@@ -103,45 +95,18 @@ heartbeat_interval = 1
 missed = 2
 probe_timeout = 1
 [[nodes]]
-name = "e"
-address = "$(fleet_ip e):9444"
-role = "edge"
-EOF2
-master_start() {
-	# nsenter itself, not a shell function, so that $! is mcp-master
-	nsenter "--net=/var/run/netns/$P-m" "$MCP_BIN/mcp-master" -c "$T/master.toml" \
-		>>"$T/master.log" 2>&1 &
-	MASTER_PID=$!
-	for _ in $(seq 1 100); do
-		kill -0 "$MASTER_PID" 2>/dev/null || { tail "$T/master.log"; return 1; }
-		op node list >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-master_stop() {
-	[ -n "$MASTER_PID" ] || return 1
-	kill -TERM "$MASTER_PID" && wait "$MASTER_PID"
-	local rc=$?
-	MASTER_PID=
-	return $rc
-}
+name = \"e\"
+address = \"$(fleet_ip e):9444\"
+role = \"edge\""
 
 # ---- the operator's CLI, in the client namespace, through the master
-cat >"$T/op.toml" <<EOF2
-[master]
-address = "$MIP:9555"
-[[nodes]]
-name = "w1"
-address = "$(fleet_ip w1):9444"
-[tls]
-ca = "$T/ca/ca.crt"
-cert = "$T/ca/operator.crt"
-key = "$T/ca/operator.key"
-EOF2
-op() { fleet_exec client "$M" -c "$T/op.toml" "$@"; }
+# (and w1 directly, for --direct)
+op_config "$T/op.toml" "$MIP:9555" "$T/ca"
+printf '[[nodes]]\nname = "w1"\naddress = "%s:9444"\n' "$W1IP" >>"$T/op.toml"
+OP_NS=$P-client OP_CONFIG=$T/op.toml
+start_master() { master_start "$P-m" "$T/master.toml" "$T/master.log"; }
 
-master_start || { echo "mcp-master did not start"; exit 1; }
+start_master || { echo "mcp-master did not start"; exit 1; }
 
 # ---- agents on m, w1, w2, e, each registering with the master
 declare -A ADIR
@@ -332,7 +297,7 @@ check "$W_S2 is healthy again after a restart" wait_for 20 healthy
 BEFORE=$(json_get "$(nodes_json)" "sorted((n['node'], n['role'], tuple(n['services'])) for n in j)")
 master_stop
 check "mcp-master stopped on SIGTERM" eval "grep -q 'terminating on SIGTERM' $T/master.log"
-master_start || { echo "mcp-master did not restart"; tail "$T/master.log"; exit 1; }
+start_master || { echo "mcp-master did not restart"; exit 1; }
 AFTER=$(json_get "$(nodes_json)" "sorted((n['node'], n['role'], tuple(n['services'])) for n in j)")
 check "after a master restart nodes and placements are intact" [ "$BEFORE" = "$AFTER" ]
 PS=$(op --json ps)
@@ -373,7 +338,7 @@ check "with the master down, --direct deploys to w1" \
 	op deploy --direct -n w1 "$(svc s7)"
 expect_fail "with the master down, deploy through it fails clearly" \
 	"node master \($MIP:9555\)" op deploy "$T/s7.toml"
-master_start || exit 1
+start_master || exit 1
 check "the master reports the --direct service as an orphan" \
 	[ "$(json_get "$(op --json status s7)" "j[0]['state']")" = orphan ]
 check "its start-up reconciliation logged the orphan" \
