@@ -51,19 +51,10 @@ master_start "$P-m" "$T/master.toml" "$T/master.log" || exit 1
 for i in $(seq 1 "$NODES"); do
 	n=n$i
 	"$M" ca issue "agent-$n" --san "IP:$(fleet_ip $n)" --ca "$T/ca" >/dev/null || exit 1
-	AGENT_EXTRA_AGENT="node = \"$n\"
-listen = \"$(fleet_ip $n):9444\""
-	AGENT_EXTRA="[tls]
-ca = \"$T/ca/ca.crt\"
-cert = \"$T/ca/agent-$n.crt\"
-key = \"$T/ca/agent-$n.key\"
-[master]
-address = \"$MIP:9555\""
-	agent_env_init "$T/$n" "$REGISTRY" >/dev/null || exit 1
+	master_agent_env "$T/$n" "$n" "$(fleet_ip $n)" "$T/ca" "$MIP:9555" >/dev/null || exit 1
 	# the monitor at 1 s (the tests' setting) on every agent would swamp
 	# the cores; an operator's default is 5 s
-	sed -i -e 's/^node = "local"$//' -e 's/^monitor_interval = 1$/monitor_interval = 30/' \
-		"$AGENT_DIR/agent.toml"
+	sed -i 's/^monitor_interval = 1$/monitor_interval = 30/' "$AGENT_DIR/agent.toml"
 	DIRS+=("$AGENT_DIR")
 	penv_podman pull --tls-verify=false "$REGISTRY/hello:v1.0.0" >/dev/null 2>&1 || exit 1
 	AGENT_NETNS="$P-$n" agent_start || exit 1

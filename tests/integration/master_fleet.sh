@@ -123,18 +123,9 @@ agent_up() { # NAME
 	AGENT_NETNS="$P-$1" agent_start
 }
 for n in m w1 w2 e; do
-	AGENT_EXTRA_AGENT="node = \"$n\"
-listen = \"$(fleet_ip $n):9444\""
-	AGENT_EXTRA="[tls]
-ca = \"$T/ca/ca.crt\"
-cert = \"$T/ca/agent-$n.crt\"
-key = \"$T/ca/agent-$n.key\"
-[master]
-address = \"$MIP:9555\"
-$(proxy_conf "$n")"
 	AGENT_EXTRA_UNIKERNEL="memory_mb = 1024
-vcpus = 2" agent_env_init "$T/$n" "$REGISTRY" || exit 1
-	sed -i 's/^node = "local"$//' "$AGENT_DIR/agent.toml"
+vcpus = 2" master_agent_env "$T/$n" "$n" "$(fleet_ip $n)" "$T/ca" "$MIP:9555" \
+		"$(proxy_conf "$n")" || exit 1
 	# w2 has no guest kernel: it offers containers only
 	[ "$n" = w2 ] && sed -i "s|^kernel = .*|kernel = \"$T/no-kernel/vmlinux\"|" "$AGENT_DIR/agent.toml"
 	ADIR[$n]=$AGENT_DIR

@@ -11,6 +11,10 @@
 #   master_stop                  SIGTERM, wait; its exit status
 #   op ARGS...                   the CLI as operator, from namespace
 #                                $OP_NS with config $OP_CONFIG
+#   master_agent_env DIR NODE IP CADIR MASTER [EXTRA]   agent_env_init DIR
+#                                for node NODE listening on IP:9444 with
+#                                TLS agent-NODE from CADIR, registering
+#                                with MASTER; EXTRA appended (sets AGENT_DIR)
 
 master_config() {
 	{
@@ -61,4 +65,17 @@ master_stop() {
 	rc=$?
 	MASTER_PID=
 	return $rc
+}
+
+master_agent_env() {
+	local dir="$1" node="$2" ip="$3" ca="$4" master="$5"
+	AGENT_EXTRA_AGENT="node = \"$node\"
+listen = \"$ip:9444\"" AGENT_EXTRA="[tls]
+ca = \"$ca/ca.crt\"
+cert = \"$ca/agent-$node.crt\"
+key = \"$ca/agent-$node.key\"
+[master]
+address = \"$master\"
+${6:-}" agent_env_init "$dir" "$REGISTRY" || return 1
+	sed -i 's/^node = "local"$//' "$AGENT_DIR/agent.toml"
 }
