@@ -4,6 +4,9 @@
 #include "sqldb/sqldb.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "util/buf.h"
 
 static int
 sqldb_exec(sqlite3 *db, const char *sql, const char *label, struct mcp_err *err)
@@ -30,6 +33,37 @@ sqldb_version(sqlite3 *db)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* PRAGMA quick_check before anything is changed: a damaged file is
+ * refused (MCP_E_DATALOSS) with what the check found, on one line. */
+static int
+sqldb_check(sqlite3 *db, const char *label, struct mcp_err *err)
+{
+	struct buf msg = BUF_INIT;
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check(5)", -1, &st, NULL) != SQLITE_OK)
+		return mcp_err_set(err, MCP_E_DATALOSS, "%s: integrity check: %s",
+		    label, sqlite3_errmsg(db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		if (t && strcmp((const char *)t, "ok") != 0)
+			buf_printf(&msg, "%s%s", n++ ? "; " : "", (const char *)t);
+	}
+	if (rc != SQLITE_DONE)
+		buf_printf(&msg, "%s%s", n++ ? "; " : "", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < msg.len; i++)
+		if (msg.data[i] == '\n')
+			msg.data[i] = ' ';
+	if (n > 0)
+		mcp_err_set(err, MCP_E_DATALOSS, "%s is damaged (integrity check: %s); "
+		    "restore it from a backup", label, msg.data);
+	buf_free(&msg);
+	return n > 0 ? -1 : 0;
 }
 
 static int
@@ -74,6 +108,7 @@ sqldb_open(const char *path, const char *label, const char *owner,
 	sqlite3_busy_timeout(db, 5000);
 	if (sqldb_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
 	    "PRAGMA synchronous=NORMAL;", label, err) == -1 ||
+	    sqldb_check(db, label, err) == -1 ||
 	    sqldb_migrate(db, label, owner, migration, latest, err) == -1)
 		goto fail;
 	return db;

@@ -2,7 +2,9 @@
  * sqldb/sqldb.h: opening a daemon's SQLite database the one way the tree
  * does it (the agent's registry, the master's database): created if
  * absent, WAL, foreign keys on, synchronous NORMAL, a 5 s busy timeout,
- * and the schema brought forward by numbered migrations (PRAGMA
+ * an integrity check (PRAGMA quick_check: a damaged file is refused with
+ * MCP_E_DATALOSS, "LABEL is damaged (...); restore it from a backup"), and
+ * the schema brought forward by numbered migrations (PRAGMA
  * user_version; migration(v) is the SQL that takes version v-1 to v), one
  * transaction each, so an old database keeps its data.  A database newer
  * than the program is refused, never downgraded.

@@ -141,12 +141,45 @@ test_newer_schema_refused(void **state)
 	assert_non_null(strstr(mdb_migration_sql(1), "CREATE TABLE snapshots"));
 }
 
+/* A damaged file is refused before anything is written to it. */
+static void
+test_damaged_refused(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct master_node n;
+	struct mdb *db;
+	char junk[4096];
+	FILE *f;
+
+	(void)state;
+	unlink(path);
+	assert_non_null(db = mdb_open(path, &err));
+	memset(&n, 0, sizeof(n));
+	for (int i = 0; i < 200; i++) {	/* a few pages of rows */
+		snprintf(n.name, sizeof(n.name), "node-%d", i);
+		strcpy(n.role, "worker");
+		memset(n.address, 'a', 200);
+		assert_int_equal(mdb_node_put(db, &n, &err), 0);
+	}
+	mdb_close(db);
+	memset(junk, 0x5a, sizeof(junk));
+	assert_non_null(f = fopen(path, "r+"));
+	assert_int_equal(fseek(f, 4096 * 3, SEEK_SET), 0);
+	assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+	assert_null(mdb_open(path, &err));
+	assert_int_equal(err.code, MCP_E_DATALOSS);
+	assert_non_null(strstr(err.msg, "master database"));
+	print_message("%s\n", err.msg);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_and_reopen),
 		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_damaged_refused),
 	};
 
 	return cmocka_run_group_tests_name("master_db", tests, setup, teardown);
