@@ -22,6 +22,10 @@ SANFLAGS :=
 endif
 
 GEN     := build/gen
+# mcp-master's DNS step needs lib/dns/dns.c (RFC 2136 client, libldns)
+ifneq ($(wildcard lib/dns/dns.c),)
+CFLAGS_BASE += -DMCP_HAVE_DNS_CLIENT
+endif
 CFLAGS  := $(CFLAGS_BASE) $(SANFLAGS) -Ilib -I$(GEN) $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread
 LDFLAGS := $(SANFLAGS)
@@ -64,6 +68,9 @@ all: $(CMD_BINS) $(EXTRA_TARGETS) $(UNIT_BINS) $(TOOL_BINS)
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) $<
+	@# an rpc named Register becomes a C member "register", a keyword:
+	@# protoc-c does not rename it, so the generated header is patched
+	sed -i -e 's/(\*register)(/(*register_)(/' -e 's/## register,/## register_,/' $(GEN)/$*.pb-c.h
 
 V ?= 0
 ifeq ($(V),0)

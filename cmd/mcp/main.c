@@ -46,6 +46,8 @@ static const struct command commands[] = {
 	{ "node", cli_cmd_node, "node list", "list the configured nodes" },
 	{ "route", cli_cmd_route, "route list [-n NODE]",
 	  "list the routes the node proxies serve" },
+	{ "edge", cli_cmd_edge, "edge list",
+	  "list the public edge routes (through mcp-master)" },
 	{ "ca", cli_cmd_ca, "ca init DIR | ca issue NAME [--ca DIR] [--san LIST] "
 	  "[--out DIR] [--intermediate --permit DOMAIN[,DOMAIN...]]",
 	  "create the platform CA, issue certificates" },
@@ -139,10 +141,20 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	c.cmd = cmd->name;
+	/* --direct anywhere after the command: talk to the agents themselves */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--direct") == 0) {
+			c.direct = 1;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			i--;
+		}
 	/* a config that exists but is broken is an error for every command */
 	if (cli_config_load(config, &c.cfg, &err) == -1)
 		return cli_fail(&c, &err);
-	rc = cmd->run(&c, argc, argv);
+	/* with [master] address, what the master serves goes through it */
+	if (!c.cfg.master[0] || c.direct || (rc = cli_master_cmd(&c, argc, argv)) == -1)
+		rc = cmd->run(&c, argc, argv);
 	cli_config_free(&c.cfg);
 	return rc;
 }

@@ -144,7 +144,7 @@ int
 agent_run(struct agent *a, struct mcp_err *err)
 {
 	if (live_start(a->live, err) == -1 || agent_rpc_start(a, err) == -1 ||
-	    agent_monitor_start(a, err) == -1)
+	    agent_monitor_start(a, err) == -1 || agent_register_start(a, err) == -1)
 		return -1;
 	/* routes are served again (or still) before the node says it is ready */
 	if (agent_proxy_sync(a, NULL, err) == -1) {
@@ -170,6 +170,7 @@ agent_free(struct agent *a)
 	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 	agent_monitor_stop(a);
+	agent_register_stop(a);
 	if (a->server) {
 		wire_server_free(a->server);
 		a->server = NULL;

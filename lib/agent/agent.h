@@ -77,6 +77,8 @@ struct agent {
 	pthread_t monitor;
 	int monitor_running;
 	struct live *live;		/* the containers as last seen (agent/live.h) */
+	pthread_t registrar;		/* agent/register.c */
+	int registrar_running;
 };
 
 /* Observed view of one component, merged from registry and runtimes. */
@@ -316,6 +318,11 @@ void agent_route_default_hostname(struct agent *a, const char *instance,
 /* Where the proxy sends a route: a bridged VM's address, else the host port. */
 void agent_route_backend(const struct reg_component *rc,
     const struct reg_route *r, char *out, size_t outsz);
+
+/* Registration with mcp-master and heartbeats (agent/register.c): a
+ * thread, only with [master] address; it never touches services. */
+int agent_register_start(struct agent *a, struct mcp_err *err);
+void agent_register_stop(struct agent *a);
 
 /* RPC method table (agent/rpc.c). */
 int agent_rpc_start(struct agent *a, struct mcp_err *err);

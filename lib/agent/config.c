@@ -106,13 +106,13 @@ int
 agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *err)
 {
 	static const char *const top_keys[] = { "agent", "tls", "auth", "podman",
-		"unikernel", "bridge", "proxy", NULL };
+		"unikernel", "bridge", "proxy", "master", NULL };
+	static const char *const master_keys[] = { "address", NULL };
 	static const char *const bridge_keys[] = { "name", "subnet", "gateway", NULL };
 	static const char *const agent_keys[] = { "node", "state_dir", "socket",
 		"socket_group", "listen", "srv_root", "monitor_interval",
 		"flap_threshold", "flap_window", "alert_command", "stop_timeout",
-		"volume_roots", NULL };
-	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
+		"volume_roots", "advertise", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
 	static const char *const podman_keys[] = { "binary", "args",
 		"containers_conf", "insecure_registries", "list_timeout", "resync",
@@ -124,20 +124,13 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		"zone", "issuer_cert", "issuer_key", "ca", "resolvers", "edge",
 		"public_port", "allowed_domains", NULL };
 	const struct toml_value *root, *t;
-	struct buf text = BUF_INIT;
 	char dir[CFG_PATH_MAX];
 	int64_t v;
 	int rc = -1;
 
 	exe_dir(dir, sizeof(dir));
 	config_defaults(cfg, dir);
-	if (file_read(path, &text, 1 << 20, err) == -1) {
-		agent_config_free(cfg);
-		return mcp_err_prefix(err, "agent config");
-	}
-	root = toml_parse(text.data, text.len, path, err);
-	buf_free(&text);
-	if (root == NULL) {
+	if ((root = toml_read_file(path, "agent config", err)) == NULL) {
 		agent_config_free(cfg);
 		return -1;
 	}
@@ -153,7 +146,8 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "listen", cfg->listen, sizeof(cfg->listen), path, err) == -1 ||
 	    toml_read_str(t, "srv_root", cfg->srv_root, sizeof(cfg->srv_root), path, err) == -1 ||
 	    toml_read_strv(t, "alert_command", &cfg->alert_command, path, err) == -1 ||
-	    toml_read_strv(t, "volume_roots", &cfg->volume_roots, path, err) == -1)
+	    toml_read_strv(t, "volume_roots", &cfg->volume_roots, path, err) == -1 ||
+	    toml_read_str(t, "advertise", cfg->advertise, sizeof(cfg->advertise), path, err) == -1)
 		goto out;
 	v = cfg->monitor_interval_s;
 	if (toml_read_int(t, "monitor_interval", 1, 3600, &v, path, err) == -1)
@@ -172,11 +166,8 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		goto out;
 	cfg->stop_timeout_s = (int)v;
 
-	if (toml_read_table(root, "tls", &t, path, err) == -1 ||
-	    toml_read_check_keys(t, tls_keys, path, "[tls]", err) == -1 ||
-	    toml_read_str(t, "ca", cfg->tls_ca, sizeof(cfg->tls_ca), path, err) == -1 ||
-	    toml_read_str(t, "cert", cfg->tls_cert, sizeof(cfg->tls_cert), path, err) == -1 ||
-	    toml_read_str(t, "key", cfg->tls_key, sizeof(cfg->tls_key), path, err) == -1)
+	if (toml_read_tls(root, path, cfg->tls_ca, cfg->tls_cert, cfg->tls_key,
+	    CFG_PATH_MAX, err) == -1)
 		goto out;
 	if (toml_read_table(root, "auth", &t, path, err) == -1 ||
 	    toml_read_check_keys(t, auth_keys, path, "[auth]", err) == -1 ||
@@ -249,6 +240,15 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	cfg->proxy.public_port = (int)v;
 	if (proxy_config_check(cfg, path, err) == -1)
 		goto out;
+	if (toml_read_table(root, "master", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, master_keys, path, "[master]", err) == -1 ||
+	    toml_read_str(t, "address", cfg->master_address, sizeof(cfg->master_address), path, err) == -1)
+		goto out;
+	if (cfg->master_address[0] && !cfg->listen[0]) {
+		mcp_err_set(err, MCP_E_INVALID, "%s: [master] address needs [agent] "
+		    "listen (the master calls the agent there)", path);
+		goto out;
+	}
 
 	if (!svc_name_valid(cfg->node)) {
 		mcp_err_set(err, MCP_E_INVALID, "%s: [agent] node \"%s\" is not a valid name",

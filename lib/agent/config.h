@@ -16,7 +16,10 @@
  *   stop_timeout = 10
  *   volume_roots = ["/srv"]         # volume host paths must lie under one
  *                                   # of these or srv_root (symlinks resolved)
+ *   advertise = "10.0.0.2"          # optional: the address DNS names
+ *                                   # point to (default: listen's host)
  *   [tls]  ca, cert, key
+ *   [master] address = "10.0.0.1:9555"   # optional: register with mcp-master
  *   [auth] operators = ["operator", "operator-*"]
  *   [podman] binary, args, containers_conf, insecure_registries,
  *            list_timeout = 5 (s: bound on each podman call for ps/status),
@@ -82,6 +85,9 @@ struct agent_config {
 		int public_port;	/* default 443 */
 		char **allowed_domains;	/* edge: public names allowed */
 	} proxy;
+
+	char master_address[256];	/* [master] address: register there */
+	char advertise[64];		/* [agent] advertise: this node's address */
 
 	char bridge_name[16];
 	char bridge_subnet[32];

@@ -31,6 +31,8 @@ struct cli {
 	struct cli_config cfg;
 	int json;
 	const char *cmd;	/* the command, for error messages ("ps") */
+	int direct;		/* --direct: to the agents even with [master] */
+	struct cli_node placed;	/* where the master placed the service at hand */
 };
 
 /*
@@ -53,6 +55,12 @@ int cli_cmd_ca(struct cli *c, int argc, char **argv);
 int cli_cmd_push(struct cli *c, int argc, char **argv);
 int cli_cmd_pull(struct cli *c, int argc, char **argv);
 int cli_cmd_route(struct cli *c, int argc, char **argv);	/* route list */
+/* cli/master.c: with [master] address (and no --direct), ps, status and
+ * node list go through mcp-master (deploy and undeploy too, from their
+ * commands); returns -1 when cmd is not one of them. */
+int cli_master_cmd(struct cli *c, int argc, char **argv);
+/* `edge list` without a master: says it needs one. */
+int cli_cmd_edge(struct cli *c, int argc, char **argv);
 
 /*
  * The likely cause when the agent at address ("unix:/path" or "host:port")

@@ -2,7 +2,7 @@
  * cli/commands.c: the CLI commands.  Each resolves which node(s) to talk
  * to, makes the RPC(s) through lib/wire, and prints a table or JSON.
  */
-#include "cli/cli.h"
+#include "cli/cli_int.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -134,6 +134,8 @@ service_node(struct cli *c, const char *service, struct mcp_err *err)
 	size_t i;
 	char unreachable[512] = "";
 
+	if (c->cfg.master[0] && !c->direct)
+		return cli_master_service_node(c, service, err);
 	req.service = (char *)service;
 	for (i = 0; i < c->cfg.nnodes; i++) {
 		ProtobufCMessage *resp = NULL;
@@ -222,6 +224,14 @@ cli_cmd_deploy(struct cli *c, int argc, char **argv)
 	}
 	if (svc_parse(text.data, text.len, path, &def, &err) == -1)
 		goto out;
+	if (c->cfg.master[0] && !c->direct) {
+		svc_free(def);
+		rc = node_name ? usage_fail("deploy SERVICE|FILE (through the master: "
+		    "pin with node = in the definition, or use --direct -n NODE)") :
+		    cli_master_deploy(c, text.data, path);
+		buf_free(&text);
+		return rc;
+	}
 	if (def->node[0]) {
 		if (node_name && strcmp(node_name, def->node) != 0) {
 			mcp_err_set(&err, MCP_E_INVALID,
@@ -298,6 +308,8 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage_fail(usage);
+	if (c->cfg.master[0] && !c->direct && strcmp(argv[0], "undeploy") == 0)
+		return cli_master_undeploy(c, argv[optind]);
 	if ((node = service_node(c, argv[optind], &err)) == NULL)
 		return cli_fail(c, &err);
 	req.service = argv[optind];
@@ -1003,4 +1015,32 @@ cli_cmd_route(struct cli *c, int argc, char **argv)
 		json_print(json_incref(arr));
 	json_decref(arr);
 	return rc;
+}
+
+/* ---- shared with cli/master.c (cli_int.h) ---- */
+
+int
+cli_node_call(struct cli *c, const struct cli_node *n, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+    ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err)
+{
+	return node_call(c, n, method, req, desc, resp, timeout_ms, err);
+}
+
+json_t *
+cli_service_json(const Mcp__V1__ServiceStatus *s)
+{
+	return service_json(s);
+}
+
+json_t *
+cli_component_json(const Mcp__V1__ServiceStatus *s, const Mcp__V1__ComponentStatus *cs)
+{
+	return component_json(s, cs);
+}
+
+void
+cli_json_print(json_t *j)
+{
+	json_print(j);
 }

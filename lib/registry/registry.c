@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "sqldb/sqldb.h"
 #include "util/buf.h"
 #include "util/escape.h"
 
@@ -62,112 +63,23 @@ reg_rollback(struct reg *r)
 	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int
-reg_user_version(struct reg *r)
-{
-	sqlite3_stmt *st;
-	int v = -1;
-
-	if (sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-static int
-reg_migrate(struct reg *r, struct mcp_err *err)
-{
-	int v = reg_user_version(r), latest = reg_latest_version();
-	char sql[64];
-
-	if (v < 0)
-		return reg_sqlerr(r, err, "read schema version");
-	if (v > latest)
-		return mcp_err_set(err, MCP_E_PRECONDITION,
-		    "registry %s: schema version %d is newer than this agent (%d)",
-		    r->path, v, latest);
-	for (; v < latest; v++) {
-		if (reg_exec(r, "BEGIN IMMEDIATE", err) == -1)
-			return -1;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (reg_exec(r, reg_migration_sql(v + 1), err) == -1 ||
-		    reg_exec(r, sql, err) == -1) {
-			reg_rollback(r);
-			return mcp_err_prefix(err, "migration %d", v + 1);
-		}
-		if (reg_exec(r, "COMMIT", err) == -1) {
-			reg_rollback(r);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/*
- * PRAGMA quick_check: a damaged page is refused at open, not discovered
- * as a silently short listing later.
- */
-static int
-reg_check(struct reg *r, struct mcp_err *err)
-{
-	sqlite3_stmt *st;
-	struct buf msg = BUF_INIT;
-	int rc, n = 0;
-
-	if (sqlite3_prepare_v2(r->db, "PRAGMA quick_check(5)", -1, &st, NULL) != SQLITE_OK)
-		return mcp_err_set(err, MCP_E_DATALOSS, "registry %s: integrity check: %s",
-		    r->path, sqlite3_errmsg(r->db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
-
-		if (t && strcmp((const char *)t, "ok") != 0)
-			buf_printf(&msg, "%s%s", n++ ? "; " : "", (const char *)t);
-	}
-	if (rc != SQLITE_DONE)
-		buf_printf(&msg, "%s%s", n++ ? "; " : "", sqlite3_errmsg(r->db));
-	sqlite3_finalize(st);
-	for (size_t i = 0; i < msg.len; i++)
-		if (msg.data[i] == '\n')
-			msg.data[i] = ' ';	/* one line */
-	if (n > 0) {
-		mcp_err_set(err, MCP_E_DATALOSS, "registry %s is damaged (integrity "
-		    "check: %s); restore it from a backup", r->path, msg.data);
-		buf_free(&msg);
-		return -1;
-	}
-	buf_free(&msg);
-	return 0;
-}
-
 struct reg *
 reg_open(const char *path, struct mcp_err *err)
 {
 	struct reg *r = xcalloc(1, sizeof(*r));
+	char label[600];
 
 	mcp_strlcpy(r->path, path, sizeof(r->path));
 	if (getrandom(&r->next_port, sizeof(r->next_port), 0) != sizeof(r->next_port))
 		r->next_port = (unsigned)getpid();
-	pthread_mutex_init(&r->mu, NULL);
-	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		mcp_err_set(err, MCP_E_INTERNAL, "registry %s: open: %s", path,
-		    r->db ? sqlite3_errmsg(r->db) : "out of memory");
-		goto fail;
+	snprintf(label, sizeof(label), "registry %s", path);
+	if ((r->db = sqldb_open(path, label, "this agent", reg_migration_sql,
+	    reg_latest_version(), err)) == NULL) {
+		free(r);
+		return NULL;
 	}
-	sqlite3_busy_timeout(r->db, 5000);
-	if (reg_exec(r, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA synchronous=NORMAL;", err) == -1)
-		goto fail;
-	if (reg_check(r, err) == -1 || reg_migrate(r, err) == -1)
-		goto fail;
+	pthread_mutex_init(&r->mu, NULL);
 	return r;
-fail:
-	sqlite3_close(r->db);
-	pthread_mutex_destroy(&r->mu);
-	free(r);
-	return NULL;
 }
 
 void
@@ -192,7 +104,7 @@ reg_schema_version(struct reg *r)
 	int v;
 
 	pthread_mutex_lock(&r->mu);
-	v = reg_user_version(r);
+	v = sqldb_version(r->db);
 	pthread_mutex_unlock(&r->mu);
 	return v;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/file.h"
 
 /*
  * kv's key for a message, always in double quotes, control characters,
@@ -191,5 +192,36 @@ toml_read_table(const struct toml_value *tab, const char *key,
 	if (kv->val->type != TOML_TABLE)
 		return type_err(kv, "a table", file, err);
 	*dst = kv->val;
+	return 0;
+}
+
+struct toml_value *
+toml_read_file(const char *path, const char *what, struct mcp_err *err)
+{
+	struct buf text = BUF_INIT;
+	struct toml_value *root;
+
+	if (file_read(path, &text, 1 << 20, err) == -1) {
+		mcp_err_prefix(err, "%s", what);
+		return NULL;
+	}
+	root = toml_parse(text.data, text.len, path, err);
+	buf_free(&text);
+	return root;
+}
+
+int
+toml_read_tls(const struct toml_value *root, const char *path, char *ca,
+    char *cert, char *key, size_t size, struct mcp_err *err)
+{
+	static const char *const keys[] = { "ca", "cert", "key", NULL };
+	const struct toml_value *t;
+
+	if (toml_read_table(root, "tls", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, keys, path, "[tls]", err) == -1 ||
+	    toml_read_str(t, "ca", ca, size, path, err) == -1 ||
+	    toml_read_str(t, "cert", cert, size, path, err) == -1 ||
+	    toml_read_str(t, "key", key, size, path, err) == -1)
+		return -1;
 	return 0;
 }

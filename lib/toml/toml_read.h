@@ -27,5 +27,12 @@ int toml_read_strv(const struct toml_value *tab, const char *key, char ***dst,
 int toml_read_table(const struct toml_value *tab, const char *key,
     const struct toml_value **dst, const char *file, struct mcp_err *err);
 void toml_strv_free(char **v);
+/* Read and parse a configuration file (at most 1 MiB); NULL with err
+ * ("what: ..." when it cannot be read).  toml_free() the result. */
+struct toml_value *toml_read_file(const char *path, const char *what,
+    struct mcp_err *err);
+/* The [tls] table of a daemon's config: ca, cert, key (each size bytes). */
+int toml_read_tls(const struct toml_value *root, const char *path, char *ca,
+    char *cert, char *key, size_t size, struct mcp_err *err);
 
 #endif

@@ -36,7 +36,7 @@ $p/share/man/man8/mcp-agent.8
 $p/share/man/man8/mcp-init.8
 EOF
 )
-	[ -e cmd/mcp-master ] && want=$(printf '%s\n%s\n' "$want" "$p/sbin/mcp-master" | sort)
+	[ -e cmd/mcp-master ] && want=$(printf '%s\n%s\n%s\n' "$want" "$p/sbin/mcp-master" "$p/share/man/man8/mcp-master.8" | sort)
 	got=$(cd "$d" && find . -type f | sed 's|^\.||' | sort)
 	[ "$got" = "$want" ] || fail "PREFIX=$p tree differs:$(diff <(echo "$want") <(echo "$got") | sed 's/^/  /')"
 	for f in bin/mcp sbin/mcp-agent lib/mcp/mcp-init lib/mcp/fetch-kernel; do

@@ -36,8 +36,12 @@ PROTO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
 def compile_proto(proto, outdir):
     from grpc_tools import protoc
     proto = os.path.abspath(proto)
-    rc = protoc.main(["protoc", "-I" + os.path.dirname(proto),
-                      "--python_out=" + outdir, proto])
+    # every .proto beside it too: master.proto imports agent.proto
+    d = os.path.dirname(proto)
+    others = [os.path.join(d, f) for f in sorted(os.listdir(d))
+              if f.endswith(".proto") and os.path.join(d, f) != proto]
+    rc = protoc.main(["protoc", "-I" + d, "--python_out=" + outdir, proto]
+                     + others)
     if rc != 0:
         raise RuntimeError("protoc failed on %s" % proto)
     sys.path.insert(0, outdir)
@@ -93,13 +97,15 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    svc = pb.DESCRIPTOR.services_by_name["Agent"]
+    # the file's service: Agent, or Master with --proto proto/master.proto
+    svc = list(pb.DESCRIPTOR.services_by_name.values())[0]
     m = svc.methods_by_name.get(args.method)
     if m is None:
         raise SystemExit("agent_client: no method %s in %s (have: %s)" % (
             args.method, svc.full_name, ", ".join(sorted(svc.methods_by_name))))
-    req_cls = getattr(pb, m.input_type.name)
-    resp_cls = getattr(pb, m.output_type.name)
+    from google.protobuf import symbol_database
+    req_cls = symbol_database.Default().GetSymbol(m.input_type.full_name)
+    resp_cls = symbol_database.Default().GetSymbol(m.output_type.full_name)
     text = args.request
     if text.startswith("@"):
         with open(text[1:]) as f:

@@ -16,6 +16,7 @@
 
 #include "agent/config.h"
 #include "cli/cli.h"
+#include "master/master.h"
 
 static void
 test_examples_load(void **state)
@@ -42,6 +43,103 @@ test_examples_load(void **state)
 	assert_int_equal(c.nnodes, 1);
 	assert_string_equal(c.nodes[0].address, "unix:/var/lib/mcp/agent.sock");
 	cli_config_free(&c);
+}
+
+/* Load text as a master config (freed here); 0 / -1 with err. */
+static int
+master_load_text(const char *text, struct master_config *out, struct mcp_err *err)
+{
+	char path[] = "/tmp/mcp-test-master.XXXXXX";
+	struct master_config m;
+	int fd = mkstemp(path), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	rc = master_config_load(path, out ? out : &m, err);
+	unlink(path);
+	if (out == NULL)
+		master_config_free(&m);
+	return rc;
+}
+
+#define MASTER_MIN "[master]\nnode = \"m1\"\nlisten = \"127.0.0.1:9555\"\n" \
+	"[tls]\nca = \"/c\"\ncert = \"/c\"\nkey = \"/k\"\n"
+
+static void
+test_master_config(void **state)
+{
+	struct master_config m;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(master_config_load("examples/config/master.toml", &m, &err), 0);
+	assert_string_equal(m.node, "m1");
+	assert_string_equal(m.listen, "0.0.0.0:9555");
+	assert_int_equal(m.max_nodes, 16);
+	assert_string_equal(m.allowed_agents[0], "agent-*");
+	assert_false(m.dns.configured);
+	assert_string_equal(m.dns.zone, "svc.mcp.example.net");
+	assert_string_equal(m.allowed_domains[0], "example.net");
+	assert_int_equal(m.heartbeat_interval_s, 30);
+	assert_int_equal(m.missed, 3);
+	assert_int_equal(m.probe_timeout_s, 5);
+	assert_int_equal(m.deploy_timeout_s, 300);
+	assert_int_equal(m.edge_timeout_s, 30);
+	assert_int_equal(m.nboot, 2);
+	assert_string_equal(m.boot[0].role, "master");
+	assert_string_equal(m.boot[1].address, "10.0.0.2:9444");
+	master_config_free(&m);
+
+	assert_int_equal(master_load_text(MASTER_MIN, &m, &err), 0);
+	assert_int_equal(m.max_nodes, 16);
+	assert_int_equal(m.health_timeout_s, 5);
+	master_config_free(&m);
+	assert_int_equal(master_load_text(MASTER_MIN "[health]\nmised = 3\n", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, ":9:1: unknown key \"mised\" in [health]"));
+	assert_int_equal(master_load_text(MASTER_MIN "[nosuch]\n", NULL, &err), -1);
+	assert_int_equal(master_load_text("[master]\nlisten = \"127.0.0.1:1\"\n", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "[master] node"));
+	assert_int_equal(master_load_text("[master]\nnode = \"m1\"\nlisten = \"127.0.0.1:1\"\n", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "[tls]"));
+	assert_int_equal(master_load_text(MASTER_MIN "[edge]\nallowed_domains = [\"bad domain\"]\n", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "allowed_domains"));
+	assert_int_equal(master_load_text(MASTER_MIN "[dns]\nserver = \"10.0.0.53\"\n", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "[dns] server needs zone"));
+	assert_int_equal(master_load_text(MASTER_MIN "[registration]\nmax_nodes = 1\n"
+	    "[[nodes]]\nname = \"a\"\naddress = \"h:1\"\n[[nodes]]\nname = \"b\"\naddress = \"h:2\"\n",
+	    NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "max_nodes"));
+	assert_int_equal(master_load_text(MASTER_MIN "[[nodes]]\nname = \"a\"\naddress = \"h:1\"\nrole = \"boss\"\n",
+	    NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "role must be"));
+	assert_int_equal(master_load_text(MASTER_MIN "[[nodes]]\nname = \"a\"\naddress = \"h:1\"\n"
+	    "[[nodes]]\nname = \"a\"\naddress = \"h:2\"\n", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "listed twice"));
+	assert_int_equal(master_load_text(MASTER_MIN "[timeouts]\ndeploy = 0\n", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "out of range"));
+}
+
+static int load_into(const char *text, struct agent_config *a, struct mcp_err *err);
+
+/* [master] address in the agent config needs [agent] listen. */
+static void
+test_agent_master(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct agent_config a;
+
+	(void)state;
+	assert_int_equal(load_into("[master]\naddress = \"10.0.0.1:9555\"\n", &a, &err), -1);
+	assert_non_null(strstr(err.msg, "[master] address needs [agent] listen"));
+	assert_int_equal(load_into("[agent]\nlisten = \"0.0.0.0:9444\"\nadvertise = \"10.0.0.2\"\n"
+	    "[tls]\nca = \"/c\"\ncert = \"/c\"\nkey = \"/k\"\n"
+	    "[master]\naddress = \"10.0.0.1:9555\"\n", &a, &err), 0);
+	assert_string_equal(a.master_address, "10.0.0.1:9555");
+	assert_string_equal(a.advertise, "10.0.0.2");
+	agent_config_free(&a);
+	assert_int_equal(load_into("[master]\nadress = \"x\"\n", &a, &err), -1);
+	assert_non_null(strstr(err.msg, "adress"));
 }
 
 /* Load text as an agent config into *a (free it with agent_config_free). */
@@ -189,6 +287,8 @@ main(void)
 		cmocka_unit_test(test_volume_roots),
 		cmocka_unit_test(test_socket_group),
 		cmocka_unit_test(test_listing_bounds),
+		cmocka_unit_test(test_master_config),
+		cmocka_unit_test(test_agent_master),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

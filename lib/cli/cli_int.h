@@ -1,0 +1,32 @@
+/*
+ * cli/cli_int.h: what commands.c shares with cli/master.c (the commands
+ * that go through mcp-master): the one RPC path with its error context,
+ * and the JSON shapes of a service and a component.
+ */
+#ifndef MCP_CLI_CLI_INT_H
+#define MCP_CLI_CLI_INT_H
+
+#include <jansson.h>
+
+#include "agent.pb-c.h"
+#include "cli/cli.h"
+
+int cli_node_call(struct cli *c, const struct cli_node *n, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+    ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err);
+json_t *cli_service_json(const Mcp__V1__ServiceStatus *s);
+json_t *cli_component_json(const Mcp__V1__ServiceStatus *s,
+    const Mcp__V1__ComponentStatus *cs);
+/* Print j (indented) on stdout and release it. */
+void cli_json_print(json_t *j);
+
+/* cli/master.c: deploy / undeploy through the master (text is the
+ * definition read from path). */
+int cli_master_deploy(struct cli *c, const char *text, const char *path);
+int cli_master_undeploy(struct cli *c, const char *service);
+/* The node the master placed service on (its agent's address from
+ * ListNodes), for stop/start/restart/logs/push/pull; in c->placed. */
+const struct cli_node *cli_master_service_node(struct cli *c, const char *service,
+    struct mcp_err *err);
+
+#endif

@@ -1,0 +1,402 @@
+/*
+ * cli/master.c: the CLI commands that go through mcp-master (SPEC §7)
+ * when the config has [master] address and --direct was not given:
+ * deploy (each step printed; exit 0 only if all succeeded), undeploy,
+ * ps and status fleet-wide (stale placements, orphans and unreachable
+ * nodes shown), node list, edge list; stop/start/restart/logs/push/pull
+ * find the placed node here and then talk to its agent directly.
+ */
+#include "cli/cli_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "master.pb-c.h"
+#include "util/buf.h"
+
+#define T_MASTER_SHORT 30000
+#define T_MASTER_LONG 900000
+
+static int master_edges_cmd(struct cli *c);
+
+static int
+master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
+    int timeout_ms, struct mcp_err *err)
+{
+	struct cli_node m;
+
+	memset(&m, 0, sizeof(m));
+	mcp_strlcpy(m.name, "master", sizeof(m.name));
+	mcp_strlcpy(m.address, c->cfg.master, sizeof(m.address));
+	return cli_node_call(c, &m, method, req, desc, resp, timeout_ms, err);
+}
+
+static json_t *
+steps_json(const Mcp__V1__MasterDeployResponse *r)
+{
+	json_t *j = json_object(), *steps = json_array();
+
+	json_object_set_new(j, "service", json_string(r->service));
+	json_object_set_new(j, "node", json_string(r->node));
+	json_object_set_new(j, "success", json_boolean(r->success));
+	for (size_t i = 0; i < r->n_steps; i++) {
+		const Mcp__V1__StepResult *s = r->steps[i];
+		json_t *js = json_object(), *acts = json_array();
+
+		json_object_set_new(js, "step", json_string(s->step));
+		json_object_set_new(js, "ok", json_boolean(s->ok));
+		json_object_set_new(js, "error", json_string(s->error));
+		for (size_t k = 0; k < s->n_actions; k++)
+			json_array_append_new(acts, json_string(s->actions[k]));
+		json_object_set_new(js, "actions", acts);
+		json_array_append_new(steps, js);
+	}
+	json_object_set_new(j, "steps", steps);
+	if (r->status)
+		json_object_set_new(j, "status", cli_service_json(r->status));
+	return j;
+}
+
+/* Print the steps; 0 if every one succeeded, else 1. */
+static int
+steps_report(struct cli *c, const char *verb, Mcp__V1__MasterDeployResponse *r)
+{
+	if (c->json)
+		cli_json_print(steps_json(r));
+	else {
+		for (size_t i = 0; i < r->n_steps; i++) {
+			const Mcp__V1__StepResult *s = r->steps[i];
+
+			for (size_t k = 0; k < s->n_actions; k++)
+				printf("  %s: %s\n", s->step, s->actions[k]);
+			printf("%-8s %s%s%s\n", s->step, s->ok ? "ok" : "FAILED",
+			    s->error[0] ? ": " : "", s->error);
+		}
+		printf("%s %s on %s: %s\n", verb, r->service, r->node,
+		    r->success ? "done" : "incomplete");
+	}
+	if (!r->success) {
+		for (size_t i = 0; i < r->n_steps; i++)
+			if (!r->steps[i]->ok)
+				fprintf(stderr, "mcp %s: %s %s: %s step failed: %s\n", verb,
+				    verb, r->service, r->steps[i]->step, r->steps[i]->error);
+		return 1;
+	}
+	return 0;
+}
+
+/* Deploy or Undeploy through the master; the steps printed. */
+static int
+master_steps_call(struct cli *c, const char *method, const char *verb,
+    const ProtobufCMessage *req)
+{
+	Mcp__V1__MasterDeployResponse *resp = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	int rc;
+
+	if (master_call(c, method, req, &mcp__v1__master_deploy_response__descriptor,
+	    (ProtobufCMessage **)&resp, T_MASTER_LONG, &err) == -1)
+		return cli_fail(c, &err);
+	rc = steps_report(c, verb, resp);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return rc;
+}
+
+int
+cli_master_deploy(struct cli *c, const char *text, const char *path)
+{
+	Mcp__V1__DeployRequest req = MCP__V1__DEPLOY_REQUEST__INIT;
+
+	req.definition = (char *)text;
+	req.source = (char *)path;
+	return master_steps_call(c, "/mcp.v1.Master/Deploy", "deploy", &req.base);
+}
+
+int
+cli_master_undeploy(struct cli *c, const char *service)
+{
+	Mcp__V1__ServiceRequest req = MCP__V1__SERVICE_REQUEST__INIT;
+
+	req.service = (char *)service;
+	req.component = "";
+	return master_steps_call(c, "/mcp.v1.Master/Undeploy", "undeploy", &req.base);
+}
+
+static json_t *
+edge_json(const Mcp__V1__EdgeRouteRecord *e)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "hostname", json_string(e->hostname));
+	json_object_set_new(j, "service", json_string(e->service));
+	json_object_set_new(j, "component", json_string(e->component));
+	json_object_set_new(j, "edge_node", json_string(e->edge_node));
+	json_object_set_new(j, "backend", json_string(e->backend_hostname));
+	json_object_set_new(j, "port", json_integer(e->backend_port));
+	return j;
+}
+
+static json_t *
+fleet_json(const Mcp__V1__FleetService *f)
+{
+	json_t *j = f->status ? cli_service_json(f->status) : json_object(), *edges;
+
+	json_object_set_new(j, "service", json_string(f->name));
+	json_object_set_new(j, "node", json_string(f->node));
+	json_object_set_new(j, "state", json_string(f->state));
+	json_object_set_new(j, "error", json_string(f->error));
+	edges = json_array();
+	for (size_t i = 0; i < f->n_edge_routes; i++)
+		json_array_append_new(edges, edge_json(f->edge_routes[i]));
+	json_object_set_new(j, "edge_routes", edges);
+	return j;
+}
+
+/* ps (service NULL, one row per component) or status [SERVICE]. */
+static int
+master_status_cmd(struct cli *c, const char *service, int per_component)
+{
+	Mcp__V1__MasterStatusRequest req = MCP__V1__MASTER_STATUS_REQUEST__INIT;
+	Mcp__V1__MasterStatusResponse *resp = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	json_t *arr;
+	size_t i, k;
+	int rc = 0;
+
+	req.service = (char *)(service ? service : "");
+	if (master_call(c, "/mcp.v1.Master/Status", &req.base,
+	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&resp,
+	    T_MASTER_SHORT, &err) == -1)
+		return cli_fail(c, &err);
+	arr = json_array();
+	if (!c->json)
+		printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", "SERVICE", "COMPONENT",
+		    "NODE", "PLACEMENT", "RUNTIME", "STATE", "VERSION");
+	for (i = 0; i < resp->n_services; i++) {
+		const Mcp__V1__FleetService *f = resp->services[i];
+		const Mcp__V1__ServiceStatus *s = f->status;
+
+		if (strcmp(f->state, "ok") != 0 && strcmp(f->state, "orphan") != 0)
+			rc = 1;
+		if (c->json) {
+			if (per_component && s)
+				for (k = 0; k < s->n_components; k++) {
+					json_t *jc = cli_component_json(s, s->components[k]);
+
+					json_object_set_new(jc, "placement", json_string(f->state));
+					json_array_append_new(arr, jc);
+				}
+			else
+				json_array_append_new(arr, fleet_json(f));
+			continue;
+		}
+		if (s == NULL || s->n_components == 0) {
+			printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", f->name, "-",
+			    f->node, f->state, "-", "-", f->error);
+			continue;
+		}
+		for (k = 0; k < s->n_components; k++) {
+			const Mcp__V1__ComponentStatus *cs = s->components[k];
+			char state[48];
+
+			snprintf(state, sizeof(state), "%s%s", cs->observed,
+			    cs->drift ? "!" : "");
+			printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", f->name, cs->name,
+			    f->node, f->state, cs->runtime, state, cs->version);
+		}
+		for (k = 0; !per_component && k < f->n_edge_routes; k++)
+			printf("  public %s on edge %s -> %s:%u\n",
+			    f->edge_routes[k]->hostname, f->edge_routes[k]->edge_node,
+			    f->edge_routes[k]->backend_hostname,
+			    f->edge_routes[k]->backend_port);
+	}
+	for (i = 0; i < resp->n_nodes; i++)
+		if (!resp->nodes[i]->reachable && !c->json)
+			fprintf(stderr, "mcp %s: node %s unreachable: %s\n", c->cmd,
+			    resp->nodes[i]->node, resp->nodes[i]->error);
+	if (c->json)
+		cli_json_print(arr);
+	else
+		json_decref(arr);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	/* stale or unreachable placements make status fail; ps lists them */
+	return per_component ? 0 : rc;
+}
+
+static int
+master_nodes_cmd(struct cli *c)
+{
+	Mcp__V1__ListNodesRequest req = MCP__V1__LIST_NODES_REQUEST__INIT;
+	Mcp__V1__ListNodesResponse *resp = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	json_t *arr = json_array();
+	size_t i, k;
+
+	if (master_call(c, "/mcp.v1.Master/ListNodes", &req.base,
+	    &mcp__v1__list_nodes_response__descriptor, (ProtobufCMessage **)&resp,
+	    T_MASTER_SHORT, &err) == -1) {
+		json_decref(arr);
+		return cli_fail(c, &err);
+	}
+	if (!c->json)
+		printf("%-12s %-7s %-22s %-10s %-9s %-8s %-20s %s\n", "NODE", "ROLE",
+		    "ADDRESS", "HEALTH", "HEARTBEAT", "SERVICES", "RUNTIMES", "VM FREE");
+	for (i = 0; i < resp->n_nodes; i++) {
+		const Mcp__V1__NodeInfo *n = resp->nodes[i];
+		const Mcp__V1__NodeResources *r = n->resources;
+		json_t *j = json_object(), *svcs = json_array(), *rts = json_array();
+		char rt[64] = "", hb[32] = "-";
+
+		for (k = 0; r && k < r->n_runtimes; k++) {
+			snprintf(rt + strlen(rt), sizeof(rt) - strlen(rt), "%s%s",
+			    k ? "," : "", r->runtimes[k]);
+			json_array_append_new(rts, json_string(r->runtimes[k]));
+		}
+		for (k = 0; k < n->n_services; k++)
+			json_array_append_new(svcs, json_string(n->services[k]));
+		if (n->last_heartbeat > 0)
+			snprintf(hb, sizeof(hb), "%llds ago",
+			    (long long)(time(NULL) - n->last_heartbeat));
+		json_object_set_new(j, "node", json_string(n->name));
+		json_object_set_new(j, "role", json_string(n->role));
+		json_object_set_new(j, "address", json_string(n->address));
+		json_object_set_new(j, "advertise", json_string(n->advertise));
+		json_object_set_new(j, "health", json_string(n->health));
+		json_object_set_new(j, "last_heartbeat", json_integer(n->last_heartbeat));
+		json_object_set_new(j, "services", svcs);
+		json_object_set_new(j, "runtimes", rts);
+		json_object_set_new(j, "version", json_string(n->version));
+		if (r) {
+			json_object_set_new(j, "memory_total_mb", json_integer((json_int_t)r->memory_total_mb));
+			json_object_set_new(j, "memory_free_mb", json_integer((json_int_t)r->memory_free_mb));
+			json_object_set_new(j, "vcpus_total", json_integer(r->vcpus_total));
+			json_object_set_new(j, "vcpus_free", json_integer(r->vcpus_free));
+			json_object_set_new(j, "disk_free_mb", json_integer((json_int_t)r->disk_free_mb));
+			json_object_set_new(j, "containers", json_integer(r->containers));
+			json_object_set_new(j, "vms", json_integer(r->vms));
+		}
+		if (!c->json)
+			printf("%-12s %-7s %-22s %-10s %-9s %-8zu %-20s %llu MB/%u vCPU\n",
+			    n->name, n->role, n->address, n->health, hb, n->n_services,
+			    rt[0] ? rt : "-", r ? (unsigned long long)r->memory_free_mb : 0,
+			    r ? r->vcpus_free : 0);
+		json_array_append_new(arr, j);
+	}
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	if (c->json)
+		cli_json_print(arr);
+	else
+		json_decref(arr);
+	return 0;
+}
+
+int
+cli_master_cmd(struct cli *c, int argc, char **argv)
+{
+	if (strcmp(argv[0], "ps") == 0 && argc == 1)
+		return master_status_cmd(c, NULL, 1);
+	if (strcmp(argv[0], "status") == 0 && argc <= 2)
+		return master_status_cmd(c, argc == 2 ? argv[1] : NULL, 0);
+	if (strcmp(argv[0], "node") == 0 && argc == 2 && strcmp(argv[1], "list") == 0)
+		return master_nodes_cmd(c);
+	if (strcmp(argv[0], "edge") == 0 && argc == 2 && strcmp(argv[1], "list") == 0)
+		return master_edges_cmd(c);
+	return -1;
+}
+
+/* `edge list` reached without the master (none configured, or --direct). */
+int
+cli_cmd_edge(struct cli *c, int argc, char **argv)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+
+	if (argc != 2 || strcmp(argv[1], "list") != 0) {
+		fprintf(stderr, "usage: mcp edge list\n");
+		return 2;
+	}
+	mcp_err_set(&err, MCP_E_PRECONDITION, "edge routes are kept by mcp-master: "
+	    "set [master] address in %s (and drop --direct)",
+	    c->cfg.path[0] ? c->cfg.path : "the CLI config");
+	return cli_fail(c, &err);
+}
+
+const struct cli_node *
+cli_master_service_node(struct cli *c, const char *service, struct mcp_err *err)
+{
+	Mcp__V1__MasterStatusRequest sreq = MCP__V1__MASTER_STATUS_REQUEST__INIT;
+	Mcp__V1__ListNodesRequest nreq = MCP__V1__LIST_NODES_REQUEST__INIT;
+	Mcp__V1__MasterStatusResponse *st = NULL;
+	Mcp__V1__ListNodesResponse *nodes = NULL;
+	const char *node = NULL;
+	size_t i;
+
+	sreq.service = (char *)service;
+	if (master_call(c, "/mcp.v1.Master/Status", &sreq.base,
+	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&st,
+	    T_MASTER_SHORT, err) == -1)
+		return NULL;
+	/* the placement if there is one, else where an agent runs it */
+	for (i = 0; i < st->n_services; i++)
+		if (node == NULL || strcmp(st->services[i]->state, "orphan") != 0)
+			node = st->services[i]->node;
+	memset(&c->placed, 0, sizeof(c->placed));
+	if (node)
+		mcp_strlcpy(c->placed.name, node, sizeof(c->placed.name));
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+	if (c->placed.name[0] == '\0') {
+		mcp_err_set(err, MCP_E_NOTFOUND, "service %s is not deployed", service);
+		return NULL;
+	}
+	if (master_call(c, "/mcp.v1.Master/ListNodes", &nreq.base,
+	    &mcp__v1__list_nodes_response__descriptor, (ProtobufCMessage **)&nodes,
+	    T_MASTER_SHORT, err) == -1)
+		return NULL;
+	for (i = 0; i < nodes->n_nodes; i++)
+		if (strcmp(nodes->nodes[i]->name, c->placed.name) == 0)
+			mcp_strlcpy(c->placed.address, nodes->nodes[i]->address,
+			    sizeof(c->placed.address));
+	protobuf_c_message_free_unpacked(&nodes->base, NULL);
+	if (c->placed.address[0] == '\0') {
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "service %s: node %s has no known "
+		    "address", service, c->placed.name);
+		return NULL;
+	}
+	return &c->placed;
+}
+
+/* edge list: every edge route the master recorded. */
+static int
+master_edges_cmd(struct cli *c)
+{
+	Mcp__V1__MasterStatusRequest req = MCP__V1__MASTER_STATUS_REQUEST__INIT;
+	Mcp__V1__MasterStatusResponse *resp = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	json_t *arr = json_array();
+
+	req.service = "";
+	if (master_call(c, "/mcp.v1.Master/Status", &req.base,
+	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&resp,
+	    T_MASTER_SHORT, &err) == -1) {
+		json_decref(arr);
+		return cli_fail(c, &err);
+	}
+	if (!c->json)
+		printf("%-32s %-20s %-10s %s\n", "HOSTNAME", "SERVICE", "EDGE", "BACKEND");
+	for (size_t i = 0; i < resp->n_services; i++)
+		for (size_t k = 0; k < resp->services[i]->n_edge_routes; k++) {
+			const Mcp__V1__EdgeRouteRecord *e = resp->services[i]->edge_routes[k];
+
+			json_array_append_new(arr, edge_json(e));
+			if (!c->json)
+				printf("%-32s %-20s %-10s %s:%u\n", e->hostname, e->service,
+				    e->edge_node, e->backend_hostname, e->backend_port);
+		}
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	if (c->json)
+		cli_json_print(arr);
+	else
+		json_decref(arr);
+	return 0;
+}

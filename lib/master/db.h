@@ -1,0 +1,59 @@
+/*
+ * master/db.h: the master's SQLite database (WAL): nodes, placements, edge
+ * routes and snapshots, brought forward by numbered migrations (PRAGMA
+ * user_version) in one transaction each, like the agent's registry.  One
+ * connection, serialised by a mutex inside struct mdb.
+ */
+#ifndef MCP_MASTER_DB_H
+#define MCP_MASTER_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "master/master.h"
+
+struct mdb_placement {
+	char service[64];
+	char node[64];
+	char tier[16];
+	char *definition;
+	int64_t created_at, updated_at;
+};
+
+struct mdb_edge {
+	char hostname[256];
+	char service[64];
+	char component[64];
+	char edge_node[64];
+	char backend_hostname[320];
+	int backend_port;
+};
+
+struct mdb *mdb_open(const char *path, struct mcp_err *err);
+void mdb_close(struct mdb *db);
+int mdb_schema_version(struct mdb *db);
+int mdb_latest_version(void);
+const char *mdb_migration_sql(int version);
+
+/* Nodes: the persisted part of struct master_node (no client, no health). */
+int mdb_node_put(struct mdb *db, const struct master_node *n, struct mcp_err *err);
+int mdb_node_list(struct mdb *db, struct master_node **out, size_t *n,
+    struct mcp_err *err);
+
+/* *found = 0 when the service has no placement. */
+int mdb_placement_get(struct mdb *db, const char *service, struct mdb_placement *p,
+    int *found, struct mcp_err *err);
+int mdb_placement_put(struct mdb *db, const struct mdb_placement *p,
+    struct mcp_err *err);
+int mdb_placement_delete(struct mdb *db, const char *service, struct mcp_err *err);
+int mdb_placement_list(struct mdb *db, struct mdb_placement **out, size_t *n,
+    struct mcp_err *err);
+void mdb_placements_free(struct mdb_placement *p, size_t n);
+
+int mdb_edge_put(struct mdb *db, const struct mdb_edge *e, struct mcp_err *err);
+int mdb_edge_delete(struct mdb *db, const char *hostname, struct mcp_err *err);
+/* service NULL: every edge route. */
+int mdb_edge_list(struct mdb *db, const char *service, struct mdb_edge **out,
+    size_t *n, struct mcp_err *err);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * test_master_db.c: the master's database: a new file is migrated to the
+ * latest version with the four tables; nodes, placements and edge routes
+ * round-trip and survive a reopen (a master restart); a database from a
+ * newer master is refused rather than downgraded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "master/db.h"
+
+static char dir[] = "/tmp/mcp-test-mdb.XXXXXX";
+static char path[128];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/master.db", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char p[160];
+
+	(void)state;
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	rmdir(dir);
+	return 0;
+}
+
+static void
+test_roundtrip_and_reopen(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct master_node n, *nodes = NULL;
+	struct mdb_placement p, got, *pl = NULL;
+	struct mdb_edge e, *edges = NULL;
+	size_t nn = 0, npl = 0, ne = 0;
+	struct mdb *db;
+	int found;
+
+	(void)state;
+	assert_non_null(db = mdb_open(path, &err));
+	assert_int_equal(mdb_schema_version(db), mdb_latest_version());
+	memset(&n, 0, sizeof(n));
+	strcpy(n.name, "w1");
+	strcpy(n.role, "worker");
+	strcpy(n.address, "10.0.0.2:9444");
+	strcpy(n.res.runtimes[0], "container");
+	strcpy(n.res.runtimes[1], "unikernel");
+	n.res.nruntimes = 2;
+	n.res.memory_free_mb = 2048;
+	n.last_heartbeat = 1234;
+	assert_int_equal(mdb_node_put(db, &n, &err), 0);
+	strcpy(n.address, "10.0.0.3:9444");	/* re-registration: an update */
+	assert_int_equal(mdb_node_put(db, &n, &err), 0);
+	memset(&p, 0, sizeof(p));
+	strcpy(p.service, "hello");
+	strcpy(p.node, "w1");
+	strcpy(p.tier, "worker");
+	p.definition = "name = \"hello\"\n";
+	assert_int_equal(mdb_placement_put(db, &p, &err), 0);
+	strcpy(p.node, "nosuch");	/* a placement must point at a node */
+	assert_int_equal(mdb_placement_put(db, &p, &err), -1);
+	memset(&e, 0, sizeof(e));
+	strcpy(e.hostname, "www.example.net");
+	strcpy(e.service, "hello");
+	strcpy(e.component, "hello");
+	strcpy(e.edge_node, "w1");
+	strcpy(e.backend_hostname, "hello.svc.test");
+	e.backend_port = 8443;
+	assert_int_equal(mdb_edge_put(db, &e, &err), 0);
+	mdb_close(db);
+
+	/* a restart: everything is still there */
+	assert_non_null(db = mdb_open(path, &err));
+	assert_int_equal(mdb_node_list(db, &nodes, &nn, &err), 0);
+	assert_int_equal(nn, 1);
+	assert_string_equal(nodes[0].address, "10.0.0.3:9444");
+	assert_int_equal(nodes[0].res.nruntimes, 2);
+	assert_string_equal(nodes[0].res.runtimes[1], "unikernel");
+	assert_int_equal(nodes[0].res.memory_free_mb, 2048);
+	assert_int_equal(nodes[0].last_heartbeat, 1234);
+	free(nodes);
+	assert_int_equal(mdb_placement_get(db, "hello", &got, &found, &err), 0);
+	assert_true(found);
+	assert_string_equal(got.node, "w1");
+	assert_string_equal(got.definition, "name = \"hello\"\n");
+	free(got.definition);
+	assert_int_equal(mdb_placement_list(db, &pl, &npl, &err), 0);
+	assert_int_equal(npl, 1);
+	mdb_placements_free(pl, npl);
+	assert_int_equal(mdb_edge_list(db, "hello", &edges, &ne, &err), 0);
+	assert_int_equal(ne, 1);
+	assert_int_equal(edges[0].backend_port, 8443);
+	free(edges);
+	assert_int_equal(mdb_edge_list(db, "other", &edges, &ne, &err), 0);
+	assert_int_equal(ne, 0);
+	free(edges);
+	assert_int_equal(mdb_edge_delete(db, "www.example.net", &err), 0);
+	assert_int_equal(mdb_placement_delete(db, "hello", &err), 0);
+	assert_int_equal(mdb_placement_get(db, "hello", &got, &found, &err), 0);
+	assert_false(found);
+	mdb_close(db);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	sqlite3 *raw;
+	char sql[64];
+
+	(void)state;
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", mdb_latest_version() + 1);
+	assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_null(mdb_open(path, &err));
+	assert_non_null(strstr(err.msg, "is newer than this mcp-master"));
+	assert_null(mdb_migration_sql(0));
+	assert_non_null(mdb_migration_sql(1));
+	assert_non_null(strstr(mdb_migration_sql(1), "CREATE TABLE snapshots"));
+}
+
+/* A damaged file is refused before anything is written to it. */
+static void
+test_damaged_refused(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct master_node n;
+	struct mdb *db;
+	char junk[4096];
+	FILE *f;
+
+	(void)state;
+	unlink(path);
+	assert_non_null(db = mdb_open(path, &err));
+	memset(&n, 0, sizeof(n));
+	for (int i = 0; i < 200; i++) {	/* a few pages of rows */
+		snprintf(n.name, sizeof(n.name), "node-%d", i);
+		strcpy(n.role, "worker");
+		memset(n.address, 'a', 200);
+		assert_int_equal(mdb_node_put(db, &n, &err), 0);
+	}
+	mdb_close(db);
+	memset(junk, 0x5a, sizeof(junk));
+	assert_non_null(f = fopen(path, "r+"));
+	assert_int_equal(fseek(f, 4096 * 3, SEEK_SET), 0);
+	assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+	assert_null(mdb_open(path, &err));
+	assert_int_equal(err.code, MCP_E_DATALOSS);
+	assert_non_null(strstr(err.msg, "master database"));
+	print_message("%s\n", err.msg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_and_reopen),
+		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_damaged_refused),
+	};
+
+	return cmocka_run_group_tests_name("master_db", tests, setup, teardown);
+}
