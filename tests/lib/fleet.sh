@@ -72,7 +72,10 @@ knot_start() {
 	shift 3
 	ip=$(fleet_ip "$node")
 	knot_config "$dir" "$zone" "$ip" 53 "$ip" "$@" || return 1
-	fleet_exec "$node" knotd -c "$dir/knot.conf" >"$dir/knotd.log" 2>&1 &
+	# nsenter execs knotd in place: $! is knotd itself (a function here
+	# would leave $! naming a subshell, and knot_stop would miss knotd)
+	nsenter "--net=/var/run/netns/$FLEET_PREFIX-$node" knotd -c "$dir/knot.conf" \
+		>"$dir/knotd.log" 2>&1 &
 	echo $! >"$dir/knotd.pid"
 	_knot_wait "$dir" "$ip" 53 "$zone" "$ip" fleet_exec "$node"
 }
