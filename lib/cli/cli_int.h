@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "agent.pb-c.h"
+#include "master.pb-c.h"
 #include "cli/cli.h"
 
 int cli_node_call(struct cli *c, const struct cli_node *n, const char *method,
@@ -24,8 +25,13 @@ void cli_json_print(json_t *j);
  * definition read from path). */
 int cli_master_deploy(struct cli *c, const char *text, const char *path);
 int cli_master_undeploy(struct cli *c, const char *service);
+/* Stop, Start or Restart through the master (method: /mcp.v1.Master/...),
+ * which forwards it to the placed node's agent. */
+int cli_master_op(struct cli *c, const char *method,
+    const Mcp__V1__ServiceRequest *req, Mcp__V1__MasterOpResponse **resp,
+    struct mcp_err *err);
 /* The node the master placed service on (its agent's address from
- * ListNodes), for stop/start/restart/logs/push/pull; in c->placed. */
+ * ListNodes), for logs/push/pull; in c->placed. */
 const struct cli_node *cli_master_service_node(struct cli *c, const char *service,
     struct mcp_err *err);
 

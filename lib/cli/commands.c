@@ -291,11 +291,13 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 {
 	Mcp__V1__ServiceRequest req = MCP__V1__SERVICE_REQUEST__INIT;
 	Mcp__V1__OpResponse *resp = NULL;
+	Mcp__V1__MasterOpResponse *mresp = NULL;
 	struct mcp_err err = MCP_ERR_INIT;
 	const struct cli_node *node;
 	char method[64], usage[96];
-	const char *component = "";
-	size_t i;
+	const char *component = "", *where;
+	char **actions;
+	size_t i, nactions;
 	int ch;
 
 	snprintf(usage, sizeof(usage), "%s SERVICE [-c COMPONENT]", argv[0]);
@@ -310,29 +312,46 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 		return usage_fail(usage);
 	if (c->cfg.master[0] && !c->direct && strcmp(argv[0], "undeploy") == 0)
 		return cli_master_undeploy(c, argv[optind]);
-	if ((node = service_node(c, argv[optind], &err)) == NULL)
-		return cli_fail(c, &err);
 	req.service = argv[optind];
 	req.component = (char *)component;
-	snprintf(method, sizeof(method), "/mcp.v1.Agent/%c%s",
-	    argv[0][0] - 'a' + 'A', argv[0] + 1);
-	if (node_call(c, node, method, &req.base, &mcp__v1__op_response__descriptor,
-	    (ProtobufCMessage **)&resp, T_LONG, &err) == -1)
-		return cli_fail(c, &err);
+	if (c->cfg.master[0] && !c->direct) {
+		/* the master forwards it to the placed node */
+		snprintf(method, sizeof(method), "/mcp.v1.Master/%c%s",
+		    argv[0][0] - 'a' + 'A', argv[0] + 1);
+		if (cli_master_op(c, method, &req, &mresp, &err) == -1)
+			return cli_fail(c, &err);
+		where = mresp->node;
+		actions = mresp->actions;
+		nactions = mresp->n_actions;
+	} else {
+		if ((node = service_node(c, argv[optind], &err)) == NULL)
+			return cli_fail(c, &err);
+		snprintf(method, sizeof(method), "/mcp.v1.Agent/%c%s",
+		    argv[0][0] - 'a' + 'A', argv[0] + 1);
+		if (node_call(c, node, method, &req.base,
+		    &mcp__v1__op_response__descriptor, (ProtobufCMessage **)&resp,
+		    T_LONG, &err) == -1)
+			return cli_fail(c, &err);
+		where = node->name;
+		actions = resp->actions;
+		nactions = resp->n_actions;
+	}
 	if (c->json) {
 		json_t *j = json_object();
 
 		json_object_set_new(j, "service", json_string(argv[optind]));
-		json_object_set_new(j, "node", json_string(node->name));
+		json_object_set_new(j, "node", json_string(where));
 		json_object_set_new(j, "operation", json_string(argv[0]));
-		json_object_set_new(j, "actions", actions_json(resp->n_actions,
-		    resp->actions));
+		json_object_set_new(j, "actions", actions_json(nactions, actions));
 		json_print(j);
 	} else {
-		for (i = 0; i < resp->n_actions; i++)
-			printf("%s\n", resp->actions[i]);
+		for (i = 0; i < nactions; i++)
+			printf("%s\n", actions[i]);
 	}
-	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	if (resp)
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	if (mresp)
+		protobuf_c_message_free_unpacked(&mresp->base, NULL);
 	return 0;
 }
 

@@ -3,8 +3,10 @@
  * when the config has [master] address and --direct was not given:
  * deploy (each step printed; exit 0 only if all succeeded), undeploy,
  * ps and status fleet-wide (stale placements, orphans and unreachable
- * nodes shown), node list, edge list; stop/start/restart/logs/push/pull
- * find the placed node here and then talk to its agent directly.
+ * nodes shown), node list, edge list, stop/start/restart (the master
+ * forwards them to the placed node's agent); logs/push/pull only find the
+ * placed node here and then talk to its agent directly (a log stream or an
+ * image is not relayed through the master).
  */
 #include "cli/cli_int.h"
 
@@ -122,6 +124,17 @@ cli_master_undeploy(struct cli *c, const char *service)
 	req.service = (char *)service;
 	req.component = "";
 	return master_steps_call(c, "/mcp.v1.Master/Undeploy", "undeploy", &req.base);
+}
+
+/* Stop, Start or Restart (method: the Master's) through the master. */
+int
+cli_master_op(struct cli *c, const char *method,
+    const Mcp__V1__ServiceRequest *req, Mcp__V1__MasterOpResponse **resp,
+    struct mcp_err *err)
+{
+	return master_call(c, method, &req->base,
+	    &mcp__v1__master_op_response__descriptor, (ProtobufCMessage **)resp,
+	    T_MASTER_LONG, err);
 }
 
 static json_t *

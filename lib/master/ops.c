@@ -165,6 +165,27 @@ node_handle(struct master *m, const char *name, char *ip, size_t ipsz,
 	return c;
 }
 
+/*
+ * The one path by which the master forwards a call to a node's agent:
+ * the node's pooled client, the call with a deadline, the agent's error
+ * prefixed with the node's name (its code kept).  ip: the node's
+ * advertised address, if wanted.
+ */
+static int
+node_forward(struct master *m, const char *node, char *ip, size_t ipsz,
+    const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
+    int timeout_s, struct mcp_err *err)
+{
+	struct wire_client *wc;
+
+	if ((wc = node_handle(m, node, ip, ipsz, err)) == NULL)
+		return -1;
+	if (wire_call(wc, method, req, desc, resp, timeout_s * 1000, err) == -1)
+		return mcp_err_prefix(err, "node %s", node);
+	return 0;
+}
+
 /* ---- deploy ---- */
 
 static void
@@ -385,7 +406,6 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	struct place_request preq;
 	struct fleet_view v = { 0 };
 	struct svc_def *def = NULL;
-	struct wire_client *wc;
 	Mcp__V1__StepResult *sd, *sdns, *sedge;
 	size_t npl = 0, i;
 	char ip[64] = "";
@@ -410,23 +430,18 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	sdns = step_add(out, "dns");
 	sedge = step_add(out, "edge");
 
-	if ((wc = node_handle(m, v.names[pick], ip, sizeof(ip), err)) == NULL) {
+	areq.definition = (char *)text;
+	areq.source = (char *)(source ? source : "");
+	if (node_forward(m, v.names[pick], ip, sizeof(ip), "/mcp.v1.Agent/Deploy",
+	    &areq.base, &mcp__v1__deploy_response__descriptor,
+	    (ProtobufCMessage **)&aresp, m->cfg.deploy_timeout_s, err) == -1) {
 		step_note(sd, 0, "%s", err->msg);
 		mcp_err_clear(err);
 	} else {
-		areq.definition = (char *)text;
-		areq.source = (char *)(source ? source : "");
-		if (wire_call(wc, "/mcp.v1.Agent/Deploy", &areq.base,
-		    &mcp__v1__deploy_response__descriptor, (ProtobufCMessage **)&aresp,
-		    m->cfg.deploy_timeout_s * 1000, err) == -1) {
-			step_note(sd, 0, "node %s: %s", v.names[pick], err->msg);
-			mcp_err_clear(err);
-		} else {
-			for (i = 0; i < aresp->n_actions; i++)
-				step_action(sd, "%s", aresp->actions[i]);
-			out->status = aresp->service;
-			aresp->service = NULL;
-		}
+		for (i = 0; i < aresp->n_actions; i++)
+			step_action(sd, "%s", aresp->actions[i]);
+		out->status = aresp->service;
+		aresp->service = NULL;
 	}
 	if (sd->ok) {
 		memset(&rec, 0, sizeof(rec));
@@ -477,7 +492,6 @@ master_undeploy(struct master *m, const char *service,
 	struct mdb_placement p;
 	struct mdb_edge *edges = NULL;
 	struct svc_def *def = NULL;
-	struct wire_client *wc;
 	struct mcp_err e = MCP_ERR_INIT;
 	size_t nedges = 0, i;
 	int found = 0, rc = -1;
@@ -503,15 +517,13 @@ master_undeploy(struct master *m, const char *service,
 
 	/* the worker first: the backend stops before its names go */
 	req.service = (char *)service;
-	if ((wc = node_handle(m, p.node, NULL, 0, &e)) == NULL)
-		step_note(sw, 0, "%s", e.msg);
-	else if (wire_call(wc, "/mcp.v1.Agent/Undeploy", &req.base,
+	if (node_forward(m, p.node, NULL, 0, "/mcp.v1.Agent/Undeploy", &req.base,
 	    &mcp__v1__op_response__descriptor, (ProtobufCMessage **)&resp,
-	    m->cfg.undeploy_timeout_s * 1000, &e) == -1) {
+	    m->cfg.undeploy_timeout_s, &e) == -1) {
 		if (e.code == MCP_E_NOTFOUND)
 			step_action(sw, "node %s no longer had it", p.node);
 		else
-			step_note(sw, 0, "node %s: %s", p.node, e.msg);
+			step_note(sw, 0, "%s", e.msg);
 	} else {
 		for (i = 0; i < resp->n_actions; i++)
 			step_action(sw, "%s", resp->actions[i]);
@@ -563,6 +575,67 @@ master_undeploy(struct master *m, const char *service,
 out:
 	svc_free(def);
 	free(edges);
+	free(p.definition);
+	master_unlock_service(m, service);
+	return rc;
+}
+
+/* ---- stop / start / restart ---- */
+
+int
+master_service_op(struct master *m, const char *op, const char *service,
+    const char *component, Mcp__V1__MasterOpResponse *out, struct mcp_err *err)
+{
+	Mcp__V1__ServiceRequest req = MCP__V1__SERVICE_REQUEST__INIT;
+	Mcp__V1__OpResponse *resp = NULL;
+	struct mdb_placement p;
+	struct master_node *n;
+	char method[64];
+	int found = 0, unhealthy = 0, rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	if (!svc_name_valid(service))
+		return mcp_err_set(err, MCP_E_INVALID, "%s: \"%s\" is not a service "
+		    "name", op, service);
+	master_lock_service(m, service);
+	if (mdb_placement_get(m->db, service, &p, &found, err) == -1)
+		goto out;
+	if (!found) {
+		mcp_err_set(err, MCP_E_NOTFOUND, "%s %s: the master has no placement "
+		    "for it (deployed with --direct? use --direct -n NODE)", op,
+		    service);
+		goto out;
+	}
+	pthread_mutex_lock(&m->mu);
+	if ((n = master_node_find(m, p.node)) != NULL)
+		unhealthy = n->health == HEALTH_UNHEALTHY;
+	pthread_mutex_unlock(&m->mu);
+	if (unhealthy) {
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "%s %s: node %s is unhealthy "
+		    "(no heartbeat, health probe failed)", op, service, p.node);
+		goto out;
+	}
+	req.service = (char *)service;
+	req.component = (char *)(component ? component : "");
+	snprintf(method, sizeof(method), "/mcp.v1.Agent/%s", op);
+	/* stopping is bounded like undeploy, starting like deploy */
+	if (node_forward(m, p.node, NULL, 0, method, &req.base,
+	    &mcp__v1__op_response__descriptor, (ProtobufCMessage **)&resp,
+	    strcmp(op, "Stop") == 0 ? m->cfg.undeploy_timeout_s :
+	    m->cfg.deploy_timeout_s, err) == -1)
+		goto out;
+	out->service = xstrdup(service);
+	out->node = xstrdup(p.node);
+	out->actions = resp->actions;
+	out->n_actions = resp->n_actions;
+	resp->actions = NULL;
+	resp->n_actions = 0;
+	log_info("%s %s%s%s on %s: done", op, service, req.component[0] ? "/" : "",
+	    req.component, p.node);
+	rc = 0;
+out:
+	if (resp)
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
 	free(p.definition);
 	master_unlock_service(m, service);
 	return rc;

@@ -16,6 +16,10 @@ int master_deploy(struct master *m, const char *text, size_t len,
     const char *source, Mcp__V1__MasterDeployResponse *out, struct mcp_err *err);
 int master_undeploy(struct master *m, const char *service,
     Mcp__V1__MasterDeployResponse *out, struct mcp_err *err);
+/* Stop, Start or Restart (op: the agent method's name) forwarded to the
+ * node the service is placed on. */
+int master_service_op(struct master *m, const char *op, const char *service,
+    const char *component, Mcp__V1__MasterOpResponse *out, struct mcp_err *err);
 int master_status(struct master *m, const char *service,
     Mcp__V1__MasterStatusResponse *out, struct mcp_err *err);
 /* Start-up: log stale placements, orphans and unreachable nodes

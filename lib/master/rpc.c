@@ -1,7 +1,8 @@
 /*
  * master/rpc.c: the Master gRPC service (proto/master.proto) over the
  * wire layer: the method table with who may call what, and the handlers.
- * Operators and mcp-master call Deploy, Undeploy, Status, ListNodes;
+ * Operators and mcp-master call Deploy, Undeploy, Stop, Start, Restart,
+ * Status, ListNodes;
  * agents ("agent-*") call Register and Heartbeat, and the handler binds
  * the request to the identity the transport proved (master_check_agent):
  * agent-<name> may speak only for <name>, and only if allowed_agents
@@ -307,6 +308,31 @@ rpc_undeploy(void *ctx, const struct wire_caller *caller,
 	    resp);
 }
 
+/* Stop, Start, Restart: the method's last path element names the op. */
+static int
+rpc_service_op(const char *op, void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__ServiceRequest *r = (const Mcp__V1__ServiceRequest *)req;
+	Mcp__V1__MasterOpResponse *out = (Mcp__V1__MasterOpResponse *)
+	    wire_msg_new(&mcp__v1__master_op_response__descriptor);
+
+	log_info("%s %s from %s", op, r->service, caller->who);
+	return rpc_finish(&out->base, master_service_op(ctx, op, r->service,
+	    r->component, out, err), resp);
+}
+
+#define SERVICE_OP(fn, op) \
+static int \
+fn(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req, \
+    ProtobufCMessage **resp, struct mcp_err *err) \
+{ \
+	return rpc_service_op(op, ctx, caller, req, resp, err); \
+}
+SERVICE_OP(rpc_stop, "Stop")
+SERVICE_OP(rpc_start, "Start")
+SERVICE_OP(rpc_restart, "Restart")
+
 static int
 rpc_status(void *ctx, const struct wire_caller *caller,
     const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
@@ -327,6 +353,12 @@ static const struct wire_method master_methods[] = {
 	    mcp__v1__master_deploy_response__descriptor, rpc_deploy, allow_ops),
 	M("Undeploy", mcp__v1__service_request__descriptor,
 	    mcp__v1__master_deploy_response__descriptor, rpc_undeploy, allow_ops),
+	M("Stop", mcp__v1__service_request__descriptor,
+	    mcp__v1__master_op_response__descriptor, rpc_stop, allow_ops),
+	M("Start", mcp__v1__service_request__descriptor,
+	    mcp__v1__master_op_response__descriptor, rpc_start, allow_ops),
+	M("Restart", mcp__v1__service_request__descriptor,
+	    mcp__v1__master_op_response__descriptor, rpc_restart, allow_ops),
 	M("Status", mcp__v1__master_status_request__descriptor,
 	    mcp__v1__master_status_response__descriptor, rpc_status, allow_ops),
 	M("ListNodes", mcp__v1__list_nodes_request__descriptor,
