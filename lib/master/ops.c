@@ -602,7 +602,7 @@ master_service_op(struct master *m, const char *op, const char *service,
 		goto out;
 	if (!found) {
 		mcp_err_set(err, MCP_E_NOTFOUND, "%s %s: the master has no placement "
-		    "for it (deployed with --direct? use --direct -n NODE)", op,
+		    "for it (deployed with --direct? then use --direct)", op,
 		    service);
 		goto out;
 	}

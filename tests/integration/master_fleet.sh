@@ -277,6 +277,9 @@ node_has() { # NODE CONTAINER: running in that node's podman store
 	PODMAN_ENV_DIR=${ADIR[$1]}/podman penv_podman ps --format '{{.Names}}' | grep -qx "$2"
 }
 check "s2's container keeps running on $W_S2" node_has "$W_S2" s2
+expect_fail "restart s2 through the master: its node is refused as unhealthy" \
+	"node $W_S2 is unhealthy" op restart s2
+check "s2's container was left alone" node_has "$W_S2" s2
 OUT=$(op ps 2>&1)
 check "ps reports s2 unreachable rather than hanging" \
 	sh -c "printf '%s' \"\$1\" | grep -E '^s2 .* unreachable'" _ "$OUT"
@@ -316,11 +319,27 @@ edge_routes() {
 }
 check "the edge node has no edge route left" [ "$(edge_routes)" = 0 ]
 
-# ---- stop / start / logs find the placed node through the master
+# ---- stop / start / restart go through the master to the placed node;
+# logs finds the placed node through the master
+ALOG=${ADIR[$W_OTHER]}/agent.log
+started_at() { PODMAN_ENV_DIR=${ADIR[$W_OTHER]}/podman penv_podman inspect \
+	--format '{{.State.StartedAt}}' s4 2>/dev/null; }
 check "stop s4 (placed by the master)" op stop s4
 check "s4 is stopped" eval "! node_has $W_OTHER s4"
+check "the stop reached $W_OTHER from mcp-master, not the operator" \
+	eval "grep -q 'Stop s4 by mcp-master' $ALOG && ! grep -q 'Stop s4 by operator' $ALOG"
 check "start s4" op start s4
 check "s4 runs again" node_has "$W_OTHER" s4
+S4_T0=$(started_at)
+sleep 1
+R=$(op --json restart s4)
+check "restart s4 answers from $W_OTHER" [ "$(json_get "$R" "j['node']")" = "$W_OTHER" ]
+check "s4 was restarted on $W_OTHER" \
+	eval "node_has $W_OTHER s4 && [ -n \"$S4_T0\" ] && [ \"\$(started_at)\" != \"$S4_T0\" ]"
+check "the start and restart came from mcp-master" eval "grep -q 'Start s4 by mcp-master' $ALOG &&
+	grep -q 'Restart s4 by mcp-master' $ALOG && ! grep -q 's4 by operator' $ALOG"
+expect_fail "stop of a service the master has not placed is refused, naming it" \
+	"Stop nosuch: the master has no placement" op stop nosuch
 check "logs s4 come from its node" op logs s4 -n 5
 
 # ---- master down: --direct still deploys
@@ -334,6 +353,14 @@ check "the master reports the --direct service as an orphan" \
 	[ "$(json_get "$(op --json status s7)" "j[0]['state']")" = orphan ]
 check "its start-up reconciliation logged the orphan" \
 	wait_for 10 grep -q "reconcile: service s7 on w1: orphan" "$T/master.log"
+expect_fail "stop s7 through the master: no placement (an orphan)" \
+	"Stop s7: the master has no placement" op stop s7
+check "stop s7 --direct goes to w1 itself" op stop s7 --direct
+check "s7 is stopped on w1" eval "! node_has w1 s7"
+check "start s7 --direct" op start s7 --direct
+check "s7 runs again on w1" node_has w1 s7
+check "w1's agent logged the operator, not mcp-master, for s7" \
+	grep -q 'Stop s7 by operator' "${ADIR[w1]}/agent.log"
 
 master_stop
 san_clean() { ! grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" \
