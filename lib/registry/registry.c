@@ -576,16 +576,18 @@ reg_service_list(struct reg *r, struct reg_service **out, size_t *n,
 	sqlite3_stmt *st;
 	struct reg_service *arr = NULL;
 	size_t cnt = 0, cap = 0, i;
-	int rc;
+	int rc, ret = -1;
 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&r->mu);
+	/* one read transaction: one snapshot, not one per row's read */
+	if (reg_exec(r, "BEGIN", err) == -1)
+		goto out;
 	if (sqlite3_prepare_v2(r->db, "SELECT " SERVICE_COLS " FROM services"
 	    " ORDER BY name", -1, &st, NULL) != SQLITE_OK) {
 		reg_sqlerr(r, err, "read services");
-		pthread_mutex_unlock(&r->mu);
-		return -1;
+		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
@@ -596,22 +598,25 @@ reg_service_list(struct reg *r, struct reg_service **out, size_t *n,
 		}
 		service_from_row(&arr[cnt++], st);
 	}
-	if (reg_rows_end(r, st, rc, err, "read services") == -1) {
-		pthread_mutex_unlock(&r->mu);
+	if (reg_rows_end(r, st, rc, err, "read services") == -1)
+		goto out;
+	for (i = 0; i < cnt; i++)
+		if (load_components(r, &arr[i], err) == -1)
+			goto out;
+	if (reg_exec(r, "COMMIT", err) == -1)
+		goto out;
+	ret = 0;
+out:
+	if (ret == -1) {
+		if (!sqlite3_get_autocommit(r->db))
+			reg_rollback(r);
 		reg_services_free(arr, cnt);
-		return -1;
-	}
-	for (i = 0; i < cnt; i++) {
-		if (load_components(r, &arr[i], err) == -1) {
-			pthread_mutex_unlock(&r->mu);
-			reg_services_free(arr, cnt);
-			return -1;
-		}
+	} else {
+		*out = arr;
+		*n = cnt;
 	}
 	pthread_mutex_unlock(&r->mu);
-	*out = arr;
-	*n = cnt;
-	return 0;
+	return ret;
 }
 
 int
