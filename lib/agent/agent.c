@@ -118,6 +118,7 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	pthread_mutex_init(&a->proxy_mu, NULL);
 	pthread_mutex_init(&a->edge_mu, NULL);
 	a->started_at = (int64_t)time(NULL);
+	a->defs = agent_defs_new();
 	if (agent_config_load(config_path, &a->cfg, err) == -1)
 		return -1;
 	umask(077);
@@ -182,6 +183,8 @@ agent_free(struct agent *a)
 	runtime_free(a->podman);
 	free(a->fw_applied);
 	reg_close(a->reg);
+	agent_defs_free(a->defs);
+	a->defs = NULL;
 	if (a->lock_fd >= 0)
 		close(a->lock_fd);
 	agent_config_free(&a->cfg);

@@ -77,6 +77,7 @@ struct agent {
 	pthread_t monitor;
 	int monitor_running;
 	struct live *live;		/* the containers as last seen (agent/live.h) */
+	struct agent_defs *defs;	/* stored definitions, parsed (agent/defs.c) */
 	pthread_t registrar;		/* agent/register.c */
 	int registrar_running;
 };
@@ -205,6 +206,19 @@ int agent_image_same(const char *a, const char *b);
  */
 void agent_spec_hash(const struct svc_def *def, const struct svc_component *c,
     const struct reg_component *rc, char *out);
+/*
+ * Stored definitions parsed once per distinct text (agent/defs.c; thread
+ * safe).  agent_defs_hash: agent_spec_hash of s's component rc from s's
+ * stored definition, re-parsed whenever that text or its source differs
+ * from the one cached; "" when it does not parse or lacks the component.
+ * agent_defs_prune: forget the services not in svcs.
+ */
+struct agent_defs *agent_defs_new(void);
+void agent_defs_free(struct agent_defs *d);
+void agent_defs_hash(struct agent_defs *d, const struct reg_service *s,
+    const struct reg_component *rc, char *want);
+void agent_defs_prune(struct agent_defs *d, const struct reg_service *svcs,
+    size_t n);
 /* Memory / vCPUs promised to unikernel components desired running;
  * -1 with err when the registry cannot be read. */
 int agent_committed(struct agent *a, const char *except_service, int *mem_mb,

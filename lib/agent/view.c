@@ -153,26 +153,36 @@ find_instance(const struct rt_info *infos, size_t n, const char *runtime,
 	return NULL;
 }
 
-/* One component's view: the instance (if any) against the desired state. */
+/* The count for (service, component) in a reg_events_counts answer. */
 static int
-view_component(struct agent *a, const struct svc_def *def,
-    const struct reg_service *s, const struct reg_component *rc,
-    const struct rt_info *infos, size_t ninfos, int observed_ok, int64_t now,
-    struct agent_comp_view *cv, struct mcp_err *err)
+flap_count(const struct reg_event_count *c, size_t n, const char *service,
+    const char *component)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(c[i].service, service) == 0 &&
+		    strcmp(c[i].component, component) == 0)
+			return c[i].count;
+	return 0;
+}
+
+/* One component's view: the instance (if any) against the desired state. */
+static void
+view_component(struct agent *a, const struct reg_service *s,
+    const struct reg_component *rc, const struct rt_info *infos, size_t ninfos,
+    int observed_ok, int flaps, struct agent_comp_view *cv)
 {
 	const struct rt_info *info;
 	struct agent_compare cmp;
-	char want[HASH_HEX_LEN + 1] = "";
-	size_t k;
-	int flaps;
+	char want[HASH_HEX_LEN + 1];
 
 	cv->rc = rc;
 	svc_instance_name(cv->instance, sizeof(cv->instance), s->name, rc->name);
 	info = find_instance(infos, ninfos, rc->runtime, s->name, rc->name,
 	    cv->instance);
-	for (k = 0; def && k < def->ncomponents; k++)
-		if (strcmp(def->components[k].name, rc->name) == 0)
-			agent_spec_hash(def, &def->components[k], rc, want);
+	/* the spec it should run with, from the stored definition */
+	agent_defs_hash(a->defs, s, rc, want);
 	agent_compare(rc, want, observed_ok, info, &cmp);
 	mcp_strlcpy(cv->observed, cmp.observed, sizeof(cv->observed));
 	mcp_strlcpy(cv->drift_reason, cmp.reason, sizeof(cv->drift_reason));
@@ -185,12 +195,7 @@ view_component(struct agent *a, const struct svc_def *def,
 	}
 	if (cv->image_hash[0] == '\0')
 		mcp_strlcpy(cv->image_hash, rc->image_hash, sizeof(cv->image_hash));
-	flaps = reg_events_count(a->reg, s->name, rc->name, "transition",
-	    now - a->cfg.flap_window_s, err);
-	if (flaps < 0)
-		return -1;
 	cv->flapping = flaps > a->cfg.flap_threshold;
-	return 0;
 }
 
 int
@@ -198,7 +203,8 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
     struct mcp_err *err)
 {
 	struct rt_info *infos = NULL;
-	size_t ninfos = 0, i, j;
+	struct reg_event_count *flaps = NULL;
+	size_t ninfos = 0, nflaps = 0, i, j;
 	int observed_ok;
 	unsigned unobserved;
 	int64_t now = (int64_t)time(NULL);
@@ -226,29 +232,29 @@ agent_view_get(struct agent *a, const char *service, struct agent_view *v,
 	v->infos = infos;
 	v->ninfos = ninfos;
 	v->observed = observed_ok;
+	/* transitions in the flap window, for every component in one query */
+	if (reg_events_counts(a->reg, "transition", now - a->cfg.flap_window_s,
+	    &flaps, &nflaps, err) == -1) {
+		agent_view_free(v);
+		return -1;
+	}
 	for (i = 0; i < v->nsvcs; i++) {
 		struct reg_service *s = &v->svcs[i];
-		struct svc_def *def = NULL;
-		struct mcp_err perr = MCP_ERR_INIT;
 
-		/* the spec each component should run with, from the stored definition */
-		if (svc_parse(s->definition, strlen(s->definition), s->source, &def,
-		    &perr) == -1)
-			log_warnx("status %s: stored definition: %s", s->name, perr.msg);
 		v->comps[i] = xcalloc(s->ncomponents, sizeof(**v->comps));
 		for (j = 0; j < s->ncomponents; j++) {
-			struct agent_comp_view *cv = &v->comps[i][j];
 			const struct reg_component *rc = &s->components[j];
-			if (view_component(a, def, s, rc, infos, ninfos,
+
+			view_component(a, s, rc, infos, ninfos,
 			    !(unobserved & (strcmp(rc->runtime, "unikernel") == 0 ?
-			    AGENT_OBS_VMS : AGENT_OBS_CONTAINERS)), now, cv, err) == -1) {
-				svc_free(def);
-				agent_view_free(v);
-				return -1;
-			}
+			    AGENT_OBS_VMS : AGENT_OBS_CONTAINERS)),
+			    flap_count(flaps, nflaps, s->name, rc->name),
+			    &v->comps[i][j]);
 		}
-		svc_free(def);
 	}
+	free(flaps);
+	if (service == NULL)
+		agent_defs_prune(a->defs, v->svcs, v->nsvcs);
 	return 0;
 }
 

@@ -31,6 +31,9 @@ struct reg {
 	 * runtime binding it.
 	 */
 	unsigned next_port;
+	/* the per-service and per-component reads of a listing, prepared once
+	 * (parsing their SQL for every row was most of a `ps`); under mu */
+	sqlite3_stmt *components_st, *routes_st;
 };
 
 static int
@@ -87,6 +90,8 @@ reg_close(struct reg *r)
 {
 	if (r == NULL)
 		return;
+	sqlite3_finalize(r->components_st);
+	sqlite3_finalize(r->routes_st);
 	sqlite3_close(r->db);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
@@ -361,6 +366,35 @@ reg_rows_end(struct reg *r, sqlite3_stmt *st, int rc, struct mcp_err *err,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * *st prepared once (persistent, kept in r) and reset for this use.  The
+ * rows' end: reg_stmt_done, which resets instead of finalizing.
+ */
+static int
+reg_stmt(struct reg *r, sqlite3_stmt **st, const char *sql,
+    struct mcp_err *err, const char *what)
+{
+	if (*st == NULL && sqlite3_prepare_v3(r->db, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return reg_sqlerr(r, err, what);
+	}
+	sqlite3_reset(*st);
+	sqlite3_clear_bindings(*st);
+	return 0;
+}
+
+static int
+reg_stmt_done(struct reg *r, sqlite3_stmt *st, int rc, struct mcp_err *err,
+    const char *what)
+{
+	if (rc != SQLITE_DONE)
+		reg_sqlerr(r, err, what);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 load_routes(struct reg *r, struct reg_component *c, struct mcp_err *err)
 {
@@ -368,10 +402,11 @@ load_routes(struct reg *r, struct reg_component *c, struct mcp_err *err)
 	size_t cap = 0;
 	int rc;
 
-	if (sqlite3_prepare_v2(r->db, "SELECT name, port, host_port, mode, hostname,"
-	    " public, vm_addr FROM routes WHERE service = ? AND component = ?"
-	    " ORDER BY name", -1, &st, NULL) != SQLITE_OK)
-		return reg_sqlerr(r, err, "read routes");
+	if (reg_stmt(r, &r->routes_st, "SELECT name, port, host_port, mode,"
+	    " hostname, public, vm_addr FROM routes WHERE service = ? AND"
+	    " component = ? ORDER BY name", err, "read routes") == -1)
+		return -1;
+	st = r->routes_st;
 	sqlite3_bind_text(st, 1, c->service, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -393,7 +428,7 @@ load_routes(struct reg *r, struct reg_component *c, struct mcp_err *err)
 		rt->public = sqlite3_column_int(st, 5);
 		col_copy(rt->vm_addr, sizeof(rt->vm_addr), st, 6);
 	}
-	return reg_rows_end(r, st, rc, err, "read routes");
+	return reg_stmt_done(r, st, rc, err, "read routes");
 }
 
 static int
@@ -403,11 +438,12 @@ load_components(struct reg *r, struct reg_service *s, struct mcp_err *err)
 	size_t cap = 0, i;
 	int rc;
 
-	if (sqlite3_prepare_v2(r->db, "SELECT name, runtime, image, desired, network,"
-	    " image_hash, vm_ip, spec_hash, last_observed, last_change, memory_mb,"
-	    " vcpus, instance_id FROM components WHERE service = ? ORDER BY rowid", -1,
-	    &st, NULL) != SQLITE_OK)
-		return reg_sqlerr(r, err, "read components");
+	if (reg_stmt(r, &r->components_st, "SELECT name, runtime, image, desired,"
+	    " network, image_hash, vm_ip, spec_hash, last_observed, last_change,"
+	    " memory_mb, vcpus, instance_id FROM components WHERE service = ?"
+	    " ORDER BY rowid", err, "read components") == -1)
+		return -1;
+	st = r->components_st;
 	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct reg_component *c;
@@ -435,7 +471,7 @@ load_components(struct reg *r, struct reg_service *s, struct mcp_err *err)
 		c->vcpus = sqlite3_column_int(st, 11);
 		col_copy(c->instance_id, sizeof(c->instance_id), st, 12);
 	}
-	if (reg_rows_end(r, st, rc, err, "read components") == -1)
+	if (reg_stmt_done(r, st, rc, err, "read components") == -1)
 		return -1;
 	for (i = 0; i < s->ncomponents; i++)
 		if (load_routes(r, &s->components[i], err) == -1)
@@ -540,16 +576,18 @@ reg_service_list(struct reg *r, struct reg_service **out, size_t *n,
 	sqlite3_stmt *st;
 	struct reg_service *arr = NULL;
 	size_t cnt = 0, cap = 0, i;
-	int rc;
+	int rc, ret = -1;
 
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&r->mu);
+	/* one read transaction: one snapshot, not one per row's read */
+	if (reg_exec(r, "BEGIN", err) == -1)
+		goto out;
 	if (sqlite3_prepare_v2(r->db, "SELECT " SERVICE_COLS " FROM services"
 	    " ORDER BY name", -1, &st, NULL) != SQLITE_OK) {
 		reg_sqlerr(r, err, "read services");
-		pthread_mutex_unlock(&r->mu);
-		return -1;
+		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
@@ -560,22 +598,25 @@ reg_service_list(struct reg *r, struct reg_service **out, size_t *n,
 		}
 		service_from_row(&arr[cnt++], st);
 	}
-	if (reg_rows_end(r, st, rc, err, "read services") == -1) {
-		pthread_mutex_unlock(&r->mu);
+	if (reg_rows_end(r, st, rc, err, "read services") == -1)
+		goto out;
+	for (i = 0; i < cnt; i++)
+		if (load_components(r, &arr[i], err) == -1)
+			goto out;
+	if (reg_exec(r, "COMMIT", err) == -1)
+		goto out;
+	ret = 0;
+out:
+	if (ret == -1) {
+		if (!sqlite3_get_autocommit(r->db))
+			reg_rollback(r);
 		reg_services_free(arr, cnt);
-		return -1;
-	}
-	for (i = 0; i < cnt; i++) {
-		if (load_components(r, &arr[i], err) == -1) {
-			pthread_mutex_unlock(&r->mu);
-			reg_services_free(arr, cnt);
-			return -1;
-		}
+	} else {
+		*out = arr;
+		*n = cnt;
 	}
 	pthread_mutex_unlock(&r->mu);
-	*out = arr;
-	*n = cnt;
-	return 0;
+	return ret;
 }
 
 int
@@ -824,6 +865,49 @@ reg_events_count(struct reg *r, const char *service, const char *component,
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&r->mu);
 	return n;
+}
+
+int
+reg_events_counts(struct reg *r, const char *kind, int64_t since,
+    struct reg_event_count **out, size_t *n, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	struct reg_event_count *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&r->mu);
+	if (sqlite3_prepare_v2(r->db, "SELECT service, component, count(*) FROM"
+	    " events WHERE kind = ? AND time >= ? GROUP BY service, component",
+	    -1, &st, NULL) != SQLITE_OK) {
+		reg_sqlerr(r, err, "read events");
+		pthread_mutex_unlock(&r->mu);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			arr = realloc(arr, cap * sizeof(*arr));
+			if (arr == NULL)
+				abort();
+		}
+		col_copy(arr[cnt].service, sizeof(arr[cnt].service), st, 0);
+		col_copy(arr[cnt].component, sizeof(arr[cnt].component), st, 1);
+		arr[cnt++].count = sqlite3_column_int(st, 2);
+	}
+	if (reg_rows_end(r, st, rc, err, "read events") == -1) {
+		pthread_mutex_unlock(&r->mu);
+		free(arr);
+		return -1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	*out = arr;
+	*n = cnt;
+	return 0;
 }
 
 int

@@ -170,6 +170,15 @@ int reg_edge_list(struct reg *r, struct reg_edge **out, size_t *n,
 /* Count events of a kind for a component since a time. */
 int reg_events_count(struct reg *r, const char *service, const char *component,
     const char *kind, int64_t since, struct mcp_err *err /* -1 on a read error */);
+/* The same count for every component with at least one such event, in one
+ * query (for views over many components). */
+struct reg_event_count {
+	char service[64];
+	char component[64];
+	int count;
+};
+int reg_events_counts(struct reg *r, const char *kind, int64_t since,
+    struct reg_event_count **out, size_t *n, struct mcp_err *err);
 /* The database file's path, for messages. */
 const char *reg_path(const struct reg *r);
 

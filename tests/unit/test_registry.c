@@ -493,6 +493,75 @@ test_host_port_limit(void **state)
 
 /* caller-derived text (a Deploy's source, an error a child printed) is
  * stored escaped: one printable line, no control characters */
+/*
+ * reg_events_counts: one row per component with events of that kind since
+ * the time, each count what reg_events_count says; listings read through
+ * the reused statements give the same answer twice, also after a change.
+ */
+static void
+test_events_counts(void **state)
+{
+	char path[512];
+	struct reg *r;
+	struct reg_service *svcs;
+	struct reg_event_count *c;
+	struct svc_def d;
+	struct svc_component comp;
+	size_t n, i, k;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	db_path(path, sizeof(path), "counts.db");
+	r = reg_open(path, &err);
+	assert_non_null(r);
+	make_def(&d, &comp, &r_http, 1, "r/hello:v1");
+	for (k = 0; k < 3; k++) {
+		d.name = k == 0 ? "a" : k == 1 ? "b" : "c";
+		assert_int_equal(reg_service_put(r, &d, "def", "", NULL, &err), 0);
+	}
+	assert_int_equal(reg_event_add(r, "a", "web", "transition", "running",
+	    "exited", "", &err), 0);
+	assert_int_equal(reg_event_add(r, "a", "web", "transition", "exited",
+	    "running", "", &err), 0);
+	assert_int_equal(reg_event_add(r, "a", "db", "transition", "running",
+	    "exited", "", &err), 0);
+	assert_int_equal(reg_event_add(r, "b", "web", "transition", "running",
+	    "exited", "", &err), 0);
+	assert_int_equal(reg_event_add(r, "b", "web", "deploy", "", "", "", &err), 0);
+	assert_int_equal(reg_event_add(r, "c", "web", "deploy", "", "", "", &err), 0);
+	assert_int_equal(reg_events_counts(r, "transition", 0, &c, &n, &err), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		assert_int_equal(c[i].count, reg_events_count(r, c[i].service,
+		    c[i].component, "transition", 0, &err));
+	for (i = 0; i < n && strcmp(c[i].service, "a") != 0; i++)
+		;
+	assert_true(i < n);
+	free(c);
+	/* nothing since a time in the future */
+	assert_int_equal(reg_events_counts(r, "transition", INT64_MAX, &c, &n,
+	    &err), 0);
+	assert_int_equal(n, 0);
+	free(c);
+
+	d.name = "a";
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(reg_service_list(r, &svcs, &n, &err), 0);
+		assert_int_equal(n, 3);
+		assert_int_equal(svcs[0].ncomponents, 1);
+		assert_string_equal(svcs[0].components[0].image,
+		    k == 0 ? "r/hello:v1" : "r/hello:v2");
+		assert_int_equal(svcs[0].components[0].nroutes, 1);
+		assert_string_equal(svcs[0].components[0].routes[0].name, "http");
+		reg_services_free(svcs, n);
+		make_def(&d, &comp, &r_http, 1, "r/hello:v2");
+		d.name = "a";
+		assert_int_equal(reg_service_put(r, &d, "def", "", NULL, &err), 0);
+	}
+	reg_close(r);
+	db_drop(path);
+}
+
 static void
 test_text_escaped(void **state)
 {
@@ -538,6 +607,7 @@ main(void)
 		cmocka_unit_test(test_host_port_limit),
 		cmocka_unit_test(test_vm_ips),
 		cmocka_unit_test(test_text_escaped),
+		cmocka_unit_test(test_events_counts),
 	};
 	int rc;
 	char cmd[300];
