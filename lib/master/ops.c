@@ -241,9 +241,9 @@ domain_allowed(struct master *m, const char *hostname)
 	return 0;
 }
 
-/* Remove one edge route at its edge node; NOTFOUND counts as removed. */
+/* Ask e's edge node to drop e (the row stays); NOTFOUND counts as done. */
 static int
-edge_remove(struct master *m, const struct mdb_edge *e, struct mcp_err *err)
+edge_unset(struct master *m, const struct mdb_edge *e, struct mcp_err *err)
 {
 	Mcp__V1__EdgeRouteRequest req = MCP__V1__EDGE_ROUTE_REQUEST__INIT;
 	ProtobufCMessage *resp = NULL;
@@ -260,6 +260,15 @@ edge_remove(struct master *m, const struct mdb_edge *e, struct mcp_err *err)
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);
 	mcp_err_clear(err);
+	return 0;
+}
+
+/* Remove one edge route at its edge node, then its row. */
+static int
+edge_remove(struct master *m, const struct mdb_edge *e, struct mcp_err *err)
+{
+	if (edge_unset(m, e, err) == -1)
+		return -1;
 	return mdb_edge_delete(m->db, e->hostname, err);
 }
 
@@ -277,7 +286,7 @@ edge_setup(struct master *m, const struct svc_def *def,
 	struct wire_client *wc;
 	char inst[SVC_INSTANCE_MAX];
 	size_t nall = 0, i, j;
-	int *counts = NULL, pick = -1, rc = -1;
+	int *counts = NULL, pick = -1, rc = -1, had = -1;
 
 	if (!domain_allowed(m, r->hostname))
 		return mcp_err_set(err, MCP_E_INVALID, "%s: not under [edge] "
@@ -297,13 +306,16 @@ edge_setup(struct master *m, const struct svc_def *def,
 				if (strcmp(all[i].hostname, r->hostname) == 0)
 					pick = (int)j;
 			}
-	for (i = 0; i < nall; i++)
-		if (strcmp(all[i].hostname, r->hostname) == 0 &&
-		    strcmp(all[i].service, def->name) != 0) {
+	for (i = 0; i < nall; i++) {
+		if (strcmp(all[i].hostname, r->hostname) != 0)
+			continue;
+		if (strcmp(all[i].service, def->name) != 0) {
 			mcp_err_set(err, MCP_E_EXISTS, "%s: already an edge route of "
 			    "service %s", r->hostname, all[i].service);
 			goto out;
 		}
+		had = (int)i;
+	}
 	if (pick < 0 || !v.pn[pick].healthy)
 		pick = master_place_edge(v.pn, counts, v.n);
 	if (pick < 0) {
@@ -335,6 +347,18 @@ edge_setup(struct master *m, const struct svc_def *def,
 		goto out;
 	step_action(s, "%s on edge node %s -> %s:%d", rec.hostname, rec.edge_node,
 	    rec.backend_hostname, rec.backend_port);
+	/* moved off an edge node that went unhealthy: take it down there too
+	 * (best effort: that node may be away; the row now names the new one) */
+	if (had >= 0 && strcmp(all[had].edge_node, rec.edge_node) != 0) {
+		struct mcp_err uerr = MCP_ERR_INIT;
+
+		if (edge_unset(m, &all[had], &uerr) == -1)
+			step_action(s, "%s left on edge node %s (moved): %s", rec.hostname,
+			    all[had].edge_node, uerr.msg);
+		else
+			step_action(s, "%s removed from edge node %s (moved)",
+			    rec.hostname, all[had].edge_node);
+	}
 	rc = 0;
 out:
 	if (resp)
