@@ -205,13 +205,29 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 typedef int (*life_fn)(struct agent *, const char *, const char *, struct buf *,
     struct mcp_err *);
 
+/* An OpResponse of the operation's actions (rc 0), or its error; frees actions. */
+static int
+op_reply(int rc, struct buf *actions, ProtobufCMessage **resp)
+{
+	Mcp__V1__OpResponse *out;
+
+	if (rc == -1) {
+		buf_free(actions);
+		return -1;
+	}
+	out = NEW(Mcp__V1__OpResponse, MCP__V1__OP_RESPONSE__INIT);
+	actions_to_repeated(actions, &out->n_actions, &out->actions);
+	buf_free(actions);
+	*resp = &out->base;
+	return 0;
+}
+
 static int
 rpc_life(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
     ProtobufCMessage **resp, struct mcp_err *err, const char *what, life_fn fn)
 {
 	const Mcp__V1__ServiceRequest *r = (const Mcp__V1__ServiceRequest *)req;
 	struct buf actions = BUF_INIT;
-	Mcp__V1__OpResponse *out;
 	int rc;
 
 	log_info("%s %s%s%s by %s", what, r->service, r->component[0] ? "/" : "",
@@ -220,15 +236,7 @@ rpc_life(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 		rc = fn(ctx, r->service, r->component, &actions, err);
 	else
 		rc = agent_undeploy(ctx, r->service, &actions, err);
-	if (rc == -1) {
-		buf_free(&actions);
-		return -1;
-	}
-	out = NEW(Mcp__V1__OpResponse, MCP__V1__OP_RESPONSE__INIT);
-	actions_to_repeated(&actions, &out->n_actions, &out->actions);
-	buf_free(&actions);
-	*resp = &out->base;
-	return 0;
+	return op_reply(rc, &actions, resp);
 }
 
 static int
@@ -514,20 +522,11 @@ rpc_edge_setup(void *ctx, const struct wire_caller *caller,
 {
 	const Mcp__V1__EdgeRouteRequest *r = (const Mcp__V1__EdgeRouteRequest *)req;
 	struct buf actions = BUF_INIT;
-	Mcp__V1__OpResponse *out;
 
-	log_info("SetupEdgeRoute %s -> %s:%u from %s", r->hostname,
-	    r->backend_hostname, r->backend_port, caller->identity);
-	if (agent_edge_setup(ctx, r->hostname, r->backend_hostname,
-	    (int)r->backend_port, r->backend_tls, &actions, err) == -1) {
-		buf_free(&actions);
-		return -1;
-	}
-	out = NEW(Mcp__V1__OpResponse, MCP__V1__OP_RESPONSE__INIT);
-	actions_to_repeated(&actions, &out->n_actions, &out->actions);
-	buf_free(&actions);
-	*resp = &out->base;
-	return 0;
+	log_info("SetupEdgeRoute %s -> %s:%u by %s", r->hostname,
+	    r->backend_hostname, r->backend_port, caller->who);
+	return op_reply(agent_edge_setup(ctx, r->hostname, r->backend_hostname,
+	    (int)r->backend_port, r->backend_tls, &actions, err), &actions, resp);
 }
 
 static int
@@ -536,18 +535,10 @@ rpc_edge_remove(void *ctx, const struct wire_caller *caller,
 {
 	const Mcp__V1__EdgeRouteRequest *r = (const Mcp__V1__EdgeRouteRequest *)req;
 	struct buf actions = BUF_INIT;
-	Mcp__V1__OpResponse *out;
 
-	log_info("RemoveEdgeRoute %s from %s", r->hostname, caller->identity);
-	if (agent_edge_remove(ctx, r->hostname, &actions, err) == -1) {
-		buf_free(&actions);
-		return -1;
-	}
-	out = NEW(Mcp__V1__OpResponse, MCP__V1__OP_RESPONSE__INIT);
-	actions_to_repeated(&actions, &out->n_actions, &out->actions);
-	buf_free(&actions);
-	*resp = &out->base;
-	return 0;
+	log_info("RemoveEdgeRoute %s by %s", r->hostname, caller->who);
+	return op_reply(agent_edge_remove(ctx, r->hostname, &actions, err),
+	    &actions, resp);
 }
 
 static int
