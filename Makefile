@@ -22,10 +22,6 @@ SANFLAGS :=
 endif
 
 GEN     := build/gen
-# mcp-master's DNS step needs lib/dns/dns.c (RFC 2136 client, libldns)
-ifneq ($(wildcard lib/dns/dns.c),)
-CFLAGS_BASE += -DMCP_HAVE_DNS_CLIENT
-endif
 CFLAGS  := $(CFLAGS_BASE) $(SANFLAGS) -Ilib -I$(GEN) $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread
 LDFLAGS := $(SANFLAGS)

@@ -323,6 +323,9 @@ struct agent_route_info {
 	char backend[96];
 	char health[32];	/* as of the monitor's last look */
 };
+/* A backend's status in the monitor's last "show stat" ("" if unknown). */
+void agent_proxy_backend_health(struct agent *a, const char *backend,
+    char *out, size_t outsz);
 void agent_route_info(struct agent *a, const char *instance,
     const struct reg_component *rc, const struct reg_route *r, int active,
     struct agent_route_info *out);

@@ -178,6 +178,7 @@ int
 agent_proxy_init(struct agent *a, struct mcp_err *err)
 {
 	char dir[CFG_PATH_MAX + 16];
+	pid_t pid;
 
 	if (!a->cfg.proxy.enabled)
 		return 0;
@@ -190,9 +191,8 @@ agent_proxy_init(struct agent *a, struct mcp_err *err)
 		return mcp_err_prefix(err, "[proxy] issuer");
 	}
 	a->proxy_on = 1;
-	if (proxy_driver_pid(&a->proxy) > 0)
-		log_info("proxy: HAProxy running (pid %d), found again",
-		    (int)proxy_driver_pid(&a->proxy));
+	if ((pid = proxy_driver_pid(&a->proxy)) > 0)
+		log_info("proxy: HAProxy running (pid %d), found again", (int)pid);
 	return 0;
 }
 
@@ -629,12 +629,25 @@ agent_proxy_tick(struct agent *a)
 }
 
 void
+agent_proxy_backend_health(struct agent *a, const char *backend, char *out,
+    size_t outsz)
+{
+	size_t i;
+
+	out[0] = '\0';
+	pthread_mutex_lock(&a->proxy_mu);
+	for (i = 0; i < a->proxy_nhealth; i++)
+		if (strcmp(a->proxy_health[i].backend, backend) == 0)
+			mcp_strlcpy(out, a->proxy_health[i].status, outsz);
+	pthread_mutex_unlock(&a->proxy_mu);
+}
+
+void
 agent_route_info(struct agent *a, const char *instance,
     const struct reg_component *rc, const struct reg_route *r, int active,
     struct agent_route_info *out)
 {
 	char be[160];
-	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	if (!a->proxy_on)
@@ -650,12 +663,7 @@ agent_route_info(struct agent *a, const char *instance,
 	    r->port);
 	agent_route_backend(rc, r, out->backend, sizeof(out->backend));
 	proxy_backend_name(be, sizeof(be), instance, r->name, r->port);
-	pthread_mutex_lock(&a->proxy_mu);
-	for (i = 0; i < a->proxy_nhealth; i++)
-		if (strcmp(a->proxy_health[i].backend, be) == 0)
-			mcp_strlcpy(out->health, a->proxy_health[i].status,
-			    sizeof(out->health));
-	pthread_mutex_unlock(&a->proxy_mu);
+	agent_proxy_backend_health(a, be, out->health, sizeof(out->health));
 	/* stopped on purpose: say so rather than HAProxy's "MAINT" */
 	if (!active || strcmp(rc->desired, "running") != 0)
 		mcp_strlcpy(out->health, "stopped", sizeof(out->health));

@@ -93,6 +93,25 @@ route_proxy_to_pb(struct agent *a, const char *instance,
 	rs->health = S(ri.health);
 }
 
+/* One route as status and route list report it (registry row + proxy). */
+static Mcp__V1__RouteStatus *
+route_to_pb(struct agent *a, const char *instance, const struct reg_component *rc,
+    const struct reg_route *r, int active)
+{
+	Mcp__V1__RouteStatus *rs = NEW(Mcp__V1__RouteStatus,
+	    MCP__V1__ROUTE_STATUS__INIT);
+
+	rs->name = S(r->name);
+	rs->port = (uint32_t)r->port;
+	rs->host_port = (uint32_t)r->host_port;
+	rs->mode = S(r->mode);
+	rs->hostname = S(r->hostname);
+	rs->public_ = r->public;
+	rs->vm_addr = S(r->vm_addr);
+	route_proxy_to_pb(a, instance, rc, r, active, rs);
+	return rs;
+}
+
 static Mcp__V1__ServiceStatus *
 service_to_pb(struct agent *a, const struct agent_view *v, size_t i)
 {
@@ -136,19 +155,8 @@ service_to_pb(struct agent *a, const struct agent_view *v, size_t i)
 		cs->n_routes = rc->nroutes;
 		cs->routes = xcalloc(rc->nroutes, sizeof(*cs->routes));
 		for (k = 0; k < rc->nroutes; k++) {
-			const struct reg_route *r = &rc->routes[k];
-			Mcp__V1__RouteStatus *rs = NEW(Mcp__V1__RouteStatus,
-			    MCP__V1__ROUTE_STATUS__INIT);
-
-			rs->name = S(r->name);
-			rs->port = (uint32_t)r->port;
-			rs->host_port = (uint32_t)r->host_port;
-			rs->mode = S(r->mode);
-			rs->hostname = S(r->hostname);
-			rs->public_ = r->public;
-			rs->vm_addr = S(r->vm_addr);
-			route_proxy_to_pb(a, cv->instance, rc, r, s->active, rs);
-			cs->routes[k] = rs;
+			cs->routes[k] = route_to_pb(a, cv->instance, rc, &rc->routes[k],
+			    s->active);
 		}
 		ss->components[j] = cs;
 	}
@@ -490,24 +498,14 @@ rpc_routes(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *
 
 			svc_instance_name(inst, sizeof(inst), svcs[i].name, rc->name);
 			for (k = 0; k < rc->nroutes; k++) {
-				const struct reg_route *r = &rc->routes[k];
 				Mcp__V1__ProxyRoute *pr = NEW(Mcp__V1__ProxyRoute,
 				    MCP__V1__PROXY_ROUTE__INIT);
-				Mcp__V1__RouteStatus *rs = NEW(Mcp__V1__RouteStatus,
-				    MCP__V1__ROUTE_STATUS__INIT);
 
-				rs->name = S(r->name);
-				rs->port = (uint32_t)r->port;
-				rs->host_port = (uint32_t)r->host_port;
-				rs->mode = S(r->mode);
-				rs->hostname = S(r->hostname);
-				rs->public_ = r->public;
-				rs->vm_addr = S(r->vm_addr);
-				route_proxy_to_pb(a, inst, rc, r, svcs[i].active, rs);
 				pr->service = S(svcs[i].name);
 				pr->component = S(rc->name);
 				pr->instance = S(inst);
-				pr->route = rs;
+				pr->route = route_to_pb(a, inst, rc, &rc->routes[k],
+				    svcs[i].active);
 				out->routes[out->n_routes++] = pr;
 			}
 		}
@@ -548,7 +546,7 @@ rpc_edge_list(void *ctx, const struct wire_caller *caller,
 	struct agent *a = ctx;
 	Mcp__V1__ListEdgeRoutesResponse *out;
 	struct reg_edge *edges = NULL;
-	size_t n = 0, i, h;
+	size_t n = 0, i;
 
 	(void)caller;
 	(void)req;
@@ -560,7 +558,7 @@ rpc_edge_list(void *ctx, const struct wire_caller *caller,
 	out->routes = xcalloc(n + 1, sizeof(*out->routes));
 	for (i = 0; i < n; i++) {
 		Mcp__V1__EdgeRoute *e = NEW(Mcp__V1__EdgeRoute, MCP__V1__EDGE_ROUTE__INIT);
-		char serial[160], be[300];
+		char serial[160], be[300], health[32];
 
 		e->hostname = S(edges[i].hostname);
 		e->backend_hostname = S(edges[i].backend_hostname);
@@ -569,15 +567,9 @@ rpc_edge_list(void *ctx, const struct wire_caller *caller,
 		agent_edge_cert(a, edges[i].hostname, serial, sizeof(serial),
 		    &e->cert_not_after);
 		e->cert_serial = S(serial);
-		snprintf(be, sizeof(be), "e_%s", edges[i].hostname);
-		e->health = NULL;
-		pthread_mutex_lock(&a->proxy_mu);
-		for (h = 0; h < a->proxy_nhealth; h++)
-			if (strcmp(a->proxy_health[h].backend, be) == 0)
-				e->health = S(a->proxy_health[h].status);
-		pthread_mutex_unlock(&a->proxy_mu);
-		if (e->health == NULL)
-			e->health = S("");
+		proxy_edge_backend_name(be, sizeof(be), edges[i].hostname);
+		agent_proxy_backend_health(a, be, health, sizeof(health));
+		e->health = S(health);
 		out->routes[out->n_routes++] = e;
 	}
 	free(edges);

@@ -1,9 +1,7 @@
 /*
  * master/dns_step.c: the master's DNS step over lib/dns (RFC 2136 with
  * TSIG).  Without a [dns] table there is no client and the step reports
- * itself skipped.  Until lib/dns/dns.c is part of the build (the Makefile
- * defines MCP_HAVE_DNS_CLIENT when it is), a configured [dns] is reported
- * as skipped for that reason, so the rest of the master works meanwhile.
+ * itself skipped.
  */
 #include "master/master.h"
 
@@ -15,7 +13,6 @@
 int
 master_dns_init(struct master *m, struct mcp_err *err)
 {
-#ifdef MCP_HAVE_DNS_CLIENT
 	char secret[1024];
 	struct dns_config dc;
 
@@ -36,56 +33,30 @@ master_dns_init(struct master *m, struct mcp_err *err)
 	m->dns = dns_client_new(&dc, err);
 	explicit_bzero(secret, sizeof(secret));
 	return m->dns ? 0 : mcp_err_prefix(err, "[dns]");
-#else
-	(void)m;
-	(void)err;
-	return 0;
-#endif
 }
 
 void
 master_dns_free(struct master *m)
 {
-#ifdef MCP_HAVE_DNS_CLIENT
 	dns_client_free(m->dns);
-#endif
 	m->dns = NULL;
 }
 
 const char *
 master_dns_skipped(struct master *m)
 {
-	if (!m->cfg.dns.configured)
-		return "skipped (no [dns] configured)";
-	if (m->dns == NULL)
-		return "skipped (this build has no DNS client)";
-	return NULL;
+	return m->dns == NULL ? "skipped (no [dns] configured)" : NULL;
 }
 
 int
 master_dns_set(struct master *m, const char *name, const char *ip,
     struct mcp_err *err)
 {
-#ifdef MCP_HAVE_DNS_CLIENT
-	if (m->dns)
-		return dns_set_a(m->dns, name, ip, err);
-#endif
-	(void)m;
-	(void)name;
-	(void)ip;
-	(void)err;
-	return 0;
+	return m->dns ? dns_set_a(m->dns, name, ip, err) : 0;
 }
 
 int
 master_dns_delete(struct master *m, const char *name, struct mcp_err *err)
 {
-#ifdef MCP_HAVE_DNS_CLIENT
-	if (m->dns)
-		return dns_delete_a(m->dns, name, err);
-#endif
-	(void)m;
-	(void)name;
-	(void)err;
-	return 0;
+	return m->dns ? dns_delete_a(m->dns, name, err) : 0;
 }

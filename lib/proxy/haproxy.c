@@ -557,8 +557,8 @@ proxy_driver_apply(struct proxy_driver *d, const struct proxy_files *f,
 		restore(sv, nsv);
 		goto out;
 	}
+	/* only haproxy.cfg changed: maybe just route servers (runtime API) */
 	if (running && !force && nsv == 1 && sv[0].existed &&
-	    strcmp(f->files[0].name, "haproxy.cfg") == 0 &&
 	    strcmp(strrchr(sv[0].path, '/') + 1, "haproxy.cfg") == 0) {
 		struct proxy_srv_change *ch = NULL;
 		struct mcp_err rerr = MCP_ERR_INIT;

@@ -72,8 +72,8 @@ proxy_cert_name(char *out, size_t outsz, const char *hostname)
 }
 
 /* Edge backends are named after the public hostname ('.' is fine there). */
-static void
-edge_backend_name(char *out, size_t outsz, const char *hostname)
+void
+proxy_edge_backend_name(char *out, size_t outsz, const char *hostname)
 {
 	snprintf(out, outsz, "e_%s", hostname);
 }
@@ -275,7 +275,7 @@ render_port(struct buf *c, struct proxy_files *out,
 		const struct claim *k = &cl[i];
 
 		if (k->edge)
-			edge_backend_name(be, sizeof(be), k->edge->hostname);
+			proxy_edge_backend_name(be, sizeof(be), k->edge->hostname);
 		else
 			proxy_backend_name(be, sizeof(be), k->route->instance,
 			    k->route->route, k->route->port);
@@ -312,7 +312,7 @@ render_edge_backend(struct buf *c, const struct proxy_settings *set,
 {
 	char be[300];
 
-	edge_backend_name(be, sizeof(be), e->hostname);
+	proxy_edge_backend_name(be, sizeof(be), e->hostname);
 	buf_printf(c, "backend %s\n\tmode http\n"
 	    "\tserver s %s:%d ssl verify required ca-file %s sni str(%s) "
 	    "verifyhost %s check check-sni %s inter %dms resolvers mcp "

@@ -95,6 +95,8 @@ void proxy_files_free(struct proxy_files *f);
 /* The one place a route's HAProxy backend name is made: "r_<inst>_<route>". */
 void proxy_backend_name(char *out, size_t outsz, const char *instance,
     const char *route, int port);
+/* The one place an edge route's backend name is made: "e_<hostname>". */
+void proxy_edge_backend_name(char *out, size_t outsz, const char *hostname);
 /* The certificate bundle for a terminated hostname, relative to dir. */
 void proxy_cert_name(char *out, size_t outsz, const char *hostname);
 

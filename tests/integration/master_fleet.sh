@@ -65,12 +65,8 @@ for id in "mcp-master --san IP:$MIP" operator agent-b agent-x \
 	# shellcheck disable=SC2086
 	"$M" ca issue $id --ca "$T/ca" >/dev/null || exit 1
 done
-# DNS: the master updates svc.test with a TSIG key once the build has
-# the RFC 2136 client (lib/dns/dns.c); before that its dns step says it
-# was skipped.  The internal name of the public service "pub" (pinned to
-# w1) is also in the zone file, so the edge resolves it either way.
-HAVE_DNS=0
-[ -f lib/dns/dns.c ] && HAVE_DNS=1
+# DNS: the master updates svc.test with a TSIG key.  The internal name of
+# the public service "pub" (pinned to w1) is also in the zone file.
 (umask 077 && keymgr -t mcp-master hmac-sha256 >"$T/dns.key") || exit 1
 KNOT_KEYS="$T/dns.key" KNOT_UPDATE_KEY=mcp-master \
 	knot_start dns "$T/knot" svc.test "pub A $W1IP" || exit 1
@@ -179,16 +175,13 @@ svc() { # NAME [EXTRA TOP-LEVEL LINES] [ROUTE]
 	echo "$T/$1.toml"
 }
 OUT=$(op deploy "$(svc s1)" 2>&1)
-DNS_OK='^dns  *ok: skipped (this build has no DNS client)'
-[ $HAVE_DNS = 1 ] && DNS_OK='^dns  *ok$'
+DNS_OK='^dns  *ok$'
 check "deploy s1 answers with three ok steps" \
 	sh -c "printf '%s' \"\$1\" | grep -q '^deploy  *ok' && printf '%s' \"\$1\" | grep -q \"\$2\" && printf '%s' \"\$1\" | grep -q '^edge  *ok' && printf '%s' \"\$1\" | grep -q 'done'" _ "$OUT" "$DNS_OK"
 [ "$T_FAILS" = 0 ] || printf '%s\n' "$OUT"
-if [ $HAVE_DNS = 1 ]; then
-	S1IP=$(fleet_ip "$(json_get "$(op --json node list)" "[n['node'] for n in j if 's1' in n['services']][0]")")
-	check "kdig at the DNS server answers s1.svc.test with its worker's address" \
-		[ "$(dig_a s1)" = "$S1IP" ]
-fi
+S1IP=$(fleet_ip "$(json_get "$(op --json node list)" "[n['node'] for n in j if 's1' in n['services']][0]")")
+check "kdig at the DNS server answers s1.svc.test with its worker's address" \
+	[ "$(dig_a s1)" = "$S1IP" ]
 check "deploy s2 through the master" op deploy "$(svc s2)"
 placed_on() { node_field "$2" "'$1' in n['services']"; }
 check "s1 and s2 are spread over the two workers" \
@@ -304,10 +297,8 @@ check "undeploy s1 through the master" op undeploy s1
 check "s1's container is gone from $W_S1" eval "! node_has $W_S1 s1"
 check "s1 has no placement any more" [ "$(placed_on s1 "$W_S1")" = False ]
 expect_fail "undeploy s1 again: no placement" "has no placement" op undeploy s1
-if [ $HAVE_DNS = 1 ]; then
-	nxdomain() { fleet_exec client kdig "@$DIP" +timeout=2 s1.svc.test A | grep -q 'status: NXDOMAIN'; }
-	check "after undeploy kdig answers NXDOMAIN for s1.svc.test" nxdomain
-fi
+nxdomain() { fleet_exec client kdig "@$DIP" +timeout=2 s1.svc.test A | grep -q 'status: NXDOMAIN'; }
+check "after undeploy kdig answers NXDOMAIN for s1.svc.test" nxdomain
 
 check "undeploy pub: the edge route goes too" op undeploy pub
 check "the public name no longer answers" eval '! public_ok'
