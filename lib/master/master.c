@@ -83,6 +83,7 @@ master_init(struct master *m, const char *config_path, struct mcp_err *err)
 	agent_signals_block();
 	memset(m, 0, sizeof(*m));
 	pthread_mutex_init(&m->mu, NULL);
+	pthread_mutex_init(&m->place_mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
 	m->nodes = xcalloc(MASTER_NODES_MAX, sizeof(*m->nodes));
 	if (master_config_load(config_path, &m->cfg, err) == -1)
@@ -142,9 +143,12 @@ master_free(struct master *m)
 		m->locks = l->next;
 		free(l);
 	}
+	free(m->holds);
+	m->holds = NULL;
 	mdb_close(m->db);
 	m->db = NULL;
 	master_config_free(&m->cfg);
 	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->place_mu);
 	pthread_mutex_destroy(&m->mu);
 }

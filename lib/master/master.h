@@ -13,7 +13,8 @@
  * Concurrency: RPC handlers run on their own threads.  m->mu guards the
  * node table; the database serialises itself; operations on one service
  * are serialised by master_lock_service, different services proceed in
- * parallel.  The health thread probes nodes whose heartbeats stopped.
+ * parallel; m->place_mu makes choosing a node and holding it (m->holds)
+ * one step, so concurrent deploys never choose from stale counts.  The health thread probes nodes whose heartbeats stopped.
  */
 #ifndef MCP_MASTER_MASTER_H
 #define MCP_MASTER_MASTER_H
@@ -109,6 +110,24 @@ struct place_request {
  */
 int master_place(const struct place_node *nodes, size_t n, const char *master_node,
     const struct place_request *req, struct mcp_err *err);
+/* A service and the node it is on: a recorded placement, or a hold (a
+ * placement chosen for a deploy still in flight, not recorded yet). */
+struct place_ref {
+	const char *service;
+	const char *node;
+};
+
+/*
+ * Set nodes[i].placed to the number of services on each node: the
+ * recorded placements (one per service, the table's key) plus the holds,
+ * each service counted once (a service both recorded and held counts
+ * where it is recorded).  Counting
+ * the holds is what keeps two concurrent deploys of different services
+ * from both choosing the same least-loaded node.
+ */
+void master_place_count(struct place_node *nodes, size_t n,
+    const struct place_ref *recorded, size_t nrecorded,
+    const struct place_ref *held, size_t nheld);
 /* The edge node for a new edge route: healthy, role edge, fewest routes
  * (routes[i] for nodes[i]), ties by name.  -1 if none. */
 int master_place_edge(const struct place_node *nodes, const int *routes, size_t n);
@@ -155,6 +174,12 @@ struct master_lock {
 	struct master_lock *next;
 };
 
+/* A placement held for a deploy in flight (ops.c, under place_mu). */
+struct master_hold {
+	char service[64];
+	char node[64];
+};
+
 struct master {
 	struct master_config cfg;
 	struct mdb *db;
@@ -168,6 +193,11 @@ struct master {
 	struct wire_client **retired;	/* replaced clients, freed at the end */
 	size_t nretired;
 	struct master_lock *locks;	/* services being operated on */
+	/* place_mu: choosing a node and holding it, and recording a held
+	 * placement, are each atomic against other deploys' choices */
+	pthread_mutex_t place_mu;
+	struct master_hold *holds;
+	size_t nholds;
 	int stopping;
 	pthread_t health;
 	int health_running;

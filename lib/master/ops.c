@@ -1,10 +1,12 @@
 /*
  * master/ops.c: Deploy, Undeploy and Status across the fleet (SPEC §5).
  *
- * Deploy: place (placement.c) -> forward Deploy to that node's agent ->
- * record the placement -> DNS A records <instance>.<zone> -> edge routes
- * for public hostnames; one result per step, partial failure reported
- * exactly.  Undeploy: the worker first, then edge routes, DNS, rows; best
+ * Deploy: place (placement.c) and hold the node -> forward Deploy to that
+ * node's agent -> record the placement (or release the hold if the agent
+ * refused) -> DNS A records <instance>.<zone> -> edge routes for public
+ * hostnames; one result per step, partial failure reported exactly.  The
+ * hold makes placement atomic: concurrent deploys of different services
+ * count each other's choices, so they spread as sequential ones would.  Undeploy: the worker first, then edge routes, DNS, rows; best
  * effort, each failure reported, and a row is dropped only once what it
  * points at is gone.  Status: every agent asked once, in parallel, each
  * with a deadline, merged with placements (stale, orphan, unreachable).
@@ -105,12 +107,17 @@ fleet_view_free(struct fleet_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* A copy of the node table with placement counts (placements may be NULL). */
+/*
+ * A copy of the node table with placement counts: the recorded placements
+ * pl (may be NULL) and, with holds set, the placements held for deploys in
+ * flight (m->place_mu held).
+ */
 static void
 fleet_view_get(struct master *m, const struct mdb_placement *pl, size_t npl,
-    struct fleet_view *v)
+    int holds, struct fleet_view *v)
 {
-	size_t i, j;
+	struct place_ref *rec, *held;
+	size_t i, j, nheld = holds ? m->nholds : 0;
 
 	pthread_mutex_lock(&m->mu);
 	v->n = m->nnodes;
@@ -139,10 +146,45 @@ fleet_view_get(struct master *m, const struct mdb_placement *pl, size_t npl,
 			    "unikernel" : strcmp(v->rts[i][j], "container") == 0 ?
 			    "container" : "other";
 	pthread_mutex_unlock(&m->mu);
-	for (i = 0; i < npl; i++)
-		for (j = 0; j < v->n; j++)
-			if (strcmp(pl[i].node, v->names[j]) == 0)
-				v->pn[j].placed++;
+	rec = xcalloc(npl + 1, sizeof(*rec));
+	held = xcalloc(nheld + 1, sizeof(*held));
+	for (i = 0; i < npl; i++) {
+		rec[i].service = pl[i].service;
+		rec[i].node = pl[i].node;
+	}
+	for (i = 0; i < nheld; i++) {
+		held[i].service = m->holds[i].service;
+		held[i].node = m->holds[i].node;
+	}
+	master_place_count(v->pn, v->n, rec, npl, held, nheld);
+	free(rec);
+	free(held);
+}
+
+/* Hold node for service until its deploy is recorded or fails
+ * (m->place_mu held). */
+static void
+hold_add(struct master *m, const char *service, const char *node)
+{
+	struct master_hold *h;
+
+	m->holds = realloc(m->holds, (m->nholds + 1) * sizeof(*m->holds));
+	if (m->holds == NULL)
+		abort();
+	h = &m->holds[m->nholds++];
+	mcp_strlcpy(h->service, service, sizeof(h->service));
+	mcp_strlcpy(h->node, node, sizeof(h->node));
+}
+
+/* Release service's hold (m->place_mu held). */
+static void
+hold_drop(struct master *m, const char *service)
+{
+	for (size_t i = 0; i < m->nholds; i++)
+		if (strcmp(m->holds[i].service, service) == 0) {
+			m->holds[i] = m->holds[--m->nholds];
+			return;
+		}
 }
 
 /* The node's client and advertised address, or NULL with err. */
@@ -297,7 +339,7 @@ edge_setup(struct master *m, const struct svc_def *def,
 	if (mdb_edge_list(m->db, NULL, &all, &nall, err) == -1)
 		return -1;
 	memset(&rec, 0, sizeof(rec));
-	fleet_view_get(m, NULL, 0, &v);
+	fleet_view_get(m, NULL, 0, 0, &v);
 	counts = xcalloc(v.n + 1, sizeof(int));
 	for (i = 0; i < nall; i++)
 		for (j = 0; j < v.n; j++)
@@ -433,7 +475,7 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	Mcp__V1__StepResult *sd, *sdns, *sedge;
 	size_t npl = 0, i;
 	char ip[64] = "";
-	int found = 0, pick, rc = -1, locked = 0;
+	int found = 0, pick, rc = -1, locked = 0, held = 0;
 
 	memset(&cur, 0, sizeof(cur));
 	if (svc_parse(text, len, source && source[0] ? source : "definition", &def,
@@ -441,12 +483,27 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 		return -1;
 	master_lock_service(m, def->name);
 	locked = 1;
+	/*
+	 * Choose and hold the node in one step under place_mu: a deploy of
+	 * another service arriving meanwhile counts this one where it is
+	 * going, not from the recorded placements alone, which do not have
+	 * it until its agent has answered.
+	 */
+	pthread_mutex_lock(&m->place_mu);
 	if (mdb_placement_get(m->db, def->name, &cur, &found, err) == -1 ||
-	    mdb_placement_list(m->db, &pl, &npl, err) == -1)
+	    mdb_placement_list(m->db, &pl, &npl, err) == -1) {
+		pthread_mutex_unlock(&m->place_mu);
 		goto out;
-	fleet_view_get(m, pl, npl, &v);
+	}
+	fleet_view_get(m, pl, npl, 1, &v);
 	place_request_from(def, found ? cur.node : NULL, &preq);
-	if ((pick = master_place(v.pn, v.n, m->cfg.node, &preq, err)) < 0)
+	if ((pick = master_place(v.pn, v.n, m->cfg.node, &preq, err)) >= 0 &&
+	    !found) {
+		hold_add(m, def->name, v.names[pick]);
+		held = 1;
+	}
+	pthread_mutex_unlock(&m->place_mu);
+	if (pick < 0)
 		goto out;
 	out->service = xstrdup(def->name);
 	out->node = xstrdup(v.names[pick]);
@@ -473,12 +530,18 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 		mcp_strlcpy(rec.node, v.names[pick], sizeof(rec.node));
 		mcp_strlcpy(rec.tier, def->tier, sizeof(rec.tier));
 		rec.definition = (char *)text;
+		/* recorded and released at once: a placement is always counted */
+		pthread_mutex_lock(&m->place_mu);
 		if (mdb_placement_put(m->db, &rec, err) == -1) {
 			step_note(sd, 0, "deployed on %s but not recorded: %s",
 			    v.names[pick], err->msg);
 			mcp_err_clear(err);
 		} else
 			step_action(sd, "placed on %s", v.names[pick]);
+		if (held)
+			hold_drop(m, def->name);
+		held = 0;
+		pthread_mutex_unlock(&m->place_mu);
 	}
 	if (!sd->ok) {
 		step_note(sdns, 0, "not attempted: the deploy step failed");
@@ -493,6 +556,12 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	    sedge->ok ? "ok" : "FAILED");
 	rc = 0;
 out:
+	if (held) {
+		/* not recorded (the deploy step failed): the node is free again */
+		pthread_mutex_lock(&m->place_mu);
+		hold_drop(m, def->name);
+		pthread_mutex_unlock(&m->place_mu);
+	}
 	if (aresp)
 		protobuf_c_message_free_unpacked(&aresp->base, NULL);
 	fleet_view_free(&v);

@@ -111,6 +111,35 @@ master_place(const struct place_node *nodes, size_t n, const char *master_node,
 	return best;
 }
 
+static int
+place_ref_has(const struct place_ref *refs, size_t n, const char *service)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(refs[i].service, service) == 0)
+			return 1;
+	return 0;
+}
+
+void
+master_place_count(struct place_node *nodes, size_t n,
+    const struct place_ref *recorded, size_t nrecorded,
+    const struct place_ref *held, size_t nheld)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < n; i++)
+		nodes[i].placed = 0;
+	for (i = 0; i < nrecorded; i++)
+		if ((j = place_find(nodes, n, recorded[i].node)) >= 0)
+			nodes[j].placed++;
+	for (i = 0; i < nheld; i++)
+		if ((j = place_find(nodes, n, held[i].node)) >= 0 &&
+		    !place_ref_has(recorded, nrecorded, held[i].service) &&
+		    !place_ref_has(held, i, held[i].service))
+			nodes[j].placed++;
+}
+
 int
 master_place_edge(const struct place_node *nodes, const int *routes, size_t n)
 {

@@ -1,7 +1,8 @@
 /*
  * test_placement.c: the master's pure decisions, as tables: placement
  * (pin, core, workers by runtime and VM resources, fewest placed, ties by
- * name, an existing placement kept), the edge-node choice, the token
+ * name, an existing placement kept), the placement counts with the holds
+ * of deploys in flight (concurrent deploys spread), the edge-node choice, the token
  * bucket for agents, and the identity check of Register/Heartbeat.
  */
 #include <setjmp.h>
@@ -143,6 +144,84 @@ test_place_edge(void **state)
 	assert_int_equal(master_place_edge(f, routes, 4), -1);	/* ec unhealthy */
 }
 
+/* Counts: recorded placements plus holds, each service once. */
+static void
+test_place_count(void **state)
+{
+	struct place_node f[] = {
+		{ "m1", "master", 1, RT_CU, 4096, 4, 9 },
+		{ "w1", "worker", 1, RT_C, 4096, 4, 9 },
+		{ "w2", "worker", 1, RT_C, 4096, 4, 9 },
+	};
+	const struct place_ref rec[] = {
+		{ "a", "w1" }, { "b", "w2" }, { "c", "w1" }, { "old", "gone" },
+	};
+	const struct place_ref held[] = {
+		{ "d", "w2" },		/* in flight, not recorded: counts */
+		{ "a", "w2" },		/* recorded on w1: counted there only */
+		{ "d", "w2" },		/* the same service twice: once */
+		{ "e", "nowhere" },	/* an unknown node: ignored */
+	};
+
+	(void)state;
+	master_place_count(f, 3, rec, 4, NULL, 0);	/* resets stale counts */
+	assert_int_equal(f[0].placed, 0);
+	assert_int_equal(f[1].placed, 2);
+	assert_int_equal(f[2].placed, 1);
+	master_place_count(f, 3, rec, 4, held, 4);
+	assert_int_equal(f[1].placed, 2);
+	assert_int_equal(f[2].placed, 2);
+	master_place_count(f, 3, NULL, 0, held, 4);
+	assert_int_equal(f[1].placed, 0);
+	assert_int_equal(f[2].placed, 2);
+}
+
+/*
+ * Four deploys of different services arrive before any is recorded: with
+ * each choice held before the next is made they spread 2 / 2, where
+ * choosing from the recorded placements alone puts all four on w1.  A
+ * deploy that fails releases its hold and the node is chosen again.
+ */
+static void
+test_place_concurrent(void **state)
+{
+	struct place_node f[] = {
+		{ "m1", "master", 1, RT_C, 0, 0, 0 },
+		{ "w2", "worker", 1, RT_C, 0, 0, 0 },
+		{ "w1", "worker", 1, RT_C, 0, 0, 0 },
+	};
+	const char *const names[] = { "s1", "s2", "s3", "s4" };
+	struct place_ref held[4];
+	struct place_request req = { NULL, NULL, "worker", NULL, 1, 0, 0, 0 };
+	struct mcp_err err = MCP_ERR_INIT;
+	int per[3] = { 0, 0, 0 }, got;
+	size_t i, nheld = 0;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {		/* stale counts: no holds */
+		req.service = names[i];
+		master_place_count(f, 3, NULL, 0, NULL, 0);
+		assert_string_equal(f[master_place(f, 3, "m1", &req, &err)].name, "w1");
+	}
+	for (i = 0; i < 4; i++) {		/* each choice held */
+		req.service = names[i];
+		master_place_count(f, 3, NULL, 0, held, nheld);
+		got = master_place(f, 3, "m1", &req, &err);
+		assert_true(got >= 1);
+		per[got]++;
+		held[nheld].service = names[i];
+		held[nheld++].node = f[got].name;
+	}
+	assert_int_equal(per[1], 2);
+	assert_int_equal(per[2], 2);
+	/* s4's deploy failed: released, its node (w2) is the least loaded */
+	assert_string_equal(held[3].node, "w2");
+	nheld--;
+	req.service = "s5";
+	master_place_count(f, 3, NULL, 0, held, nheld);
+	assert_string_equal(f[master_place(f, 3, "m1", &req, &err)].name, "w2");
+}
+
 static void
 test_rate(void **state)
 {
@@ -187,6 +266,8 @@ main(void)
 		cmocka_unit_test(test_place_table),
 		cmocka_unit_test(test_place_health),
 		cmocka_unit_test(test_place_edge),
+		cmocka_unit_test(test_place_count),
+		cmocka_unit_test(test_place_concurrent),
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_agent_identity),
 	};
