@@ -131,6 +131,7 @@ rpc_register(void *ctx, const struct wire_caller *caller,
 	if (n == NULL && m->nnodes >= (size_t)m->cfg.max_nodes) {
 		mcp_err_set(err, MCP_E_RESOURCE, "register %s: the fleet already has "
 		    "max_nodes = %d nodes", r->name, m->cfg.max_nodes);
+		log_warnx("%s (from %s)", err->msg, caller->peer);
 		goto out;
 	}
 	if (n != NULL && rate_check(n, "register", err) == -1)

@@ -13,7 +13,9 @@ not a pyenv python that may come first on PATH:
       [--method Status] [--service NAME] [--request '{"tail": 5}'] [--timeout S]
   agent_client.py --address unix:/run/mcp/agent.sock --method HealthCheck
 
---request @FILE reads the JSON from FILE (large requests); --raw-hex HEX
+--repeat N makes the (unary) call N times on one channel, back to back,
+and stops at the first failure, saying after how many calls (for tests of
+rate limits).  --request @FILE reads the JSON from FILE (large requests); --raw-hex HEX
 sends HEX as the request's bytes as they are, unchecked (for tests of
 what the agent does with malformed or non-UTF-8 requests).
 
@@ -86,6 +88,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=30.0,
                     help="seconds; 0 = none")
     ap.add_argument("--proto", default=PROTO)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="make the unary call this many times")
     args = ap.parse_args()
 
     import grpc
@@ -128,6 +132,7 @@ def main():
                          including_default_value_fields=True), sort_keys=True),
               flush=True)
 
+    done = 0
     try:
         if m.server_streaming:
             call = channel.unary_stream(path,
@@ -139,9 +144,14 @@ def main():
             call = channel.unary_unary(path,
                                        request_serializer=serialize,
                                        response_deserializer=resp_cls.FromString)
-            show(call(req, timeout=timeout))
+            for _ in range(max(args.repeat, 1)):
+                msg = call(req, timeout=timeout)
+                done += 1
+            show(msg)
     except grpc.RpcError as e:
         print("%s: %s" % (e.code().name, e.details()), file=sys.stderr)
+        if args.repeat > 1:
+            print("after %d successful call(s)" % done, file=sys.stderr)
         return 2
     finally:
         channel.close()
