@@ -69,6 +69,15 @@ static const char *const mdb_migrations[] = {
 	"  sha256 TEXT NOT NULL DEFAULT '',"
 	"  created_at INTEGER NOT NULL);"
 	"CREATE INDEX snapshots_service ON snapshots(service, created_at);",
+	/* 2: edge routes still to be taken down on an edge node that was
+	 * away when the route moved to another */
+	"CREATE TABLE edge_removals ("
+	"  edge_node TEXT NOT NULL,"
+	"  hostname TEXT NOT NULL,"
+	"  service TEXT NOT NULL,"
+	"  backend_hostname TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (edge_node, hostname));",
 };
 
 int
@@ -460,6 +469,90 @@ mdb_edge_list(struct mdb *d, const char *service, struct mdb_edge **out,
 	}
 	if (st) {
 		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list edge routes");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (rc == -1) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
+mdb_edge_removal_put(struct mdb *d, const struct mdb_edge *e, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&d->mu);
+	st = mdb_prep(d, "INSERT INTO edge_removals (edge_node, hostname, service,"
+	    " backend_hostname, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT(edge_node, hostname) DO UPDATE SET service = ?3,"
+	    " backend_hostname = ?4", "record edge removal", err);
+	if (st) {
+		sqlite3_bind_text(st, 1, e->edge_node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, e->hostname, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, e->service, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, e->backend_hostname, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+		rc = mdb_done(d, st, "record edge removal", err);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+int
+mdb_edge_removal_delete(struct mdb *d, const char *edge_node,
+    const char *hostname, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&d->mu);
+	st = mdb_prep(d, "DELETE FROM edge_removals WHERE edge_node = ?1 AND"
+	    " hostname = ?2", "delete edge removal", err);
+	if (st) {
+		sqlite3_bind_text(st, 1, edge_node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hostname, -1, SQLITE_STATIC);
+		rc = mdb_done(d, st, "delete edge removal", err);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+int
+mdb_edge_removal_list(struct mdb *d, struct mdb_edge **out, size_t *n,
+    struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 4;
+	int rc = -1, s;
+
+	*out = xcalloc(cap, sizeof(**out));
+	*n = 0;
+	pthread_mutex_lock(&d->mu);
+	st = mdb_prep(d, "SELECT edge_node, hostname, service, backend_hostname"
+	    " FROM edge_removals ORDER BY edge_node, hostname",
+	    "list edge removals", err);
+	while (st && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mdb_edge *e;
+
+		if (*n == cap) {
+			cap *= 2;
+			if ((*out = realloc(*out, cap * sizeof(**out))) == NULL)
+				abort();
+		}
+		e = &(*out)[(*n)++];
+		memset(e, 0, sizeof(*e));
+		mdb_col(e->edge_node, sizeof(e->edge_node), st, 0);
+		mdb_col(e->hostname, sizeof(e->hostname), st, 1);
+		mdb_col(e->service, sizeof(e->service), st, 2);
+		mdb_col(e->backend_hostname, sizeof(e->backend_hostname), st, 3);
+	}
+	if (st) {
+		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list edge removals");
 		sqlite3_finalize(st);
 	}
 	pthread_mutex_unlock(&d->mu);

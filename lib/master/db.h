@@ -56,4 +56,16 @@ int mdb_edge_delete(struct mdb *db, const char *hostname, struct mcp_err *err);
 int mdb_edge_list(struct mdb *db, const char *service, struct mdb_edge **out,
     size_t *n, struct mcp_err *err);
 
+/*
+ * Edge removals: an edge route that moved to another edge node while its
+ * old one was away, still to be taken down there (edge_node, hostname,
+ * service and backend_hostname of struct mdb_edge are used).
+ */
+int mdb_edge_removal_put(struct mdb *db, const struct mdb_edge *e,
+    struct mcp_err *err);
+int mdb_edge_removal_delete(struct mdb *db, const char *edge_node,
+    const char *hostname, struct mcp_err *err);
+int mdb_edge_removal_list(struct mdb *db, struct mdb_edge **out, size_t *n,
+    struct mcp_err *err);
+
 #endif

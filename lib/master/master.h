@@ -199,6 +199,10 @@ struct master {
 	struct master_hold *holds;
 	size_t nholds;
 	int stopping;
+	unsigned healthy_gen;		/* bumped when a node turns healthy */
+	unsigned removals_pending;	/* nonzero: edge removals may wait (ops.c) */
+	unsigned removals_gen;
+	long long removals_next_ms;
 	pthread_t health;
 	int health_running;
 };

@@ -12,6 +12,8 @@
  * unhealthy (no new placements; its services are not touched).  At
  * start-up every known node is probed at once (NodeStatus, which also
  * brings its runtimes and resources) instead of waiting for heartbeats.
+ * Each tick also takes down edge routes left on an edge node that was
+ * away when they moved, once that node is back (master_edge_retry).
  */
 #include "master/ops.h"
 
@@ -154,8 +156,10 @@ probe_run(void *arg)
 	if ((n = master_node_find(m, p->name)) != NULL) {
 		n->probing = 0;
 		if (rc == 0) {
-			if (n->health != HEALTH_HEALTHY)
+			if (n->health != HEALTH_HEALTHY) {
 				log_info("node %s: healthy (probe answered)", n->name);
+				m->healthy_gen++;
+			}
 			n->health = HEALTH_HEALTHY;
 			n->last_seen_ms = mcp_now_ms();
 			if (p->full)
@@ -236,6 +240,9 @@ health_loop(void *arg)
 	master_probe_all(m);
 	master_reconcile_log(m);
 	pthread_mutex_lock(&m->mu);
+	m->removals_pending = 1;	/* any left from before the restart */
+	pthread_mutex_unlock(&m->mu);
+	pthread_mutex_lock(&m->mu);
 	while (!m->stopping) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 250 * 1000000L;
@@ -248,6 +255,7 @@ health_loop(void *arg)
 			break;
 		pthread_mutex_unlock(&m->mu);
 		probe_nodes(m, 0);
+		master_edge_retry(m);
 		pthread_mutex_lock(&m->mu);
 	}
 	pthread_mutex_unlock(&m->mu);

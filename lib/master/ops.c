@@ -22,6 +22,7 @@
 #include "service/check.h"
 #include "service/service.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "wire/wire.h"
 
@@ -389,17 +390,32 @@ edge_setup(struct master *m, const struct svc_def *def,
 		goto out;
 	step_action(s, "%s on edge node %s -> %s:%d", rec.hostname, rec.edge_node,
 	    rec.backend_hostname, rec.backend_port);
-	/* moved off an edge node that went unhealthy: take it down there too
-	 * (best effort: that node may be away; the row now names the new one) */
+	/* back on a node it was waiting to be taken down from: it stays */
+	if (mdb_edge_removal_delete(m->db, rec.edge_node, rec.hostname, err) == -1) {
+		log_warnx("%s", err->msg);
+		mcp_err_clear(err);
+	}
+	/* moved off an edge node that went unhealthy: take it down there too;
+	 * if that node is away, later, once it is back (master_edge_retry) */
 	if (had >= 0 && strcmp(all[had].edge_node, rec.edge_node) != 0) {
 		struct mcp_err uerr = MCP_ERR_INIT;
 
-		if (edge_unset(m, &all[had], &uerr) == -1)
-			step_action(s, "%s left on edge node %s (moved): %s", rec.hostname,
-			    all[had].edge_node, uerr.msg);
-		else
+		if (edge_unset(m, &all[had], &uerr) == 0)
 			step_action(s, "%s removed from edge node %s (moved)",
 			    rec.hostname, all[had].edge_node);
+		else if (mdb_edge_removal_put(m->db, &all[had], err) == 0) {
+			step_action(s, "%s left on edge node %s for now (moved; %s): "
+			    "taken down there once the node is back", rec.hostname,
+			    all[had].edge_node, uerr.msg);
+			pthread_mutex_lock(&m->mu);
+			m->removals_pending++;
+			pthread_mutex_unlock(&m->mu);
+		} else {
+			step_note(s, 0, "%s left on edge node %s (moved; %s) and not "
+			    "recorded for removal: %s", rec.hostname, all[had].edge_node,
+			    uerr.msg, err->msg);
+			mcp_err_clear(err);
+		}
 	}
 	rc = 0;
 out:
@@ -409,6 +425,80 @@ out:
 	fleet_view_free(&v);
 	free(all);
 	return rc;
+}
+
+/*
+ * Edge routes left on an edge node that was away when they moved: take
+ * them down there once the node is healthy again.  Called by the health
+ * thread every tick; reads the database only while removals are pending
+ * and then only when a node has turned healthy or every 10 s.
+ */
+void
+master_edge_retry(struct master *m)
+{
+	struct mdb_edge *rm = NULL, *cur = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	size_t nrm = 0, ncur = 0, i, j, left = 0;
+	long long now = mcp_now_ms();
+	unsigned gen, pending;
+
+	pthread_mutex_lock(&m->mu);
+	gen = m->healthy_gen;
+	pending = m->removals_pending;
+	if (!m->removals_pending || (gen == m->removals_gen &&
+	    now < m->removals_next_ms)) {
+		pthread_mutex_unlock(&m->mu);
+		return;
+	}
+	m->removals_gen = gen;
+	m->removals_next_ms = now + 10000;
+	pthread_mutex_unlock(&m->mu);
+	if (mdb_edge_removal_list(m->db, &rm, &nrm, &err) == -1) {
+		log_warnx("edge removals: %s", err.msg);
+		return;
+	}
+	for (i = 0; i < nrm; i++) {
+		struct master_node *n;
+		int healthy = 0, there = 0;
+
+		pthread_mutex_lock(&m->mu);
+		if ((n = master_node_find(m, rm[i].edge_node)) != NULL)
+			healthy = n->health == HEALTH_HEALTHY;
+		pthread_mutex_unlock(&m->mu);
+		if (!healthy) {
+			left++;
+			continue;
+		}
+		master_lock_service(m, rm[i].service);
+		mcp_err_clear(&err);
+		/* a deploy may have put it back there meanwhile: then it stays */
+		if (mdb_edge_list(m->db, rm[i].service, &cur, &ncur, &err) == 0)
+			for (j = 0; j < ncur; j++)
+				if (strcmp(cur[j].hostname, rm[i].hostname) == 0 &&
+				    strcmp(cur[j].edge_node, rm[i].edge_node) == 0)
+					there = 1;
+		free(cur);
+		cur = NULL;
+		if (err.code == 0 && (there || edge_unset(m, &rm[i], &err) == 0) &&
+		    mdb_edge_removal_delete(m->db, rm[i].edge_node, rm[i].hostname,
+		    &err) == 0) {
+			if (!there)
+				log_info("edge route %s taken down on edge node %s (it had "
+				    "moved while the node was away)", rm[i].hostname,
+				    rm[i].edge_node);
+		} else {
+			log_warnx("edge route %s on edge node %s, to be taken down: %s "
+			    "(retried)", rm[i].hostname, rm[i].edge_node, err.msg);
+			left++;
+		}
+		master_unlock_service(m, rm[i].service);
+	}
+	free(rm);
+	/* none left, and none recorded since the list was read */
+	pthread_mutex_lock(&m->mu);
+	if (left == 0 && m->removals_pending == pending)
+		m->removals_pending = 0;
+	pthread_mutex_unlock(&m->mu);
 }
 
 static int

@@ -86,13 +86,15 @@ resources_from_pb(struct master_resources *r, const Mcp__V1__NodeResources *p)
 
 /* The node spoke (Register, Heartbeat): healthy, seen now (m->mu held). */
 static void
-node_heard(struct master_node *n, const Mcp__V1__NodeResources *res,
-    const char *how)
+node_heard(struct master *m, struct master_node *n,
+    const Mcp__V1__NodeResources *res, const char *how)
 {
 	resources_from_pb(&n->res, res);
-	if (n->health != HEALTH_HEALTHY)
+	if (n->health != HEALTH_HEALTHY) {
 		log_info("node %s (%s, %s): healthy (%s)", n->name, n->role,
 		    n->address, how);
+		m->healthy_gen++;
+	}
 	n->health = HEALTH_HEALTHY;
 	n->last_heartbeat = (int64_t)time(NULL);
 	n->last_seen_ms = mcp_now_ms();
@@ -155,7 +157,7 @@ rpc_register(void *ctx, const struct wire_caller *caller,
 		    prev);
 	mcp_strlcpy(n->advertise, r->advertise, sizeof(n->advertise));
 	mcp_strlcpy(n->version, r->version, sizeof(n->version));
-	node_heard(n, r->resources, "registered");
+	node_heard(m, n, r->resources, "registered");
 	saved = *n;
 	rc = 0;
 out:
@@ -192,7 +194,7 @@ rpc_heartbeat(void *ctx, const struct wire_caller *caller,
 	}
 	if (rate_check(n, "heartbeat", err) == -1)
 		goto out;
-	node_heard(n, r->resources, "heartbeat");
+	node_heard(m, n, r->resources, "heartbeat");
 	saved = *n;
 	rc = 0;
 out:

@@ -1,6 +1,6 @@
 #!/bin/bash
 # mcp-master over a fleet of network namespaces (SPEC §5): the master's
-# node m, two workers w1 and w2, an edge node e (bootstrap role), a client
+# node m, two workers w1 and w2, edge nodes e and e2 (bootstrap role), a client
 # namespace for the operator; real mutual TLS from `mcp ca`, real agents
 # and podman.  Checked: registration is identity-bound (agent-b as a,
 # an identity not in allowed_agents, an operator calling Register:
@@ -10,7 +10,9 @@
 # avoids the worker without a guest kernel; (public route ok for
 # www.example.net set up on the edge so that the client namespace reaches
 # the container through edge -> worker proxy -> container, verified
-# against the platform CA); a killed worker agent
+# against the platform CA); when e dies (SIGKILL) a redeploy moves the
+# public route to e2, and the master takes it down on e once e is back;
+# a worker agent killed with SIGKILL
 # turns its node unhealthy within the configured threshold and new
 # services go elsewhere while its container keeps running; healthy again
 # after a restart; a master restart keeps nodes and placements; undeploy
@@ -50,18 +52,20 @@ trap cleanup EXIT
 NET=10.98.$((RANDOM % 200 + 20)).
 fleet_init "$P" "$NET" || exit 1
 fleet_node m 2 && fleet_node w1 3 && fleet_node w2 4 && fleet_node e 5 &&
-	fleet_node client 6 && fleet_node dns 7 || exit 1
+	fleet_node client 6 && fleet_node dns 7 && fleet_node e2 8 || exit 1
 MIP=$(fleet_ip m) W1IP=$(fleet_ip w1) EIP=$(fleet_ip e) DIP=$(fleet_ip dns)
+E2IP=$(fleet_ip e2)
 
 hello_registry "$T" v1.0.0 || exit 1
 M="$MCP_BIN/mcp"
 "$M" ca init "$T/ca" >/dev/null || exit 1
-for n in m w1 w2 e; do
+for n in m w1 w2 e e2; do
 	"$M" ca issue "agent-$n" --san "IP:$(fleet_ip $n)" --ca "$T/ca" >/dev/null || exit 1
 done
 for id in "mcp-master --san IP:$MIP" operator agent-b agent-x \
 	"agent-w1 --intermediate --permit svc.test --out $T/iw1" \
-	"agent-e --intermediate --permit example.net --out $T/ie"; do
+	"agent-e --intermediate --permit example.net --out $T/ie" \
+	"agent-e2 --intermediate --permit example.net --out $T/ie2"; do
 	# shellcheck disable=SC2086
 	"$M" ca issue $id --ca "$T/ca" >/dev/null || exit 1
 done
@@ -74,7 +78,7 @@ dig_a() { fleet_exec client kdig "@$DIP" +short +timeout=2 "$1.svc.test" A; }
 
 # ---- the master: short health thresholds for the test
 master_config "$T/master.toml" "$MIP:9555" "$T/master" "$T/ca" "[registration]
-allowed_agents = [\"agent-m\", \"agent-w1\", \"agent-w2\", \"agent-e\", \"agent-b\"]
+allowed_agents = [\"agent-m\", \"agent-w1\", \"agent-w2\", \"agent-e\", \"agent-e2\", \"agent-b\"]
 max_nodes = 8
 [dns]
 server = \"$DIP\"
@@ -93,6 +97,10 @@ probe_timeout = 1
 [[nodes]]
 name = \"e\"
 address = \"$(fleet_ip e):9444\"
+role = \"edge\"
+[[nodes]]
+name = \"e2\"
+address = \"$E2IP:9444\"
 role = \"edge\""
 
 # ---- the operator's CLI, in the client namespace, through the master
@@ -112,13 +120,15 @@ proxy_conf() { # NODE: the node proxy on w1 (a worker) and e (the edge)
 		"$W1IP" "$T/iw1/agent-w1.crt" "$T/iw1/agent-w1.key" ;;
 	e) printf '[proxy]\nenabled = true\nedge = true\nbind = ["%s"]\nzone = "svc.test"\npublic_port = 443\nallowed_domains = ["example.net"]\nresolvers = ["%s:53"]\nissuer_cert = "%s"\nissuer_key = "%s"\n' \
 		"$EIP" "$DIP" "$T/ie/agent-e.crt" "$T/ie/agent-e.key" ;;
+	e2) printf '[proxy]\nenabled = true\nedge = true\nbind = ["%s"]\nzone = "svc.test"\npublic_port = 443\nallowed_domains = ["example.net"]\nresolvers = ["%s:53"]\nissuer_cert = "%s"\nissuer_key = "%s"\n' \
+		"$E2IP" "$DIP" "$T/ie2/agent-e2.crt" "$T/ie2/agent-e2.key" ;;
 	esac
 }
 agent_up() { # NAME
 	AGENT_DIR=${ADIR[$1]}
 	AGENT_NETNS="$P-$1" agent_start
 }
-for n in m w1 w2 e; do
+for n in m w1 w2 e e2; do
 	AGENT_EXTRA_UNIKERNEL="memory_mb = 1024
 vcpus = 2" master_agent_env "$T/$n" "$n" "$(fleet_ip $n)" "$T/ca" "$MIP:9555" \
 		"$(proxy_conf "$n")" || exit 1
@@ -135,11 +145,12 @@ node_field() { # NODE EXPR(on node n)
 	json_get "$(nodes_json)" "[$2 for n in j if n['node'] == '$1'][0]"
 }
 all_healthy() {
-	[ "$(json_get "$(nodes_json)" "sum(1 for n in j if n['health'] == 'healthy')")" = 4 ]
+	[ "$(json_get "$(nodes_json)" "sum(1 for n in j if n['health'] == 'healthy')")" = 5 ]
 }
-check "all four nodes register and are healthy" wait_for 30 all_healthy
+check "all five nodes register and are healthy" wait_for 30 all_healthy
 check "the master's own node has role master" [ "$(node_field m "n['role']")" = master ]
-check "the bootstrap edge keeps role edge" [ "$(node_field e "n['role']")" = edge ]
+check "the bootstrap edges keep role edge" \
+	[ "$(node_field e "n['role']")/$(node_field e2 "n['role']")" = edge/edge ]
 check "a worker reports its runtimes and version" \
 	[ "$(node_field w1 "'container' in n['runtimes'] and n['version'] != ''")" = True ]
 
@@ -158,7 +169,7 @@ expect_fail "an identity not in allowed_agents is refused" \
 expect_fail "an operator calling Register is refused" "PERMISSION_DENIED" \
 	register_as operator operator
 check "none of them became a node" \
-	[ "$(json_get "$(nodes_json)" "len(j)")" = 4 ]
+	[ "$(json_get "$(nodes_json)" "len(j)")" = 5 ]
 
 # ---- placement
 svc() { # NAME [EXTRA TOP-LEVEL LINES] [ROUTE]
@@ -187,8 +198,8 @@ placed_on() { node_field "$2" "'$1' in n['services']"; }
 check "s1 and s2 are spread over the two workers" \
 	[ "$(json_get "$(nodes_json)" "sorted(s for n in j if n['node'] in ('w1','w2') for s in n['services'])")" = "['s1', 's2']" -a \
 	  "$(json_get "$(nodes_json)" "[len(n['services']) for n in j if n['node'] in ('w1','w2')]")" = "[1, 1]" ]
-check "the edge and the master's node got nothing" \
-	[ "$(json_get "$(nodes_json)" "[len(n['services']) for n in j if n['node'] in ('e','m')]")" = "[0, 0]" ]
+check "the edges and the master's node got nothing" \
+	[ "$(json_get "$(nodes_json)" "[len(n['services']) for n in j if n['node'] in ('e','e2','m')]")" = "[0, 0, 0]" ]
 W_S2=$(json_get "$(nodes_json)" "[n['node'] for n in j if 's2' in n['services']][0]")
 W_OTHER=$([ "$W_S2" = w1 ] && echo w2 || echo w1)
 check "a pin is honoured" op deploy "$(svc s5 "node = \"$W_S2\"")"
@@ -227,14 +238,46 @@ OUT=$(op deploy "$(svc pub 'node = "w1"' "$PUB")" 2>&1)
 check "deploy pub (public www.example.net) succeeds with an ok edge step" \
 	sh -c "printf '%s' \"\$1\" | grep -q '^edge  *ok' && printf '%s' \"\$1\" | grep -q 'www.example.net on edge node e -> pub.svc.test:8443'" _ "$OUT"
 [ "$T_FAILS" = 0 ] || printf '%s\n' "$OUT"
-public_ok() {
+public_ok() { # [EDGE IP]
 	fleet_exec client curl -fsS -m 5 --cacert "$T/ca/ca.crt" \
-		--resolve "www.example.net:443:$EIP" https://www.example.net/ | grep -q 'hello from pub'
+		--resolve "www.example.net:443:${1:-$EIP}" https://www.example.net/ | grep -q 'hello from pub'
 }
 check "the public name answers from the client: edge -> w1 proxy -> container (platform CA)" \
 	wait_for 30 public_ok
-edge_listed() { op edge list | grep -qE '^www.example.net +pub +e +pub.svc.test:8443'; }
-check "edge list shows it" edge_listed
+edge_listed() { op edge list | grep -qE "^www.example.net +pub +$1 +pub.svc.test:8443"; }
+check "edge list shows it" edge_listed e
+edge_routes() { # [EDGE IP]: how many edge routes that edge node's agent has
+	fleet_exec client "$PY" tests/interop/agent_client.py --address "${1:-$EIP}:9444" \
+		--ca "$T/ca/ca.crt" --cert "$T/ca/mcp-master.crt" --key "$T/ca/mcp-master.key" \
+		--method ListEdgeRoutes --timeout 10 |
+		"$PY" -c 'import json,sys; print(len(json.load(sys.stdin).get("routes", [])))'
+}
+
+# ---- the edge node holding the route dies: a redeploy moves the route
+# to e2; e's own proxy was left running, so the master takes the route
+# down there once e is back
+AGENT_DIR=${ADIR[e]}
+check "e's agent killed (SIGKILL)" agent_kill
+e_unhealthy() { [ "$(node_field e "n['health']")" = unhealthy ]; }
+check "e turns unhealthy" wait_for 15 e_unhealthy
+OUT=$(op deploy "$T/pub.toml" 2>&1)
+check "redeploy pub: the route is set up on e2" \
+	sh -c "printf '%s' \"\$1\" | grep -q '^edge  *ok' && printf '%s' \"\$1\" | grep -q 'www.example.net on edge node e2 -> pub.svc.test:8443'" _ "$OUT"
+check "and reported as left on e until e is back" \
+	sh -c "printf '%s' \"\$1\" | grep -q 'www.example.net left on edge node e for now (moved; .*taken down there once the node is back'" _ "$OUT"
+[ "$T_FAILS" = 0 ] || printf '%s\n' "$OUT"
+check "edge list shows it on e2" edge_listed e2
+check "the public name answers through e2" wait_for 30 public_ok "$E2IP"
+check "e's proxy, left running by its dead agent, still serves the name" public_ok "$EIP"
+agent_up e || exit 1
+e_healthy() { [ "$(node_field e "n['health']")" = healthy ]; }
+check "e is healthy again after a restart" wait_for 20 e_healthy
+no_route_on_e() { [ "$(edge_routes "$EIP")" = 0 ]; }
+check "the master took the route down on e once e was back" wait_for 20 no_route_on_e
+check "its log says so" \
+	grep -q "edge route www.example.net taken down on edge node e (it had moved" "$T/master.log"
+check "the public name no longer answers through e" eval '! public_ok "$EIP"'
+check "e2 still has it and answers" eval '[ "$(edge_routes "$E2IP")" = 1 ] && public_ok "$E2IP"'
 
 # ---- a unikernel service avoids the worker without the unikernel runtime
 # (w1 now has more services than w2).  Whether the VM then boots depends
@@ -257,9 +300,10 @@ if [ "$(json_get "$UK" "j['success']")" = True ]; then
 	check "undeploy the unikernel service" op undeploy uk
 fi
 
-# ---- a worker's agent dies: unhealthy within the threshold, placements avoid it
+# ---- a worker's agent dies (SIGKILL, no graceful shutdown): unhealthy
+# within the threshold, placements avoid it
 AGENT_DIR=${ADIR[$W_S2]}
-agent_stop
+check "$W_S2's agent killed (SIGKILL)" agent_kill
 T0=$(date +%s)
 unhealthy() { [ "$(node_field "$W_S2" "n['health']")" = unhealthy ]; }
 check "$W_S2 turns unhealthy once its agent is gone" wait_for 15 unhealthy
@@ -301,14 +345,9 @@ nxdomain() { fleet_exec client kdig "@$DIP" +timeout=2 s1.svc.test A | grep -q '
 check "after undeploy kdig answers NXDOMAIN for s1.svc.test" nxdomain
 
 check "undeploy pub: the edge route goes too" op undeploy pub
-check "the public name no longer answers" eval '! public_ok'
-edge_routes() {
-	fleet_exec client "$PY" tests/interop/agent_client.py --address "$EIP:9444" \
-		--ca "$T/ca/ca.crt" --cert "$T/ca/mcp-master.crt" --key "$T/ca/mcp-master.key" \
-		--method ListEdgeRoutes --timeout 10 |
-		"$PY" -c 'import json,sys; print(len(json.load(sys.stdin).get("routes", [])))'
-}
-check "the edge node has no edge route left" [ "$(edge_routes)" = 0 ]
+check "the public name no longer answers" eval '! public_ok "$E2IP"'
+check "neither edge node has an edge route left" \
+	[ "$(edge_routes "$EIP")/$(edge_routes "$E2IP")" = 0/0 ]
 
 # ---- stop / start / restart go through the master to the placed node;
 # logs finds the placed node through the master

@@ -6,6 +6,8 @@
 #   agent_env_init DIR [REGISTRY]  podman env + DIR/agent.toml + DIR/mcp.toml
 #                                  (extra lines for [agent] / [unikernel] can be
 #                                  set in AGENT_EXTRA_AGENT / AGENT_EXTRA_UNIKERNEL)
+#   agent_kill                     SIGKILL + wait: the agent dies, no graceful
+#                                  shutdown (its containers, VMs, proxy stay)
 #   agent_start / agent_stop       start (wait until it answers) / SIGTERM + wait;
 #                                  with AGENT_NETNS set, the agent runs in that
 #                                  network namespace (nsenter, see fleet.sh)
@@ -137,6 +139,19 @@ agent_stop() {
 	done
 	echo "agent_stop: mcp-agent $pid ignored SIGTERM for 15 s" >&2
 	kill -KILL "$pid" 2>/dev/null
+	return 1
+}
+
+agent_kill() {
+	local pid _
+	[ -f "$AGENT_DIR/agent.pid" ] || return 1
+	pid=$(cat "$AGENT_DIR/agent.pid")
+	rm -f "$AGENT_DIR/agent.pid"
+	kill -KILL "$pid" || return 1
+	for _ in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
 	return 1
 }
 

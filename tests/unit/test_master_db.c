@@ -1,7 +1,7 @@
 /*
  * test_master_db.c: the master's database: a new file is migrated to the
- * latest version with the four tables; nodes, placements and edge routes
- * round-trip and survive a reopen (a master restart); a database from a
+ * latest version with its tables; nodes, placements, edge routes and
+ * pending edge removals round-trip and survive a reopen (a master restart); a database from a
  * newer master is refused rather than downgraded.
  */
 #include <setjmp.h>
@@ -88,6 +88,12 @@ test_roundtrip_and_reopen(void **state)
 	strcpy(e.backend_hostname, "hello.svc.test");
 	e.backend_port = 8443;
 	assert_int_equal(mdb_edge_put(db, &e, &err), 0);
+	/* moved to e2 while w1 was away: to be taken down on w1 later */
+	assert_int_equal(mdb_edge_removal_put(db, &e, &err), 0);
+	assert_int_equal(mdb_edge_removal_put(db, &e, &err), 0);	/* once */
+	strcpy(e.edge_node, "e2");
+	assert_int_equal(mdb_edge_removal_put(db, &e, &err), 0);
+	strcpy(e.edge_node, "w1");
 	mdb_close(db);
 
 	/* a restart: everything is still there */
@@ -114,6 +120,19 @@ test_roundtrip_and_reopen(void **state)
 	free(edges);
 	assert_int_equal(mdb_edge_list(db, "other", &edges, &ne, &err), 0);
 	assert_int_equal(ne, 0);
+	free(edges);
+	assert_int_equal(mdb_edge_removal_list(db, &edges, &ne, &err), 0);
+	assert_int_equal(ne, 2);	/* ordered by edge node */
+	assert_string_equal(edges[0].edge_node, "e2");
+	assert_string_equal(edges[1].edge_node, "w1");
+	assert_string_equal(edges[1].hostname, "www.example.net");
+	assert_string_equal(edges[1].service, "hello");
+	assert_string_equal(edges[1].backend_hostname, "hello.svc.test");
+	free(edges);
+	assert_int_equal(mdb_edge_removal_delete(db, "w1", "www.example.net", &err), 0);
+	assert_int_equal(mdb_edge_removal_list(db, &edges, &ne, &err), 0);
+	assert_int_equal(ne, 1);
+	assert_string_equal(edges[0].edge_node, "e2");
 	free(edges);
 	assert_int_equal(mdb_edge_delete(db, "www.example.net", &err), 0);
 	assert_int_equal(mdb_placement_delete(db, "hello", &err), 0);
