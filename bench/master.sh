@@ -7,6 +7,9 @@
 #     holding SERVICES services (default 50) recorded with active = false
 #     so the cores are not swamped, versus the slowest single agent's own
 #     `ps` (target ratio <= 1.5);
+#     The master runs with -v and logs where each Status spent its time
+#     (database, the fan-out to the agents, the merge): their medians are
+#     printed too.  One untimed warm-up round first, for both sides.
 #  3. the master's RSS with NODES nodes and NODES x SERVICES placements.
 # Root; after `make`.  Not a test.
 set -u
@@ -46,7 +49,7 @@ master_config "$T/master.toml" "$MIP:9555" "$T/master" "$T/ca" "[registration]
 max_nodes = $((NODES + 1))"
 op_config "$T/op.toml" "$MIP:9555" "$T/ca"
 OP_NS=$P-client OP_CONFIG=$T/op.toml
-master_start "$P-m" "$T/master.toml" "$T/master.log" || exit 1
+MASTER_ARGS=-v master_start "$P-m" "$T/master.toml" "$T/master.log" || exit 1
 
 for i in $(seq 1 "$NODES"); do
 	n=n$i
@@ -113,6 +116,13 @@ for i in $(seq 1 "$NODES"); do
 	done
 done
 echo "placed $((NODES * SVCS)) inactive services in $(($(now_ms) - t0)) ms"
+# warm-up (untimed): every agent's first listing after the deploys, and
+# the master's, so that neither side's first run pays for the other
+op ps >/dev/null
+for i in $(seq 1 "$NODES"); do
+	nsenter "--net=/var/run/netns/$P-client" "$M" -c "$T/n$i.toml" ps --direct >/dev/null
+done
+STATUS_LOG_FROM=$(wc -l <"$T/master.log")
 ps_master=() ps_slowest=() ps_all=()
 for r in $(seq 1 "$RUNS"); do
 	t0=$(now_ms)
@@ -142,6 +152,15 @@ echo "mcp ps over $NODES agents x $SVCS services (median of $RUNS):"
 echo "  slowest single agent : ${sm} ms   (runs: ${ps_slowest[*]})"
 echo "  through master       : ${pm} ms   (runs: ${ps_master[*]})"
 awk -v a="$pm" -v b="$sm" 'BEGIN { printf "  ratio                : %.2f (target <= 1.5)\n", a / b }'
+# the master's own account of each timed Status (mcp-master -v)
+tail -n +"$((STATUS_LOG_FROM + 1))" "$T/master.log" | grep 'status: database' |
+	sed -n 's/.*database \([0-9]*\) ms, [0-9]* node(s) asked in \([0-9]*\) ms (slowest [^,]*, \([0-9]*\) ms), [0-9]* service(s) merged in \([0-9]*\) ms/\1 \2 \3 \4/p' |
+	head -n "$RUNS" >"$T/status.ms"
+if [ -s "$T/status.ms" ]; then
+	col() { awk -v c="$1" '{print $c}' "$T/status.ms" | median; }
+	echo "  in the master (median): database $(col 1) ms, fan-out to $NODES agents $(col 2) ms" \
+		"(slowest agent's answer $(col 3) ms), merge $(col 4) ms"
+fi
 pa=$(printf '%s\n' "${ps_all[@]}" | median)
 echo "  all agents' own ps at once (wall): ${pa} ms   (runs: ${ps_all[*]})"
 awk -v a="$pm" -v b="$pa" 'BEGIN { printf "  ratio master/all-at-once : %.2f\n", a / b }'

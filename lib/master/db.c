@@ -271,15 +271,15 @@ mdb_node_list(struct mdb *d, struct master_node **out, size_t *n, struct mcp_err
 }
 
 static void
-mdb_placement_row(sqlite3_stmt *st, struct mdb_placement *p)
+mdb_placement_row(sqlite3_stmt *st, struct mdb_placement *p, int with_def)
 {
 	const unsigned char *def;
 
 	mdb_col(p->service, sizeof(p->service), st, 0);
 	mdb_col(p->node, sizeof(p->node), st, 1);
 	mdb_col(p->tier, sizeof(p->tier), st, 2);
-	def = sqlite3_column_text(st, 3);
-	p->definition = xstrdup(def ? (const char *)def : "");
+	def = with_def ? sqlite3_column_text(st, 3) : NULL;
+	p->definition = with_def ? xstrdup(def ? (const char *)def : "") : NULL;
 	p->created_at = sqlite3_column_int64(st, 4);
 	p->updated_at = sqlite3_column_int64(st, 5);
 }
@@ -301,7 +301,7 @@ mdb_placement_get(struct mdb *d, const char *service, struct mdb_placement *p,
 	if (st) {
 		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
 		if ((s = sqlite3_step(st)) == SQLITE_ROW) {
-			mdb_placement_row(st, p);
+			mdb_placement_row(st, p, 1);
 			*found = 1;
 			rc = 0;
 		} else
@@ -370,15 +370,16 @@ mdb_placement_list(struct mdb *d, struct mdb_placement **out, size_t *n,
 	*out = xcalloc(cap, sizeof(**out));
 	*n = 0;
 	pthread_mutex_lock(&d->mu);
-	st = mdb_prep(d, "SELECT " PLACEMENT_COLS " FROM placements ORDER BY service",
-	    "list placements", err);
+	/* no definitions: the listing serves counts and status (800 rows) */
+	st = mdb_prep(d, "SELECT service, node, tier, NULL, created_at, updated_at"
+	    " FROM placements ORDER BY service", "list placements", err);
 	while (st && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap *= 2;
 			if ((*out = realloc(*out, cap * sizeof(**out))) == NULL)
 				abort();
 		}
-		mdb_placement_row(st, &(*out)[(*n)++]);
+		mdb_placement_row(st, &(*out)[(*n)++], 0);
 	}
 	if (st) {
 		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list placements");

@@ -46,6 +46,7 @@ int mdb_placement_get(struct mdb *db, const char *service, struct mdb_placement 
 int mdb_placement_put(struct mdb *db, const struct mdb_placement *p,
     struct mcp_err *err);
 int mdb_placement_delete(struct mdb *db, const char *service, struct mcp_err *err);
+/* Every placement, without its definition (NULL; mdb_placement_get has it). */
 int mdb_placement_list(struct mdb *db, struct mdb_placement **out, size_t *n,
     struct mcp_err *err);
 void mdb_placements_free(struct mdb_placement *p, size_t n);

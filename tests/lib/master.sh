@@ -7,7 +7,8 @@
 #   op_config FILE ADDR CADIR    a CLI config for identity "operator"
 #                                through the master at ADDR
 #   master_start NS CONFIG LOG   start it in namespace NS (MASTER_PID);
-#                                waits until `op node list` answers
+#                                waits until `op node list` answers;
+#                                MASTER_ARGS: more arguments (e.g. -v)
 #   master_stop                  SIGTERM, wait; its exit status
 #   op ARGS...                   the CLI as operator, from namespace
 #                                $OP_NS with config $OP_CONFIG
@@ -48,7 +49,8 @@ op() {
 master_start() {
 	local _
 	# nsenter itself, not a shell function, so that $! is mcp-master
-	nsenter "--net=/var/run/netns/$1" "$MCP_BIN/mcp-master" -c "$2" >>"$3" 2>&1 &
+	# shellcheck disable=SC2086
+	nsenter "--net=/var/run/netns/$1" "$MCP_BIN/mcp-master" -c "$2" ${MASTER_ARGS:-} >>"$3" 2>&1 &
 	MASTER_PID=$!
 	for _ in $(seq 1 100); do
 		kill -0 "$MASTER_PID" 2>/dev/null || { tail "$3" >&2; return 1; }
