@@ -143,8 +143,10 @@ master_free(struct master *m)
 		m->locks = l->next;
 		free(l);
 	}
-	free(m->holds);
-	m->holds = NULL;
+	free(m->holds.v);
+	free(m->edge_holds.v);
+	memset(&m->holds, 0, sizeof(m->holds));
+	memset(&m->edge_holds, 0, sizeof(m->edge_holds));
 	mdb_close(m->db);
 	m->db = NULL;
 	master_config_free(&m->cfg);

@@ -13,8 +13,9 @@
  * Concurrency: RPC handlers run on their own threads.  m->mu guards the
  * node table; the database serialises itself; operations on one service
  * are serialised by master_lock_service, different services proceed in
- * parallel; m->place_mu makes choosing a node and holding it (m->holds)
- * one step, so concurrent deploys never choose from stale counts.  The health thread probes nodes whose heartbeats stopped.
+ * parallel; m->place_mu makes choosing a node and holding it (m->holds,
+ * m->edge_holds) one step, so concurrent deploys never choose from stale
+ * counts.  The health thread probes nodes whose heartbeats stopped.
  */
 #ifndef MCP_MASTER_MASTER_H
 #define MCP_MASTER_MASTER_H
@@ -174,10 +175,16 @@ struct master_lock {
 	struct master_lock *next;
 };
 
-/* A placement held for a deploy in flight (ops.c, under place_mu). */
+/* A node held for a deploy in flight (ops.c, under place_mu): a
+ * service's placement, or a public hostname's edge node. */
 struct master_hold {
-	char service[64];
+	char key[256];		/* service, or hostname */
 	char node[64];
+};
+
+struct master_holds {
+	struct master_hold *v;
+	size_t n;
 };
 
 struct master {
@@ -194,10 +201,11 @@ struct master {
 	size_t nretired;
 	struct master_lock *locks;	/* services being operated on */
 	/* place_mu: choosing a node and holding it, and recording a held
-	 * placement, are each atomic against other deploys' choices */
+	 * placement or edge route, are each atomic against other deploys'
+	 * choices */
 	pthread_mutex_t place_mu;
-	struct master_hold *holds;
-	size_t nholds;
+	struct master_holds holds;	/* service -> node */
+	struct master_holds edge_holds;	/* public hostname -> edge node */
 	int stopping;
 	unsigned healthy_gen;		/* bumped when a node turns healthy */
 	unsigned removals_pending;	/* nonzero: edge removals may wait (ops.c) */

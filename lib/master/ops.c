@@ -118,7 +118,7 @@ fleet_view_get(struct master *m, const struct mdb_placement *pl, size_t npl,
     int holds, struct fleet_view *v)
 {
 	struct place_ref *rec, *held;
-	size_t i, j, nheld = holds ? m->nholds : 0;
+	size_t i, j, nheld = holds ? m->holds.n : 0;
 
 	pthread_mutex_lock(&m->mu);
 	v->n = m->nnodes;
@@ -154,36 +154,46 @@ fleet_view_get(struct master *m, const struct mdb_placement *pl, size_t npl,
 		rec[i].node = pl[i].node;
 	}
 	for (i = 0; i < nheld; i++) {
-		held[i].service = m->holds[i].service;
-		held[i].node = m->holds[i].node;
+		held[i].service = m->holds.v[i].key;
+		held[i].node = m->holds.v[i].node;
 	}
 	master_place_count(v->pn, v->n, rec, npl, held, nheld);
 	free(rec);
 	free(held);
 }
 
-/* Hold node for service until its deploy is recorded or fails
- * (m->place_mu held). */
+/* Hold node for key (a service, a hostname) until what it was chosen
+ * for is recorded or failed (m->place_mu held). */
 static void
-hold_add(struct master *m, const char *service, const char *node)
+hold_add(struct master_holds *hs, const char *key, const char *node)
 {
 	struct master_hold *h;
 
-	m->holds = realloc(m->holds, (m->nholds + 1) * sizeof(*m->holds));
-	if (m->holds == NULL)
+	hs->v = realloc(hs->v, (hs->n + 1) * sizeof(*hs->v));
+	if (hs->v == NULL)
 		abort();
-	h = &m->holds[m->nholds++];
-	mcp_strlcpy(h->service, service, sizeof(h->service));
+	h = &hs->v[hs->n++];
+	mcp_strlcpy(h->key, key, sizeof(h->key));
 	mcp_strlcpy(h->node, node, sizeof(h->node));
 }
 
-/* Release service's hold (m->place_mu held). */
-static void
-hold_drop(struct master *m, const char *service)
+/* key's hold, or NULL (m->place_mu held). */
+static const struct master_hold *
+hold_find(const struct master_holds *hs, const char *key)
 {
-	for (size_t i = 0; i < m->nholds; i++)
-		if (strcmp(m->holds[i].service, service) == 0) {
-			m->holds[i] = m->holds[--m->nholds];
+	for (size_t i = 0; i < hs->n; i++)
+		if (strcmp(hs->v[i].key, key) == 0)
+			return &hs->v[i];
+	return NULL;
+}
+
+/* Release key's hold (m->place_mu held). */
+static void
+hold_drop(struct master_holds *hs, const char *key)
+{
+	for (size_t i = 0; i < hs->n; i++)
+		if (strcmp(hs->v[i].key, key) == 0) {
+			hs->v[i] = hs->v[--hs->n];
 			return;
 		}
 }
@@ -315,6 +325,73 @@ edge_remove(struct master *m, const struct mdb_edge *e, struct mcp_err *err)
 	return mdb_edge_delete(m->db, e->hostname, err);
 }
 
+/*
+ * Choose the edge node for r and hold it, in one step under place_mu:
+ * the one it is on if healthy, else the healthy edge with the fewest
+ * routes, counting those recorded and those held by deploys in flight.
+ * *had: r's recorded row in all[], or -1.  The index, or -1 with err.
+ */
+static int
+edge_choose(struct master *m, const struct svc_def *def,
+    const struct svc_route *r, struct fleet_view *v, struct mdb_edge **all,
+    size_t *nall, int *had, struct mcp_err *err)
+{
+	struct place_ref *rec = NULL, *held = NULL;
+	int *counts = NULL, pick = -1, rc = -1;
+	size_t i, j;
+
+	*had = -1;
+	pthread_mutex_lock(&m->place_mu);
+	if (mdb_edge_list(m->db, NULL, all, nall, err) == -1)
+		goto out;
+	if (hold_find(&m->edge_holds, r->hostname) != NULL) {
+		mcp_err_set(err, MCP_E_EXISTS, "%s: being set up by another deploy "
+		    "at this moment", r->hostname);
+		goto out;
+	}
+	fleet_view_get(m, NULL, 0, 0, v);
+	rec = xcalloc(*nall + 1, sizeof(*rec));
+	held = xcalloc(m->edge_holds.n + 1, sizeof(*held));
+	for (i = 0; i < *nall; i++) {
+		rec[i].service = (*all)[i].hostname;
+		rec[i].node = (*all)[i].edge_node;
+		if (strcmp((*all)[i].hostname, r->hostname) != 0)
+			continue;
+		if (strcmp((*all)[i].service, def->name) != 0) {
+			mcp_err_set(err, MCP_E_EXISTS, "%s: already an edge route of "
+			    "service %s", r->hostname, (*all)[i].service);
+			goto out;
+		}
+		*had = (int)i;
+		for (j = 0; j < v->n; j++)
+			if (strcmp((*all)[i].edge_node, v->names[j]) == 0)
+				pick = (int)j;
+	}
+	for (i = 0; i < m->edge_holds.n; i++) {
+		held[i].service = m->edge_holds.v[i].key;
+		held[i].node = m->edge_holds.v[i].node;
+	}
+	master_place_count(v->pn, v->n, rec, *nall, held, m->edge_holds.n);
+	counts = xcalloc(v->n + 1, sizeof(int));
+	for (j = 0; j < v->n; j++)
+		counts[j] = v->pn[j].placed;
+	if (pick < 0 || !v->pn[pick].healthy)
+		pick = master_place_edge(v->pn, counts, v->n);
+	if (pick < 0)
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "%s: no healthy edge node",
+		    r->hostname);
+	else {
+		hold_add(&m->edge_holds, r->hostname, v->names[pick]);
+		rc = pick;
+	}
+out:
+	pthread_mutex_unlock(&m->place_mu);
+	free(rec);
+	free(held);
+	free(counts);
+	return rc;
+}
+
 /* Set up one public route on an edge node (the one it has, else the
  * least loaded) and record it. */
 static int
@@ -328,8 +405,8 @@ edge_setup(struct master *m, const struct svc_def *def,
 	ProtobufCMessage *resp = NULL;
 	struct wire_client *wc;
 	char inst[SVC_INSTANCE_MAX];
-	size_t nall = 0, i, j;
-	int *counts = NULL, pick = -1, rc = -1, had = -1;
+	size_t nall = 0;
+	int pick, rc = -1, had = -1, held = 0, put;
 
 	if (!domain_allowed(m, r->hostname))
 		return mcp_err_set(err, MCP_E_INVALID, "%s: not under [edge] "
@@ -337,35 +414,10 @@ edge_setup(struct master *m, const struct svc_def *def,
 	if (m->cfg.dns.zone[0] == '\0')
 		return mcp_err_set(err, MCP_E_PRECONDITION, "%s: no internal zone "
 		    "([dns] zone) to name the backend by", r->hostname);
-	if (mdb_edge_list(m->db, NULL, &all, &nall, err) == -1)
-		return -1;
 	memset(&rec, 0, sizeof(rec));
-	fleet_view_get(m, NULL, 0, 0, &v);
-	counts = xcalloc(v.n + 1, sizeof(int));
-	for (i = 0; i < nall; i++)
-		for (j = 0; j < v.n; j++)
-			if (strcmp(all[i].edge_node, v.names[j]) == 0) {
-				counts[j]++;
-				if (strcmp(all[i].hostname, r->hostname) == 0)
-					pick = (int)j;
-			}
-	for (i = 0; i < nall; i++) {
-		if (strcmp(all[i].hostname, r->hostname) != 0)
-			continue;
-		if (strcmp(all[i].service, def->name) != 0) {
-			mcp_err_set(err, MCP_E_EXISTS, "%s: already an edge route of "
-			    "service %s", r->hostname, all[i].service);
-			goto out;
-		}
-		had = (int)i;
-	}
-	if (pick < 0 || !v.pn[pick].healthy)
-		pick = master_place_edge(v.pn, counts, v.n);
-	if (pick < 0) {
-		mcp_err_set(err, MCP_E_UNAVAILABLE, "%s: no healthy edge node",
-		    r->hostname);
+	if ((pick = edge_choose(m, def, r, &v, &all, &nall, &had, err)) < 0)
 		goto out;
-	}
+	held = 1;
 	svc_instance_name(inst, sizeof(inst), def->name, c->name);
 	mcp_strlcpy(rec.hostname, r->hostname, sizeof(rec.hostname));
 	mcp_strlcpy(rec.service, def->name, sizeof(rec.service));
@@ -386,7 +438,13 @@ edge_setup(struct master *m, const struct svc_def *def,
 		mcp_err_prefix(err, "%s on edge node %s", r->hostname, rec.edge_node);
 		goto out;
 	}
-	if (mdb_edge_put(m->db, &rec, err) == -1)
+	/* recorded and released at once: a route is always counted */
+	pthread_mutex_lock(&m->place_mu);
+	put = mdb_edge_put(m->db, &rec, err);
+	hold_drop(&m->edge_holds, rec.hostname);
+	held = 0;
+	pthread_mutex_unlock(&m->place_mu);
+	if (put == -1)
 		goto out;
 	step_action(s, "%s on edge node %s -> %s:%d", rec.hostname, rec.edge_node,
 	    rec.backend_hostname, rec.backend_port);
@@ -419,9 +477,13 @@ edge_setup(struct master *m, const struct svc_def *def,
 	}
 	rc = 0;
 out:
+	if (held) {
+		pthread_mutex_lock(&m->place_mu);
+		hold_drop(&m->edge_holds, r->hostname);
+		pthread_mutex_unlock(&m->place_mu);
+	}
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);
-	free(counts);
 	fleet_view_free(&v);
 	free(all);
 	return rc;
@@ -589,7 +651,7 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	place_request_from(def, found ? cur.node : NULL, &preq);
 	if ((pick = master_place(v.pn, v.n, m->cfg.node, &preq, err)) >= 0 &&
 	    !found) {
-		hold_add(m, def->name, v.names[pick]);
+		hold_add(&m->holds, def->name, v.names[pick]);
 		held = 1;
 	}
 	pthread_mutex_unlock(&m->place_mu);
@@ -629,7 +691,7 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 		} else
 			step_action(sd, "placed on %s", v.names[pick]);
 		if (held)
-			hold_drop(m, def->name);
+			hold_drop(&m->holds, def->name);
 		held = 0;
 		pthread_mutex_unlock(&m->place_mu);
 	}
@@ -649,7 +711,7 @@ out:
 	if (held) {
 		/* not recorded (the deploy step failed): the node is free again */
 		pthread_mutex_lock(&m->place_mu);
-		hold_drop(m, def->name);
+		hold_drop(&m->holds, def->name);
 		pthread_mutex_unlock(&m->place_mu);
 	}
 	if (aresp)

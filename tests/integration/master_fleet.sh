@@ -279,6 +279,33 @@ check "its log says so" \
 check "the public name no longer answers through e" eval '! public_ok "$EIP"'
 check "e2 still has it and answers" eval '[ "$(edge_routes "$E2IP")" = 1 ] && public_ok "$E2IP"'
 
+# ---- three public services deployed at once (pinned to m, recorded with
+# active = false so that their edge steps come close together): with e
+# at 0 routes and e2 at 1, the edge choices count each other, 2 / 2
+# (from the recorded routes alone all three would go to e)
+PIDS=()
+for x in pa pb pc; do
+	op deploy "$(svc "$x" 'node = "m"
+active = false' "[[components.routes]]
+name = \"https\"
+port = 8443
+mode = \"l7\"
+hostname = \"$x.example.net\"
+public = true")" >"$T/$x.out" 2>&1 &
+	PIDS+=($!)
+done
+RCS=
+for p in "${PIDS[@]}"; do wait "$p"; RCS="$RCS$?"; done
+check "three public deploys at once all succeed" [ "$RCS" = 000 ]
+[ "$RCS" = 000 ] || cat "$T"/p[abc].out
+edge_counts() { op --json edge list | "$PY" -c 'import json,sys; from collections import Counter; c = Counter(r["edge_node"] for r in json.load(sys.stdin)); print(c["e"], c["e2"])'; }
+check "their edge routes spread: e and e2 hold 2 each" [ "$(edge_counts)" = "2 2" ]
+for x in pa pb pc; do
+	check "undeploy $x" op undeploy "$x"
+done
+check "the edges are back to 0 and 1 route" \
+	[ "$(edge_routes "$EIP")/$(edge_routes "$E2IP")" = 0/1 ]
+
 # ---- a unikernel service avoids the worker without the unikernel runtime
 # (w1 now has more services than w2).  Whether the VM then boots depends
 # on the agent finding the image in the node's own store (the registry is
