@@ -211,6 +211,7 @@ struct master {
 	unsigned removals_pending;	/* nonzero: edge removals may wait (ops.c) */
 	unsigned removals_gen;
 	long long removals_next_ms;
+	long long removals_backoff_ms;	/* after failed attempts */
 	pthread_t health;
 	int health_running;
 };

@@ -493,14 +493,16 @@ out:
  * Edge routes left on an edge node that was away when they moved: take
  * them down there once the node is healthy again.  Called by the health
  * thread every tick; reads the database only while removals are pending
- * and then only when a node has turned healthy or every 10 s.
+ * and then only when a node has turned healthy, or after a failed attempt
+ * 1 s, 2 s, ... up to 60 s later (a node just back may not answer yet:
+ * its channel may still be backing off), else every 10 s.
  */
 void
 master_edge_retry(struct master *m)
 {
 	struct mdb_edge *rm = NULL, *cur = NULL;
 	struct mcp_err err = MCP_ERR_INIT;
-	size_t nrm = 0, ncur = 0, i, j, left = 0;
+	size_t nrm = 0, ncur = 0, i, j, left = 0, failed = 0;
 	long long now = mcp_now_ms();
 	unsigned gen, pending;
 
@@ -552,6 +554,7 @@ master_edge_retry(struct master *m)
 			log_warnx("edge route %s on edge node %s, to be taken down: %s "
 			    "(retried)", rm[i].hostname, rm[i].edge_node, err.msg);
 			left++;
+			failed++;
 		}
 		master_unlock_service(m, rm[i].service);
 	}
@@ -560,6 +563,13 @@ master_edge_retry(struct master *m)
 	pthread_mutex_lock(&m->mu);
 	if (left == 0 && m->removals_pending == pending)
 		m->removals_pending = 0;
+	if (failed) {
+		m->removals_backoff_ms = m->removals_backoff_ms == 0 ? 1000 :
+		    m->removals_backoff_ms >= 30000 ? 60000 :
+		    m->removals_backoff_ms * 2;
+		m->removals_next_ms = mcp_now_ms() + m->removals_backoff_ms;
+	} else
+		m->removals_backoff_ms = 0;
 	pthread_mutex_unlock(&m->mu);
 }
 

@@ -274,7 +274,7 @@ e_healthy() { [ "$(node_field e "n['health']")" = healthy ]; }
 check "e is healthy again after a restart" wait_for 20 e_healthy
 no_route_on_e() { [ "$(edge_routes "$EIP")" = 0 ]; }
 check "the master took the route down on e once e was back" wait_for 20 no_route_on_e
-check "its log says so" \
+check "its log says so" wait_for 10 \
 	grep -q "edge route www.example.net taken down on edge node e (it had moved" "$T/master.log"
 check "the public name no longer answers through e" eval '! public_ok "$EIP"'
 check "e2 still has it and answers" eval '[ "$(edge_routes "$E2IP")" = 1 ] && public_ok "$E2IP"'
