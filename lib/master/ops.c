@@ -6,9 +6,10 @@
  * refused) -> DNS A records <instance>.<zone> -> edge routes for public
  * hostnames; one result per step, partial failure reported exactly.  The
  * hold makes placement atomic: concurrent deploys of different services
- * count each other's choices, so they spread as sequential ones would.  Undeploy: the worker first, then edge routes, DNS, rows; best
- * effort, each failure reported, and a row is dropped only once what it
- * points at is gone.  Status: every agent asked once, in parallel, each
+ * count each other's choices, so they spread as sequential ones would
+ * (edge nodes for public routes likewise).  Undeploy: the worker first,
+ * then edge routes, DNS, rows; best effort, each failure reported, and a
+ * row is dropped only once what it points at is gone.  Status: every agent asked once, in parallel, each
  * with a deadline, merged with placements (stale, orphan, unreachable).
  */
 #include "master/ops.h"
