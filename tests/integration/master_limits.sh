@@ -70,10 +70,8 @@ op_config "$T/op.toml" "$MIP:9555" "$T/ca"
 OP_NS=$P-client OP_CONFIG=$T/op.toml
 master_start "$P-m" "$T/master.toml" "$T/master.log" || { echo "mcp-master did not start"; exit 1; }
 
-declare -A ADIR
 for n in w1 w2; do
 	master_agent_env "$T/$n" "$n" "$(fleet_ip $n)" "$T/ca" "$MIP:9555" || exit 1
-	ADIR[$n]=$AGENT_DIR
 	DIRS+=("$AGENT_DIR")
 	penv_podman pull --tls-verify=false "$REGISTRY/hello:v1.0.0" >/dev/null || exit 1
 	AGENT_NETNS="$P-$n" agent_start || exit 1
