@@ -1,7 +1,7 @@
 #!/bin/bash
 # CLI manners (issue 12): --help on stdout with exit 0, --version equal to
-# lib/util/version.h, `mcp COMMAND --help` for every command `mcp --help`
-# lists, usage errors exit 2 with the usage on stderr, operational errors
+# lib/util/version.h (mcp, mcp-agent, mcp-master), `mcp COMMAND --help`
+# for every command `mcp --help` lists, usage errors exit 2 with the usage on stderr, operational errors
 # exit 1 (an unreachable agent: naming the socket and the likely cause);
 # mcp-agent --check-config exits 0 on a valid configuration and 1
 # naming file and line on a broken one, without creating anything.  The
@@ -108,6 +108,26 @@ run "$BIN/mcp-agent" -c "$T/bad2.toml" --check-config
 run "$BIN/mcp-agent" -c "$T/missing.toml" --check-config
 expect 1 "mcp-agent --check-config (missing file)"
 
+# --- mcp-master ----------------------------------------------------------
+run "$BIN/mcp-master" --help
+expect 0 "mcp-master --help"
+[[ $out == usage:\ mcp-master* ]] || fail "mcp-master --help: no usage on stdout"
+run "$BIN/mcp-master" --version
+expect 0 "mcp-master --version"
+[ "$out" = "mcp-master $VERSION" ] || fail "mcp-master --version printed '$out'"
+run "$BIN/mcp-master"
+expect 2 "mcp-master without -c"
+run "$BIN/mcp-master" -c examples/config/master.toml extra
+expect 2 "mcp-master with an argument"
+sed "s|/var/lib/mcp-master|$T/mstate|" examples/config/master.toml >"$T/master.toml"
+run "$BIN/mcp-master" -c "$T/master.toml" --check-config
+expect 0 "mcp-master --check-config (valid)"
+[ ! -e "$T/mstate" ] || fail "mcp-master --check-config created the state directory"
+printf '[master]\nnode = "m"\nfrobnicate = 1\n' >"$T/mbad.toml"
+run "$BIN/mcp-master" -c "$T/mbad.toml" --check-config
+expect 1 "mcp-master --check-config (unknown key)"
+[[ $errout == *"$T/mbad.toml"*frobnicate* ]] || fail "mcp-master --check-config: $errout"
+
 # --- manual pages --------------------------------------------------------
 make -s build/man/mcp-agent.toml.5 || fail "make build/man/mcp-agent.toml.5"
 for m in man/*.[1-8] build/man/*.[1-8]; do
@@ -122,7 +142,7 @@ for c in $COMMANDS; do
 	grep -q "^\.It Cm $c\( \|$\)" man/mcp.1 || fail "man/mcp.1 has no entry for command $c"
 done
 # every long option either binary prints is documented in its page
-for pair in "mcp:man/mcp.1" "mcp-agent:man/mcp-agent.8"; do
+for pair in "mcp:man/mcp.1" "mcp-agent:man/mcp-agent.8" "mcp-master:man/mcp-master.8"; do
 	b=${pair%%:*} page=${pair#*:}
 	for o in $("$BIN/$b" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 		grep -q -- "Fl \\\\-${o#--}\\b" "$page" || fail "$page does not document $o"
@@ -144,7 +164,6 @@ for k in $AGENT_KEYS; do
 	grep -q "^\.It Ic $k$" build/man/mcp-agent.toml.5 ||
 	    fail "mcp-agent.toml(5) (examples/config/agent.toml) has no entry for key $k"
 done
-[ -e cmd/mcp-master ] && { [ -e man/mcp-master.8 ] || fail "cmd/mcp-master exists but man/mcp-master.8 does not"; }
 
 # --- bash completion -----------------------------------------------------
 mkdir -p "$T/svcs"
