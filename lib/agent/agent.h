@@ -55,6 +55,8 @@ struct agent {
 	struct wire_server *server;
 	int64_t started_at;
 	char notify_socket[128];	/* $NOTIFY_SOCKET taken by the main; "" = none */
+	int systemd_scope;		/* QEMU and HAProxy start in their own systemd
+					   scopes ([agent] systemd_scope, util/sdscope.h) */
 
 	int proxy_on;			/* [proxy] enabled: routes go through HAProxy */
 	struct proxy_driver proxy;

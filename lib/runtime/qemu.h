@@ -64,6 +64,12 @@ struct qemu_config {
 	 * user-mode networking.  Copied.
 	 */
 	const struct net_bridge *bridge;
+	/*
+	 * 1: start QEMU through `systemd-run --scope` in a transient unit
+	 * mcp-vm-<name>.scope (util/sdscope.h), so that it is outside the
+	 * agent's cgroup and no stop of the agent's unit reaches it.
+	 */
+	int systemd_scope;
 };
 
 /* The unikernel runtime; copies what it needs from cfg. */
