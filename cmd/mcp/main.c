@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/version.h"
@@ -141,6 +142,9 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	c.cmd = cmd->name;
+	/* progress lines and table widths follow the terminal, if stdout is one */
+	c.progress = isatty(STDOUT_FILENO) && !c.json;
+	c.width = cli_term_width(STDOUT_FILENO);
 	/* --direct anywhere after the command: talk to the agents themselves */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--direct") == 0) {

@@ -30,6 +30,13 @@ struct cli_config {
 struct cli {
 	struct cli_config cfg;
 	int json;
+	/*
+	 * stdout is a terminal (and not --json): long operations print their
+	 * steps as the agent reports them (deploy through DeployStream).
+	 */
+	int progress;
+	int width;		/* columns for tables: the terminal's, else 80 */
+	int wide;		/* ps / status --wide: never truncate */
 	const char *cmd;	/* the command, for error messages ("ps") */
 	int direct;		/* --direct: to the agents even with [master] */
 	struct cli_node placed;	/* where the master placed the service at hand */
@@ -68,6 +75,9 @@ int cli_cmd_edge(struct cli *c, int argc, char **argv);
  * there is one, 0 if the address looks fine (then say nothing more).
  */
 int cli_unreachable_hint(const char *address, char *out, size_t outsz);
+
+/* Columns of the terminal on fd (TIOCGWINSZ), or 80 when fd is not one. */
+int cli_term_width(int fd);
 
 /* Print "mcp CMD: <msg>" on stderr (msg already starting with CMD is not
  * prefixed twice); returns 1. */

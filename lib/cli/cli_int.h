@@ -6,6 +6,7 @@
 #ifndef MCP_CLI_CLI_INT_H
 #define MCP_CLI_CLI_INT_H
 
+#include <stdint.h>
 #include <jansson.h>
 
 #include "agent.pb-c.h"
@@ -20,6 +21,8 @@ json_t *cli_component_json(const Mcp__V1__ServiceStatus *s,
     const Mcp__V1__ComponentStatus *cs);
 /* Print j (indented) on stdout and release it. */
 void cli_json_print(json_t *j);
+/* One progress line of a long operation on stdout: "  12.3s  web: booting ...". */
+void cli_progress_line(int64_t elapsed_ms, const char *component, const char *detail);
 
 /* cli/master.c: deploy / undeploy through the master (text is the
  * definition read from path). */

@@ -92,7 +92,7 @@ static int
 node_rpc(struct cli *c, const struct cli_node *n, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage **resp, int (*on_msg)(const ProtobufCMessage *, void *),
-    int timeout_ms, struct mcp_err *err)
+    void *arg, int timeout_ms, struct mcp_err *err)
 {
 	const char *op = strrchr(method, '/') ? strrchr(method, '/') + 1 : method;
 	struct wire_client *wc = node_client(c, n, err);
@@ -100,7 +100,7 @@ node_rpc(struct cli *c, const struct cli_node *n, const char *method,
 
 	if (wc != NULL) {
 		if (on_msg)
-			rc = wire_call_stream(wc, method, req, desc, on_msg, NULL,
+			rc = wire_call_stream(wc, method, req, desc, on_msg, arg,
 			    timeout_ms, err);
 		else
 			rc = wire_call(wc, method, req, desc, resp, timeout_ms, err);
@@ -123,7 +123,7 @@ node_call(struct cli *c, const struct cli_node *n, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err)
 {
-	return node_rpc(c, n, method, req, desc, resp, NULL, timeout_ms, err);
+	return node_rpc(c, n, method, req, desc, resp, NULL, NULL, timeout_ms, err);
 }
 
 /* Find the node a service is deployed on (asks each node). */
@@ -177,6 +177,84 @@ actions_json(size_t n, char **actions)
 }
 
 /* ---- deploy ---- */
+
+/*
+ * On a terminal a deploy waits (up to this long) for each route to answer,
+ * showing each step the agent reports; elsewhere it returns once started.
+ */
+#define DEPLOY_WAIT_ANSWER_S 120
+
+/* Print one step the agent reported: elapsed time, instance, what. */
+void
+cli_progress_line(int64_t elapsed_ms, const char *component, const char *detail)
+{
+	printf("%6.1fs  %s%s%s\n", (double)elapsed_ms / 1000.0, component,
+	    component[0] ? ": " : "", detail);
+	fflush(stdout);
+}
+
+struct deploy_watch {
+	Mcp__V1__DeployResponse *result;	/* a copy of the last message's */
+};
+
+static int
+deploy_event_cb(const ProtobufCMessage *msg, void *arg)
+{
+	const Mcp__V1__DeployEvent *ev = (const Mcp__V1__DeployEvent *)msg;
+	struct deploy_watch *w = arg;
+	uint8_t *packed;
+	size_t len;
+
+	if (ev->result == NULL) {
+		cli_progress_line(ev->elapsed_ms, ev->component, ev->detail);
+		return 0;
+	}
+	/* msg lives only during this call: keep the result by value */
+	len = protobuf_c_message_get_packed_size(&ev->result->base);
+	packed = malloc(len ? len : 1);
+	if (packed == NULL)
+		return 1;
+	protobuf_c_message_pack(&ev->result->base, packed);
+	if (w->result)
+		protobuf_c_message_free_unpacked(&w->result->base, NULL);
+	w->result = mcp__v1__deploy_response__unpack(NULL, len, packed);
+	free(packed);
+	return 0;
+}
+
+/*
+ * Deploy on node, with the steps shown when c->progress (DeployStream; an
+ * agent without it gets the plain Deploy).  *resp: the answer.
+ */
+static int
+deploy_call(struct cli *c, const struct cli_node *node, Mcp__V1__DeployRequest *req,
+    Mcp__V1__DeployResponse **resp, struct mcp_err *err)
+{
+	struct deploy_watch w = { NULL };
+
+	if (c->progress) {
+		req->wait_answer_s = DEPLOY_WAIT_ANSWER_S;
+		if (node_rpc(c, node, "/mcp.v1.Agent/DeployStream", &req->base,
+		    &mcp__v1__deploy_event__descriptor, NULL, deploy_event_cb, &w,
+		    T_LONG, err) == 0) {
+			if (w.result == NULL)
+				return mcp_err_set(err, MCP_E_UNAVAILABLE, "node %s (%s): "
+				    "DeployStream: the stream ended without a result",
+				    node->name, node->address);
+			*resp = w.result;
+			return 0;
+		}
+		if (w.result)
+			protobuf_c_message_free_unpacked(&w.result->base, NULL);
+		if (err->code != MCP_E_UNIMPLEMENTED)
+			return -1;
+		mcp_err_clear(err);	/* an agent without DeployStream */
+		req->wait_answer_s = 0;
+	}
+	return node_call(c, node, "/mcp.v1.Agent/Deploy", &req->base,
+	    &mcp__v1__deploy_response__descriptor, (ProtobufCMessage **)resp,
+	    T_LONG, err);
+}
 
 int
 cli_cmd_deploy(struct cli *c, int argc, char **argv)
@@ -253,9 +331,7 @@ cli_cmd_deploy(struct cli *c, int argc, char **argv)
 		goto out;
 	req.definition = text.data;
 	req.source = path;
-	if (node_call(c, node, "/mcp.v1.Agent/Deploy", &req.base,
-	    &mcp__v1__deploy_response__descriptor, (ProtobufCMessage **)&resp,
-	    T_LONG, &err) == -1)
+	if (deploy_call(c, node, &req, &resp, &err) == -1)
 		goto out;
 	if (c->json) {
 		json_t *j;
@@ -711,7 +787,7 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
 	if ((node = service_node(c, req.service, &err)) == NULL)
 		return cli_fail(c, &err);
 	if (node_rpc(c, node, "/mcp.v1.Agent/Logs", &req.base,
-	    &mcp__v1__log_chunk__descriptor, NULL, log_write,
+	    &mcp__v1__log_chunk__descriptor, NULL, log_write, NULL,
 	    req.follow ? 0 : T_LONG, &err) == -1)
 		return cli_fail(c, &err);
 	return 0;

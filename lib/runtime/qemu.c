@@ -30,6 +30,7 @@
 #include "util/file.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/progress.h"
 #include "util/sdscope.h"
 #include "util/spawn.h"
 
@@ -515,6 +516,8 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 		req.netmask = netmask;
 		req.gateway = gateway;
 	}
+	progress_step(spec->progress, spec->name, "build", "building the VM image "
+	    "(kernel + initramfs) from %s", spec->image);
 	if (q->builder->ops->build(q->builder, &req, a, err) == -1) {
 		mcp_err_prefix(err, "vm %s: build", spec->name);
 		goto out;
@@ -543,6 +546,8 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 		tap[0] = '\0';
 		goto out;
 	}
+	progress_step(spec->progress, spec->name, "boot", "booting the VM (%s, %d MiB%s)",
+	    accel, spec->memory_mb, a->cached ? ", cached build" : "");
 	if (vm_instance_id(instance_id, sizeof(instance_id), err) == -1 ||
 	    qemu_args_build(q, vmdir, spec, a, accel, qa, err) == -1 ||
 	    spec_write(vmdir, spec, a, accel, qa->cmdline, qa->argv, instance_id,
