@@ -16,6 +16,13 @@
 int cli_node_call(struct cli *c, const struct cli_node *n, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err);
+/* The same path for a server stream (on_msg per message, see wire.h). */
+int cli_node_stream(struct cli *c, const struct cli_node *n, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+    int (*on_msg)(const ProtobufCMessage *, void *), void *arg, int timeout_ms,
+    struct mcp_err *err);
+/* On a terminal a deploy waits this long at most for the first answers. */
+#define CLI_DEPLOY_WAIT_ANSWER_S 120
 json_t *cli_service_json(const Mcp__V1__ServiceStatus *s);
 json_t *cli_component_json(const Mcp__V1__ServiceStatus *s,
     const Mcp__V1__ComponentStatus *cs);

@@ -178,12 +178,6 @@ actions_json(size_t n, char **actions)
 
 /* ---- deploy ---- */
 
-/*
- * On a terminal a deploy waits (up to this long) for each route to answer,
- * showing each step the agent reports; elsewhere it returns once started.
- */
-#define DEPLOY_WAIT_ANSWER_S 120
-
 /* Print one step the agent reported: elapsed time, instance, what. */
 void
 cli_progress_line(int64_t elapsed_ms, const char *component, const char *detail)
@@ -233,7 +227,7 @@ deploy_call(struct cli *c, const struct cli_node *node, Mcp__V1__DeployRequest *
 	struct deploy_watch w = { NULL };
 
 	if (c->progress) {
-		req->wait_answer_s = DEPLOY_WAIT_ANSWER_S;
+		req->wait_answer_s = CLI_DEPLOY_WAIT_ANSWER_S;
 		if (node_rpc(c, node, "/mcp.v1.Agent/DeployStream", &req->base,
 		    &mcp__v1__deploy_event__descriptor, NULL, deploy_event_cb, &w,
 		    T_LONG, err) == 0) {
@@ -1120,6 +1114,15 @@ cli_node_call(struct cli *c, const struct cli_node *n, const char *method,
     ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err)
 {
 	return node_call(c, n, method, req, desc, resp, timeout_ms, err);
+}
+
+int
+cli_node_stream(struct cli *c, const struct cli_node *n, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+    int (*on_msg)(const ProtobufCMessage *, void *), void *arg, int timeout_ms,
+    struct mcp_err *err)
+{
+	return node_rpc(c, n, method, req, desc, NULL, on_msg, arg, timeout_ms, err);
 }
 
 json_t *

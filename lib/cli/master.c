@@ -11,6 +11,7 @@
 #include "cli/cli_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +23,14 @@
 
 static int master_edges_cmd(struct cli *c);
 
+static void
+master_node(const struct cli *c, struct cli_node *m)
+{
+	memset(m, 0, sizeof(*m));
+	mcp_strlcpy(m->name, "master", sizeof(m->name));
+	mcp_strlcpy(m->address, c->cfg.master, sizeof(m->address));
+}
+
 static int
 master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
@@ -29,9 +38,7 @@ master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
 {
 	struct cli_node m;
 
-	memset(&m, 0, sizeof(m));
-	mcp_strlcpy(m.name, "master", sizeof(m.name));
-	mcp_strlcpy(m.address, c->cfg.master, sizeof(m.address));
+	master_node(c, &m);
 	return cli_node_call(c, &m, method, req, desc, resp, timeout_ms, err);
 }
 
@@ -106,13 +113,73 @@ master_steps_call(struct cli *c, const char *method, const char *verb,
 	return rc;
 }
 
+struct master_watch {
+	Mcp__V1__MasterDeployResponse *result;	/* a copy of the last message's */
+};
+
+/* A step of DeployStream through the master: "node: instance: what". */
+static int
+master_event_cb(const ProtobufCMessage *msg, void *arg)
+{
+	const Mcp__V1__MasterDeployEvent *ev = (const Mcp__V1__MasterDeployEvent *)msg;
+	struct master_watch *w = arg;
+	uint8_t *packed;
+	size_t len;
+
+	if (ev->result == NULL) {
+		char who[200];
+
+		if (ev->event == NULL)
+			return 0;
+		snprintf(who, sizeof(who), "%s%s%s", ev->node,
+		    ev->node[0] && ev->event->component[0] ? "/" : "",
+		    ev->event->component);
+		cli_progress_line(ev->event->elapsed_ms, who, ev->event->detail);
+		return 0;
+	}
+	len = protobuf_c_message_get_packed_size(&ev->result->base);
+	if ((packed = malloc(len ? len : 1)) == NULL)
+		return 1;
+	protobuf_c_message_pack(&ev->result->base, packed);
+	if (w->result)
+		protobuf_c_message_free_unpacked(&w->result->base, NULL);
+	w->result = mcp__v1__master_deploy_response__unpack(NULL, len, packed);
+	free(packed);
+	return 0;
+}
+
 int
 cli_master_deploy(struct cli *c, const char *text, const char *path)
 {
 	Mcp__V1__DeployRequest req = MCP__V1__DEPLOY_REQUEST__INIT;
+	struct master_watch w = { NULL };
+	struct mcp_err err = MCP_ERR_INIT;
+	struct cli_node m;
+	int rc;
 
 	req.definition = (char *)text;
 	req.source = (char *)path;
+	if (c->progress) {
+		/* on a terminal: each step as the master and the agent report it */
+		master_node(c, &m);
+		req.wait_answer_s = CLI_DEPLOY_WAIT_ANSWER_S;
+		if (cli_node_stream(c, &m, "/mcp.v1.Master/DeployStream", &req.base,
+		    &mcp__v1__master_deploy_event__descriptor, master_event_cb, &w,
+		    T_MASTER_LONG, &err) == 0 && w.result) {
+			rc = steps_report(c, "deploy", w.result);
+			protobuf_c_message_free_unpacked(&w.result->base, NULL);
+			return rc;
+		}
+		if (w.result)
+			protobuf_c_message_free_unpacked(&w.result->base, NULL);
+		if (err.code != MCP_E_UNIMPLEMENTED) {
+			if (err.msg[0] == '\0')
+				mcp_err_set(&err, MCP_E_UNAVAILABLE, "master %s: DeployStream "
+				    "ended without a result", c->cfg.master);
+			return cli_fail(c, &err);
+		}
+		req.wait_answer_s = 0;	/* a master without DeployStream */
+	}
 	return master_steps_call(c, "/mcp.v1.Master/Deploy", "deploy", &req.base);
 }
 

@@ -11,15 +11,20 @@
 #   - the elapsed times never go backwards.
 # Piped (stdout not a terminal) and with --json on a terminal there is no
 # progress line: the output is exactly the actions + "deployed" line, or
-# one JSON document.  A definition the agent refuses fails the same way on
-# a terminal (exit 1, the error on stderr, nothing deployed).
+# one JSON document.  Through mcp-master (its DeployStream) the agent's
+# steps arrive forwarded ("local/mweb: container started ..."), with the
+# master's own ("placed on node local", "registering the DNS names").  A
+# definition the agent refuses fails the same way on a terminal (exit 1,
+# the error on stderr, nothing deployed).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/agent.sh
 command -v script >/dev/null || { echo "skip: script (util-linux) not installed"; exit 77; }
 
 T=$(mktemp -d /tmp/mcp-it-progress.XXXXXX)
+MASTER_PID=
 cleanup() {
+	[ -n "$MASTER_PID" ] && kill "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID"
 	agent_env_cleanup
 	registry_stop "$T/registry"
 	rm -rf "$T"
@@ -28,7 +33,17 @@ trap cleanup EXIT
 
 hello_registry "$T" v1.0.0 || exit 1
 podman_env_cleanup "$T/img/podman"
-agent_env_init "$T/agent" "$REGISTRY" || exit 1
+# the agent also listens on TCP for the master (the last part)
+APORT=$(free_port) MPORT=$(free_port)
+"$MCP_BIN/mcp" ca init "$T/ca" >/dev/null || exit 1
+for id in "agent-local --san IP:127.0.0.1" "mcp-master --san IP:127.0.0.1" operator; do
+	# shellcheck disable=SC2086
+	"$MCP_BIN/mcp" ca issue $id --ca "$T/ca" >/dev/null || exit 1
+done
+AGENT_EXTRA_AGENT="listen = \"127.0.0.1:$APORT\"" AGENT_EXTRA="[tls]
+ca = \"$T/ca/ca.crt\"
+cert = \"$T/ca/agent-local.crt\"
+key = \"$T/ca/agent-local.key\"" agent_env_init "$T/agent" "$REGISTRY" || exit 1
 agent_start || exit 1
 D=$T/defs
 mkdir -p "$D"
@@ -68,6 +83,54 @@ check "--json on a terminal" on_tty --json deploy "$D/web.toml"
 check "--json: no progress lines" sh -c "! grep -qE '$PROGRESS' '$T/tty.out'"
 check "--json: one JSON document" /usr/bin/python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$T/tty.out"
 check "undeploy web" mcp undeploy web
+
+# through the master: its DeployStream forwards the agent's steps
+cat >"$T/master.toml" <<EOF
+[master]
+node = "m"
+listen = "127.0.0.1:$MPORT"
+state_dir = "$T/master"
+[tls]
+ca = "$T/ca/ca.crt"
+cert = "$T/ca/mcp-master.crt"
+key = "$T/ca/mcp-master.key"
+[[nodes]]
+name = "local"
+address = "127.0.0.1:$APORT"
+role = "worker"
+EOF
+cat >"$T/op.toml" <<EOF
+[master]
+address = "127.0.0.1:$MPORT"
+[tls]
+ca = "$T/ca/ca.crt"
+cert = "$T/ca/operator.crt"
+key = "$T/ca/operator.key"
+EOF
+"$MCP_BIN/mcp-master" -c "$T/master.toml" >"$T/master.log" 2>&1 &
+MASTER_PID=$!
+node_healthy() { "$MCP_BIN/mcp" -c "$T/op.toml" node list 2>/dev/null | grep -q healthy; }
+check "mcp-master up, node local healthy" wait_for 30 node_healthy
+on_tty_master() {
+	script -qec "$MCP_BIN/mcp -c $(printf '%q' "$T/op.toml") deploy $(printf '%q' "$1")" \
+	    /dev/null </dev/null | tr -d '\r' >"$T/tty.out"
+	return "${PIPESTATUS[0]}"
+}
+mkdir -p "$AGENT_DIR/srv/mweb"
+hello_def mweb v1.0.0 | sed '/^node = /d' >"$D/mweb.toml"
+check "deploy through the master on a terminal" on_tty_master "$D/mweb.toml"
+cat "$T/tty.out"
+check "master progress: placed" has "${PROGRESS}placed on node local$"
+check "master progress: the agent's steps, forwarded" has "${PROGRESS}local/mweb: container started \\($REGISTRY/hello:v1.0.0\\)$"
+check "master progress: first answer, forwarded" has "${PROGRESS}local/mweb: 127\.0\.0\.1:[0-9]+ answered after"
+check "master progress: its own DNS step" has "${PROGRESS}registering the DNS names$"
+check "master progress: elapsed times do not go backwards" monotonic
+check "then the steps and the result" has "^deploy mweb on local: done$"
+out=$("$MCP_BIN/mcp" -c "$T/op.toml" deploy "$D/mweb.toml" | cat)
+check "through the master, piped: no progress lines" [ -z "$(grep -E "$PROGRESS" <<<"$out")" ]
+check "undeploy mweb through the master" "$MCP_BIN/mcp" -c "$T/op.toml" undeploy mweb
+kill "$MASTER_PID" && wait "$MASTER_PID"
+MASTER_PID=
 
 # a refused definition on a terminal: exit 1, error on stderr, nothing deployed
 printf 'name = "bad"\n[[components]]\nname = "bad"\nimage = "%s/hello:v1.0.0"\nruntime = "unikernel"\n' \
