@@ -35,8 +35,8 @@ static const struct command commands[] = {
 	  "restart a service or component" },
 	{ "undeploy", cli_cmd_lifecycle, "undeploy SERVICE",
 	  "stop and remove a service" },
-	{ "ps", cli_cmd_ps, "ps", "list components on every node" },
-	{ "status", cli_cmd_status, "status [SERVICE]",
+	{ "ps", cli_cmd_ps, "ps [--wide]", "list components on every node" },
+	{ "status", cli_cmd_status, "status [SERVICE] [--wide]",
 	  "service status, or the nodes' health" },
 	{ "logs", cli_cmd_logs, "logs SERVICE [-c COMPONENT] [-n LINES] [-f]",
 	  "print (or follow) a component's output" },
@@ -149,6 +149,15 @@ main(int argc, char *argv[])
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--direct") == 0) {
 			c.direct = 1;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			i--;
+		}
+	/* ps, status --wide: values in full, whatever the terminal's width */
+	for (int i = 1; i < argc && (strcmp(cmd->name, "ps") == 0 ||
+	    strcmp(cmd->name, "status") == 0); i++)
+		if (strcmp(argv[i], "--wide") == 0) {
+			c.wide = 1;
 			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
 			argc--;
 			i--;

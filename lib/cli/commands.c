@@ -564,9 +564,12 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 		json_decref(arr);
 		return usage_fail("ps");
 	}
-	if (!c->json)
-		printf("%-20s %-16s %-10s %-10s %-10s %-12s %-7s %s\n", "SERVICE",
-		    "COMPONENT", "NODE", "RUNTIME", "STATE", "VERSION", "UPTIME", "DRIFT");
+	static const char *const head[] = { "SERVICE", "COMPONENT", "NODE",
+		"RUNTIME", "STATE", "VERSION", "UPTIME", "DRIFT" };
+	/* what may shrink: names, node, version, the drift reason; never the
+	 * runtime, state and uptime */
+	static const size_t minw[] = { 8, 8, 5, 9, 9, 7, 6, 5 };
+	struct cli_table *tab = cli_table_new(8, head, minw);
 	for (n = 0; n < c->cfg.nnodes; n++) {
 		Mcp__V1__ListServicesResponse *resp = NULL;
 		struct mcp_err err = MCP_ERR_INIT;
@@ -598,10 +601,13 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 				snprintf(state, sizeof(state), "%s%s", cs->observed,
 				    cs->drift ? "!" : "");
 				/* the version the instance runs, not the one desired */
-				printf("%-20s %-16s %-10s %-10s %-10s %-12s %-7s %s\n", s->name,
-				    cs->name, s->node, cs->runtime, state,
-				    cs->observed_version[0] ? cs->observed_version : "-", up,
-				    cs->drift_reason);
+				{
+					const char *row[] = { s->name, cs->name, s->node,
+						cs->runtime, state, cs->observed_version[0] ?
+						cs->observed_version : "-", up, cs->drift_reason };
+
+					cli_table_add(tab, row);
+				}
 			}
 		}
 		observe_note(c->cfg.nodes[n].name, resp->observe_error);
@@ -609,50 +615,53 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 	}
 	if (c->json)
 		json_print(arr);
-	else
+	else {
 		json_decref(arr);
+		cli_table_print(tab, stdout, (size_t)c->width, c->wide);
+	}
+	cli_table_free(tab);
 	return rc;
 }
 
 static void
-status_print(const Mcp__V1__ServiceStatus *s)
+status_print(const struct cli *c, const Mcp__V1__ServiceStatus *s)
 {
 	size_t j, k;
 
-	printf("service %s on %s (tier %s%s)\n", s->name, s->node, s->tier,
+	cli_line(c, "service %s on %s (tier %s%s)", s->name, s->node, s->tier,
 	    s->active ? "" : ", inactive");
 	for (j = 0; j < s->n_components; j++) {
 		const Mcp__V1__ComponentStatus *cs = s->components[j];
 		char up[32];
 
 		fmt_uptime(up, sizeof(up), cs->started_at);
-		printf("  %-16s %-10s desired %-8s observed %-8s%s%s up %s\n", cs->name,
+		cli_line(c, "  %-16s %-10s desired %-8s observed %-8s%s%s up %s", cs->name,
 		    cs->runtime, cs->desired, cs->observed, cs->drift ? " DRIFT" : "",
 		    cs->flapping ? " FLAPPING" : "", up);
-		printf("  %-16s image %s\n", "", cs->image);
+		cli_line(c, "  %-16s image %s", "", cs->image);
 		if (cs->observed_image[0] && strcmp(cs->observed_image, cs->image) != 0)
-			printf("  %-16s running image %s\n", "", cs->observed_image);
+			cli_line(c, "  %-16s running image %s", "", cs->observed_image);
 		if (cs->drift_reason[0])
-			printf("  %-16s drift: %s\n", "", cs->drift_reason);
+			cli_line(c, "  %-16s drift: %s", "", cs->drift_reason);
 		if (cs->vm_ip[0])
-			printf("  %-16s address %s\n", "", cs->vm_ip);
+			cli_line(c, "  %-16s address %s", "", cs->vm_ip);
 		if (cs->image_hash[0])
-			printf("  %-16s attested %s\n", "", cs->image_hash);
+			cli_line(c, "  %-16s attested %s", "", cs->image_hash);
 		for (k = 0; k < cs->n_routes; k++) {
 			const Mcp__V1__RouteStatus *r = cs->routes[k];
 
 			if (r->host_port)
-				printf("  %-16s route %s port %u -> 127.0.0.1:%u (%s)\n", "",
+				cli_line(c, "  %-16s route %s port %u -> 127.0.0.1:%u (%s)", "",
 				    r->name[0] ? r->name : "-", r->port, r->host_port, r->mode);
 			else
-				printf("  %-16s route %s port %u -> %s on the bridge (%s)\n", "",
+				cli_line(c, "  %-16s route %s port %u -> %s on the bridge (%s)", "",
 				    r->name[0] ? r->name : "-", r->port, r->vm_addr, r->mode);
 			if (r->listener[0])
-				printf("  %-16s   proxy %s %s -> %s, %s\n", "", r->listener,
+				cli_line(c, "  %-16s   proxy %s %s -> %s, %s", "", r->listener,
 				    r->n_hostnames ? r->hostnames[0] : "-", r->backend,
 				    r->health[0] ? r->health : "health unknown");
 			for (size_t h = 1; h < r->n_hostnames; h++)
-				printf("  %-16s   proxy %s %s\n", "", r->listener, r->hostnames[h]);
+				cli_line(c, "  %-16s   proxy %s %s", "", r->listener, r->hostnames[h]);
 		}
 	}
 	for (k = 0; k < s->n_events && k < 10; k++) {
@@ -661,7 +670,7 @@ status_print(const Mcp__V1__ServiceStatus *s)
 		time_t t = (time_t)e->time;
 
 		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&t));
-		printf("  event %s %-12s %s %s%s%s %s\n", ts, e->kind,
+		cli_line(c, "  event %s %-12s %s %s%s%s %s", ts, e->kind,
 		    e->component[0] ? e->component : "-", e->from_state,
 		    e->from_state[0] || e->to_state[0] ? "->" : "", e->to_state, e->detail);
 	}
@@ -702,7 +711,7 @@ cli_cmd_status(struct cli *c, int argc, char **argv)
 					    json_string(resp->observe_error));
 				json_array_append_new(arr, js);
 			} else
-				status_print(resp->services[i]);
+				status_print(c, resp->services[i]);
 		}
 		if (resp->n_services)
 			observe_note(c->cfg.nodes[n].name, resp->observe_error);

@@ -250,10 +250,14 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&resp,
 	    T_MASTER_SHORT, &err) == -1)
 		return cli_fail(c, &err);
+	static const char *const head[] = { "SERVICE", "COMPONENT", "NODE",
+		"PLACEMENT", "RUNTIME", "STATE", "VERSION" };
+	static const size_t minw[] = { 8, 8, 5, 9, 9, 9, 5 };
+	struct cli_table *tab;
+	struct buf edges = BUF_INIT;	/* lines printed after the table */
+
 	arr = json_array();
-	if (!c->json)
-		printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", "SERVICE", "COMPONENT",
-		    "NODE", "PLACEMENT", "RUNTIME", "STATE", "VERSION");
+	tab = cli_table_new(7, head, minw);
 	for (i = 0; i < resp->n_services; i++) {
 		const Mcp__V1__FleetService *f = resp->services[i];
 		const Mcp__V1__ServiceStatus *s = f->status;
@@ -273,8 +277,10 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 			continue;
 		}
 		if (s == NULL || s->n_components == 0) {
-			printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", f->name, "-",
-			    f->node, f->state, "-", "-", f->error);
+			const char *row[] = { f->name, "-", f->node, f->state, "-", "-",
+				f->error };
+
+			cli_table_add(tab, row);
 			continue;
 		}
 		for (k = 0; k < s->n_components; k++) {
@@ -283,11 +289,15 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 
 			snprintf(state, sizeof(state), "%s%s", cs->observed,
 			    cs->drift ? "!" : "");
-			printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", f->name, cs->name,
-			    f->node, f->state, cs->runtime, state, cs->version);
+			{
+				const char *row[] = { f->name, cs->name, f->node, f->state,
+					cs->runtime, state, cs->version };
+
+				cli_table_add(tab, row);
+			}
 		}
 		for (k = 0; !per_component && k < f->n_edge_routes; k++)
-			printf("  public %s on edge %s -> %s:%u\n",
+			buf_printf(&edges, "%s: public %s on edge %s -> %s:%u\n", f->name,
 			    f->edge_routes[k]->hostname, f->edge_routes[k]->edge_node,
 			    f->edge_routes[k]->backend_hostname,
 			    f->edge_routes[k]->backend_port);
@@ -298,8 +308,17 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 			    resp->nodes[i]->node, resp->nodes[i]->error);
 	if (c->json)
 		cli_json_print(arr);
-	else
+	else {
 		json_decref(arr);
+		cli_table_print(tab, stdout, (size_t)c->width, c->wide);
+		for (char *l = edges.data, *nl; l && *l; l = nl + 1) {
+			nl = strchr(l, '\n');
+			*nl = '\0';
+			cli_line(c, "%s", l);
+		}
+	}
+	cli_table_free(tab);
+	buf_free(&edges);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	/* stale or unreachable placements make status fail; ps lists them */
 	return per_component ? 0 : rc;
