@@ -131,6 +131,7 @@ check "through the master, piped: no progress lines" [ -z "$(grep -E "$PROGRESS"
 check "undeploy mweb through the master" "$MCP_BIN/mcp" -c "$T/op.toml" undeploy mweb
 kill "$MASTER_PID" && wait "$MASTER_PID"
 MASTER_PID=
+check "no sanitizer report in the master's log" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/master.log'"
 
 # a refused definition on a terminal: exit 1, error on stderr, nothing deployed
 printf 'name = "bad"\n[[components]]\nname = "bad"\nimage = "%s/hello:v1.0.0"\nruntime = "unikernel"\n' \
@@ -171,4 +172,6 @@ EOF
 else
 	echo "no QEMU or guest kernel: unikernel progress not checked"
 fi
+check "agent stops cleanly" agent_stop
+check "no sanitizer report in the agent's log" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$AGENT_DIR/agent.log'"
 t_done

@@ -140,5 +140,7 @@ kill "$HOLD_PID" 2>/dev/null
 wait "$HOLD_PID" 2>/dev/null
 HOLD_PID=
 
+grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/master.log" "$T/busy.log" &&
+    fail "sanitizer report in the master's log"
 [ $fails = 0 ] || { echo "$fails failure(s)"; tail -20 "$T/master.log"; exit 1; }
 echo "master sd_notify: ok"
