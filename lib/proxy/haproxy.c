@@ -272,8 +272,11 @@ start(struct proxy_driver *d, struct mcp_err *err)
 	if (d->scope_unit && sdscope_wrap(d->scope_unit, argv, wrapped,
 	    sizeof(wrapped) / sizeof(wrapped[0]), unitarg, sizeof(unitarg)) == -1)
 		return mcp_err_set(err, MCP_E_INTERNAL, "proxy: systemd-run arguments");
-	if (run_haproxy(d, d->scope_unit ? wrapped : argv, "start", err) == -1)
+	if (run_haproxy(d, d->scope_unit ? wrapped : argv, "start", err) == -1) {
+		if (d->scope_unit)
+			mcp_err_prefix(err, "systemd-run --scope --unit=%s", d->scope_unit);
 		return -1;
+	}
 	/* ready when the master answers and names its worker */
 	deadline = mcp_now_ms() + d->timeout_ms;
 	for (;;) {

@@ -404,8 +404,14 @@ qemu_start(const struct qemu_rt *q, const char *vmdir, const char *name,
 		goto out;
 	}
 	if (res.status != 0) {
-		mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: qemu exited with %d: %s", name,
-		    res.status, spawn_errline(&res));
+		if (q->systemd_scope)
+			mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: systemd-run --scope "
+			    "--unit=%s qemu exited with %d: %s (QEMU starts without a "
+			    "scope with [agent] systemd_scope = \"no\")", name, unit,
+			    res.status, spawn_errline(&res));
+		else
+			mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: qemu exited with %d: %s",
+			    name, res.status, spawn_errline(&res));
 		goto out;
 	}
 	/* the pidfile is written before the daemonizing parent exits */
