@@ -189,6 +189,8 @@ got=$(comp mcp -c "$T/comp.toml" stop "")
 [ "$got" = "hello web" ] || fail "completion of services: '$got'"
 got=$(MCP_CONFIG=$T/comp.toml comp mcp deploy -n "")
 [ "$got" = "n1 n2" ] || fail "completion of nodes: '$got'"
+got=$(comp mcp ps --)
+[ "$got" = "--help --wide" ] || fail "completion of ps options: '$got'"
 got=$(comp mcp ca "")
 [ "$got" = "init issue" ] || fail "completion of ca: '$got'"
 
