@@ -568,7 +568,7 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 		"RUNTIME", "STATE", "VERSION", "UPTIME", "DRIFT" };
 	/* what may shrink: names, node, version, the drift reason; never the
 	 * runtime, state and uptime */
-	static const size_t minw[] = { 8, 8, 5, 9, 9, 7, 6, 5 };
+	static const size_t minw[] = { 6, 6, 4, 9, 8, 4, 6, 5 };
 	struct cli_table *tab = cli_table_new(8, head, minw);
 	for (n = 0; n < c->cfg.nnodes; n++) {
 		Mcp__V1__ListServicesResponse *resp = NULL;

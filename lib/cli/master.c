@@ -252,7 +252,7 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 		return cli_fail(c, &err);
 	static const char *const head[] = { "SERVICE", "COMPONENT", "NODE",
 		"PLACEMENT", "RUNTIME", "STATE", "VERSION" };
-	static const size_t minw[] = { 8, 8, 5, 9, 9, 9, 5 };
+	static const size_t minw[] = { 6, 6, 4, 11, 9, 8, 4 };
 	struct cli_table *tab;
 	struct buf edges = BUF_INIT;	/* lines printed after the table */
 

@@ -9,7 +9,10 @@
 # command and option the binaries print and every key of a service
 # definition lib/service accepts (so they cannot drift apart); the
 # bash completion offers the same commands, the services of the services
-# directory and the configured nodes.
+# directory and the configured nodes.  mcp ps and mcp status, against a
+# real agent with names too long for a line, fit 80 columns when piped and
+# the terminal's width on a pty (cut with "…"); --wide and --json do not
+# cut.
 set -u
 cd "$(dirname "$0")/../.."
 BIN=${MCP_BIN:-$PWD/bin}
@@ -193,6 +196,54 @@ got=$(comp mcp ps --)
 [ "$got" = "--help --wide" ] || fail "completion of ps options: '$got'"
 got=$(comp mcp ca "")
 [ "$got" = "init issue" ] || fail "completion of ca: '$got'"
+
+# --- mcp ps / status fit the terminal --------------------------------------
+# a real agent with a service whose names are too long for 80 columns
+# (active = false: recorded, nothing started)
+. tests/lib/agent.sh
+trap 'agent_env_cleanup; rm -rf "$T"' EXIT
+LONGSVC=wide-service-with-a-rather-long-name-for-columns
+LONGCOMP=component-with-an-even-longer-name-too
+LONGIMG=127.0.0.1:5000/an/image/path/that/is/long/enough/to/overflow/a/line:v1.2.3-rc1
+agent_env_init "$T/agent" || exit 1
+# the widest line in characters (mawk counts bytes)
+maxw() { /usr/bin/python3 -c 'import sys; print(max([len(l.rstrip("\n")) for l in sys.stdin] or [0]))'; }
+if agent_start; then
+	cat >"$T/wide.toml" <<EOF2
+name = "$LONGSVC"
+active = false
+[[components]]
+name = "$LONGCOMP"
+image = "$LONGIMG"
+EOF2
+	mcp deploy "$T/wide.toml" >/dev/null || fail "deploy $T/wide.toml"
+	# piped: 80 columns, cut with "…"
+	for cmd in ps "status $LONGSVC"; do
+		# shellcheck disable=SC2086
+		out=$(mcp $cmd)
+		w=$(maxw <<<"$out")
+		[ "$w" -le 80 ] || fail "mcp $cmd (piped) is $w columns wide: $out"
+		grep -q '…' <<<"$out" || fail "mcp $cmd (piped): nothing cut with an ellipsis: $out"
+		# shellcheck disable=SC2086
+		out=$(mcp $cmd --wide)
+		grep -q -- "$LONGCOMP" <<<"$out" || fail "mcp $cmd --wide: $LONGCOMP not in full: $out"
+		grep -q '…' <<<"$out" && fail "mcp $cmd --wide cut something: $out"
+	done
+	grep -q -- "$LONGIMG" <<<"$(mcp status "$LONGSVC" --wide)" || fail "status --wide: image not in full"
+	grep -q -- "$LONGSVC" <<<"$(mcp ps --wide)" || fail "ps --wide: service not in full"
+	[ "$(json_get "$(mcp --json ps)" 'j[0]["component"]')" = "$LONGCOMP" ] || fail "ps --json: component not in full"
+	# on a terminal: its width (TIOCGWINSZ), here 100 and 60 columns
+	for cols in 100 60; do
+		out=$(script -qec "stty cols $cols; $(printf '%q' "$MCP_BIN/mcp") -c $(printf '%q' "$AGENT_DIR/mcp.toml") ps" \
+		    /dev/null </dev/null | tr -d '\r')
+		w=$(maxw <<<"$out")
+		[ "$w" -le "$cols" ] && [ "$w" -gt $((cols - 10)) ] ||
+		    fail "mcp ps on a $cols-column terminal is $w columns wide: $out"
+	done
+	mcp undeploy "$LONGSVC" >/dev/null || fail "undeploy $LONGSVC"
+else
+	fail "agent did not start"
+fi
 
 [ $fails = 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "cli manners: ok ($(echo $COMMANDS | wc -w) commands)"
