@@ -162,7 +162,7 @@ else
 SYSCONFDIR ?= $(PREFIX)/etc
 endif
 INSTALL    ?= install
-# binaries users run, daemons, and their manual pages (mcp-master: once it exists)
+# binaries users run, daemons, and their manual pages
 INST_BINS  := mcp
 INST_SBINS := mcp-agent $(if $(wildcard cmd/mcp-master),mcp-master)
 INST_MAN   := $(wildcard man/*.[1-8]) $(MAN_GEN)
@@ -190,7 +190,7 @@ install: $(addprefix bin/,$(INST_BINS) $(INST_SBINS)) bin/mcp-init $(MAN_GEN)
 	done
 	$(INSTALL) -m 0644 contrib/bash-completion/mcp $(DESTDIR)$(BASHCOMPDIR)/mcp
 	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
-	for c in agent.toml mcp.toml; do \
+	for c in agent.toml master.toml mcp.toml; do \
 		$(SUBST) examples/config/$$c >$(DESTDIR)$(DOCDIR)/examples/$$c && \
 		chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$c || exit 1; \
 		if [ ! -e $(DESTDIR)$(SYSCONFDIR)/mcp/$$c ]; then \

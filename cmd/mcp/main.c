@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/version.h"
@@ -34,8 +35,8 @@ static const struct command commands[] = {
 	  "restart a service or component" },
 	{ "undeploy", cli_cmd_lifecycle, "undeploy SERVICE",
 	  "stop and remove a service" },
-	{ "ps", cli_cmd_ps, "ps", "list components on every node" },
-	{ "status", cli_cmd_status, "status [SERVICE]",
+	{ "ps", cli_cmd_ps, "ps [--wide]", "list components on every node" },
+	{ "status", cli_cmd_status, "status [SERVICE] [--wide]",
 	  "service status, or the nodes' health" },
 	{ "logs", cli_cmd_logs, "logs SERVICE [-c COMPONENT] [-n LINES] [-f]",
 	  "print (or follow) a component's output" },
@@ -141,10 +142,22 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	c.cmd = cmd->name;
+	/* progress lines and table widths follow the terminal, if stdout is one */
+	c.progress = isatty(STDOUT_FILENO) && !c.json;
+	c.width = cli_term_width(STDOUT_FILENO);
 	/* --direct anywhere after the command: talk to the agents themselves */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--direct") == 0) {
 			c.direct = 1;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			i--;
+		}
+	/* ps, status --wide: values in full, whatever the terminal's width */
+	for (int i = 1; i < argc && (strcmp(cmd->name, "ps") == 0 ||
+	    strcmp(cmd->name, "status") == 0); i++)
+		if (strcmp(argv[i], "--wide") == 0) {
+			c.wide = 1;
 			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
 			argc--;
 			i--;

@@ -23,6 +23,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/sdnotify.h"
+#include "util/sdscope.h"
 #include "wire/wire.h"
 
 static int
@@ -54,6 +55,7 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 		qc.podman = pc;
 		qc.stop_timeout_s = a->cfg.stop_timeout_s;
 		qc.bridge = a->bridge_mode ? &a->bridge : NULL;
+		qc.systemd_scope = a->systemd_scope;
 		qc.tcg_tb_mb = -1;	/* QEMU's own TCG cache size: boots as fast as by hand */
 		/*
 		 * The runtime exists even when it cannot boot VMs (no QEMU or
@@ -121,6 +123,12 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	a->defs = agent_defs_new();
 	if (agent_config_load(config_path, &a->cfg, err) == -1)
 		return -1;
+	/* QEMU and HAProxy outside the agent's cgroup when it is a service */
+	if ((a->systemd_scope = sdscope_mode(a->cfg.systemd_scope, err)) == -1)
+		return -1;
+	if (a->systemd_scope)
+		log_info("VMs and the node proxy start in systemd scopes "
+		    "(mcp-vm-<name>.scope, mcp-proxy-%s.scope)", a->cfg.node);
 	umask(077);
 	if (file_mkdirs(a->cfg.state_dir, 0700, err) == -1)
 		return mcp_err_prefix(err, "state directory");

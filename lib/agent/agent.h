@@ -36,6 +36,8 @@ struct agent_lock {
 	int busy;
 };
 
+struct progress;
+
 struct agent {
 	struct agent_config cfg;
 	char config_path[CFG_PATH_MAX];
@@ -55,6 +57,8 @@ struct agent {
 	struct wire_server *server;
 	int64_t started_at;
 	char notify_socket[128];	/* $NOTIFY_SOCKET taken by the main; "" = none */
+	int systemd_scope;		/* QEMU and HAProxy start in their own systemd
+					   scopes ([agent] systemd_scope, util/sdscope.h) */
 
 	int proxy_on;			/* [proxy] enabled: routes go through HAProxy */
 	struct proxy_driver proxy;
@@ -139,9 +143,23 @@ int agent_service_busy(struct agent *a, const char *service);
 uint64_t agent_ops_gen(struct agent *a);
 
 /* Lifecycle (agent/ops.c).  actions receives one line per thing done. */
+/* pg (may be NULL) hears each step: pull, build, boot, start, proxy. */
 int agent_deploy(struct agent *a, const char *text, size_t len,
-    const char *source, char *name_out, size_t name_outsz, struct buf *actions,
-    struct mcp_err *err);
+    const char *source, char *name_out, size_t name_outsz,
+    const struct progress *pg, struct buf *actions, struct mcp_err *err);
+/*
+ * After a deploy: wait up to wait_s seconds for each route of the service
+ * with a backend (host port, or a bridged VM's address) to answer
+ * (agent_backend_answers).  Steps "wait", then "answered" or "no-answer",
+ * to pg.
+ * cancelled (may be NULL) stops waiting early when it returns non-zero.
+ */
+void agent_wait_answers(struct agent *a, const char *service, int wait_s,
+    const struct progress *pg, int (*cancelled)(void *), void *arg);
+/* agent/answer.c: 1 when the backend "ip:port" answers an HTTP HEAD request
+ * or a TLS ClientHello within timeout_ms (a connection alone is not an
+ * answer: QEMU's user-mode network accepts before the guest is up). */
+int agent_backend_answers(const char *backend, int timeout_ms);
 int agent_stop(struct agent *a, const char *service, const char *component,
     struct buf *actions, struct mcp_err *err);
 int agent_start(struct agent *a, const char *service, const char *component,

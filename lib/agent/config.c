@@ -24,6 +24,7 @@ config_defaults(struct agent_config *cfg, const char *exe_dir)
 	cfg->flap_threshold = 4;
 	cfg->flap_window_s = 300;
 	cfg->stop_timeout_s = 10;
+	mcp_strlcpy(cfg->systemd_scope, "auto", sizeof(cfg->systemd_scope));
 	cfg->operators = xcalloc(3, sizeof(char *));
 	cfg->operators[0] = xstrdup("operator");
 	cfg->operators[1] = xstrdup("operator-*");
@@ -112,7 +113,7 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	static const char *const agent_keys[] = { "node", "state_dir", "socket",
 		"socket_group", "listen", "srv_root", "monitor_interval",
 		"flap_threshold", "flap_window", "alert_command", "stop_timeout",
-		"volume_roots", "advertise", NULL };
+		"volume_roots", "advertise", "systemd_scope", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
 	static const char *const podman_keys[] = { "binary", "args",
 		"containers_conf", "insecure_registries", "list_timeout", "resync",
@@ -147,8 +148,16 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "srv_root", cfg->srv_root, sizeof(cfg->srv_root), path, err) == -1 ||
 	    toml_read_strv(t, "alert_command", &cfg->alert_command, path, err) == -1 ||
 	    toml_read_strv(t, "volume_roots", &cfg->volume_roots, path, err) == -1 ||
-	    toml_read_str(t, "advertise", cfg->advertise, sizeof(cfg->advertise), path, err) == -1)
+	    toml_read_str(t, "advertise", cfg->advertise, sizeof(cfg->advertise), path, err) == -1 ||
+	    toml_read_str(t, "systemd_scope", cfg->systemd_scope, sizeof(cfg->systemd_scope),
+	    path, err) == -1)
 		goto out;
+	if (strcmp(cfg->systemd_scope, "auto") && strcmp(cfg->systemd_scope, "yes") &&
+	    strcmp(cfg->systemd_scope, "no")) {
+		mcp_err_set(err, MCP_E_INVALID, "%s: [agent] systemd_scope must be "
+		    "\"auto\", \"yes\" or \"no\"", path);
+		goto out;
+	}
 	v = cfg->monitor_interval_s;
 	if (toml_read_int(t, "monitor_interval", 1, 3600, &v, path, err) == -1)
 		goto out;

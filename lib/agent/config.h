@@ -51,6 +51,7 @@ struct agent_config {
 	char **alert_command;		/* NULL-terminated or NULL */
 	int stop_timeout_s;
 	char **volume_roots;		/* NULL-terminated, absolute */
+	char systemd_scope[8];		/* "auto" | "yes" | "no" (util/sdscope.h) */
 
 	char tls_ca[CFG_PATH_MAX], tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
 	char **operators;

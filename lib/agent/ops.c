@@ -25,9 +25,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/progress.h"
 
 /* An rt_spec with the storage it points into. */
 struct spec_build {
@@ -236,7 +238,8 @@ enum run_why { RUN_DEPLOY, RUN_DEPLOY_NEW, RUN_START, RUN_RESTART };
 static int
 component_run(struct agent *a, const struct svc_def *def,
     const struct svc_component *c, const struct reg_component *rc,
-    enum run_why why, struct buf *actions, struct mcp_err *err)
+    enum run_why why, const struct progress *pg, struct buf *actions,
+    struct mcp_err *err)
 {
 	int force = why == RUN_RESTART, fresh = why == RUN_DEPLOY_NEW;
 	int relife = why == RUN_START || why == RUN_RESTART;
@@ -258,6 +261,7 @@ component_run(struct agent *a, const struct svc_def *def,
 	b.spec.spec_hash = hash;
 	b.spec.id_out = id;
 	b.spec.id_outsz = sizeof(id);
+	b.spec.progress = pg;
 	/*
 	 * Start/restart of an unchanged VM must boot exactly what was attested
 	 * at deploy; a deploy (re)attests whatever it builds.
@@ -300,8 +304,10 @@ component_run(struct agent *a, const struct svc_def *def,
 		if (err->code == MCP_E_NOTFOUND && strcmp(c->runtime, "container") == 0) {
 			/* image not here yet: fetch it, then run */
 			mcp_err_clear(err);
+			progress_step(pg, b.name, "pull", "pulling image %s", c->image);
 			if (rt->ops->pull(rt, c->image, err) == -1)
 				goto out;
+
 		} else if (err->code == MCP_E_EXISTS &&
 		    rt->ops->inspect(rt, b.name, &info, &ierr) == 0) {
 			/* a leftover instance of ours (agent stopped mid-deploy) goes;
@@ -317,6 +323,8 @@ component_run(struct agent *a, const struct svc_def *def,
 			goto out;
 	}
 	fault_point("deploy-after-run");
+	if (strcmp(c->runtime, "container") == 0)
+		progress_step(pg, b.name, "start", "container started (%s)", c->image);
 	/* what a VM booted is attested; containers have no such hash */
 	info.image_hash[0] = '\0';
 	if (strcmp(c->runtime, "unikernel") == 0 &&
@@ -340,7 +348,7 @@ agent_component_start(struct agent *a, const struct svc_def *def,
     const struct svc_component *c, const struct reg_component *rc,
     struct buf *actions, struct mcp_err *err)
 {
-	return component_run(a, def, c, rc, RUN_START, actions, err);
+	return component_run(a, def, c, rc, RUN_START, NULL, actions, err);
 }
 
 /*
@@ -482,7 +490,8 @@ deploy_rollback(struct agent *a, const struct svc_def *def)
 
 int
 agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
-    char *name_out, size_t name_outsz, struct buf *actions, struct mcp_err *err)
+    char *name_out, size_t name_outsz, const struct progress *pg,
+    struct buf *actions, struct mcp_err *err)
 {
 	struct svc_def *def = NULL;
 	struct reg_service *rs = NULL;
@@ -565,6 +574,14 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		    rt->ops->image_exists(rt, c->image, err) == 1)
 			continue;
 		mcp_err_clear(err);
+		{
+			char inst[SVC_INSTANCE_MAX];
+
+			svc_instance_name(inst, sizeof(inst), def->name, c->name);
+			progress_step(pg, inst, "pull", "pulling image %s%s", c->image,
+			    strcmp(c->runtime, "unikernel") == 0 ?
+			    " (and checking its executable)" : "");
+		}
 		if (rt->ops->pull(rt, c->image, err) == -1) {
 			mcp_err_prefix(err, "deploy %s: component %s", def->name, c->name);
 			goto out;
@@ -673,7 +690,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		const struct svc_component *c = &def->components[i];
 
 		if (component_run(a, def, c, reg_find_component(rs, c->name),
-		    existed ? RUN_DEPLOY : RUN_DEPLOY_NEW, actions, err) == -1) {
+		    existed ? RUN_DEPLOY : RUN_DEPLOY_NEW, pg, actions, err) == -1) {
 			mcp_err_prefix(err, "deploy %s", def->name);
 			if (!existed) {
 				/* a first deploy that fails leaves nothing behind */
@@ -686,6 +703,8 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		}
 	}
 	/* the routes point at the new instances before the deploy returns */
+	if (a->proxy_on)
+		progress_step(pg, "", "proxy", "pointing the node proxy's routes at it");
 	if (agent_proxy_sync(a, actions, err) == -1) {
 		mcp_err_prefix(err, "deploy %s", def->name);
 		goto out;
@@ -806,7 +825,7 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 				goto out;
 			buf_printf(actions, "%s: stopped\n", name);
 		} else if (component_run(a, def, c, reg_find_component(rs, c->name),
-		    op == OP_RESTART ? RUN_RESTART : RUN_START, actions, err) == -1)
+		    op == OP_RESTART ? RUN_RESTART : RUN_START, NULL, actions, err) == -1)
 			goto out;
 	}
 	/* a stopped route stays, answering 503; a started one is served again */
@@ -950,4 +969,48 @@ agent_logs(struct agent *a, const char *service, const char *component,
 	if (rc == -1)
 		mcp_err_prefix(err, "logs %s", name);
 	return rc;
+}
+
+void
+agent_wait_answers(struct agent *a, const char *service, int wait_s,
+    const struct progress *pg, int (*cancelled)(void *), void *arg)
+{
+	struct reg_service *rs = NULL;
+	struct mcp_err err = MCP_ERR_INIT;
+	long long deadline = mcp_now_ms() + (long long)wait_s * 1000;
+	size_t i, j;
+
+	if (wait_s <= 0 || reg_service_get(a->reg, service, &rs, &err) == -1) {
+		reg_service_free(rs);
+		return;
+	}
+	for (i = 0; i < rs->ncomponents; i++) {
+		const struct reg_component *rc = &rs->components[i];
+		char inst[SVC_INSTANCE_MAX];
+
+		if (strcmp(rc->desired, "running") != 0)
+			continue;
+		svc_instance_name(inst, sizeof(inst), service, rc->name);
+		for (j = 0; j < rc->nroutes; j++) {
+			char be[96];
+			long long t0 = mcp_now_ms();
+			int answered = 0;
+
+			agent_route_backend(rc, &rc->routes[j], be, sizeof(be));
+			if (be[0] == '\0')
+				continue;
+			progress_step(pg, inst, "wait", "waiting for the first answer on %s "
+			    "(route %s)", be, rc->routes[j].name);
+			while (!(answered = agent_backend_answers(be, 1000)) &&
+			    mcp_now_ms() < deadline && !(cancelled && cancelled(arg)))
+				mcp_sleep_ms(200);
+			if (answered)
+				progress_step(pg, inst, "answered", "%s answered after %.1f s",
+				    be, (double)(mcp_now_ms() - t0) / 1000.0);
+			else
+				progress_step(pg, inst, "no-answer", "no answer on %s within "
+				    "%d s", be, wait_s);
+		}
+	}
+	reg_service_free(rs);
 }

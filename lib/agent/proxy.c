@@ -185,6 +185,11 @@ agent_proxy_init(struct agent *a, struct mcp_err *err)
 	snprintf(dir, sizeof(dir), "%s/proxy", a->cfg.state_dir);
 	if (proxy_driver_init(&a->proxy, a->cfg.proxy.haproxy, dir, 10000, err) == -1)
 		return -1;
+	if (proxy_driver_set_scope(&a->proxy, a->systemd_scope ? a->cfg.node : NULL,
+	    err) == -1) {
+		proxy_driver_free(&a->proxy);
+		return -1;
+	}
 	if (a->cfg.proxy.issuer_cert[0] && pki_issuer_load(a->cfg.proxy.issuer_cert,
 	    a->cfg.proxy.issuer_key, &a->issuer, err) == -1) {
 		proxy_driver_free(&a->proxy);

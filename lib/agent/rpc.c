@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "util/clock.h"
 #include "util/log.h"
+#include "util/progress.h"
 #include "wire/wire.h"
 
 static const char *const allow_ops[] = { "@operator", "mcp-master", NULL };
@@ -179,6 +181,23 @@ service_to_pb(struct agent *a, const struct agent_view *v, size_t i)
 	return ss;
 }
 
+/* What Deploy answers: the actions and the service as deployed. */
+static Mcp__V1__DeployResponse *
+deploy_response(struct agent *a, const char *name, struct buf *actions)
+{
+	Mcp__V1__DeployResponse *out;
+	struct agent_view v;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	out = NEW(Mcp__V1__DeployResponse, MCP__V1__DEPLOY_RESPONSE__INIT);
+	actions_to_repeated(actions, &out->n_actions, &out->actions);
+	if (agent_view_deployed(a, name, &v, &err) == 0) {
+		out->service = service_to_pb(a, &v, 0);
+		agent_view_free(&v);
+	}
+	return out;
+}
+
 static int
 rpc_deploy(void *ctx, const struct wire_caller *caller,
     const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
@@ -187,26 +206,78 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 	struct agent *a = ctx;
 	struct buf actions = BUF_INIT;
 	char name[SVC_NAME_MAX + 1];
-	struct agent_view v;
-	Mcp__V1__DeployResponse *out;
 
 	log_info("Deploy by %s (%.*s)", caller->who,
 	    (int)SVC_MAX_SOURCE_BYTES, r->source);	/* longer: refused below */
 	if (agent_deploy(a, r->definition, strlen(r->definition), r->source,
-	    name, sizeof(name), &actions, err) == -1) {
+	    name, sizeof(name), NULL, &actions, err) == -1) {
 		buf_free(&actions);
 		return -1;
 	}
 	log_info("deploy %s by %s: done", name, caller->who);
-	out = NEW(Mcp__V1__DeployResponse, MCP__V1__DEPLOY_RESPONSE__INIT);
-	actions_to_repeated(&actions, &out->n_actions, &out->actions);
+	*resp = &deploy_response(a, name, &actions)->base;
 	buf_free(&actions);
-	if (agent_view_deployed(a, name, &v, err) == 0) {
-		out->service = service_to_pb(a, &v, 0);
-		agent_view_free(&v);
+	return 0;
+}
+
+/* DeployStream: each step of the deploy becomes a DeployEvent. */
+static void
+deploy_event(void *arg, const char *component, const char *step,
+    const char *detail, int64_t elapsed_ms)
+{
+	struct wire_stream *st = arg;
+	Mcp__V1__DeployEvent ev = MCP__V1__DEPLOY_EVENT__INIT;
+
+	/* a client that went away does not stop the deploy, only the reports */
+	if (wire_stream_cancelled(st))
+		return;
+	ev.component = (char *)component;
+	ev.step = (char *)step;
+	ev.detail = (char *)detail;
+	ev.elapsed_ms = elapsed_ms;
+	(void)wire_stream_send(st, &ev.base);
+}
+
+static int
+stream_gone(void *arg)
+{
+	return wire_stream_cancelled(arg);
+}
+
+/* Longest wait for the first answer a DeployStream may ask for. */
+#define DEPLOY_WAIT_MAX_S 900
+
+static int
+rpc_deploy_stream(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, struct wire_stream *st, struct mcp_err *err)
+{
+	const Mcp__V1__DeployRequest *r = (const Mcp__V1__DeployRequest *)req;
+	Mcp__V1__DeployEvent last = MCP__V1__DEPLOY_EVENT__INIT;
+	struct agent *a = ctx;
+	struct buf actions = BUF_INIT;
+	struct progress pg;
+	char name[SVC_NAME_MAX + 1];
+
+	if (r->wait_answer_s < 0 || r->wait_answer_s > DEPLOY_WAIT_MAX_S)
+		return mcp_err_set(err, MCP_E_INVALID, "deploy: wait_answer_s %d is "
+		    "outside 0..%d", r->wait_answer_s, DEPLOY_WAIT_MAX_S);
+	log_info("DeployStream by %s (%.*s)", caller->who,
+	    (int)SVC_MAX_SOURCE_BYTES, r->source);
+	progress_init(&pg, deploy_event, st);
+	if (agent_deploy(a, r->definition, strlen(r->definition), r->source,
+	    name, sizeof(name), &pg, &actions, err) == -1) {
+		buf_free(&actions);
+		return -1;
 	}
-	mcp_err_clear(err);
-	*resp = &out->base;
+	log_info("deploy %s by %s: done", name, caller->who);
+	agent_wait_answers(a, name, r->wait_answer_s, &pg, stream_gone, st);
+	last.step = "done";
+	last.detail = "deployed";
+	last.elapsed_ms = (int64_t)(mcp_now_ms() - pg.t0_ms);
+	last.result = deploy_response(a, name, &actions);
+	buf_free(&actions);
+	(void)wire_stream_send(st, &last.base);
+	protobuf_c_message_free_unpacked(&last.result->base, NULL);
 	return 0;
 }
 
@@ -594,6 +665,8 @@ static const struct wire_method agent_methods[] = {
 	    mcp__v1__list_services_response__descriptor, rpc_list),
 	M("Status", mcp__v1__status_request__descriptor,
 	    mcp__v1__status_response__descriptor, rpc_status),
+	{ "/mcp.v1.Agent/DeployStream", &mcp__v1__deploy_request__descriptor,
+	    &mcp__v1__deploy_event__descriptor, NULL, rpc_deploy_stream, allow_ops },
 	{ "/mcp.v1.Agent/Logs", &mcp__v1__logs_request__descriptor,
 	    &mcp__v1__log_chunk__descriptor, NULL, rpc_logs, allow_ops },
 	M("PushFile", mcp__v1__push_file_request__descriptor,

@@ -10,6 +10,7 @@
 #define MCP_CLI_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/err.h"
 
@@ -30,6 +31,13 @@ struct cli_config {
 struct cli {
 	struct cli_config cfg;
 	int json;
+	/*
+	 * stdout is a terminal (and not --json): long operations print their
+	 * steps as the agent reports them (deploy through DeployStream).
+	 */
+	int progress;
+	int width;		/* columns for tables: the terminal's, else 80 */
+	int wide;		/* ps / status --wide: never truncate */
 	const char *cmd;	/* the command, for error messages ("ps") */
 	int direct;		/* --direct: to the agents even with [master] */
 	struct cli_node placed;	/* where the master placed the service at hand */
@@ -68,6 +76,40 @@ int cli_cmd_edge(struct cli *c, int argc, char **argv);
  * there is one, 0 if the address looks fine (then say nothing more).
  */
 int cli_unreachable_hint(const char *address, char *out, size_t outsz);
+
+/* Columns of the terminal on fd (TIOCGWINSZ), or 80 when fd is not one. */
+int cli_term_width(int fd);
+
+/*
+ * Tables and lines that fit the terminal (cli/term.c).  mcp ps and status
+ * fit c->width columns: a value too long for its column ends in "…"
+ * (U+2026); --wide (c->wide) and --json print everything.  Widths count
+ * UTF-8 code points.
+ */
+size_t cli_text_width(const char *s);
+/* Pure: append s cut to w columns ("…" as the last when cut), padded with
+ * blanks to w when pad. */
+struct buf;
+void cli_fit(struct buf *out, const char *s, size_t w, int pad);
+/* Pure: column widths that fit width (one blank between columns): start
+ * from natural[i], take one column at a time from the widest column still
+ * above minw[i]; when every column is at its minimum the row overflows. */
+void cli_table_widths(const size_t *natural, const size_t *minw, size_t ncols,
+    size_t width, size_t *out);
+struct cli_table {
+	size_t ncols, nrows, cap;
+	char **cells;		/* nrows x ncols, row 0 the header */
+	size_t *minw;
+};
+/* minw may be NULL (every column may shrink to nothing). */
+struct cli_table *cli_table_new(size_t ncols, const char *const *head,
+    const size_t *minw);
+void cli_table_add(struct cli_table *t, const char *const *cells);
+void cli_table_print(struct cli_table *t, FILE *f, size_t width, int wide);
+void cli_table_free(struct cli_table *t);
+/* printf one line on stdout, cut to c->width unless --wide or --json. */
+void cli_line(const struct cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Print "mcp CMD: <msg>" on stderr (msg already starting with CMD is not
  * prefixed twice); returns 1. */

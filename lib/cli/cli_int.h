@@ -6,6 +6,7 @@
 #ifndef MCP_CLI_CLI_INT_H
 #define MCP_CLI_CLI_INT_H
 
+#include <stdint.h>
 #include <jansson.h>
 
 #include "agent.pb-c.h"
@@ -15,11 +16,20 @@
 int cli_node_call(struct cli *c, const struct cli_node *n, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err);
+/* The same path for a server stream (on_msg per message, see wire.h). */
+int cli_node_stream(struct cli *c, const struct cli_node *n, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+    int (*on_msg)(const ProtobufCMessage *, void *), void *arg, int timeout_ms,
+    struct mcp_err *err);
+/* On a terminal a deploy waits this long at most for the first answers. */
+#define CLI_DEPLOY_WAIT_ANSWER_S 120
 json_t *cli_service_json(const Mcp__V1__ServiceStatus *s);
 json_t *cli_component_json(const Mcp__V1__ServiceStatus *s,
     const Mcp__V1__ComponentStatus *cs);
 /* Print j (indented) on stdout and release it. */
 void cli_json_print(json_t *j);
+/* One progress line of a long operation on stdout: "  12.3s  web: booting ...". */
+void cli_progress_line(int64_t elapsed_ms, const char *component, const char *detail);
 
 /* cli/master.c: deploy / undeploy through the master (text is the
  * definition read from path). */

@@ -92,7 +92,7 @@ static int
 node_rpc(struct cli *c, const struct cli_node *n, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage **resp, int (*on_msg)(const ProtobufCMessage *, void *),
-    int timeout_ms, struct mcp_err *err)
+    void *arg, int timeout_ms, struct mcp_err *err)
 {
 	const char *op = strrchr(method, '/') ? strrchr(method, '/') + 1 : method;
 	struct wire_client *wc = node_client(c, n, err);
@@ -100,7 +100,7 @@ node_rpc(struct cli *c, const struct cli_node *n, const char *method,
 
 	if (wc != NULL) {
 		if (on_msg)
-			rc = wire_call_stream(wc, method, req, desc, on_msg, NULL,
+			rc = wire_call_stream(wc, method, req, desc, on_msg, arg,
 			    timeout_ms, err);
 		else
 			rc = wire_call(wc, method, req, desc, resp, timeout_ms, err);
@@ -123,7 +123,7 @@ node_call(struct cli *c, const struct cli_node *n, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err)
 {
-	return node_rpc(c, n, method, req, desc, resp, NULL, timeout_ms, err);
+	return node_rpc(c, n, method, req, desc, resp, NULL, NULL, timeout_ms, err);
 }
 
 /* Find the node a service is deployed on (asks each node). */
@@ -177,6 +177,78 @@ actions_json(size_t n, char **actions)
 }
 
 /* ---- deploy ---- */
+
+/* Print one step the agent reported: elapsed time, instance, what. */
+void
+cli_progress_line(int64_t elapsed_ms, const char *component, const char *detail)
+{
+	printf("%6.1fs  %s%s%s\n", (double)elapsed_ms / 1000.0, component,
+	    component[0] ? ": " : "", detail);
+	fflush(stdout);
+}
+
+struct deploy_watch {
+	Mcp__V1__DeployResponse *result;	/* a copy of the last message's */
+};
+
+static int
+deploy_event_cb(const ProtobufCMessage *msg, void *arg)
+{
+	const Mcp__V1__DeployEvent *ev = (const Mcp__V1__DeployEvent *)msg;
+	struct deploy_watch *w = arg;
+	uint8_t *packed;
+	size_t len;
+
+	if (ev->result == NULL) {
+		cli_progress_line(ev->elapsed_ms, ev->component, ev->detail);
+		return 0;
+	}
+	/* msg lives only during this call: keep the result by value */
+	len = protobuf_c_message_get_packed_size(&ev->result->base);
+	packed = malloc(len ? len : 1);
+	if (packed == NULL)
+		return 1;
+	protobuf_c_message_pack(&ev->result->base, packed);
+	if (w->result)
+		protobuf_c_message_free_unpacked(&w->result->base, NULL);
+	w->result = mcp__v1__deploy_response__unpack(NULL, len, packed);
+	free(packed);
+	return 0;
+}
+
+/*
+ * Deploy on node, with the steps shown when c->progress (DeployStream; an
+ * agent without it gets the plain Deploy).  *resp: the answer.
+ */
+static int
+deploy_call(struct cli *c, const struct cli_node *node, Mcp__V1__DeployRequest *req,
+    Mcp__V1__DeployResponse **resp, struct mcp_err *err)
+{
+	struct deploy_watch w = { NULL };
+
+	if (c->progress) {
+		req->wait_answer_s = CLI_DEPLOY_WAIT_ANSWER_S;
+		if (node_rpc(c, node, "/mcp.v1.Agent/DeployStream", &req->base,
+		    &mcp__v1__deploy_event__descriptor, NULL, deploy_event_cb, &w,
+		    T_LONG, err) == 0) {
+			if (w.result == NULL)
+				return mcp_err_set(err, MCP_E_UNAVAILABLE, "node %s (%s): "
+				    "DeployStream: the stream ended without a result",
+				    node->name, node->address);
+			*resp = w.result;
+			return 0;
+		}
+		if (w.result)
+			protobuf_c_message_free_unpacked(&w.result->base, NULL);
+		if (err->code != MCP_E_UNIMPLEMENTED)
+			return -1;
+		mcp_err_clear(err);	/* an agent without DeployStream */
+		req->wait_answer_s = 0;
+	}
+	return node_call(c, node, "/mcp.v1.Agent/Deploy", &req->base,
+	    &mcp__v1__deploy_response__descriptor, (ProtobufCMessage **)resp,
+	    T_LONG, err);
+}
 
 int
 cli_cmd_deploy(struct cli *c, int argc, char **argv)
@@ -253,9 +325,7 @@ cli_cmd_deploy(struct cli *c, int argc, char **argv)
 		goto out;
 	req.definition = text.data;
 	req.source = path;
-	if (node_call(c, node, "/mcp.v1.Agent/Deploy", &req.base,
-	    &mcp__v1__deploy_response__descriptor, (ProtobufCMessage **)&resp,
-	    T_LONG, &err) == -1)
+	if (deploy_call(c, node, &req, &resp, &err) == -1)
 		goto out;
 	if (c->json) {
 		json_t *j;
@@ -494,9 +564,12 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 		json_decref(arr);
 		return usage_fail("ps");
 	}
-	if (!c->json)
-		printf("%-20s %-16s %-10s %-10s %-10s %-12s %-7s %s\n", "SERVICE",
-		    "COMPONENT", "NODE", "RUNTIME", "STATE", "VERSION", "UPTIME", "DRIFT");
+	static const char *const head[] = { "SERVICE", "COMPONENT", "NODE",
+		"RUNTIME", "STATE", "VERSION", "UPTIME", "DRIFT" };
+	/* what may shrink: names, node, version, the drift reason; never the
+	 * runtime, state and uptime */
+	static const size_t minw[] = { 6, 6, 4, 9, 8, 4, 6, 5 };
+	struct cli_table *tab = cli_table_new(8, head, minw);
 	for (n = 0; n < c->cfg.nnodes; n++) {
 		Mcp__V1__ListServicesResponse *resp = NULL;
 		struct mcp_err err = MCP_ERR_INIT;
@@ -528,10 +601,13 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 				snprintf(state, sizeof(state), "%s%s", cs->observed,
 				    cs->drift ? "!" : "");
 				/* the version the instance runs, not the one desired */
-				printf("%-20s %-16s %-10s %-10s %-10s %-12s %-7s %s\n", s->name,
-				    cs->name, s->node, cs->runtime, state,
-				    cs->observed_version[0] ? cs->observed_version : "-", up,
-				    cs->drift_reason);
+				{
+					const char *row[] = { s->name, cs->name, s->node,
+						cs->runtime, state, cs->observed_version[0] ?
+						cs->observed_version : "-", up, cs->drift_reason };
+
+					cli_table_add(tab, row);
+				}
 			}
 		}
 		observe_note(c->cfg.nodes[n].name, resp->observe_error);
@@ -539,50 +615,53 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 	}
 	if (c->json)
 		json_print(arr);
-	else
+	else {
 		json_decref(arr);
+		cli_table_print(tab, stdout, (size_t)c->width, c->wide);
+	}
+	cli_table_free(tab);
 	return rc;
 }
 
 static void
-status_print(const Mcp__V1__ServiceStatus *s)
+status_print(const struct cli *c, const Mcp__V1__ServiceStatus *s)
 {
 	size_t j, k;
 
-	printf("service %s on %s (tier %s%s)\n", s->name, s->node, s->tier,
+	cli_line(c, "service %s on %s (tier %s%s)", s->name, s->node, s->tier,
 	    s->active ? "" : ", inactive");
 	for (j = 0; j < s->n_components; j++) {
 		const Mcp__V1__ComponentStatus *cs = s->components[j];
 		char up[32];
 
 		fmt_uptime(up, sizeof(up), cs->started_at);
-		printf("  %-16s %-10s desired %-8s observed %-8s%s%s up %s\n", cs->name,
+		cli_line(c, "  %-16s %-10s desired %-8s observed %-8s%s%s up %s", cs->name,
 		    cs->runtime, cs->desired, cs->observed, cs->drift ? " DRIFT" : "",
 		    cs->flapping ? " FLAPPING" : "", up);
-		printf("  %-16s image %s\n", "", cs->image);
+		cli_line(c, "  %-16s image %s", "", cs->image);
 		if (cs->observed_image[0] && strcmp(cs->observed_image, cs->image) != 0)
-			printf("  %-16s running image %s\n", "", cs->observed_image);
+			cli_line(c, "  %-16s running image %s", "", cs->observed_image);
 		if (cs->drift_reason[0])
-			printf("  %-16s drift: %s\n", "", cs->drift_reason);
+			cli_line(c, "  %-16s drift: %s", "", cs->drift_reason);
 		if (cs->vm_ip[0])
-			printf("  %-16s address %s\n", "", cs->vm_ip);
+			cli_line(c, "  %-16s address %s", "", cs->vm_ip);
 		if (cs->image_hash[0])
-			printf("  %-16s attested %s\n", "", cs->image_hash);
+			cli_line(c, "  %-16s attested %s", "", cs->image_hash);
 		for (k = 0; k < cs->n_routes; k++) {
 			const Mcp__V1__RouteStatus *r = cs->routes[k];
 
 			if (r->host_port)
-				printf("  %-16s route %s port %u -> 127.0.0.1:%u (%s)\n", "",
+				cli_line(c, "  %-16s route %s port %u -> 127.0.0.1:%u (%s)", "",
 				    r->name[0] ? r->name : "-", r->port, r->host_port, r->mode);
 			else
-				printf("  %-16s route %s port %u -> %s on the bridge (%s)\n", "",
+				cli_line(c, "  %-16s route %s port %u -> %s on the bridge (%s)", "",
 				    r->name[0] ? r->name : "-", r->port, r->vm_addr, r->mode);
 			if (r->listener[0])
-				printf("  %-16s   proxy %s %s -> %s, %s\n", "", r->listener,
+				cli_line(c, "  %-16s   proxy %s %s -> %s, %s", "", r->listener,
 				    r->n_hostnames ? r->hostnames[0] : "-", r->backend,
 				    r->health[0] ? r->health : "health unknown");
 			for (size_t h = 1; h < r->n_hostnames; h++)
-				printf("  %-16s   proxy %s %s\n", "", r->listener, r->hostnames[h]);
+				cli_line(c, "  %-16s   proxy %s %s", "", r->listener, r->hostnames[h]);
 		}
 	}
 	for (k = 0; k < s->n_events && k < 10; k++) {
@@ -591,7 +670,7 @@ status_print(const Mcp__V1__ServiceStatus *s)
 		time_t t = (time_t)e->time;
 
 		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&t));
-		printf("  event %s %-12s %s %s%s%s %s\n", ts, e->kind,
+		cli_line(c, "  event %s %-12s %s %s%s%s %s", ts, e->kind,
 		    e->component[0] ? e->component : "-", e->from_state,
 		    e->from_state[0] || e->to_state[0] ? "->" : "", e->to_state, e->detail);
 	}
@@ -632,7 +711,7 @@ cli_cmd_status(struct cli *c, int argc, char **argv)
 					    json_string(resp->observe_error));
 				json_array_append_new(arr, js);
 			} else
-				status_print(resp->services[i]);
+				status_print(c, resp->services[i]);
 		}
 		if (resp->n_services)
 			observe_note(c->cfg.nodes[n].name, resp->observe_error);
@@ -711,7 +790,7 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
 	if ((node = service_node(c, req.service, &err)) == NULL)
 		return cli_fail(c, &err);
 	if (node_rpc(c, node, "/mcp.v1.Agent/Logs", &req.base,
-	    &mcp__v1__log_chunk__descriptor, NULL, log_write,
+	    &mcp__v1__log_chunk__descriptor, NULL, log_write, NULL,
 	    req.follow ? 0 : T_LONG, &err) == -1)
 		return cli_fail(c, &err);
 	return 0;
@@ -1044,6 +1123,15 @@ cli_node_call(struct cli *c, const struct cli_node *n, const char *method,
     ProtobufCMessage **resp, int timeout_ms, struct mcp_err *err)
 {
 	return node_call(c, n, method, req, desc, resp, timeout_ms, err);
+}
+
+int
+cli_node_stream(struct cli *c, const struct cli_node *n, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+    int (*on_msg)(const ProtobufCMessage *, void *), void *arg, int timeout_ms,
+    struct mcp_err *err)
+{
+	return node_rpc(c, n, method, req, desc, NULL, on_msg, arg, timeout_ms, err);
 }
 
 json_t *

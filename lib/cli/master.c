@@ -11,6 +11,7 @@
 #include "cli/cli_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +23,14 @@
 
 static int master_edges_cmd(struct cli *c);
 
+static void
+master_node(const struct cli *c, struct cli_node *m)
+{
+	memset(m, 0, sizeof(*m));
+	mcp_strlcpy(m->name, "master", sizeof(m->name));
+	mcp_strlcpy(m->address, c->cfg.master, sizeof(m->address));
+}
+
 static int
 master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
@@ -29,9 +38,7 @@ master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
 {
 	struct cli_node m;
 
-	memset(&m, 0, sizeof(m));
-	mcp_strlcpy(m.name, "master", sizeof(m.name));
-	mcp_strlcpy(m.address, c->cfg.master, sizeof(m.address));
+	master_node(c, &m);
 	return cli_node_call(c, &m, method, req, desc, resp, timeout_ms, err);
 }
 
@@ -106,13 +113,73 @@ master_steps_call(struct cli *c, const char *method, const char *verb,
 	return rc;
 }
 
+struct master_watch {
+	Mcp__V1__MasterDeployResponse *result;	/* a copy of the last message's */
+};
+
+/* A step of DeployStream through the master: "node: instance: what". */
+static int
+master_event_cb(const ProtobufCMessage *msg, void *arg)
+{
+	const Mcp__V1__MasterDeployEvent *ev = (const Mcp__V1__MasterDeployEvent *)msg;
+	struct master_watch *w = arg;
+	uint8_t *packed;
+	size_t len;
+
+	if (ev->result == NULL) {
+		char who[200];
+
+		if (ev->event == NULL)
+			return 0;
+		snprintf(who, sizeof(who), "%s%s%s", ev->node,
+		    ev->node[0] && ev->event->component[0] ? "/" : "",
+		    ev->event->component);
+		cli_progress_line(ev->event->elapsed_ms, who, ev->event->detail);
+		return 0;
+	}
+	len = protobuf_c_message_get_packed_size(&ev->result->base);
+	if ((packed = malloc(len ? len : 1)) == NULL)
+		return 1;
+	protobuf_c_message_pack(&ev->result->base, packed);
+	if (w->result)
+		protobuf_c_message_free_unpacked(&w->result->base, NULL);
+	w->result = mcp__v1__master_deploy_response__unpack(NULL, len, packed);
+	free(packed);
+	return 0;
+}
+
 int
 cli_master_deploy(struct cli *c, const char *text, const char *path)
 {
 	Mcp__V1__DeployRequest req = MCP__V1__DEPLOY_REQUEST__INIT;
+	struct master_watch w = { NULL };
+	struct mcp_err err = MCP_ERR_INIT;
+	struct cli_node m;
+	int rc;
 
 	req.definition = (char *)text;
 	req.source = (char *)path;
+	if (c->progress) {
+		/* on a terminal: each step as the master and the agent report it */
+		master_node(c, &m);
+		req.wait_answer_s = CLI_DEPLOY_WAIT_ANSWER_S;
+		if (cli_node_stream(c, &m, "/mcp.v1.Master/DeployStream", &req.base,
+		    &mcp__v1__master_deploy_event__descriptor, master_event_cb, &w,
+		    T_MASTER_LONG, &err) == 0 && w.result) {
+			rc = steps_report(c, "deploy", w.result);
+			protobuf_c_message_free_unpacked(&w.result->base, NULL);
+			return rc;
+		}
+		if (w.result)
+			protobuf_c_message_free_unpacked(&w.result->base, NULL);
+		if (err.code != MCP_E_UNIMPLEMENTED) {
+			if (err.msg[0] == '\0')
+				mcp_err_set(&err, MCP_E_UNAVAILABLE, "master %s: DeployStream "
+				    "ended without a result", c->cfg.master);
+			return cli_fail(c, &err);
+		}
+		req.wait_answer_s = 0;	/* a master without DeployStream */
+	}
 	return master_steps_call(c, "/mcp.v1.Master/Deploy", "deploy", &req.base);
 }
 
@@ -183,10 +250,14 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&resp,
 	    T_MASTER_SHORT, &err) == -1)
 		return cli_fail(c, &err);
+	static const char *const head[] = { "SERVICE", "COMPONENT", "NODE",
+		"PLACEMENT", "RUNTIME", "STATE", "VERSION" };
+	static const size_t minw[] = { 6, 6, 4, 11, 9, 8, 4 };
+	struct cli_table *tab;
+	struct buf edges = BUF_INIT;	/* lines printed after the table */
+
 	arr = json_array();
-	if (!c->json)
-		printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", "SERVICE", "COMPONENT",
-		    "NODE", "PLACEMENT", "RUNTIME", "STATE", "VERSION");
+	tab = cli_table_new(7, head, minw);
 	for (i = 0; i < resp->n_services; i++) {
 		const Mcp__V1__FleetService *f = resp->services[i];
 		const Mcp__V1__ServiceStatus *s = f->status;
@@ -206,8 +277,10 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 			continue;
 		}
 		if (s == NULL || s->n_components == 0) {
-			printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", f->name, "-",
-			    f->node, f->state, "-", "-", f->error);
+			const char *row[] = { f->name, "-", f->node, f->state, "-", "-",
+				f->error };
+
+			cli_table_add(tab, row);
 			continue;
 		}
 		for (k = 0; k < s->n_components; k++) {
@@ -216,11 +289,15 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 
 			snprintf(state, sizeof(state), "%s%s", cs->observed,
 			    cs->drift ? "!" : "");
-			printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", f->name, cs->name,
-			    f->node, f->state, cs->runtime, state, cs->version);
+			{
+				const char *row[] = { f->name, cs->name, f->node, f->state,
+					cs->runtime, state, cs->version };
+
+				cli_table_add(tab, row);
+			}
 		}
 		for (k = 0; !per_component && k < f->n_edge_routes; k++)
-			printf("  public %s on edge %s -> %s:%u\n",
+			buf_printf(&edges, "%s: public %s on edge %s -> %s:%u\n", f->name,
 			    f->edge_routes[k]->hostname, f->edge_routes[k]->edge_node,
 			    f->edge_routes[k]->backend_hostname,
 			    f->edge_routes[k]->backend_port);
@@ -231,8 +308,17 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 			    resp->nodes[i]->node, resp->nodes[i]->error);
 	if (c->json)
 		cli_json_print(arr);
-	else
+	else {
 		json_decref(arr);
+		cli_table_print(tab, stdout, (size_t)c->width, c->wide);
+		for (char *l = edges.data, *nl; l && *l; l = nl + 1) {
+			nl = strchr(l, '\n');
+			*nl = '\0';
+			cli_line(c, "%s", l);
+		}
+	}
+	cli_table_free(tab);
+	buf_free(&edges);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	/* stale or unreachable placements make status fail; ps lists them */
 	return per_component ? 0 : rc;

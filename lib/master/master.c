@@ -18,6 +18,7 @@
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
 #include "wire/wire.h"
 
 /* Nodes the database remembers, then the bootstrap list (whose address
@@ -114,6 +115,11 @@ master_run(struct master *m, struct mcp_err *err)
 	log_info("master of node %s ready: listen %s, %zu node(s) known%s",
 	    m->cfg.node, m->cfg.listen, m->nnodes,
 	    master_dns_skipped(m) ? "; DNS step skipped" : "");
+	/* systemd (Type=notify): the gRPC listener accepts calls now */
+	if (sdnotify_send(m->notify_socket, "READY=1", err) == -1) {
+		log_warnx("%s", err->msg);
+		mcp_err_clear(err);
+	}
 	agent_signals_wait();
 	return 0;
 }

@@ -192,6 +192,7 @@ struct master {
 	struct mdb *db;
 	struct dns_client *dns;
 	struct wire_server *server;
+	char notify_socket[128];	/* $NOTIFY_SOCKET taken by the main; "" = none */
 
 	pthread_mutex_t mu;		/* nodes, retired clients, locks, stopping */
 	pthread_cond_t cv;

@@ -243,6 +243,82 @@ node_forward(struct master *m, const char *node, char *ip, size_t ipsz,
 /* ---- deploy ---- */
 
 static void
+watch_step(const struct master_deploy_watch *w, const char *node,
+    const char *component, const char *step, const char *detail)
+{
+	if (w && w->fn)
+		w->fn(w->arg, node, component, step, detail,
+		    (int64_t)(mcp_now_ms() - w->t0_ms));
+}
+
+struct forward_watch {
+	const struct master_deploy_watch *w;
+	const char *node;
+	Mcp__V1__DeployResponse *result;	/* the agent's, copied */
+};
+
+static int
+forward_event(const ProtobufCMessage *msg, void *arg)
+{
+	const Mcp__V1__DeployEvent *ev = (const Mcp__V1__DeployEvent *)msg;
+	struct forward_watch *fw = arg;
+	uint8_t *packed;
+	size_t len;
+
+	if (ev->result == NULL) {
+		watch_step(fw->w, fw->node, ev->component, ev->step, ev->detail);
+		return 0;
+	}
+	len = protobuf_c_message_get_packed_size(&ev->result->base);
+	packed = xcalloc(1, len ? len : 1);
+	protobuf_c_message_pack(&ev->result->base, packed);
+	if (fw->result)
+		protobuf_c_message_free_unpacked(&fw->result->base, NULL);
+	fw->result = mcp__v1__deploy_response__unpack(NULL, len, packed);
+	free(packed);
+	return 0;
+}
+
+/*
+ * The agent's Deploy, through DeployStream with its steps forwarded to w
+ * when there is one (an agent without DeployStream gets the plain call).
+ */
+static int
+agent_deploy_call(struct master *m, const char *node, char *ip, size_t ipsz,
+    Mcp__V1__DeployRequest *areq, const struct master_deploy_watch *w,
+    Mcp__V1__DeployResponse **aresp, struct mcp_err *err)
+{
+	struct forward_watch fw = { w, node, NULL };
+	struct wire_client *wc;
+
+	if (w == NULL)
+		return node_forward(m, node, ip, ipsz, "/mcp.v1.Agent/Deploy",
+		    &areq->base, &mcp__v1__deploy_response__descriptor,
+		    (ProtobufCMessage **)aresp, m->cfg.deploy_timeout_s, err);
+	if ((wc = node_handle(m, node, ip, ipsz, err)) == NULL)
+		return -1;
+	areq->wait_answer_s = w->wait_answer_s;
+	if (wire_call_stream(wc, "/mcp.v1.Agent/DeployStream", &areq->base,
+	    &mcp__v1__deploy_event__descriptor, forward_event, &fw,
+	    (m->cfg.deploy_timeout_s + w->wait_answer_s) * 1000, err) == 0) {
+		if (fw.result == NULL)
+			return mcp_err_set(err, MCP_E_UNAVAILABLE, "node %s: DeployStream "
+			    "ended without a result", node);
+		*aresp = fw.result;
+		return 0;
+	}
+	if (fw.result)
+		protobuf_c_message_free_unpacked(&fw.result->base, NULL);
+	if (err->code != MCP_E_UNIMPLEMENTED)
+		return mcp_err_prefix(err, "node %s", node);
+	mcp_err_clear(err);
+	areq->wait_answer_s = 0;
+	return node_forward(m, node, ip, ipsz, "/mcp.v1.Agent/Deploy", &areq->base,
+	    &mcp__v1__deploy_response__descriptor, (ProtobufCMessage **)aresp,
+	    m->cfg.deploy_timeout_s, err);
+}
+
+static void
 place_request_from(const struct svc_def *def, const char *current,
     struct place_request *req)
 {
@@ -627,7 +703,8 @@ deploy_edge(struct master *m, const struct svc_def *def, Mcp__V1__StepResult *s)
 
 int
 master_deploy(struct master *m, const char *text, size_t len, const char *source,
-    Mcp__V1__MasterDeployResponse *out, struct mcp_err *err)
+    const struct master_deploy_watch *watch, Mcp__V1__MasterDeployResponse *out,
+    struct mcp_err *err)
 {
 	Mcp__V1__DeployRequest areq = MCP__V1__DEPLOY_REQUEST__INIT;
 	Mcp__V1__DeployResponse *aresp = NULL;
@@ -676,9 +753,14 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 
 	areq.definition = (char *)text;
 	areq.source = (char *)(source ? source : "");
-	if (node_forward(m, v.names[pick], ip, sizeof(ip), "/mcp.v1.Agent/Deploy",
-	    &areq.base, &mcp__v1__deploy_response__descriptor,
-	    (ProtobufCMessage **)&aresp, m->cfg.deploy_timeout_s, err) == -1) {
+	{
+		char line[160];
+
+		snprintf(line, sizeof(line), "placed on node %s", v.names[pick]);
+		watch_step(watch, "", "", "place", line);
+	}
+	if (agent_deploy_call(m, v.names[pick], ip, sizeof(ip), &areq, watch,
+	    &aresp, err) == -1) {
 		step_note(sd, 0, "%s", err->msg);
 		mcp_err_clear(err);
 	} else {
@@ -710,7 +792,9 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 		step_note(sdns, 0, "not attempted: the deploy step failed");
 		step_note(sedge, 0, "not attempted: the deploy step failed");
 	} else {
+		watch_step(watch, "", "", "dns", "registering the DNS names");
 		deploy_dns(m, def, ip, sdns);
+		watch_step(watch, "", "", "edge", "setting up public routes on an edge node");
 		deploy_edge(m, def, sedge);
 	}
 	out->success = sd->ok && sdns->ok && sedge->ok;

@@ -12,8 +12,23 @@
 #include "master.pb-c.h"
 #include "master/master.h"
 
+/*
+ * Who hears a deploy's steps (DeployStream): fn gets the node and each
+ * step (the agent's, forwarded, and the master's own), elapsed_ms counted
+ * from t0_ms (mcp_now_ms()).  wait_answer_s goes to the agent.
+ */
+struct master_deploy_watch {
+	void (*fn)(void *arg, const char *node, const char *component,
+	    const char *step, const char *detail, int64_t elapsed_ms);
+	void *arg;
+	long long t0_ms;
+	int wait_answer_s;
+};
+
+/* watch may be NULL (Deploy); else the agent is called with DeployStream. */
 int master_deploy(struct master *m, const char *text, size_t len,
-    const char *source, Mcp__V1__MasterDeployResponse *out, struct mcp_err *err);
+    const char *source, const struct master_deploy_watch *watch,
+    Mcp__V1__MasterDeployResponse *out, struct mcp_err *err);
 int master_undeploy(struct master *m, const char *service,
     Mcp__V1__MasterDeployResponse *out, struct mcp_err *err);
 /* Stop, Start or Restart (op: the agent method's name) forwarded to the

@@ -295,7 +295,58 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 
 	log_info("Deploy %s from %s", r->source, caller->who);
 	return rpc_finish(&out->base, master_deploy(ctx, r->definition,
-	    strlen(r->definition), r->source, out, err), resp);
+	    strlen(r->definition), r->source, NULL, out, err), resp);
+}
+
+/* DeployStream: every step (the agent's, forwarded, and the master's own)
+ * becomes a MasterDeployEvent; the result comes last. */
+static void
+deploy_event(void *arg, const char *node, const char *component, const char *step,
+    const char *detail, int64_t elapsed_ms)
+{
+	struct wire_stream *st = arg;
+	Mcp__V1__MasterDeployEvent mev = MCP__V1__MASTER_DEPLOY_EVENT__INIT;
+	Mcp__V1__DeployEvent ev = MCP__V1__DEPLOY_EVENT__INIT;
+
+	if (wire_stream_cancelled(st))
+		return;
+	ev.component = (char *)component;
+	ev.step = (char *)step;
+	ev.detail = (char *)detail;
+	ev.elapsed_ms = elapsed_ms;
+	mev.node = (char *)node;
+	mev.event = &ev;
+	(void)wire_stream_send(st, &mev.base);
+}
+
+#define DEPLOY_WAIT_MAX_S 900
+
+static int
+rpc_deploy_stream(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, struct wire_stream *st, struct mcp_err *err)
+{
+	const Mcp__V1__DeployRequest *r = (const Mcp__V1__DeployRequest *)req;
+	Mcp__V1__MasterDeployResponse *out = (Mcp__V1__MasterDeployResponse *)
+	    wire_msg_new(&mcp__v1__master_deploy_response__descriptor);
+	Mcp__V1__MasterDeployEvent last = MCP__V1__MASTER_DEPLOY_EVENT__INIT;
+	struct master_deploy_watch w = { deploy_event, st, mcp_now_ms(), r->wait_answer_s };
+	int rc;
+
+	if (r->wait_answer_s < 0 || r->wait_answer_s > DEPLOY_WAIT_MAX_S) {
+		protobuf_c_message_free_unpacked(&out->base, NULL);
+		return mcp_err_set(err, MCP_E_INVALID, "deploy: wait_answer_s %d is "
+		    "outside 0..%d", r->wait_answer_s, DEPLOY_WAIT_MAX_S);
+	}
+	log_info("DeployStream %s from %s", r->source, caller->who);
+	rc = master_deploy(ctx, r->definition, strlen(r->definition), r->source, &w,
+	    out, err);
+	if (rc == 0) {
+		last.node = out->node;
+		last.result = out;
+		(void)wire_stream_send(st, &last.base);
+	}
+	protobuf_c_message_free_unpacked(&out->base, NULL);
+	return rc;
 }
 
 static int
@@ -354,6 +405,9 @@ rpc_status(void *ctx, const struct wire_caller *caller,
 static const struct wire_method master_methods[] = {
 	M("Deploy", mcp__v1__deploy_request__descriptor,
 	    mcp__v1__master_deploy_response__descriptor, rpc_deploy, allow_ops),
+	{ "/mcp.v1.Master/DeployStream", &mcp__v1__deploy_request__descriptor,
+	    &mcp__v1__master_deploy_event__descriptor, NULL, rpc_deploy_stream,
+	    allow_ops },
 	M("Undeploy", mcp__v1__service_request__descriptor,
 	    mcp__v1__master_deploy_response__descriptor, rpc_undeploy, allow_ops),
 	M("Stop", mcp__v1__service_request__descriptor,

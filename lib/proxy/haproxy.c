@@ -20,6 +20,7 @@
 #include "util/clock.h"
 #include "util/file.h"
 #include "util/proc.h"
+#include "util/sdscope.h"
 #include "util/spawn.h"
 
 #define PATHSZ 4200
@@ -60,7 +61,23 @@ proxy_driver_free(struct proxy_driver *d)
 {
 	free(d->haproxy);
 	free(d->dir);
+	free(d->scope_unit);
 	memset(d, 0, sizeof(*d));
+}
+
+int
+proxy_driver_set_scope(struct proxy_driver *d, const char *node, struct mcp_err *err)
+{
+	char unit[SDSCOPE_UNIT_MAX];
+
+	free(d->scope_unit);
+	d->scope_unit = NULL;
+	if (node == NULL)
+		return 0;
+	if (sdscope_unit_name("mcp-proxy", node, unit, sizeof(unit), err) == -1)
+		return mcp_err_prefix(err, "proxy");
+	d->scope_unit = xstrdup(unit);
+	return 0;
 }
 
 pid_t
@@ -245,11 +262,21 @@ start(struct proxy_driver *d, struct mcp_err *err)
 	long long deadline;
 	int r, f;
 
+	const char *wrapped[sizeof(argv) / sizeof(argv[0]) + SDSCOPE_EXTRA_ARGS];
+	char unitarg[SDSCOPE_UNIT_MAX + 8];
+
 	path_of(d, "haproxy.cfg", cfg, sizeof(cfg));
 	path_of(d, "haproxy.pid", pidfile, sizeof(pidfile));
 	snprintf(msock, sizeof(msock), "%s/master.sock,mode,600", d->dir);
-	if (run_haproxy(d, argv, "start", err) == -1)
+	/* under systemd: in mcp-proxy-<node>.scope, outside the agent's cgroup */
+	if (d->scope_unit && sdscope_wrap(d->scope_unit, argv, wrapped,
+	    sizeof(wrapped) / sizeof(wrapped[0]), unitarg, sizeof(unitarg)) == -1)
+		return mcp_err_set(err, MCP_E_INTERNAL, "proxy: systemd-run arguments");
+	if (run_haproxy(d, d->scope_unit ? wrapped : argv, "start", err) == -1) {
+		if (d->scope_unit)
+			mcp_err_prefix(err, "systemd-run --scope --unit=%s", d->scope_unit);
 		return -1;
+	}
 	/* ready when the master answers and names its worker */
 	deadline = mcp_now_ms() + d->timeout_ms;
 	for (;;) {

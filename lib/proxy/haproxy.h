@@ -29,6 +29,7 @@ struct proxy_driver {
 	char *haproxy;		/* binary */
 	char *dir;		/* absolute */
 	int timeout_ms;		/* per HAProxy command and reload */
+	char *scope_unit;	/* NULL, or the systemd scope HAProxy starts in */
 };
 
 /* Create dir (0700) and dir/certs; check the socket paths fit.  Starts
@@ -36,6 +37,14 @@ struct proxy_driver {
 int proxy_driver_init(struct proxy_driver *d, const char *haproxy,
     const char *dir, int timeout_ms, struct mcp_err *err);
 void proxy_driver_free(struct proxy_driver *d);
+/*
+ * Start HAProxy through `systemd-run --scope` in the transient unit
+ * mcp-proxy-<node>.scope (util/sdscope.h), outside the caller's cgroup, so
+ * that stopping the agent's unit never reaches it.  NULL node: start it
+ * as a plain child (the default).
+ */
+int proxy_driver_set_scope(struct proxy_driver *d, const char *node,
+    struct mcp_err *err);
 
 /* The running master's PID (trusted, see above), or 0. */
 pid_t proxy_driver_pid(const struct proxy_driver *d);

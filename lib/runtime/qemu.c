@@ -30,6 +30,8 @@
 #include "util/file.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/progress.h"
+#include "util/sdscope.h"
 #include "util/spawn.h"
 
 #define DEF_BINARY	"qemu-system-x86_64"
@@ -52,6 +54,7 @@ struct qemu_rt {
 	char *binary, *kernel, *modules_dir, *state_dir, *cache_dir, *accel;
 	char *mcp_init, *cmdline_extra;
 	int stop_timeout_s, tcg_tb_mb, min_memory_mb;
+	int systemd_scope;
 	struct image_builder *builder;
 	int own_builder;
 	struct net_bridge bridge;
@@ -375,21 +378,40 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 }
 
 static int
-qemu_start(const char *vmdir, const char *name, const struct qemu_args *qa,
-    struct mcp_err *err)
+qemu_start(const struct qemu_rt *q, const char *vmdir, const char *name,
+    const struct qemu_args *qa, struct mcp_err *err)
 {
 	struct spawn_opts so = { .stdout_fd = -1, .timeout_ms = 30000 };
-	struct spawn_result res;
+	struct spawn_result res = { 0 };
+	const char *argv[QEMU_MAX_ARGS + SDSCOPE_EXTRA_ARGS + 1];
+	const char *const *run = qa->argv;
+	char unit[SDSCOPE_UNIT_MAX], unitarg[SDSCOPE_UNIT_MAX + 8];
 	pid_t pid = 0;
 	int rc = -1;
 
-	if (spawn_run(qa->argv, &so, &res, err) == -1) {
+	/* under systemd: in mcp-vm-<name>.scope, outside the agent's cgroup */
+	if (q->systemd_scope) {
+		if (sdscope_unit_name("mcp-vm", name, unit, sizeof(unit), err) == -1)
+			return -1;
+		if (sdscope_wrap(unit, qa->argv, argv, sizeof(argv) / sizeof(argv[0]),
+		    unitarg, sizeof(unitarg)) == -1)
+			return mcp_err_set(err, MCP_E_INTERNAL, "vm %s: too many QEMU "
+			    "arguments", name);
+		run = argv;
+	}
+	if (spawn_run(run, &so, &res, err) == -1) {
 		mcp_err_prefix(err, "vm %s: start qemu", name);
 		goto out;
 	}
 	if (res.status != 0) {
-		mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: qemu exited with %d: %s", name,
-		    res.status, spawn_errline(&res));
+		if (q->systemd_scope)
+			mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: systemd-run --scope "
+			    "--unit=%s qemu exited with %d: %s (QEMU starts without a "
+			    "scope with [agent] systemd_scope = \"no\")", name, unit,
+			    res.status, spawn_errline(&res));
+		else
+			mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: qemu exited with %d: %s",
+			    name, res.status, spawn_errline(&res));
 		goto out;
 	}
 	/* the pidfile is written before the daemonizing parent exits */
@@ -500,6 +522,8 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 		req.netmask = netmask;
 		req.gateway = gateway;
 	}
+	progress_step(spec->progress, spec->name, "build", "building the VM image "
+	    "(kernel + initramfs) from %s", spec->image);
 	if (q->builder->ops->build(q->builder, &req, a, err) == -1) {
 		mcp_err_prefix(err, "vm %s: build", spec->name);
 		goto out;
@@ -528,11 +552,13 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 		tap[0] = '\0';
 		goto out;
 	}
+	progress_step(spec->progress, spec->name, "boot", "booting the VM (%s, %d MiB%s)",
+	    accel, spec->memory_mb, a->cached ? ", cached build" : "");
 	if (vm_instance_id(instance_id, sizeof(instance_id), err) == -1 ||
 	    qemu_args_build(q, vmdir, spec, a, accel, qa, err) == -1 ||
 	    spec_write(vmdir, spec, a, accel, qa->cmdline, qa->argv, instance_id,
 	    err) == -1 ||
-	    qemu_start(vmdir, spec->name, qa, err) == -1)
+	    qemu_start(q, vmdir, spec->name, qa, err) == -1)
 		goto out;
 	log_info("vm %s: started (%s, %d MiB, %s, image %s = %s, %s%s%s%s)", spec->name,
 	    accel, spec->memory_mb, a->hash, spec->image, a->image_id, a->exec,
@@ -815,6 +841,7 @@ qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
 	q->cmdline_extra = cfg->cmdline_extra ? xstrdup(cfg->cmdline_extra) : NULL;
 	q->stop_timeout_s = cfg->stop_timeout_s > 0 ? cfg->stop_timeout_s : DEF_STOP_S;
 	q->tcg_tb_mb = cfg->tcg_tb_mb == 0 ? DEF_TB_MB : cfg->tcg_tb_mb;
+	q->systemd_scope = cfg->systemd_scope;
 	q->min_memory_mb = cfg->min_memory_mb > 0 ? cfg->min_memory_mb : DEF_MIN_MEM_MB;
 	if (cfg->bridge) {
 		q->bridge = *cfg->bridge;

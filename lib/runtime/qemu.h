@@ -14,8 +14,9 @@
  *   console.log   the serial console: kernel errors, mcp-init, the app
  * A PID from qemu.pid is trusted only when /proc/<pid>/cmdline names this
  * directory, so a stale pidfile whose PID the kernel reused is ignored.
- * QEMU runs with -daemonize and outlives the agent; a new agent finds every
- * VM again from these directories alone.
+ * QEMU runs with -daemonize and outlives the agent (under systemd in its
+ * own scope, mcp-vm-<name>.scope: qemu_config.systemd_scope); a new agent
+ * finds every VM again from these directories alone.
  *
  * Run builds (or reuses) the artifact, re-hashes kernel + initramfs and
  * refuses to boot on a mismatch (MCP_E_DATALOSS, "attestation failed ...
@@ -64,6 +65,12 @@ struct qemu_config {
 	 * user-mode networking.  Copied.
 	 */
 	const struct net_bridge *bridge;
+	/*
+	 * 1: start QEMU through `systemd-run --scope` in a transient unit
+	 * mcp-vm-<name>.scope (util/sdscope.h), so that it is outside the
+	 * agent's cgroup and no stop of the agent's unit reaches it.
+	 */
+	int systemd_scope;
 };
 
 /* The unikernel runtime; copies what it needs from cfg. */

@@ -28,6 +28,8 @@ struct rt_volume {
 };
 
 /* Everything needed to (re)create an instance; strings are borrowed. */
+struct progress;
+
 struct rt_spec {
 	const char *name;		/* instance name (svc_instance_name) */
 	const char *service;
@@ -64,6 +66,8 @@ struct rt_spec {
 	 */
 	char *id_out;
 	size_t id_outsz;
+	/* Where run reports its steps (unikernel: "build", "boot"); NULL: nobody. */
+	const struct progress *progress;
 };
 
 /* What a runtime observes about one instance. */

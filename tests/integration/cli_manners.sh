@@ -1,7 +1,7 @@
 #!/bin/bash
 # CLI manners (issue 12): --help on stdout with exit 0, --version equal to
-# lib/util/version.h, `mcp COMMAND --help` for every command `mcp --help`
-# lists, usage errors exit 2 with the usage on stderr, operational errors
+# lib/util/version.h (mcp, mcp-agent, mcp-master), `mcp COMMAND --help`
+# for every command `mcp --help` lists, usage errors exit 2 with the usage on stderr, operational errors
 # exit 1 (an unreachable agent: naming the socket and the likely cause);
 # mcp-agent --check-config exits 0 on a valid configuration and 1
 # naming file and line on a broken one, without creating anything.  The
@@ -9,7 +9,10 @@
 # command and option the binaries print and every key of a service
 # definition lib/service accepts (so they cannot drift apart); the
 # bash completion offers the same commands, the services of the services
-# directory and the configured nodes.
+# directory and the configured nodes.  mcp ps and mcp status, against a
+# real agent with names too long for a line, fit 80 columns when piped and
+# the terminal's width on a pty (cut with "…"); --wide and --json do not
+# cut.
 set -u
 cd "$(dirname "$0")/../.."
 BIN=${MCP_BIN:-$PWD/bin}
@@ -108,6 +111,26 @@ run "$BIN/mcp-agent" -c "$T/bad2.toml" --check-config
 run "$BIN/mcp-agent" -c "$T/missing.toml" --check-config
 expect 1 "mcp-agent --check-config (missing file)"
 
+# --- mcp-master ----------------------------------------------------------
+run "$BIN/mcp-master" --help
+expect 0 "mcp-master --help"
+[[ $out == usage:\ mcp-master* ]] || fail "mcp-master --help: no usage on stdout"
+run "$BIN/mcp-master" --version
+expect 0 "mcp-master --version"
+[ "$out" = "mcp-master $VERSION" ] || fail "mcp-master --version printed '$out'"
+run "$BIN/mcp-master"
+expect 2 "mcp-master without -c"
+run "$BIN/mcp-master" -c examples/config/master.toml extra
+expect 2 "mcp-master with an argument"
+sed "s|/var/lib/mcp-master|$T/mstate|" examples/config/master.toml >"$T/master.toml"
+run "$BIN/mcp-master" -c "$T/master.toml" --check-config
+expect 0 "mcp-master --check-config (valid)"
+[ ! -e "$T/mstate" ] || fail "mcp-master --check-config created the state directory"
+printf '[master]\nnode = "m"\nfrobnicate = 1\n' >"$T/mbad.toml"
+run "$BIN/mcp-master" -c "$T/mbad.toml" --check-config
+expect 1 "mcp-master --check-config (unknown key)"
+[[ $errout == *"$T/mbad.toml"*frobnicate* ]] || fail "mcp-master --check-config: $errout"
+
 # --- manual pages --------------------------------------------------------
 make -s build/man/mcp-agent.toml.5 || fail "make build/man/mcp-agent.toml.5"
 for m in man/*.[1-8] build/man/*.[1-8]; do
@@ -122,7 +145,7 @@ for c in $COMMANDS; do
 	grep -q "^\.It Cm $c\( \|$\)" man/mcp.1 || fail "man/mcp.1 has no entry for command $c"
 done
 # every long option either binary prints is documented in its page
-for pair in "mcp:man/mcp.1" "mcp-agent:man/mcp-agent.8"; do
+for pair in "mcp:man/mcp.1" "mcp-agent:man/mcp-agent.8" "mcp-master:man/mcp-master.8"; do
 	b=${pair%%:*} page=${pair#*:}
 	for o in $("$BIN/$b" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 		grep -q -- "Fl \\\\-${o#--}\\b" "$page" || fail "$page does not document $o"
@@ -144,7 +167,6 @@ for k in $AGENT_KEYS; do
 	grep -q "^\.It Ic $k$" build/man/mcp-agent.toml.5 ||
 	    fail "mcp-agent.toml(5) (examples/config/agent.toml) has no entry for key $k"
 done
-[ -e cmd/mcp-master ] && { [ -e man/mcp-master.8 ] || fail "cmd/mcp-master exists but man/mcp-master.8 does not"; }
 
 # --- bash completion -----------------------------------------------------
 mkdir -p "$T/svcs"
@@ -170,8 +192,58 @@ got=$(comp mcp -c "$T/comp.toml" stop "")
 [ "$got" = "hello web" ] || fail "completion of services: '$got'"
 got=$(MCP_CONFIG=$T/comp.toml comp mcp deploy -n "")
 [ "$got" = "n1 n2" ] || fail "completion of nodes: '$got'"
+got=$(comp mcp ps --)
+[ "$got" = "--help --wide" ] || fail "completion of ps options: '$got'"
 got=$(comp mcp ca "")
 [ "$got" = "init issue" ] || fail "completion of ca: '$got'"
+
+# --- mcp ps / status fit the terminal --------------------------------------
+# a real agent with a service whose names are too long for 80 columns
+# (active = false: recorded, nothing started)
+. tests/lib/agent.sh
+trap 'agent_env_cleanup; rm -rf "$T"' EXIT
+LONGSVC=wide-service-with-a-rather-long-name-for-columns
+LONGCOMP=component-with-an-even-longer-name-too
+LONGIMG=127.0.0.1:5000/an/image/path/that/is/long/enough/to/overflow/a/line:v1.2.3-rc1
+agent_env_init "$T/agent" || exit 1
+# the widest line in characters (mawk counts bytes)
+maxw() { /usr/bin/python3 -c 'import sys; print(max([len(l.rstrip("\n")) for l in sys.stdin] or [0]))'; }
+if agent_start; then
+	cat >"$T/wide.toml" <<EOF2
+name = "$LONGSVC"
+active = false
+[[components]]
+name = "$LONGCOMP"
+image = "$LONGIMG"
+EOF2
+	mcp deploy "$T/wide.toml" >/dev/null || fail "deploy $T/wide.toml"
+	# piped: 80 columns, cut with "…"
+	for cmd in ps "status $LONGSVC"; do
+		# shellcheck disable=SC2086
+		out=$(mcp $cmd)
+		w=$(maxw <<<"$out")
+		[ "$w" -le 80 ] || fail "mcp $cmd (piped) is $w columns wide: $out"
+		grep -q '…' <<<"$out" || fail "mcp $cmd (piped): nothing cut with an ellipsis: $out"
+		# shellcheck disable=SC2086
+		out=$(mcp $cmd --wide)
+		grep -q -- "$LONGCOMP" <<<"$out" || fail "mcp $cmd --wide: $LONGCOMP not in full: $out"
+		grep -q '…' <<<"$out" && fail "mcp $cmd --wide cut something: $out"
+	done
+	grep -q -- "$LONGIMG" <<<"$(mcp status "$LONGSVC" --wide)" || fail "status --wide: image not in full"
+	grep -q -- "$LONGSVC" <<<"$(mcp ps --wide)" || fail "ps --wide: service not in full"
+	[ "$(json_get "$(mcp --json ps)" 'j[0]["component"]')" = "$LONGCOMP" ] || fail "ps --json: component not in full"
+	# on a terminal: its width (TIOCGWINSZ), here 100 and 60 columns
+	for cols in 100 60; do
+		out=$(script -qec "stty cols $cols; $(printf '%q' "$MCP_BIN/mcp") -c $(printf '%q' "$AGENT_DIR/mcp.toml") ps" \
+		    /dev/null </dev/null | tr -d '\r')
+		w=$(maxw <<<"$out")
+		[ "$w" -le "$cols" ] && [ "$w" -gt $((cols - 10)) ] ||
+		    fail "mcp ps on a $cols-column terminal is $w columns wide: $out"
+	done
+	mcp undeploy "$LONGSVC" >/dev/null || fail "undeploy $LONGSVC"
+else
+	fail "agent did not start"
+fi
 
 [ $fails = 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "cli manners: ok ($(echo $COMMANDS | wc -w) commands)"

@@ -8,7 +8,7 @@
 #   - installed with `dpkg --root` into a throw-away root (maintainer
 #     scripts run chrootless with DPKG_ROOT): the files are where the
 #     package says, `mcp --version` and `mcp-agent -c /etc/mcp/agent.toml
-#     --check-config` work from there, postinst says how to fetch the guest
+#     --check-config` (and mcp-master's) work from there, postinst says how to fetch the guest
 #     kernel and downloads nothing, an edited conffile survives a
 #     reinstall, and purge leaves nothing behind (the fetched kernel
 #     included);
@@ -59,7 +59,7 @@ for d in qemu-system-x86 haproxy; do
 done
 mkdir -p "$T/ctl"
 dpkg-deb -e "$DEB" "$T/ctl"
-[ "$(cat "$T/ctl/conffiles")" = "$(printf '/etc/mcp/agent.toml\n/etc/mcp/mcp.toml')" ] ||
+[ "$(cat "$T/ctl/conffiles")" = "$(printf '/etc/mcp/agent.toml\n/etc/mcp/master.toml\n/etc/mcp/mcp.toml')" ] ||
     fail "conffiles: $(cat "$T/ctl/conffiles")"
 grep -qE 'curl|wget|fetch-kernel$|apt-get' "$T/ctl/postinst" "$T/ctl/postrm" &&
     fail "maintainer scripts download something"
@@ -78,8 +78,10 @@ grep -q 'run /usr/lib/mcp/fetch-kernel' <<<"$out" || fail "postinst did not say 
 [ -e "$R/var/lib/mcp/kernel" ] && fail "postinst created the kernel directory"
 [ "$(dpkg-query --root="$R" -W -f='${Status}' mcp)" = "install ok installed" ] ||
     fail "mcp not installed: $(dpkg-query --root="$R" -W -f='${Status}' mcp)"
-for f in /usr/bin/mcp /usr/sbin/mcp-agent /usr/lib/mcp/mcp-init /usr/lib/mcp/fetch-kernel \
-    /etc/mcp/agent.toml /etc/mcp/mcp.toml /lib/systemd/system/mcp-agent.service \
+for f in /usr/bin/mcp /usr/sbin/mcp-agent /usr/sbin/mcp-master /usr/lib/mcp/mcp-init \
+    /usr/lib/mcp/fetch-kernel /etc/mcp/agent.toml /etc/mcp/master.toml /etc/mcp/mcp.toml \
+    /lib/systemd/system/mcp-agent.service /lib/systemd/system/mcp-master.service \
+    /usr/share/man/man8/mcp-master.8.gz /usr/share/doc/mcp/examples/master.toml \
     /usr/share/man/man1/mcp.1.gz /usr/share/man/man8/mcp-agent.8.gz \
     /usr/share/man/man8/mcp-init.8.gz /usr/share/man/man5/mcp-service.toml.5.gz \
     /usr/share/man/man5/mcp-agent.toml.5.gz /usr/share/bash-completion/completions/mcp \
@@ -89,12 +91,17 @@ for f in /usr/bin/mcp /usr/sbin/mcp-agent /usr/lib/mcp/mcp-init /usr/lib/mcp/fet
 done
 [ "$("$R/usr/bin/mcp" --version)" = "mcp $VERSION" ] || fail "installed mcp --version"
 [ "$("$R/usr/sbin/mcp-agent" --version)" = "mcp-agent $VERSION" ] || fail "installed mcp-agent --version"
+[ "$("$R/usr/sbin/mcp-master" --version)" = "mcp-master $VERSION" ] || fail "installed mcp-master --version"
+out=$("$R/usr/sbin/mcp-master" -c "$R/etc/mcp/master.toml" --check-config 2>&1) ||
+    fail "installed master.toml fails --check-config: $out"
 out=$("$R/usr/sbin/mcp-agent" -c "$R/etc/mcp/agent.toml" --check-config 2>&1) ||
     fail "installed agent.toml fails --check-config: $out"
 grep -qx 'mcp_init = "/usr/lib/mcp/mcp-init"' "$R/etc/mcp/agent.toml" ||
     fail "/etc/mcp/agent.toml does not point at /usr/lib/mcp/mcp-init"
 grep -qx 'ExecStart=/usr/sbin/mcp-agent -c /etc/mcp/agent.toml' "$R/lib/systemd/system/mcp-agent.service" ||
     fail "unit ExecStart"
+grep -qx 'ExecStart=/usr/sbin/mcp-master -c /etc/mcp/master.toml' "$R/lib/systemd/system/mcp-master.service" ||
+    fail "master unit ExecStart"
 man -l "$R/usr/share/man/man1/mcp.1.gz" 2>/dev/null | grep -q 'undeploy' || fail "mcp.1.gz does not render"
 bash -n "$R/usr/share/bash-completion/completions/mcp" || fail "completion is not valid bash"
 
@@ -121,6 +128,7 @@ if [ "${MCP_TEST_DEBOOTSTRAP:-0}" = 1 ]; then
 	echo "apt-get install (with Depends) in the Debian root: $(($(date +%s) - start)) s"
 	[ "$(chroot "$DEBROOT" mcp --version)" = "mcp $VERSION" ] || fail "chroot: mcp --version"
 	chroot "$DEBROOT" mcp-agent -c /etc/mcp/agent.toml --check-config || fail "chroot: --check-config"
+	chroot "$DEBROOT" mcp-master -c /etc/mcp/master.toml --check-config || fail "chroot: master --check-config"
 	debroot_apt purge -y mcp >>"$T/apt.log" 2>&1 || fail "chroot: apt-get purge mcp"
 	[ -e "$DEBROOT/usr/bin/mcp" ] || [ -e "$DEBROOT/etc/mcp" ] && fail "chroot: files left after purge"
 fi

@@ -2,7 +2,7 @@
 # make install (issue 12): into a temporary DESTDIR, with the default
 # PREFIX (/usr/local, configuration in /usr/local/etc) and with PREFIX=/usr
 # (configuration in /etc): exactly the expected tree, modes, the unit's
-# paths filled in, the installed agent.toml pointing at the installed
+# paths filled in (mcp-agent.service and mcp-master.service), the installed agent.toml pointing at the installed
 # mcp-init (static) and valid for the installed mcp-agent, the unit
 # passing `systemd-analyze verify` (man pages found in the tree), and a
 # second install keeping an edited configuration.
@@ -19,27 +19,31 @@ check_tree() {	# check_tree DESTDIR PREFIX SYSCONFDIR
 	local d=$1 p=$2 etc=$3 want got f out
 	want=$(sort <<EOF
 $etc/mcp/agent.toml
+$etc/mcp/master.toml
 $etc/mcp/mcp.toml
 $p/bin/mcp
 $p/lib/mcp/fetch-kernel
 $p/lib/mcp/mcp-init
 $p/lib/systemd/system/mcp-agent.service
+$p/lib/systemd/system/mcp-master.service
 $p/sbin/mcp-agent
 $p/share/bash-completion/completions/mcp
 $p/share/doc/mcp/README.md
 $p/share/doc/mcp/examples/agent.toml
+$p/share/doc/mcp/examples/master.toml
 $p/share/doc/mcp/examples/mcp.toml
 $p/share/man/man1/mcp.1
 $p/share/man/man5/mcp-agent.toml.5
 $p/share/man/man5/mcp-service.toml.5
 $p/share/man/man8/mcp-agent.8
 $p/share/man/man8/mcp-init.8
+$p/share/man/man8/mcp-master.8
+$p/sbin/mcp-master
 EOF
 )
-	[ -e cmd/mcp-master ] && want=$(printf '%s\n%s\n%s\n' "$want" "$p/sbin/mcp-master" "$p/share/man/man8/mcp-master.8" | sort)
 	got=$(cd "$d" && find . -type f | sed 's|^\.||' | sort)
 	[ "$got" = "$want" ] || fail "PREFIX=$p tree differs:$(diff <(echo "$want") <(echo "$got") | sed 's/^/  /')"
-	for f in bin/mcp sbin/mcp-agent lib/mcp/mcp-init lib/mcp/fetch-kernel; do
+	for f in bin/mcp sbin/mcp-agent sbin/mcp-master lib/mcp/mcp-init lib/mcp/fetch-kernel; do
 		[ -x "$d$p/$f" ] || fail "$p/$f not executable"
 	done
 	for f in $(cd "$d" && find . -type f \( -path '*/share/*' -o -path '*/etc/*' -o -name '*.service' \)); do
@@ -52,20 +56,27 @@ EOF
 	grep -qx "ExecStart=$p/sbin/mcp-agent -c $etc/mcp/agent.toml" \
 	    "$d$p/lib/systemd/system/mcp-agent.service" ||
 	    fail "unit ExecStart not filled in for PREFIX=$p"
-	grep -q '@[A-Z]*@' "$d$p/lib/systemd/system/mcp-agent.service" &&
-	    fail "unit has unsubstituted @VARS@"
+	grep -qx "ExecStart=$p/sbin/mcp-master -c $etc/mcp/master.toml" \
+	    "$d$p/lib/systemd/system/mcp-master.service" ||
+	    fail "master unit ExecStart not filled in for PREFIX=$p"
+	grep -q '@[A-Z]*@' "$d$p"/lib/systemd/system/*.service &&
+	    fail "a unit has unsubstituted @VARS@"
 	grep -qx "mcp_init = \"$p/lib/mcp/mcp-init\"" "$d$etc/mcp/agent.toml" ||
 	    fail "installed agent.toml does not point at $p/lib/mcp/mcp-init"
 	"$d$p/bin/mcp" --version >/dev/null || fail "installed mcp --version failed"
 	"$d$p/sbin/mcp-agent" -c "$d$etc/mcp/agent.toml" --check-config >/dev/null ||
 	    fail "installed agent.toml does not pass --check-config"
+	"$d$p/sbin/mcp-master" -c "$d$etc/mcp/master.toml" --check-config >/dev/null ||
+	    fail "installed master.toml does not pass --check-config"
 	if command -v systemd-analyze >/dev/null; then
-		# the installed unit, with its paths moved into DESTDIR
-		sed -e "s|$p/sbin/|$d$p/sbin/|g" -e "s|$etc/mcp/|$d$etc/mcp/|g" \
-		    "$d$p/lib/systemd/system/mcp-agent.service" >"$T/mcp-agent.service"
-		out=$(MANPATH=$d$p/share/man systemd-analyze verify "$T/mcp-agent.service" 2>&1) ||
-		    fail "systemd-analyze verify (PREFIX=$p): $out"
-		[ -z "$out" ] || fail "systemd-analyze verify (PREFIX=$p) warns: $out"
+		# the installed units, with their paths moved into DESTDIR
+		for u in mcp-agent mcp-master; do
+			sed -e "s|$p/sbin/|$d$p/sbin/|g" -e "s|$etc/mcp/|$d$etc/mcp/|g" \
+			    "$d$p/lib/systemd/system/$u.service" >"$T/$u.service"
+			out=$(MANPATH=$d$p/share/man systemd-analyze verify "$T/$u.service" 2>&1) ||
+			    fail "systemd-analyze verify $u (PREFIX=$p): $out"
+			[ -z "$out" ] || fail "systemd-analyze verify $u (PREFIX=$p) warns: $out"
+		done
 	else
 		echo "systemd-analyze not installed: unit not verified"
 	fi

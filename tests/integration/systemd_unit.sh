@@ -14,6 +14,8 @@
 #   - Restart=on-failure: SIGKILL to the agent brings a new one;
 #   - ExecStartPre --check-config: a broken configuration fails the start
 #     with the error in the journal.
+# That QEMU and HAProxy run in scopes of their own, outside the unit's
+# cgroup, is checked under systemd by systemd_scope.sh (no mirror needed).
 # Needs the Debian mirror (debootstrap, apt): only with
 # MCP_TEST_DEBOOTSTRAP=1 (about 40 s once the root is cached), else skipped.
 set -u

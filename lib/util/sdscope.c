@@ -1,0 +1,144 @@
+/*
+ * util/sdscope.c: QEMU and HAProxy in transient systemd scopes (sdscope.h).
+ */
+#include "util/sdscope.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/file.h"
+
+/* Does the path part (after the second ':') of this line end in .service? */
+static int
+line_is_service(const char *line, size_t len)
+{
+	const char *p = memchr(line, ':', len), *path;
+	size_t n;
+
+	if (p == NULL || (p = memchr(p + 1, ':', len - (size_t)(p + 1 - line))) == NULL)
+		return 0;
+	path = p + 1;
+	n = len - (size_t)(path - line);
+	/* a unit name before the suffix: "/x.service", not "/.service" */
+	return n > strlen(".service") + 1 &&
+	    memcmp(path + n - strlen(".service"), ".service", strlen(".service")) == 0 &&
+	    path[n - strlen(".service") - 1] != '/';
+}
+
+int
+sdscope_cgroup_is_service(const char *text)
+{
+	const char *line = text, *nl;
+	int unified = -1, named = -1;
+
+	while (line && *line) {
+		size_t len;
+
+		nl = strchr(line, '\n');
+		len = nl ? (size_t)(nl - line) : strlen(line);
+		if (len >= 3 && strncmp(line, "0::", 3) == 0 && unified == -1)
+			unified = line_is_service(line, len);
+		else if (len > 14 && memmem(line, len, ":name=systemd:", 14) && named == -1)
+			named = line_is_service(line, len);
+		line = nl ? nl + 1 : NULL;
+	}
+	/* hybrid hierarchy: systemd tracks units in name=systemd; the unified
+	 * line then says "/" or the same path */
+	if (named == 1 || unified == 1)
+		return 1;
+	return 0;
+}
+
+int
+sdscope_under_systemd(void)
+{
+	struct buf b = BUF_INIT;
+	struct mcp_err e = MCP_ERR_INIT;
+	const char *inv = getenv("INVOCATION_ID");
+	int r;
+
+	if (access("/run/systemd/system", F_OK) == -1)
+		return 0;
+	if (inv && inv[0])
+		return 1;
+	if (file_read("/proc/self/cgroup", &b, 1 << 16, &e) == -1 || b.data == NULL) {
+		buf_free(&b);
+		return 0;
+	}
+	r = sdscope_cgroup_is_service(b.data);
+	buf_free(&b);
+	return r;
+}
+
+int
+sdscope_mode(const char *setting, struct mcp_err *err)
+{
+	if (setting == NULL || strcmp(setting, "auto") == 0)
+		return sdscope_under_systemd();
+	if (strcmp(setting, "yes") == 0)
+		return 1;
+	if (strcmp(setting, "no") == 0)
+		return 0;
+	return mcp_err_set(err, MCP_E_INVALID, "systemd_scope must be \"auto\", "
+	    "\"yes\" or \"no\", not \"%s\"", setting);
+}
+
+int
+sdscope_unit_name(const char *prefix, const char *name, char *out, size_t outsz,
+    struct mcp_err *err)
+{
+	size_t n, cap = outsz < SDSCOPE_UNIT_MAX ? outsz : SDSCOPE_UNIT_MAX;
+	int w;
+
+	w = snprintf(out, cap, "%s-", prefix);
+	if (w < 0 || (size_t)w >= cap)
+		goto toolong;
+	n = (size_t)w;
+	for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
+		int keep = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == ':' || *s == '_' || *s == '-' ||
+		    (*s == '.' && s != (const unsigned char *)name);
+
+		if (n + (keep ? 1 : 4) + sizeof(".scope") > cap)
+			goto toolong;
+		if (keep)
+			out[n++] = (char)*s;
+		else
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *s);
+	}
+	memcpy(out + n, ".scope", sizeof(".scope"));
+	return 0;
+toolong:
+	if (outsz)
+		out[0] = '\0';
+	return mcp_err_set(err, MCP_E_INVALID, "systemd scope for %s-%s: name too long",
+	    prefix, name);
+}
+
+int
+sdscope_wrap(const char *unit, const char *const *argv, const char **out,
+    size_t outmax, char *unitarg, size_t unitargsz)
+{
+	size_t n = 0, i;
+	int w;
+
+	for (i = 0; argv[i]; i++)
+		;
+	if (i + SDSCOPE_EXTRA_ARGS + 1 > outmax)
+		return -1;
+	w = snprintf(unitarg, unitargsz, "--unit=%s", unit);
+	if (w < 0 || (size_t)w >= unitargsz)
+		return -1;
+	out[n++] = "systemd-run";
+	out[n++] = "--scope";
+	out[n++] = unitarg;
+	out[n++] = "--collect";
+	out[n++] = "--quiet";
+	out[n++] = "--";
+	for (i = 0; argv[i]; i++)
+		out[n++] = argv[i];
+	out[n] = NULL;
+	return 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * test_cli_term.c: fitting mcp ps / status into the terminal (cli/term.c):
+ * display widths of UTF-8 text, cutting a value with "…", and the column
+ * widths a table gets for a width (the widest shrinkable column gives
+ * first, never below its minimum, overflow when all are at it).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/buf.h"
+
+static void
+test_text_width(void **state)
+{
+	(void)state;
+	assert_int_equal(cli_text_width(""), 0);
+	assert_int_equal(cli_text_width("hello"), 5);
+	assert_int_equal(cli_text_width("h\xc3\xa9llo"), 5);		/* é */
+	assert_int_equal(cli_text_width("ab\xe2\x80\xa6"), 3);		/* … */
+}
+
+static void
+fit(const char *s, size_t w, int pad, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	cli_fit(&b, s, w, pad);
+	if (strcmp(b.data ? b.data : "", want) != 0)
+		fail_msg("cli_fit(\"%s\", %zu, %d) = \"%s\", want \"%s\"", s, w, pad,
+		    b.data ? b.data : "", want);
+	buf_free(&b);
+}
+
+static void
+test_fit(void **state)
+{
+	(void)state;
+	fit("hello", 10, 0, "hello");
+	fit("hello", 8, 1, "hello   ");
+	fit("hello", 5, 1, "hello");
+	fit("hello-world", 6, 1, "hello\xe2\x80\xa6");
+	fit("hello-world", 1, 0, "\xe2\x80\xa6");
+	fit("hello", 0, 0, "");
+	/* multibyte text is cut at code points, never inside one */
+	fit("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 3, 0, "\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+}
+
+static void
+test_widths(void **state)
+{
+	size_t out[4];
+	const size_t nat[] = { 30, 20, 9, 40 }, minw[] = { 8, 8, 9, 5 };
+
+	(void)state;
+	/* fits: unchanged (30+20+9+40 + 3 blanks = 102) */
+	cli_table_widths(nat, minw, 4, 120, out);
+	assert_int_equal(out[0], 30);
+	assert_int_equal(out[3], 40);
+	/* 80: 22 columns come off the widest first: 40 -> 30, then 30/30 in turn */
+	cli_table_widths(nat, minw, 4, 80, out);
+	assert_int_equal(out[0] + out[1] + out[2] + out[3] + 3, 80);
+	assert_int_equal(out[2], 9);		/* at its minimum: untouched */
+	assert_int_equal(out[1], 20);
+	assert_true(out[0] == 24 && out[3] == 24);
+	/* too narrow for the minimums: everything at its minimum, overflowing */
+	cli_table_widths(nat, minw, 4, 20, out);
+	assert_int_equal(out[0], 8);
+	assert_int_equal(out[1], 8);
+	assert_int_equal(out[2], 9);
+	assert_int_equal(out[3], 5);
+}
+
+static void
+test_table_print(void **state)
+{
+	static const char *const head[] = { "SERVICE", "STATE" };
+	const char *row[] = { "a-very-long-service-name-indeed", "running" };
+	const size_t minw[] = { 4, 7 };
+	struct cli_table *t = cli_table_new(2, head, minw);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	cli_table_add(t, row);
+	cli_table_print(t, f, 20, 0);
+	cli_table_print(t, f, 20, 1);
+	fclose(f);
+	assert_string_equal(text,
+	    "SERVICE      STATE\n"
+	    "a-very-long\xe2\x80\xa6 running\n"
+	    "SERVICE                         STATE\n"
+	    "a-very-long-service-name-indeed running\n");
+	free(text);
+	cli_table_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_width),
+		cmocka_unit_test(test_fit),
+		cmocka_unit_test(test_widths),
+		cmocka_unit_test(test_table_print),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
