@@ -29,6 +29,16 @@ struct mdb_edge {
 	int backend_port;
 };
 
+struct mdb_snapshot {
+	int64_t id;
+	char service[64];
+	char node[64];			/* exported from */
+	char path[MASTER_PATH_MAX];	/* the complete file (after its rename) */
+	int64_t size;
+	char sha256[65];
+	int64_t created_at;
+};
+
 struct mdb *mdb_open(const char *path, struct mcp_err *err);
 void mdb_close(struct mdb *db);
 int mdb_schema_version(struct mdb *db);
@@ -55,5 +65,12 @@ int mdb_edge_delete(struct mdb *db, const char *hostname, struct mcp_err *err);
 /* service NULL: every edge route. */
 int mdb_edge_list(struct mdb *db, const char *service, struct mdb_edge **out,
     size_t *n, struct mcp_err *err);
+
+/* Record a snapshot (s->id set). */
+int mdb_snapshot_add(struct mdb *db, struct mdb_snapshot *s, struct mcp_err *err);
+int mdb_snapshot_delete(struct mdb *db, int64_t id, struct mcp_err *err);
+/* service NULL: every snapshot; ordered by service, newest first. */
+int mdb_snapshot_list(struct mdb *db, const char *service,
+    struct mdb_snapshot **out, size_t *n, struct mcp_err *err);
 
 #endif
