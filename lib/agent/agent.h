@@ -150,6 +150,10 @@ int agent_restart(struct agent *a, const char *service, const char *component,
     struct buf *actions, struct mcp_err *err);
 int agent_undeploy(struct agent *a, const char *service, struct buf *actions,
     struct mcp_err *err);
+/* agent/data_remove.c: <srv_root>/<service>/ removed, refused while the
+ * service is deployed here (the end of a migrate away from this node). */
+int agent_remove_data(struct agent *a, const char *service, struct buf *actions,
+    struct mcp_err *err);
 
 /* Status (agent/view.c): service NULL = all; with a service, recent events. */
 int agent_view_get(struct agent *a, const char *service, struct agent_view *v,

@@ -276,6 +276,18 @@ rpc_undeploy(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req
 }
 
 static int
+rpc_remove_data(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__ServiceRequest *r = (const Mcp__V1__ServiceRequest *)req;
+	struct buf actions = BUF_INIT;
+
+	log_info("RemoveServiceData %s by %s", r->service, c->who);
+	return op_reply(agent_remove_data(ctx, r->service, &actions, err), &actions,
+	    resp);
+}
+
+static int
 view_to_services(struct agent *a, const char *service, size_t *n,
     Mcp__V1__ServiceStatus ***out, char **observe_error, struct mcp_err *err)
 {
@@ -613,6 +625,8 @@ static const struct wire_method agent_methods[] = {
 	{ "/mcp.v1.Agent/ListEdgeRoutes", &mcp__v1__list_edge_routes_request__descriptor,
 	    &mcp__v1__list_edge_routes_response__descriptor, rpc_edge_list, NULL,
 	    allow_master },
+	{ "/mcp.v1.Agent/RemoveServiceData", &mcp__v1__service_request__descriptor,
+	    &mcp__v1__op_response__descriptor, rpc_remove_data, NULL, allow_master },
 };
 
 int
