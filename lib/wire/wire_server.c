@@ -59,6 +59,7 @@
 #define WIRE_MAX_CALLS	256	/* concurrent calls; beyond: RESOURCE_EXHAUSTED */
 #define WIRE_GRACE_MS	500	/* shutdown: let calls finish by themselves */
 #define WIRE_DRAIN_MS	5000	/* shutdown: wait for cancelled calls */
+#define WIRE_CLOSE_WAIT_MS 20	/* upload: clean end or cancelled? */
 
 struct wire_stream {
 	struct wire_rpc *rpc;
@@ -174,19 +175,26 @@ wire_rpc_watch_close(struct wire_rpc *rpc)
 		rpc->close_started = 1;
 }
 
-/* Non-blocking: has the call ended (before our status: been cancelled)? */
+/* Has the call ended (before our status: been cancelled)?  Waits up to
+ * ms for it (0: just looks). */
 static int
-wire_rpc_closed(struct wire_rpc *rpc)
+wire_rpc_closed_within(struct wire_rpc *rpc, int ms)
 {
 	grpc_event ev;
 
 	if (rpc->closed || !rpc->close_started)
 		return rpc->closed;
 	ev = grpc_completion_queue_pluck(rpc->cq, &rpc->tag_close,
-	    gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
+	    ms > 0 ? wire_deadline(ms) : gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
 	if (ev.type == GRPC_OP_COMPLETE)
 		rpc->closed = 1;
 	return rpc->closed;
+}
+
+static int
+wire_rpc_closed(struct wire_rpc *rpc)
+{
+	return wire_rpc_closed_within(rpc, 0);
 }
 
 static const struct wire_method *
@@ -477,9 +485,15 @@ wire_stream_recv(struct wire_stream *st, ProtobufCMessage **msg,
 	op.op = GRPC_OP_RECV_MESSAGE;
 	op.data.recv_message.recv_message = &bb;
 	ok = wire_rpc_batch(rpc, &op, 1);
-	/* a cancelled call also ends with no message: only a call still
-	 * open after it was a clean close of the client's side */
-	if (!ok || (bb == NULL && wire_rpc_closed(rpc))) {
+	/*
+	 * A cancelled call (client gone, deadline) also ends with no message,
+	 * and its RECV_CLOSE_ON_SERVER may complete a moment later: only a
+	 * call still open, within its deadline, after WIRE_CLOSE_WAIT_MS was
+	 * a clean close of the client's side.
+	 */
+	if (!ok || (bb == NULL && (gpr_time_cmp(gpr_now(GPR_CLOCK_REALTIME),
+	    gpr_convert_clock_type(rpc->details.deadline, GPR_CLOCK_REALTIME)) >= 0 ||
+	    wire_rpc_closed_within(rpc, WIRE_CLOSE_WAIT_MS)))) {
 		if (bb)
 			grpc_byte_buffer_destroy(bb);
 		rpc->broken = 1;
