@@ -64,6 +64,7 @@ struct data_export_opts {
 	const char *const *exclude;	/* NULL-terminated; may be NULL */
 	const char *tmpdir;		/* for VACUUM INTO copies; NULL: $TMPDIR or /tmp */
 	int busy_ms;			/* SQLite busy timeout; <= 0: 30 s */
+	int missing_ok;			/* no such directory: an empty archive */
 };
 
 /* Return -1 (with err) to stop the export; data is valid during the call. */

@@ -389,7 +389,7 @@ data_export(const char *dir, const struct data_export_opts *o,
 	x.err = err;
 	snprintf(x.root, sizeof(x.root), "%s", dir);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
+	if (fd == -1 && !(errno == ENOENT && o->missing_ok))
 		return mcp_err_errno(err, errno, "export %s", dir);
 	x.chunk = malloc(DATA_CHUNK);
 	x.io = malloc(DATA_IO);
@@ -408,7 +408,7 @@ data_export(const char *dir, const struct data_export_opts *o,
 		data_arch_err(&x, "start the archive");
 		goto out;
 	}
-	if (data_walk(&x, fd, "") == -1)
+	if (fd != -1 && data_walk(&x, fd, "") == -1)
 		goto out;
 	if (archive_write_close(x.a) != ARCHIVE_OK) {
 		data_arch_err(&x, "finish the archive");
@@ -432,6 +432,7 @@ out:
 	EVP_MD_CTX_free(x.md);
 	free(x.io);
 	free(x.chunk);
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	return rc;
 }
