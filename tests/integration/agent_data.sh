@@ -225,6 +225,16 @@ fin=$(export_to cli "$T/cli.tar.zst")
 check "cli: method reported ($fin)" grep -q '"method": "cli"' <<<"$fin"
 check "cli: the binary's snapshot dump is in the archive" has "$T/cli.tar.zst" snapshot.dump
 
+# ---- the same through lib/wire (as the master calls them) ----
+DC="$MCP_BUILD/tools/data-client"
+dc() { "$DC" "127.0.0.1:$PORT" "$T/ca/ca.crt" "$T/ca/mcp-master.crt" "$T/ca/mcp-master.key" "$@"; }
+out=$(dc export full "$T/full-c.tar.zst")
+check "lib/wire export: SHA-256 and size verified ($out)" grep -q "^method full sha256 " <<<"$out"
+out=$(dc import full-c "$T/full-c.tar.zst")
+check "lib/wire import: files and bytes reported ($out)" grep -q "^files 2 bytes_written 8$" <<<"$out"
+check "lib/wire import: same contents" diff -r "$SRV/full-copy" "$SRV/full-c"
+expect_fail "lib/wire import: existing data refused" "ALREADY_EXISTS" dc import full-c "$T/full-c.tar.zst"
+
 for s in dflt full ex exfail cli; do mcp undeploy "$s" >/dev/null 2>&1; done
 check "agent stops cleanly" agent_stop
 t_done
