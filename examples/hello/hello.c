@@ -13,6 +13,10 @@
  *                              network isolation tests)
  *   anything else              404
  *
+ * `hello snapshot` (what a [snapshot] method "exec:" or "cli" runs inside
+ * the container) writes snapshot.dump into $HELLO_DATA (default
+ * /srv/<HELLO_NAME>) by write-then-rename and exits: 0, or 1 naming why.
+ *
  * Port: $PORT, else $PORT_HTTP, else 8080.  One log line per request and one
  * at start-up go to stdout unbuffered (write(2) of whole lines), so `podman
  * logs` and a VM console see them at once.  SIGTERM/SIGINT log a line and
@@ -474,8 +478,35 @@ on_signal(int sig)
 	(void)sig;	/* never runs: the signals are blocked and read via signalfd */
 }
 
+/* `hello snapshot`: a consistent dump file for the snapshot tests. */
+static int
+snapshot_dump(void)
+{
+	const char *name = getenv("HELLO_NAME"), *dir = getenv("HELLO_DATA");
+	char d[512], tmp[600], path[600], text[256];
+	time_t now = time(NULL);
+	int fd, n;
+
+	if (dir == NULL || *dir == '\0') {
+		snprintf(d, sizeof(d), "/srv/%s", name && *name ? name : "hello");
+		dir = d;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/.snapshot.dump.tmp", dir);
+	snprintf(path, sizeof(path), "%s/snapshot.dump", dir);
+	n = snprintf(text, sizeof(text), "snapshot of %s at %lld\n",
+	    name && *name ? name : "hello", (long long)now);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1 || write(fd, text, (size_t)n) != n || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
+		logf_line("hello snapshot: %s: %s", path, strerror(errno));
+		return 1;
+	}
+	logf_line("hello snapshot: wrote %s", path);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const char *s;
 	struct sigaction sa;
@@ -484,6 +515,8 @@ main(void)
 	long port = 8080;
 	int lfd, sfd;
 
+	if (argc > 1 && strcmp(argv[1], "snapshot") == 0)
+		return snapshot_dump();
 	if ((s = getenv("HELLO_NAME")) && *s)
 		hello_name = s;
 	if ((s = getenv("HELLO_VERSION")) && *s)
