@@ -279,13 +279,14 @@ master_snapshot_import(struct master *m, const struct mdb_snapshot *snap,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char got[HASH_HEX_LEN + 1];
-	uint64_t size = 0;
+	uint64_t size = 0, sent = 0;
+	Mcp__V1__ImportChunk chunk = MCP__V1__IMPORT_CHUNK__INIT;
+	Mcp__V1__ImportResponse *resp = NULL;
+	struct wire_client *wc;
+	struct wire_upload *u;
+	uint8_t *data = NULL;
+	int fd, rc = -1;
 
-	(void)m;
-	(void)node;
-	(void)service;
-	(void)force;
-	(void)bytes;
 	/* the stored file must still be what was recorded */
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
@@ -303,8 +304,73 @@ master_snapshot_import(struct master *m, const struct mdb_snapshot *snap,
 		return mcp_err_set(err, MCP_E_INTERNAL, "snapshot %s is damaged: %llu "
 		    "bytes sha256 %s, recorded %lld bytes sha256 %s", snap->path,
 		    (unsigned long long)size, got, (long long)snap->size, snap->sha256);
-	return mcp_err_set(err, MCP_E_UNAVAILABLE, "import into node %s: this "
-	    "build has no client-streaming call for ImportServiceData", node);
+	if ((wc = master_node_handle(m, node, NULL, 0, err)) == NULL)
+		return -1;
+	if ((fd = open(snap->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return mcp_err_errno(err, errno, "import: open %s", snap->path);
+	if ((u = wire_upload_start(wc, "/mcp.v1.Agent/ImportServiceData",
+	    m->cfg.snapshot_timeout_s * 1000, err)) == NULL) {
+		close(fd);
+		return mcp_err_prefix(err, "import into node %s", node);
+	}
+	data = malloc(IMPORT_CHUNK);
+	if (data == NULL)
+		abort();
+	chunk.service = (char *)service;
+	chunk.force = force;
+	for (;;) {
+		ssize_t r = read(fd, data, IMPORT_CHUNK);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			mcp_err_errno(err, errno, "import: read %s", snap->path);
+			wire_upload_cancel(u);
+			goto out;
+		}
+		sent += (uint64_t)r;
+		chunk.data.data = data;
+		chunk.data.len = (size_t)r;
+		if (r == 0 || sent == size) {
+			chunk.final = 1;
+			chunk.sha256 = got;
+			chunk.size = size;
+		}
+		if (r == 0 && sent != size) {
+			mcp_err_set(err, MCP_E_INTERNAL, "import: %s changed while read",
+			    snap->path);
+			wire_upload_cancel(u);
+			goto out;
+		}
+		if (wire_upload_send(u, &chunk.base, err) == -1) {
+			/* the agent refused or ended the call: its status */
+			(void)wire_upload_finish(u, &mcp__v1__import_response__descriptor,
+			    (ProtobufCMessage **)&resp, err);
+			mcp_err_prefix(err, "import into node %s", node);
+			goto out;
+		}
+		/* only the first message names the service */
+		chunk.service = (char *)"";
+		chunk.force = 0;
+		if (chunk.final)
+			break;
+	}
+	if (wire_upload_finish(u, &mcp__v1__import_response__descriptor,
+	    (ProtobufCMessage **)&resp, err) == -1) {
+		mcp_err_prefix(err, "import into node %s", node);
+		goto out;
+	}
+	if (bytes)
+		*bytes = resp->bytes_written;
+	log_info("import %s into %s from %s: %llu bytes of files", service, node,
+	    snap->path, (unsigned long long)resp->bytes_written);
+	rc = 0;
+out:
+	if (resp)
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	free(data);
+	close(fd);
+	return rc;
 }
 
 /* ---- RPCs ---- */
