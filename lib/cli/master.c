@@ -210,6 +210,8 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 		if (s == NULL || s->n_components == 0) {
 			printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", f->name, "-",
 			    f->node, f->state, "-", "-", f->error);
+			if (!per_component && f->snapshot_warning[0])
+				printf("  snapshot OVERDUE: %s\n", f->snapshot_warning);
 			continue;
 		}
 		for (k = 0; k < s->n_components; k++) {
