@@ -33,6 +33,7 @@
 
 #define DATA_IO		(256u << 10)
 #define DATA_BUSY_MS	30000
+#define DATA_ZSTD_THREADS "2"
 
 struct data_exp {
 	const struct data_export_opts *o;
@@ -402,6 +403,9 @@ data_export(const char *dir, const struct data_export_opts *o,
 	}
 	if (archive_write_set_format_pax_restricted(x.a) != ARCHIVE_OK ||
 	    archive_write_add_filter_zstd(x.a) != ARCHIVE_OK ||
+	    /* compress on worker threads while this one reads the files */
+	    archive_write_set_filter_option(x.a, "zstd", "threads",
+	    DATA_ZSTD_THREADS) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(x.a, 1) != ARCHIVE_OK ||
 	    archive_write_open(x.a, &x, NULL, data_write_cb, data_close_cb) !=
 	    ARCHIVE_OK) {
