@@ -1,6 +1,7 @@
 #!/bin/bash
-# bench/snapshot.sh [SIZE_MB]: service data export throughput (part 1 of the
-# snapshot benchmark; the master side adds migrate downtime).
+# bench/snapshot.sh [SIZE_MB]: service data export throughput (part 1), and
+# through mcp-master `mcp snapshot` and the downtime of `mcp migrate` of the
+# same tree (part 2, below).
 #
 # A SIZE_MB (default 1024) /srv/<service>/ of mixed data -- a 200 MB
 # SQLite database (written in WAL mode), large incompressible files, large
@@ -129,3 +130,110 @@ awk -v a="$(echo "$t1 - $t0" | bc)" -v b="$(echo "$t2 - $t1" | bc)" -v s="$SRC_B
 	printf "  tar -c . | zstd         : %6.2f s  %6.1f MB/s  archive %d MB\n", b, s / 1048576 / b, bs / 1048576
 	printf "  ratio agent/baseline (time): %.2f\n", a / b
 }'
+
+# ---- part 2 (through mcp-master): `mcp snapshot` of the same tree and
+# the downtime of `mcp migrate`, on a fleet of network namespaces
+# (tests/lib/fleet.sh: the master's node m, workers w1 and w2, a client).
+# The tree moves into w1's /srv/bulk/ and the service "bulk" (hello,
+# method full) is placed there by the master; then:
+#  - `mcp snapshot bulk`: export through w1's agent into the master's
+#    store (temporary file, SHA-256, rename), against the baseline above;
+#  - `mcp migrate bulk --to w2`: downtime = the first HTTP answer of the
+#    service on w2 minus its last answer on w1, each probed every ~20 ms
+#    inside that node's namespace (the service's route port on
+#    127.0.0.1); the whole call's time too.
+. tests/lib/fleet.sh
+. tests/lib/master.sh
+. bench/lib.sh
+mv "$D" "$T/tree" || exit 1
+agent_env_cleanup >/dev/null 2>&1	# part 1's agent
+P2=mcpbs$$
+DIRS2=() MASTER_PID= PROBES=()
+cleanup2() {
+	local d
+	for d in "${PROBES[@]}"; do kill "$d" 2>/dev/null; done
+	[ -n "$MASTER_PID" ] && kill -TERM "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
+	for d in "${DIRS2[@]}"; do AGENT_DIR=$d; agent_env_cleanup >/dev/null 2>&1; done
+	fleet_cleanup
+	registry_stop "$T/registry"
+	rm -rf "$T"
+}
+trap cleanup2 EXIT
+fleet_init "$P2" "10.96.$((RANDOM % 200 + 20))." || exit 1
+fleet_node m 2 && fleet_node w1 3 && fleet_node w2 4 && fleet_node client 5 || exit 1
+MIP=$(fleet_ip m)
+for n in m w1 w2; do
+	"$MCP_BIN/mcp" ca issue "agent-$n" --san "IP:$(fleet_ip $n)" --ca "$T/ca" >/dev/null || exit 1
+done
+"$MCP_BIN/mcp" ca issue mcp-master --san "IP:$MIP" --ca "$T/ca" --out "$T/mca" >/dev/null &&
+	cp "$T/ca/ca.crt" "$T/mca/" && "$MCP_BIN/mcp" ca issue operator --ca "$T/ca" --out "$T/mca" >/dev/null || exit 1
+master_config "$T/master.toml" "$MIP:9555" "$T/master" "$T/mca" "[timeouts]
+snapshot = 3600
+deploy = 600
+[health]
+heartbeat_interval = 2"
+op_config "$T/op.toml" "$MIP:9555" "$T/mca"
+OP_NS=$P2-client OP_CONFIG=$T/op.toml
+master_start "$P2-m" "$T/master.toml" "$T/master.log" || exit 1
+declare -A AD2
+for n in w1 w2; do
+	master_agent_env "$T/$n" "$n" "$(fleet_ip $n)" "$T/ca" "$MIP:9555" >/dev/null || exit 1
+	AD2[$n]=$AGENT_DIR
+	DIRS2+=("$AGENT_DIR")
+	penv_podman pull --tls-verify=false "$REGISTRY/hello:v1" >/dev/null 2>&1 || exit 1
+	AGENT_NETNS="$P2-$n" agent_start || exit 1
+done
+healthy2() { [ "$(op --json node list | grep -c '"health": "healthy"')" = 2 ]; }
+wait_for 60 healthy2 || { echo "the workers did not register"; exit 1; }
+# no pin (so that it may move): of two idle workers the first by name, w1
+printf 'name = "bulk"\n[[components]]\nname = "bulk"\nimage = "%s/hello:v1"\n[[components.routes]]\nname = "http"\nport = 8080\n[snapshot]\nmethod = "full"\n' \
+	"$REGISTRY" >"$T/bulk2.toml"
+mkdir -p "${AD2[w1]}/srv" && mv "$T/tree" "${AD2[w1]}/srv/bulk" || exit 1
+out=$(op --json deploy "$T/bulk2.toml") || { echo "deploy through the master failed: $out"; exit 1; }
+[ "$(json_get "$out" "j['node']")" = w1 ] || { echo "bulk was placed on $(json_get "$out" "j['node']")"; exit 1; }
+
+sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
+tar -C "${AD2[w1]}/srv/bulk" -cf - . >/dev/null
+t0=$(now_ms)
+snap=$(op --json snapshot bulk) || { echo "mcp snapshot failed: $snap"; exit 1; }
+t1=$(now_ms)
+awk -v m="$((t1 - t0))" -v s="$SRC_BYTES" -v z="$(json_get "$snap" "j['size']")" 'BEGIN {
+	printf "snapshot of %d MB through mcp-master (w1 agent -> gRPC/TLS -> master store, SHA-256 checked):\n", s / 1048576
+	printf "  mcp snapshot     : %6.2f s  %6.1f MB/s  archive %d MB\n", m / 1000, s / 1048576 / (m / 1000), z / 1048576
+}'
+
+# migrate downtime
+hp_of() { # NODE: the host port of bulk's route there
+	json_get "$(op --json status bulk)" "[r['host_port'] for c in j[0]['components'] for r in c['routes']][0]" 2>/dev/null
+}
+HP1=$(hp_of)
+[ -n "$HP1" ] || { echo "no host port for bulk on w1"; exit 1; }
+rm -f "$T/last" "$T/first"
+nsenter "--net=/var/run/netns/$P2-w1" bash -c "while :; do
+	curl -fs -o /dev/null -m 0.2 http://127.0.0.1:$HP1/ && echo \$((\$(date +%s%N) / 1000000)) >$T/last.new && mv $T/last.new $T/last
+	sleep 0.02; done" &
+PROBES+=($!)
+# on w2 the route's port is not known before the deploy there: try every
+# listener in the agents' host-port range (nothing else listens there)
+nsenter "--net=/var/run/netns/$P2-w2" bash -c "while :; do
+	for p in \$(ss -Hltn | awk '{print \$4}' | sed -n 's/^127\.0\.0\.1:\([0-9]*\)\$/\1/p'); do
+		[ \$p -ge 10000 ] && [ \$p -le 60000 ] || continue
+		curl -fs -o /dev/null -m 0.2 http://127.0.0.1:\$p/ && { echo \$((\$(date +%s%N) / 1000000)) >$T/first; exit 0; }
+	done
+	sleep 0.02; done" &
+PROBES+=($!)
+wait_for 10 test -s "$T/last" || { echo "bulk does not answer on w1"; exit 1; }
+t0=$(now_ms)
+mig=$(op --json migrate bulk --to w2) || echo "migrate failed: $mig" >&2
+t1=$(now_ms)
+wait_for 30 test -s "$T/first"
+for p in "${PROBES[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+PROBES=()
+echo "migrate bulk w1 -> w2 ($((SRC_BYTES >> 20)) MB, live source):"
+echo "  whole call       : $((t1 - t0)) ms"
+if [ -s "$T/last" ] && [ -s "$T/first" ]; then
+	echo "  downtime         : $(($(cat "$T/first") - $(cat "$T/last"))) ms (last answer on w1 -> first answer on w2)"
+else
+	echo "  downtime         : not measured (no answer seen on $([ -s "$T/last" ] && echo w2 || echo w1))"
+fi
+json_get "$mig" "'\n'.join('  step %-9s %s' % (s['step'], 'ok' if s['ok'] else 'FAILED: ' + s['error']) for s in j['services'][0]['steps'])"
