@@ -84,7 +84,39 @@ struct export_sink {
 	char method[64];
 	int werrno;		/* a write failed */
 	int late;		/* data after the final message */
+	struct snapshot_tee *tee;	/* NULL, or a copy to a node's import */
+	struct wire_upload *up;
+	const char *service;
+	int first_sent;
 };
+
+/* The chunk to the tee's import; on a failure the tee is marked and the
+ * export stops (the snapshot itself would still be complete, but a migrate
+ * that cannot import has no use for the rest). */
+static int
+tee_send(struct export_sink *k, const Mcp__V1__DataChunk *c)
+{
+	Mcp__V1__ImportChunk ic = MCP__V1__IMPORT_CHUNK__INIT;
+
+	if (k->tee == NULL || k->tee->failed)
+		return 0;
+	if (!k->first_sent) {
+		ic.service = (char *)k->service;
+		ic.force = k->tee->force;
+	}
+	ic.data = c->data;
+	if (c->final) {
+		ic.final = 1;
+		ic.sha256 = c->sha256;
+		ic.size = c->size;
+	}
+	if (wire_upload_send(k->up, &ic.base, &k->tee->err) == -1) {
+		k->tee->failed = 1;
+		return -1;
+	}
+	k->first_sent = 1;
+	return 0;
+}
 
 static int
 export_chunk(const ProtobufCMessage *msg, void *arg)
@@ -118,7 +150,7 @@ export_chunk(const ProtobufCMessage *msg, void *arg)
 		k->agent_size = c->size;
 		mcp_strlcpy(k->method, c->method, sizeof(k->method));
 	}
-	return 0;
+	return tee_send(k, c) == -1 ? 1 : 0;
 }
 
 static void
@@ -140,7 +172,7 @@ fsync_dir(const char *path)
 int
 master_snapshot_take(struct master *m, const char *service, const char *node,
     int direct, struct mdb_snapshot *rec, char *method, size_t methodsz,
-    struct mcp_err *err)
+    struct snapshot_tee *tee, struct mcp_err *err)
 {
 	Mcp__V1__ExportRequest req = MCP__V1__EXPORT_REQUEST__INIT;
 	struct export_sink k;
@@ -168,6 +200,22 @@ master_snapshot_take(struct master *m, const char *service, const char *node,
 		return mcp_err_prefix(err, "snapshot %s", service);
 	if ((k.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1)
 		return mcp_err_errno(err, errno, "snapshot %s: create %s", service, tmp);
+	if (tee) {
+		struct wire_client *tc;
+
+		k.tee = tee;
+		k.service = service;
+		mcp_err_clear(&tee->err);
+		if ((tc = master_node_handle(m, tee->node, NULL, 0, &tee->err)) == NULL ||
+		    (k.up = wire_upload_start(tc, "/mcp.v1.Agent/ImportServiceData",
+		    m->cfg.snapshot_timeout_s * 1000, &tee->err)) == NULL) {
+			tee->failed = 1;
+			mcp_err_prefix(&tee->err, "import into node %s", tee->node);
+			mcp_err_set(err, MCP_E_UNAVAILABLE, "snapshot %s: not taken, the "
+			    "import could not start", service);
+			goto out;
+		}
+	}
 	if ((k.md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(k.md, EVP_sha256(), NULL) != 1) {
 		mcp_err_set(err, MCP_E_INTERNAL, "snapshot %s: SHA-256 context", service);
@@ -179,6 +227,11 @@ master_snapshot_take(struct master *m, const char *service, const char *node,
 	    &mcp__v1__data_chunk__descriptor, export_chunk, &k,
 	    m->cfg.snapshot_timeout_s * 1000, err) == -1) {
 		mcp_err_prefix(err, "snapshot %s: export from node %s", service, node);
+		goto out;
+	}
+	if (k.tee && k.tee->failed) {
+		mcp_err_set(err, MCP_E_ABORTED, "snapshot %s: stopped, the import into "
+		    "node %s failed", service, k.tee->node);
 		goto out;
 	}
 	if (k.werrno) {
@@ -222,11 +275,41 @@ master_snapshot_take(struct master *m, const char *service, const char *node,
 	fsync_dir(rec->path);
 	if (method)
 		mcp_strlcpy(method, k.method, methodsz);
+	if (k.up) {
+		Mcp__V1__ImportResponse *ir = NULL;
+		struct wire_upload *u = k.up;
+
+		k.up = NULL;
+		if (wire_upload_finish(u, &mcp__v1__import_response__descriptor,
+		    (ProtobufCMessage **)&ir, &tee->err) == -1) {
+			tee->failed = 1;
+			mcp_err_prefix(&tee->err, "import into node %s", tee->node);
+		} else {
+			tee->bytes = ir->bytes_written;
+			protobuf_c_message_free_unpacked(&ir->base, NULL);
+		}
+	}
 	log_info("snapshot %s from %s: %s (%llu bytes, sha256 %s, method %s)",
 	    service, node, rec->path, (unsigned long long)k.size, got,
 	    k.method[0] ? k.method : "?");
 	rc = 0;
 out:
+	if (k.up) {
+		/* the import's own refusal, if it gave one, beats "cancelled" */
+		if (k.tee->failed) {
+			Mcp__V1__ImportResponse *ir = NULL;
+
+			if (wire_upload_finish(k.up, &mcp__v1__import_response__descriptor,
+			    (ProtobufCMessage **)&ir, &k.tee->err) == 0 && ir)
+				protobuf_c_message_free_unpacked(&ir->base, NULL);
+			mcp_err_prefix(&k.tee->err, "import into node %s", k.tee->node);
+		} else {
+			wire_upload_cancel(k.up);
+			k.tee->failed = 1;
+			mcp_err_set(&k.tee->err, MCP_E_ABORTED, "import into node %s: "
+			    "abandoned, the export failed", k.tee->node);
+		}
+	}
 	if (k.fd != -1)
 		close(k.fd);
 	EVP_MD_CTX_free(k.md);
@@ -414,7 +497,7 @@ master_create_snapshot(struct master *m, const char *service,
 		goto out;
 	}
 	if (master_snapshot_take(m, service, p.node, 0, &rec, method, sizeof(method),
-	    err) == -1)
+	    NULL, err) == -1)
 		goto out;
 	if (master_snapshot_prune(m, service, &perr) == -1)
 		log_warnx("%s", perr.msg);
@@ -581,7 +664,7 @@ snapshots_round(struct master *m)
 		if (mdb_placement_get(m->db, pl[i].service, &cur, &found, &err) == 0 &&
 		    found && master_node_usable(m, cur.node, &err) &&
 		    master_snapshot_take(m, pl[i].service, cur.node, 0, &rec, NULL, 0,
-		    &err) == 0)
+		    NULL, &err) == 0)
 			(void)master_snapshot_prune(m, pl[i].service, &err);
 		if (err.msg[0])
 			log_warnx("snapshot schedule: %s: %s", pl[i].service, err.msg);

@@ -4,10 +4,12 @@
  * Refused before anything changes: a core service, a service pinned to
  * another node, an unknown, edge or unhealthy target, the node it is on.
  *
- * Live source (healthy): stop it there -> snapshot it (ExportServiceData
- * of the stopped service: a consistent stop-then-tar, stored and recorded
- * like any snapshot) -> import it on the target (refused there when the
- * target already has data, unless force) -> deploy on the target (its
+ * Live source (healthy): stop it there -> export it (ExportServiceData
+ * of the stopped service: a consistent stop-then-tar), stored and recorded
+ * like any snapshot and, as it arrives, streamed into the target's
+ * ImportServiceData (refused there when the target already has data,
+ * unless force; the target renames it into place only once the whole
+ * archive verified) -> deploy on the target (its
  * components running) -> DNS records to the target's address -> edge
  * routes set up again (re-pointed) -> undeploy on the source and only then
  * remove its data -> the placement moves.  A failure up to the DNS step
@@ -295,31 +297,53 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		master_step_note(sstop, 1, "skipped: node %s is %s", src,
 		    master_health_name(sh));
 
-	/* 2. its data: a snapshot of the stopped service, or the newest one */
+	/* 2.-3. its data onto the target (refused there if it has data,
+	 * unless force): live, the stopped service's export is stored as a
+	 * snapshot and streamed into the target's import at once; a dead
+	 * source's newest stored snapshot is imported */
+	mcp_err_clear(&e);
 	if (live) {
-		mcp_err_clear(&e);
-		if (master_snapshot_take(m, service, src, 1, &snap, method,
-		    sizeof(method), &e) == -1) {
-			master_step_note(sdata, 0, "%s", e.msg);
+		struct snapshot_tee tee;
+		int taken;
+
+		memset(&tee, 0, sizeof(tee));
+		tee.node = to;
+		tee.force = force;
+		taken = master_snapshot_take(m, service, src, 1, &snap, method,
+		    sizeof(method), &tee, &e) == 0;
+
+		if (!taken || tee.failed) {
+			if (taken)
+				master_step_action(sdata, "%s from %s: %lld bytes, sha256 %s "
+				    "(kept)", snap.path, src, (long long)snap.size, snap.sha256);
+			else if (tee.failed)
+				master_step_note(sdata, 1, "stopped early: the import failed "
+				    "(no snapshot kept)");
+			else
+				master_step_note(sdata, 0, "%s", e.msg);
+			if (tee.failed)
+				master_step_note(simp, 0, "%s%s", tee.err.msg, !force &&
+				    tee.err.code == MCP_E_EXISTS ? " (--force replaces it)" :
+				    "");
 			not_attempted(out, 2);
 			rollback(m, out, def, src, src_ip, live, to, 0, 0);
 			goto done;
 		}
+		bytes = tee.bytes;
 		master_step_action(sdata, "%s from %s: %lld bytes, sha256 %s", snap.path,
 		    src, (long long)snap.size, snap.sha256);
-	} else
+	} else {
 		master_step_action(sdata, "newest snapshot %s (taken from %s): %lld "
 		    "bytes, sha256 %s", snap.path, snap.node, (long long)snap.size,
 		    snap.sha256);
-
-	/* 3. onto the target (refused there if it has data, unless force) */
-	mcp_err_clear(&e);
-	if (master_snapshot_import(m, &snap, to, service, force, &bytes, &e) == -1) {
-		master_step_note(simp, 0, "%s%s", e.msg, !force && e.code == MCP_E_EXISTS ?
-		    " (--force replaces it)" : "");
-		not_attempted(out, 3);
-		rollback(m, out, def, src, src_ip, live, to, 0, 0);
-		goto done;
+		if (master_snapshot_import(m, &snap, to, service, force, &bytes,
+		    &e) == -1) {
+			master_step_note(simp, 0, "%s%s", e.msg, !force &&
+			    e.code == MCP_E_EXISTS ? " (--force replaces it)" : "");
+			not_attempted(out, 3);
+			rollback(m, out, def, src, src_ip, live, to, 0, 0);
+			goto done;
+		}
 	}
 	master_step_action(simp, "%llu bytes into /srv/%s/ on %s%s",
 	    (unsigned long long)bytes, service, to, force ? " (forced)" : "");

@@ -57,12 +57,26 @@ int master_node_usable(struct master *m, const char *node, struct mcp_err *err);
 
 /* data.c: snapshots */
 struct mdb_snapshot;
+/*
+ * A copy of the export streamed into another node's ImportServiceData as
+ * it arrives (a migrate: the target is written while the snapshot is
+ * stored).  failed: the import broke off (its error in err), which also
+ * stops the export; bytes: what the target wrote.
+ */
+struct snapshot_tee {
+	const char *node;		/* the target */
+	int force;
+	int failed;
+	struct mcp_err err;
+	uint64_t bytes;
+};
 /* Take a snapshot of service (placed on node) now; the caller holds the
  * service's lock.  direct: skip the method step (a stopped service).
- * *rec filled; method: what the agent used. */
+ * *rec filled; method: what the agent used.  tee: NULL, or where a copy
+ * goes (the snapshot is kept even if the import fails). */
 int master_snapshot_take(struct master *m, const char *service, const char *node,
     int direct, struct mdb_snapshot *rec, char *method, size_t methodsz,
-    struct mcp_err *err);
+    struct snapshot_tee *tee, struct mcp_err *err);
 /* Keep the newest [snapshots] retain of service: older files and rows go. */
 int master_snapshot_prune(struct master *m, const char *service, struct mcp_err *err);
 /* Stream the snapshot file at path (verified against sha256 and size) into
