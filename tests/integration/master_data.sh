@@ -333,6 +333,19 @@ expect_fail "the master itself refuses the whole sync" "sync aborted, nothing ch
 AFTER=$(json_get "$(nodes_json)" "sorted((n['node'], tuple(n['services'])) for n in j)")
 check "nothing changed (s2 not deployed, nothing undeployed)" [ "$BEFORE" = "$AFTER" ]
 
+# ---- migrate --all: one at a time, core services skipped
+rm -f "$T/svcs/bad.toml" "$T/svcs/s2.toml"
+ON_W2=$(json_get "$(nodes_json)" "sorted([n['services'] for n in j if n['node'] == 'w2'][0])")
+ALL=$(op --json migrate --all --from w2 --to w1)
+check "migrate --all --from w2 --to w1 moves $ON_W2, one result each" \
+	[ "$(json_get "$ALL" "(j['success'], sorted(r['service'] for r in j['services']))")" = "(True, $ON_W2)" ]
+check "w2 has no placement left, w1 has them" \
+	[ "$(json_get "$(nodes_json)" "[len(n['services']) for n in j if n['node'] == 'w2'][0]")" = 0 ]
+ALL=$(op --json migrate --all --from m --to w1)
+check "migrate --all --from m skips the core service and moves nothing" \
+	[ "$(json_get "$ALL" "(j['success'], j['skipped'], len(j['services']))")" = "(True, ['core'], 0)" ]
+check "core is still on m" [ "$(placed core)" = m ]
+
 master_stop
 san_clean() { ! grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" \
 	"$T/master.log" "${DIRS[@]/%//agent.log}"; }
