@@ -1,7 +1,7 @@
 #!/bin/bash
 # Service data through mcp-master (issue 10) on a fleet of network
-# namespaces: the master's node m, two workers w1 and w2, a DNS namespace
-# (knot) and a client namespace for the operator; real mutual TLS from
+# namespaces: the master's node m, two workers w1 and w2, an edge node e,
+# a DNS namespace (knot) and a client namespace for the operator; real mutual TLS from
 # `mcp ca`, real agents and podman, real SQLite and tar.zst.  Checked:
 # `mcp snapshot` stores a tar.zst whose SHA-256 and size are recorded and
 # listed; retention keeps exactly N (files and rows); a master killed -9
@@ -11,6 +11,8 @@
 # was), and with --force replaces it; migrate with a live source moves
 # the data (a SQLite counter), the DNS record follows (kdig), the source
 # has no container and its data dir goes only after the target runs it;
+# a public service's edge route follows it (the public name answers from
+# the client through edge -> the new node);
 # migrate with the source's agent killed restores the newest snapshot;
 # `mcp status` flags a service whose newest snapshot is overdue; the
 # schedule snapshots a placed service by itself; sync --dry-run's plan is
@@ -51,18 +53,24 @@ trap cleanup EXIT
 
 NET=10.97.$((RANDOM % 200 + 20)).
 fleet_init "$P" "$NET" || exit 1
-fleet_node m 2 && fleet_node w1 3 && fleet_node w2 4 && fleet_node client 6 &&
-	fleet_node dns 7 || exit 1
-MIP=$(fleet_ip m) DIP=$(fleet_ip dns)
+fleet_node m 2 && fleet_node w1 3 && fleet_node w2 4 && fleet_node e 5 &&
+	fleet_node client 6 && fleet_node dns 7 || exit 1
+MIP=$(fleet_ip m) DIP=$(fleet_ip dns) EIP=$(fleet_ip e)
 
 hello_registry "$T" v1.0.0 || exit 1
 M="$MCP_BIN/mcp"
 "$M" ca init "$T/ca" >/dev/null || exit 1
-for n in m w1 w2; do
+for n in m w1 w2 e; do
 	"$M" ca issue "agent-$n" --san "IP:$(fleet_ip $n)" --ca "$T/ca" >/dev/null || exit 1
 done
 "$M" ca issue mcp-master --san "IP:$MIP" --ca "$T/ca" >/dev/null || exit 1
 "$M" ca issue operator --ca "$T/ca" >/dev/null || exit 1
+# the node proxies' intermediates: workers for the internal zone, the
+# edge for the public domain
+for n in w1 w2; do
+	"$M" ca issue "agent-$n" --intermediate --permit svc.test --out "$T/i$n" --ca "$T/ca" >/dev/null || exit 1
+done
+"$M" ca issue agent-e --intermediate --permit example.net --out "$T/ie" --ca "$T/ca" >/dev/null || exit 1
 (umask 077 && keymgr -t mcp-master hmac-sha256 >"$T/dns.key") || exit 1
 KNOT_KEYS="$T/dns.key" KNOT_UPDATE_KEY=mcp-master \
 	knot_start dns "$T/knot" svc.test || exit 1
@@ -82,9 +90,15 @@ health_check = 5
 heartbeat_interval = 1
 missed = 2
 probe_timeout = 1
+[edge]
+allowed_domains = [\"example.net\"]
 [snapshots]
 interval = \"$1\"
-retain = 3"
+retain = 3
+[[nodes]]
+name = \"e\"
+address = \"$EIP:9444\"
+role = \"edge\""
 }
 master_conf 1h
 op_config "$T/op.toml" "$MIP:9555" "$T/ca"
@@ -96,8 +110,16 @@ start_master || { echo "mcp-master did not start"; exit 1; }
 
 declare -A ADIR
 agent_up() { AGENT_DIR=${ADIR[$1]}; AGENT_NETNS="$P-$1" agent_start; }
-for n in m w1 w2; do
-	master_agent_env "$T/$n" "$n" "$(fleet_ip $n)" "$T/ca" "$MIP:9555" || exit 1
+proxy_conf() { # NODE: the node proxy on the workers and the edge
+	case $1 in
+	w1 | w2) printf '[proxy]\nenabled = true\nbind = ["%s"]\nzone = "svc.test"\nissuer_cert = "%s"\nissuer_key = "%s"\n' \
+		"$(fleet_ip "$1")" "$T/i$1/agent-$1.crt" "$T/i$1/agent-$1.key" ;;
+	e) printf '[proxy]\nenabled = true\nedge = true\nbind = ["%s"]\nzone = "svc.test"\npublic_port = 443\nallowed_domains = ["example.net"]\nresolvers = ["%s:53"]\nissuer_cert = "%s"\nissuer_key = "%s"\n' \
+		"$EIP" "$DIP" "$T/ie/agent-e.crt" "$T/ie/agent-e.key" ;;
+	esac
+}
+for n in m w1 w2 e; do
+	master_agent_env "$T/$n" "$n" "$(fleet_ip $n)" "$T/ca" "$MIP:9555" "$(proxy_conf "$n")" || exit 1
 	ADIR[$n]=$AGENT_DIR
 	DIRS+=("$AGENT_DIR")
 	penv_podman pull --tls-verify=false "$REGISTRY/hello:v1.0.0" >/dev/null 2>&1 || exit 1
@@ -105,9 +127,9 @@ for n in m w1 w2; do
 done
 nodes_json() { op --json node list; }
 all_healthy() {
-	[ "$(json_get "$(nodes_json)" "sum(1 for n in j if n['health'] == 'healthy')")" = 3 ]
+	[ "$(json_get "$(nodes_json)" "sum(1 for n in j if n['health'] == 'healthy')")" = 4 ]
 }
-check "three nodes register and are healthy" wait_for 30 all_healthy
+check "four nodes register and are healthy" wait_for 30 all_healthy
 
 svc() { # NAME [EXTRA TOP-LEVEL LINES]: a definition in the services dir
 	{
@@ -243,6 +265,32 @@ check "the source's data was removed after the target had deployed d1" \
 check "a migrate snapshot was recorded" \
 	[ "$(json_get "$(op --json snapshot list d1)" "j[0]['node']")" = "$W" ]
 
+# ---- a public service: its edge route follows it
+PUB='[[components.routes]]
+name = "https"
+port = 8443
+mode = "l7"
+hostname = "www.example.net"
+public = true'
+svc pub >/dev/null
+printf '%s\n' "$PUB" >>"$T/svcs/pub.toml"
+check "deploy pub (public www.example.net)" op deploy "$T/svcs/pub.toml"
+WP=$(placed pub) OP=$(other "$WP")
+public_ok() {
+	fleet_exec client curl -fsS -m 5 --cacert "$T/ca/ca.crt" \
+		--resolve "www.example.net:443:$EIP" https://www.example.net/ | grep -q 'hello from pub'
+}
+check "the public name answers through edge -> $WP" wait_for 60 public_ok
+OUT=$(op --json migrate pub --to "$OP")
+check "migrate pub $WP -> $OP succeeds with an ok edge step" \
+	[ "$(json_get "$OUT" "(j['success'], [s['ok'] for s in j['services'][0]['steps'] if s['step'] == 'edge'][0])")" = "(True, True)" ]
+[ "$(json_get "$OUT" "j['success']")" = True ] || printf '%s\n' "$OUT"
+check "$WP no longer runs pub" eval "! node_has $WP pub"
+check "kdig follows pub to $OP" [ "$(dig_a pub)" = "$(fleet_ip "$OP")" ]
+check "the public name answers again, now through edge -> $OP" wait_for 60 public_ok
+check "edge list still shows www.example.net on e -> pub.svc.test:8443" \
+	sh -c 'printf "%s" "$1" | grep -qE "^www.example.net +pub +e +pub.svc.test:8443"' _ "$(op edge list)"
+
 # ---- migrate with the source's agent killed: the newest snapshot
 check "deploy d3" op deploy "$(svc d3)"
 W3=$(placed d3) O3=$(other "$W3")
@@ -300,7 +348,7 @@ rm -f "$T/svcs/big.toml" "$T/svcs/d3.toml"
 sed -i 's/HELLO_NAME=d2/HELLO_NAME=d2-v2/' "$T/svcs/d2.toml"
 svc s1 >/dev/null
 PLAN=$(op sync --dry-run --json)
-PLANSET="[('big', 'undeploy'), ('d3', 'undeploy'), ('d2', 'redeploy'), ('s1', 'deploy'), ('core', 'unchanged'), ('d1', 'unchanged')]"
+PLANSET="[('big', 'undeploy'), ('d3', 'undeploy'), ('d2', 'redeploy'), ('s1', 'deploy'), ('core', 'unchanged'), ('d1', 'unchanged'), ('pub', 'unchanged')]"
 check "sync --dry-run plans exactly that" \
 	[ "$(json_get "$PLAN" "[(a['service'], a['action']) for a in j['actions']]")" = "$PLANSET" ]
 check "the dry run changed nothing" \
