@@ -238,7 +238,7 @@ agent_data_export(struct agent *a, const char *service, int direct,
 	o.tmpdir = a->cfg.state_dir;
 	o.missing_ok = 1;	/* no data yet: an empty archive */
 	agent_data_dir(a, service, dir, sizeof(dir));
-	if (data_export(dir, &o, sink, arg, sum, err) == -1)
+	if (data_export_piped(dir, &o, sink, arg, sum, err) == -1)
 		goto out;
 	rc = 0;
 out:
