@@ -11,7 +11,10 @@
  *                  component's container, with a deadline; then everything
  *   "cli"          the component's own binary (cmd[0]) with the argument
  *                  "snapshot" inside its container; then everything
- *   "grpc"         refused for now (no Snapshot client in the agent yet)
+ *   "grpc"         mcp.v1.SnapshotService/Snapshot (proto/snapshot.proto)
+ *                  on the component's route named "grpc" (plain HTTP/2 to
+ *                  127.0.0.1:<host port>, or the VM's address), with a
+ *                  deadline; then everything
  * exclude applies to every method.  The step runs only while the component
  * runs: a stopped service (or direct) gets the host-side tar at once, and
  * a failed step fails the export.  A unikernel component refuses exec/cli.
@@ -29,7 +32,9 @@
 #include <sys/stat.h>
 
 #include "agent/data.h"
+#include "snapshot.pb-c.h"
 #include "util/log.h"
+#include "wire/wire.h"
 
 #define AGENT_SNAPSHOT_EXEC_MS	120000	/* exec: / cli step */
 #define AGENT_SNAPSHOT_ARGV	64
@@ -116,6 +121,71 @@ agent_data_step(struct agent *a, const struct svc_def *def, int *skipped,
 	return 0;
 }
 
+/* grpc: the Snapshot RPC on the route named "grpc"; *skipped when the
+ * component serving it is not running. */
+static int
+agent_data_grpc(struct agent *a, const struct svc_def *def,
+    const struct reg_service *rs, int *skipped, struct mcp_err *err)
+{
+	const struct reg_component *rc = NULL;
+	const struct reg_route *route = NULL;
+	Mcp__V1__SnapshotRequest q = MCP__V1__SNAPSHOT_REQUEST__INIT;
+	Mcp__V1__SnapshotResponse *resp = NULL;
+	char inst[SVC_INSTANCE_MAX], addr[96];
+	struct wire_client *c;
+	struct runtime *rt;
+	struct rt_info info;
+	size_t i, j;
+	int rc_;
+
+	*skipped = 0;
+	for (i = 0; i < rs->ncomponents && route == NULL; i++)
+		for (j = 0; j < rs->components[i].nroutes; j++)
+			if (strcmp(rs->components[i].routes[j].name, "grpc") == 0) {
+				rc = &rs->components[i];
+				route = &rc->routes[j];
+				break;
+			}
+	if (route == NULL)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "snapshot method \"grpc\" "
+		    "needs a route named \"grpc\" serving mcp.v1.SnapshotService");
+	svc_instance_name(inst, sizeof(inst), def->name, rc->name);
+	if ((rt = agent_runtime_for(a, rc->runtime, err)) == NULL)
+		return -1;
+	memset(&info, 0, sizeof(info));
+	if (rt->ops->inspect(rt, inst, &info, err) == -1) {
+		if (err->code != MCP_E_NOTFOUND)
+			return -1;
+		*skipped = 1;
+		return 0;
+	}
+	if (strcmp(info.state, "running") != 0) {
+		*skipped = 1;
+		return 0;
+	}
+	if (route->vm_addr[0])
+		snprintf(addr, sizeof(addr), "%s", route->vm_addr);
+	else if (route->host_port > 0)
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", route->host_port);
+	else
+		return mcp_err_set(err, MCP_E_PRECONDITION, "snapshot method "
+		    "\"grpc\": route grpc of %s has no address on this node", inst);
+	if ((c = wire_client_new_plain(addr, err)) == NULL)
+		return -1;
+	q.service = (char *)def->name;
+	rc_ = wire_call(c, "/mcp.v1.SnapshotService/Snapshot", &q.base,
+	    &mcp__v1__snapshot_response__descriptor, (ProtobufCMessage **)&resp,
+	    AGENT_SNAPSHOT_EXEC_MS, err);
+	wire_client_free(c);
+	if (rc_ == -1)
+		return mcp_err_prefix(err, "snapshot method \"grpc\": Snapshot on %s",
+		    addr);
+	log_info("export %s: Snapshot on %s wrote %zu files", def->name, addr,
+	    resp->n_files);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return 0;
+}
+
 int
 agent_data_export(struct agent *a, const char *service, int direct,
     data_sink_fn sink, void *arg, struct data_sum *sum, char *method_out,
@@ -144,11 +214,9 @@ agent_data_export(struct agent *a, const char *service, int direct,
 		goto out;
 	}
 	method = def->snapshot_method;
-	if (strcmp(method, "grpc") == 0 && !direct) {
-		mcp_err_set(err, MCP_E_UNIMPLEMENTED, "snapshot method \"grpc\" is "
-		    "not supported by this agent yet (export with direct)");
+	if (strcmp(method, "grpc") == 0 && !direct &&
+	    agent_data_grpc(a, def, rs, &skipped, err) == -1)
 		goto out;
-	}
 	if ((strcmp(method, "cli") == 0 || strncmp(method, "exec:", 5) == 0) &&
 	    !direct) {
 		if (agent_data_step(a, def, &skipped, err) == -1)
@@ -170,7 +238,7 @@ agent_data_export(struct agent *a, const char *service, int direct,
 	o.tmpdir = a->cfg.state_dir;
 	o.missing_ok = 1;	/* no data yet: an empty archive */
 	agent_data_dir(a, service, dir, sizeof(dir));
-	if (data_export(dir, &o, sink, arg, sum, err) == -1)
+	if (data_export_piped(dir, &o, sink, arg, sum, err) == -1)
 		goto out;
 	rc = 0;
 out:

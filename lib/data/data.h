@@ -74,6 +74,11 @@ typedef int (*data_sink_fn)(const void *data, size_t len, void *arg,
 /* Write dir as a tar.zst to sink; sum (may be NULL) receives what was sent. */
 int data_export(const char *dir, const struct data_export_opts *o,
     data_sink_fn sink, void *arg, struct data_sum *sum, struct mcp_err *err);
+/* The same, with the archive made on a thread of its own while sink runs
+ * on the caller's (a slow receiver and the compression overlap; at most
+ * 8 chunks wait between them).  A failing sink stops the archive. */
+int data_export_piped(const char *dir, const struct data_export_opts *o,
+    data_sink_fn sink, void *arg, struct data_sum *sum, struct mcp_err *err);
 
 /* ---- import ---- */
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,5 +439,118 @@ out:
 	free(x.chunk);
 	if (fd != -1)
 		close(fd);
+	return rc;
+}
+
+/* ---- data_export_piped: the archive made on a thread of its own ---- */
+
+#define DATA_PIPE_SLOTS 8
+
+struct data_pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct { void *p; size_t n; } slot[DATA_PIPE_SLOTS];
+	int head, count;
+	int done, cancelled;
+	/* the producer's */
+	const char *dir;
+	const struct data_export_opts *o;
+	struct data_sum sum;
+	struct mcp_err err;
+	int rc;
+};
+
+static int
+data_pipe_put(const void *data, size_t len, void *arg, struct mcp_err *err)
+{
+	struct data_pipe *q = arg;
+	void *copy = malloc(len);
+
+	if (copy == NULL)
+		return mcp_err_set(err, MCP_E_INTERNAL, "export: out of memory");
+	memcpy(copy, data, len);
+	pthread_mutex_lock(&q->mu);
+	while (q->count == DATA_PIPE_SLOTS && !q->cancelled)
+		pthread_cond_wait(&q->cv, &q->mu);
+	if (q->cancelled) {
+		pthread_mutex_unlock(&q->mu);
+		free(copy);
+		return mcp_err_set(err, MCP_E_CANCELLED, "export: stopped");
+	}
+	q->slot[(q->head + q->count) % DATA_PIPE_SLOTS].p = copy;
+	q->slot[(q->head + q->count) % DATA_PIPE_SLOTS].n = len;
+	q->count++;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+static void *
+data_pipe_main(void *arg)
+{
+	struct data_pipe *q = arg;
+
+	q->rc = data_export(q->dir, q->o, data_pipe_put, q, &q->sum, &q->err);
+	pthread_mutex_lock(&q->mu);
+	q->done = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+int
+data_export_piped(const char *dir, const struct data_export_opts *o,
+    data_sink_fn sink, void *arg, struct data_sum *sum, struct mcp_err *err)
+{
+	struct data_pipe q;
+	pthread_t th;
+	int rc = 0, e;
+
+	memset(&q, 0, sizeof(q));
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.cv, NULL);
+	q.dir = dir;
+	q.o = o;
+	q.err = (struct mcp_err)MCP_ERR_INIT;
+	if ((e = pthread_create(&th, NULL, data_pipe_main, &q)) != 0) {
+		pthread_cond_destroy(&q.cv);
+		pthread_mutex_destroy(&q.mu);
+		return mcp_err_errno(err, e, "export %s: start a thread", dir);
+	}
+	for (;;) {
+		void *p;
+		size_t n;
+
+		pthread_mutex_lock(&q.mu);
+		while (q.count == 0 && !q.done)
+			pthread_cond_wait(&q.cv, &q.mu);
+		if (q.count == 0) {	/* done and drained */
+			pthread_mutex_unlock(&q.mu);
+			break;
+		}
+		p = q.slot[q.head].p;
+		n = q.slot[q.head].n;
+		q.head = (q.head + 1) % DATA_PIPE_SLOTS;
+		q.count--;
+		pthread_cond_broadcast(&q.cv);
+		pthread_mutex_unlock(&q.mu);
+		if (rc == 0 && sink(p, n, arg, err) == -1) {
+			rc = -1;	/* stop the producer, keep draining */
+			pthread_mutex_lock(&q.mu);
+			q.cancelled = 1;
+			pthread_cond_broadcast(&q.cv);
+			pthread_mutex_unlock(&q.mu);
+		}
+		free(p);
+	}
+	pthread_join(th, NULL);
+	if (rc == 0 && q.rc == -1) {
+		*err = q.err;
+		rc = -1;
+	}
+	if (rc == 0 && sum)
+		*sum = q.sum;
+	pthread_cond_destroy(&q.cv);
+	pthread_mutex_destroy(&q.mu);
 	return rc;
 }

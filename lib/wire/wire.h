@@ -131,6 +131,10 @@ struct wire_client;
 /* address: "unix:/path" or "host:port"; tls required for TCP. */
 struct wire_client *wire_client_new(const char *address,
     const struct wire_tls *tls, struct mcp_err *err);
+/* Plaintext HTTP/2 to "host:port": only for a service's own gRPC on this
+ * node (the Snapshot RPC), never for MCP's own calls. */
+struct wire_client *wire_client_new_plain(const char *address,
+    struct mcp_err *err);
 void wire_client_free(struct wire_client *c);
 /* *resp is unpacked with resp_desc; free with protobuf_c_message_free_unpacked(*resp, NULL).
  * On a non-OK status err carries the server's code and message. */

@@ -9,7 +9,8 @@
 #  - each method captures what it should and honours exclude: default
 #    (*.toml, *.db, *.pem), full (everything, symlinks as symlinks), exec:
 #    and cli (run in the container first; skipped when it is stopped; a
-#    failing command fails the export);
+#    failing command fails the export), grpc (the example's Snapshot RPC
+#    dumps its SQLite counter first);
 #  - only mcp-master may call either RPC;
 #  - import lands whole: an existing target is refused without force, a cut
 #    stream, a wrong SHA-256 and an entry escaping the directory leave
@@ -225,6 +226,45 @@ fin=$(export_to cli "$T/cli.tar.zst")
 check "cli: method reported ($fin)" grep -q '"method": "cli"' <<<"$fin"
 check "cli: the binary's snapshot dump is in the archive" has "$T/cli.tar.zst" snapshot.dump
 
+# ---- grpc: the example's Snapshot RPC ----
+mkdir -p "$SRV/gr"
+check "deploy gr (method grpc, exclude counter.db)" deploy gr "name = \"gr\"
+node = \"local\"
+
+[[components]]
+name = \"gr\"
+image = \"$REGISTRY/hello:v1\"
+restart = \"no\"
+env = [\"HELLO_NAME=gr\"]
+volumes = [\"$SRV/gr:/srv/gr\"]
+
+[[components.routes]]
+name = \"http\"
+port = 8080
+
+[[components.routes]]
+name = \"grpc\"
+port = 9090
+
+[snapshot]
+method = \"grpc\"
+exclude = [\"counter.db\"]"
+HP=$(json_get "$(mcp --json status gr)" '[r["host_port"] for r in j["components"][0]["routes"] if r["name"] == "http"][0]')
+wait_for 30 http_get "http://127.0.0.1:$HP/health"
+for _ in 1 2 3; do http_get "http://127.0.0.1:$HP/incr" >/dev/null; done
+check "gr: the counter is at 3" test "$(http_get "http://127.0.0.1:$HP/count")" = "count 3"
+fin=$(export_to gr "$T/gr.tar.zst")
+check "grpc: method reported ($fin)" grep -q '"method": "grpc"' <<<"$fin"
+check "grpc: the Snapshot RPC's dump is in the archive" has "$T/gr.tar.zst" counter.dump
+check "grpc: so is its consistent copy" has "$T/gr.tar.zst" counter.snapshot.db
+check "grpc: excluded counter.db left out" hasnt "$T/gr.tar.zst" counter.db
+check "grpc: restore" import_from gr-copy "$T/gr.tar.zst"
+check "grpc: restored dump says 3" test "$(cat "$SRV/gr-copy/counter.dump")" = 3
+check "grpc: restored copy of the counter says 3" test "$(sqlite3 "$SRV/gr-copy/counter.snapshot.db" 'SELECT n FROM counter')" = 3
+check "stop gr" mcp stop gr >/dev/null
+fin=$(export_to gr "$T/gr2.tar.zst")
+check "grpc: stopped service gets a direct tar" grep -q '"method": "direct (service stopped)"' <<<"$fin"
+
 # ---- the same through lib/wire (as the master calls them) ----
 DC="$MCP_BUILD/tools/data-client"
 dc() { "$DC" "127.0.0.1:$PORT" "$T/ca/ca.crt" "$T/ca/mcp-master.crt" "$T/ca/mcp-master.key" "$@"; }
@@ -235,6 +275,6 @@ check "lib/wire import: files and bytes reported ($out)" grep -q "^files 2 bytes
 check "lib/wire import: same contents" diff -r "$SRV/full-copy" "$SRV/full-c"
 expect_fail "lib/wire import: existing data refused" "ALREADY_EXISTS" dc import full-c "$T/full-c.tar.zst"
 
-for s in dflt full ex exfail cli; do mcp undeploy "$s" >/dev/null 2>&1; done
+for s in dflt full ex exfail cli gr; do mcp undeploy "$s" >/dev/null 2>&1; done
 check "agent stops cleanly" agent_stop
 t_done

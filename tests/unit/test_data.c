@@ -697,6 +697,37 @@ test_sink_fails(void **state)
 	assert_int_equal(err.code, MCP_E_NOTFOUND);
 }
 
+/* The piped variant: the same archive, and a failing sink stops it. */
+static void
+test_piped(void **state)
+{
+	struct data_export_opts o = { 1, NULL, NULL, 0, 0 };
+	struct mcp_err err = MCP_ERR_INIT;
+	struct filesink s = { -1, 0, 0 };
+	struct data_sum a, b;
+	char d[512], f[512];
+
+	(void)state;
+	make_tree("d7");
+	assert_int_equal(export_to("d7", "d7.tar.zst", 1, NULL, &a, &err), 0);
+	path_of(d, sizeof(d), "d7");
+	path_of(f, sizeof(f), "d7p.tar.zst");
+	s.fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(data_export_piped(d, &o, to_file, &s, &b, &err), 0);
+	close(s.fd);
+	assert_int_equal(b.size, a.size);
+	assert_int_equal(b.files, a.files);
+	assert_int_equal(import_from("d7p.tar.zst", "r7", 0, 4096, 0, NULL, NULL,
+	    &err), 0);
+	assert_true(exists("r7/notes.txt"));
+	assert_int_equal(data_export_piped(d, &o, refuse_sink, NULL, NULL, &err),
+	    -1);
+	assert_string_equal(err.msg, "receiver gone");
+	path_of(d, sizeof(d), "missing");
+	assert_int_equal(data_export_piped(d, &o, to_file, &s, NULL, &err), -1);
+	assert_int_equal(err.code, MCP_E_NOTFOUND);
+}
+
 static int
 setup(void **state)
 {
@@ -725,6 +756,7 @@ main(void)
 		cmocka_unit_test(test_malicious),
 		cmocka_unit_test(test_live_sqlite),
 		cmocka_unit_test(test_sink_fails),
+		cmocka_unit_test(test_piped),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
