@@ -236,4 +236,5 @@ if [ -s "$T/last" ] && [ -s "$T/first" ]; then
 else
 	echo "  downtime         : not measured (no answer seen on $([ -s "$T/last" ] && echo w2 || echo w1))"
 fi
-json_get "$mig" "'\n'.join('  step %-9s %s' % (s['step'], 'ok' if s['ok'] else 'FAILED: ' + s['error']) for s in j['services'][0]['steps'])"
+json_get "$mig" "'\n'.join('  step %-9s %s %s' % (s['step'], 'ok' if s['ok'] else 'FAILED: ' + s['error'], ' '.join(a for a in s['actions'] if a.startswith('took'))) for s in j['services'][0]['steps'])"
+echo "  (load average during the run: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -165,6 +165,16 @@ remove_data(struct master *m, const char *node, const char *service,
 	    m->cfg.undeploy_timeout_s, s, err);
 }
 
+/* "took N ms" on step s, timed from *t (then reset to now). */
+static void
+step_took(Mcp__V1__StepResult *s, long long *t)
+{
+	long long now = mcp_now_ms();
+
+	master_step_action(s, "took %lld ms", now - *t);
+	*t = now;
+}
+
 static void
 not_attempted(Mcp__V1__MasterDeployResponse *out, size_t from)
 {
@@ -196,7 +206,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	uint64_t bytes = 0;
 	size_t nsnaps = 0, i;
 	int found = 0, live, rc = -1;
-	long long t0 = mcp_now_ms();
+	long long t0 = mcp_now_ms(), ts;
 
 	memset(&p, 0, sizeof(p));
 	memset(&snap, 0, sizeof(snap));
@@ -284,6 +294,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	log_info("migrate %s: %s (%s) -> %s", service, src,
 	    live ? "live" : master_health_name(sh), to);
 
+	ts = mcp_now_ms();
 	/* 1. the source stops (live), so its data holds still */
 	if (live) {
 		if (service_call(m, src, "Stop", service, m->cfg.undeploy_timeout_s,
@@ -293,6 +304,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 			rollback(m, out, def, src, src_ip, live, to, 0, 0);
 			goto done;
 		}
+		step_took(sstop, &ts);
 	} else
 		master_step_note(sstop, 1, "skipped: node %s is %s", src,
 		    master_health_name(sh));
@@ -347,6 +359,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	}
 	master_step_action(simp, "%llu bytes into /srv/%s/ on %s%s",
 	    (unsigned long long)bytes, service, to, force ? " (forced)" : "");
+	step_took(live ? sdata : simp, &ts);	/* live: one stream for both */
 
 	/* 4. deployed on the target, and serving */
 	snprintf(source, sizeof(source), "migrate from %s", src);
@@ -365,6 +378,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	for (i = 0; i < dresp->n_actions; i++)
 		master_step_action(sdep, "%s", dresp->actions[i]);
 	master_step_action(sdep, "running on %s", to);
+	step_took(sdep, &ts);
 	out->status = dresp->service;
 	dresp->service = NULL;
 
@@ -378,6 +392,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	/* 6. edge routes set up again (their backend name now resolves to
 	 * the target; a failure here is reported, the service has moved) */
 	master_deploy_edge(m, def, sedge);
+	step_took(sedge, &ts);		/* dns and edge */
 
 	/* 7. the source goes, its data only now that the target serves */
 	if (live) {
@@ -394,6 +409,8 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		    "/srv/%s/ remain there (undeploy them with --direct when it is back)",
 		    src, master_health_name(sh), service);
 
+	if (live)
+		step_took(sund, &ts);
 	/* 8. the placement moves (whatever the source's cleanup said) */
 	memset(&rec, 0, sizeof(rec));
 	mcp_strlcpy(rec.service, service, sizeof(rec.service));
