@@ -37,6 +37,31 @@
 #include "util/log.h"
 #include "wire/wire.h"
 
+int
+master_migrate_check(const struct migrate_check *c, struct mcp_err *err)
+{
+	if (strcmp(c->tier, "core") == 0)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "migrate %s: a core "
+		    "service stays on the master's node %s", c->service, c->master_node);
+	if (c->pin && c->pin[0] && strcmp(c->pin, c->to) != 0)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "migrate %s: its "
+		    "definition pins node = \"%s\" (change the pin, then migrate)",
+		    c->service, c->pin);
+	if (strcmp(c->from, c->to) == 0)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "migrate %s: it is already "
+		    "on node %s", c->service, c->to);
+	if (c->to_role == NULL)
+		return mcp_err_set(err, MCP_E_NOTFOUND, "migrate %s: node %s is not "
+		    "known", c->service, c->to);
+	if (strcmp(c->to_role, "edge") == 0)
+		return mcp_err_set(err, MCP_E_PRECONDITION, "migrate %s: node %s is an "
+		    "edge node (no services run there)", c->service, c->to);
+	if (!c->to_healthy)
+		return mcp_err_set(err, MCP_E_UNAVAILABLE, "migrate %s: target node %s "
+		    "is not healthy", c->service, c->to);
+	return 0;
+}
+
 /* A call to node's agent with a ServiceRequest and an OpResponse. */
 static int
 service_call(struct master *m, const char *node, const char *method,
@@ -226,21 +251,6 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		mcp_err_prefix(err, "migrate %s: recorded definition", service);
 		goto out;
 	}
-	if (strcmp(def->tier, "core") == 0) {
-		mcp_err_set(err, MCP_E_PRECONDITION, "migrate %s: a core service stays "
-		    "on the master's node %s", service, m->cfg.node);
-		goto out;
-	}
-	if (def->node[0] && strcmp(def->node, to) != 0) {
-		mcp_err_set(err, MCP_E_PRECONDITION, "migrate %s: its definition pins "
-		    "node = \"%s\" (change the pin, then migrate)", service, def->node);
-		goto out;
-	}
-	if (strcmp(src, to) == 0) {
-		mcp_err_set(err, MCP_E_PRECONDITION, "migrate %s: it is already on "
-		    "node %s", service, to);
-		goto out;
-	}
 	pthread_mutex_lock(&m->mu);
 	if ((n = master_node_find(m, to)) != NULL) {
 		th = n->health;
@@ -252,20 +262,12 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		master_node_ip(n, src_ip, sizeof(src_ip));
 	}
 	pthread_mutex_unlock(&m->mu);
-	if (role[0] == '\0') {
-		mcp_err_set(err, MCP_E_NOTFOUND, "migrate %s: node %s is not known",
-		    service, to);
-		goto out;
-	}
-	if (strcmp(role, "edge") == 0) {
-		mcp_err_set(err, MCP_E_PRECONDITION, "migrate %s: node %s is an edge "
-		    "node (no services run there)", service, to);
-		goto out;
-	}
-	if (th != HEALTH_HEALTHY) {
-		mcp_err_set(err, MCP_E_UNAVAILABLE, "migrate %s: target node %s is %s",
-		    service, to, master_health_name(th));
-		goto out;
+	{
+		struct migrate_check mc = { service, def->tier, def->node, src, to,
+		    role[0] ? role : NULL, th == HEALTH_HEALTHY, m->cfg.node };
+
+		if (master_migrate_check(&mc, err) == -1)
+			goto out;
 	}
 	live = sh == HEALTH_HEALTHY;
 	if (!live) {

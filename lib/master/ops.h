@@ -106,6 +106,17 @@ int master_snapshot_overdue(int64_t now, int64_t newest, int64_t placed_at,
     int interval_s);
 
 /* migrate.c */
+struct migrate_check {
+	const char *service, *tier, *pin;	/* pin: the definition's node */
+	const char *from, *to;
+	const char *to_role;		/* NULL: the target is not known */
+	int to_healthy;
+	const char *master_node;
+};
+/* Pure: may the service move?  -1 with why (nothing has changed yet):
+ * core, pinned elsewhere, already there, unknown / edge / unhealthy
+ * target. */
+int master_migrate_check(const struct migrate_check *c, struct mcp_err *err);
 int master_migrate(struct master *m, const Mcp__V1__MigrateRequest *req,
     Mcp__V1__MigrateResponse *out, struct mcp_err *err);
 

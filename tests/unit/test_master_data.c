@@ -4,7 +4,7 @@
  * looks complete), when a service's backup is overdue (2 x interval), the
  * [snapshots] interval durations, and the sync plan (deploy new, redeploy
  * changed, leave unchanged, undeploy what is placed but not desired; the
- * order a real sync follows).
+ * order a real sync follows), and which migrations are refused up front.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,6 +120,49 @@ test_sync_plan(void **state)
 	free(it);
 }
 
+static void
+test_migrate_check(void **state)
+{
+	struct migrate_check ok = { "web", "worker", "", "w1", "w2", "worker", 1, "m" };
+	struct migrate_check c;
+	struct mcp_err err = MCP_ERR_INIT;
+	static const struct {
+		const char *what;
+		const char *tier, *pin, *to, *role;
+		int healthy;
+		const char *why;
+	} bad[] = {
+		{ "core", "core", "", "w2", "worker", 1, "a core service stays on the master's node m" },
+		{ "pinned", "worker", "w1", "w2", "worker", 1, "pins node = \"w1\"" },
+		{ "same node", "worker", "", "w1", "worker", 1, "already on node w1" },
+		{ "unknown", "worker", "", "w9", NULL, 0, "node w9 is not known" },
+		{ "edge", "worker", "", "e1", "edge", 1, "node e1 is an edge node" },
+		{ "unhealthy", "worker", "", "w2", "worker", 0, "target node w2 is not healthy" },
+	};
+
+	(void)state;
+	assert_int_equal(master_migrate_check(&ok, &err), 0);
+	c = ok;
+	c.pin = "w2";		/* pinned to the target: fine */
+	assert_int_equal(master_migrate_check(&c, &err), 0);
+	c = ok;
+	c.to = "m";		/* the master's node may take a worker service */
+	c.to_role = "master";
+	assert_int_equal(master_migrate_check(&c, &err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = ok;
+		c.tier = bad[i].tier;
+		c.pin = bad[i].pin;
+		c.to = bad[i].to;
+		c.to_role = bad[i].role;
+		c.to_healthy = bad[i].healthy;
+		mcp_err_clear(&err);
+		assert_int_equal(master_migrate_check(&c, &err), -1);
+		if (strstr(err.msg, bad[i].why) == NULL)
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].what, err.msg, bad[i].why);
+	}
+}
+
 int
 main(void)
 {
@@ -128,6 +171,7 @@ main(void)
 		cmocka_unit_test(test_overdue),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_sync_plan),
+		cmocka_unit_test(test_migrate_check),
 	};
 
 	return cmocka_run_group_tests_name("master_data", tests, NULL, NULL);
