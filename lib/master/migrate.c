@@ -403,9 +403,12 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		    sund, &e) == -1)
 			master_step_note(sund, 0, "%s (its copy on %s is stopped)", e.msg,
 			    src);
-		else if (remove_data(m, src, service, sund, &e) == -1)
-			master_step_note(sund, 0, "remove /srv/%s/ on %s: %s", service, src,
-			    e.msg);
+		else {
+			step_took(sund, &ts);
+			if (remove_data(m, src, service, sund, &e) == -1)
+				master_step_note(sund, 0, "remove /srv/%s/ on %s: %s", service,
+				    src, e.msg);
+		}
 	} else
 		master_step_note(sund, 1, "skipped: node %s is %s; its container and "
 		    "/srv/%s/ remain there (undeploy them with --direct when it is back)",
