@@ -157,6 +157,8 @@ zstd -q -f "$T/evil.tar" -o "$T/evil.tar.zst"
 expect_fail "an entry escaping the directory is refused" "INVALID_ARGUMENT.*\\.\\./escaped.toml" \
 	import_from evil "$T/evil.tar.zst"
 check "nothing of it was written" test ! -e "$SRV/evil" -a ! -e "$SRV/escaped.toml"
+expect_fail "a service name that could escape is refused" "INVALID_ARGUMENT.*not a valid service name" \
+	import_from "../x" "$T/dflt.tar.zst"
 check "no temporary import directory is left" sh -c "! ls -a '$SRV' | grep -q import"
 
 # ---- authorisation ----
