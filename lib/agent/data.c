@@ -39,12 +39,6 @@
 #define AGENT_SNAPSHOT_EXEC_MS	120000	/* exec: / cli step */
 #define AGENT_SNAPSHOT_ARGV	64
 
-static void
-agent_data_dir(struct agent *a, const char *service, char *out, size_t outsz)
-{
-	snprintf(out, outsz, "%s/%s", a->cfg.srv_root, service);
-}
-
 /* "exec: a b  c" -> {"a","b","c",NULL} in buf's storage. */
 static int
 agent_data_split(const char *cmd, char *buf, size_t bufsz, const char **argv,
@@ -237,7 +231,7 @@ agent_data_export(struct agent *a, const char *service, int direct,
 	o.exclude = (const char *const *)def->snapshot_exclude;
 	o.tmpdir = a->cfg.state_dir;
 	o.missing_ok = 1;	/* no data yet: an empty archive */
-	agent_data_dir(a, service, dir, sizeof(dir));
+	agent_srv_dir(a, service, dir, sizeof(dir));
 	if (data_export_piped(dir, &o, sink, arg, sum, err) == -1)
 		goto out;
 	rc = 0;
@@ -277,7 +271,7 @@ agent_data_import_begin(struct agent *a, const char *service, int force,
 	ai->a = a;
 	snprintf(ai->service, sizeof(ai->service), "%s", service);
 	agent_lock_service(a, service);
-	agent_data_dir(a, service, dir, sizeof(dir));
+	agent_srv_dir(a, service, dir, sizeof(dir));
 	if ((ai->im = data_import_new(dir, force, err)) == NULL) {
 		agent_unlock_service(a, service);
 		free(ai);
