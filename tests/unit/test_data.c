@@ -465,6 +465,33 @@ test_existing_target(void **state)
 	assert_true(exists("r3/app.toml"));
 	assert_int_equal(count_prefix(".r3.import-"), 0);
 
+	/* data that appears while the archive arrives is not replaced
+	 * without force either */
+	{
+		struct data_import *im;
+		char *text = slurp("d3.tar.zst");
+		struct stat st;
+
+		path_of(p, sizeof(p), "d3.tar.zst");
+		assert_int_equal(stat(p, &st), 0);
+		path_of(p, sizeof(p), "r3late");
+		im = data_import_new(p, 0, &err);
+		assert_non_null(im);
+		assert_int_equal(data_import_feed(im, text, (size_t)st.st_size, &err),
+		    0);
+		put("r3late/new.toml", "written meanwhile\n");
+		hash_sha256_hex(text, (size_t)st.st_size, s.sha256);
+		assert_int_equal(data_import_finish(im, s.sha256,
+		    (uint64_t)st.st_size, NULL, &err), -1);
+		assert_int_equal(err.code, MCP_E_EXISTS);
+		assert_non_null(strstr(err.msg, "no longer empty"));
+		data_import_free(im);
+		free(text);
+		assert_true(exists("r3late/new.toml"));
+		assert_false(exists("r3late/app.toml"));
+		assert_int_equal(count_prefix(".r3late.import-"), 0);
+	}
+
 	path_of(p, sizeof(p), "r3e");
 	assert_int_equal(mkdir(p, 0700), 0);
 	assert_int_equal(import_from("d3.tar.zst", "r3e", 0, 4096, 0, NULL, &s,
