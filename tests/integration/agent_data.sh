@@ -227,6 +227,10 @@ method = \"cli\""
 fin=$(export_to cli "$T/cli.tar.zst")
 check "cli: method reported ($fin)" grep -q '"method": "cli"' <<<"$fin"
 check "cli: the binary's snapshot dump is in the archive" has "$T/cli.tar.zst" snapshot.dump
+expect_fail "import over a running service is refused, even with force" "FAILED_PRECONDITION.*cli is running.*stop the service first" \
+	import_from cli "$T/cli.tar.zst" force
+check "stop cli" mcp stop cli >/dev/null
+check "once stopped, a forced import lands" import_from cli "$T/cli.tar.zst" force
 
 # ---- grpc: the example's Snapshot RPC ----
 mkdir -p "$SRV/gr"
