@@ -241,6 +241,10 @@ void agent_monitor_stop(struct agent *a);
 /* One pass (also used by tests through the RPC-less path). */
 void agent_monitor_tick(struct agent *a);
 
+/* A service's data directory, <srv_root>/<service> (agent/files.c): the
+ * one place its name is made. */
+void agent_srv_dir(const struct agent *a, const char *service, char *out,
+    size_t outsz);
 /* Files under <srv_root>/<service>/ (agent/files.c). */
 int agent_push_file(struct agent *a, const char *service, const char *path,
     const void *data, size_t len, unsigned mode, struct mcp_err *err);

@@ -21,7 +21,9 @@
  * The service's lock is held throughout, so no deploy or stop interleaves.
  *
  * Import: into <srv_root>/<service>/ (the service need not be deployed
- * here yet: migrate imports before it deploys), under the service's lock.
+ * here yet: migrate imports before it deploys), under the service's lock;
+ * refused while a component of the service runs here (its bind mount
+ * would keep the old directory: stop it first).
  */
 #include "agent/agent.h"
 
@@ -38,12 +40,6 @@
 
 #define AGENT_SNAPSHOT_EXEC_MS	120000	/* exec: / cli step */
 #define AGENT_SNAPSHOT_ARGV	64
-
-static void
-agent_data_dir(struct agent *a, const char *service, char *out, size_t outsz)
-{
-	snprintf(out, outsz, "%s/%s", a->cfg.srv_root, service);
-}
 
 /* "exec: a b  c" -> {"a","b","c",NULL} in buf's storage. */
 static int
@@ -237,7 +233,7 @@ agent_data_export(struct agent *a, const char *service, int direct,
 	o.exclude = (const char *const *)def->snapshot_exclude;
 	o.tmpdir = a->cfg.state_dir;
 	o.missing_ok = 1;	/* no data yet: an empty archive */
-	agent_data_dir(a, service, dir, sizeof(dir));
+	agent_srv_dir(a, service, dir, sizeof(dir));
 	if (data_export_piped(dir, &o, sink, arg, sum, err) == -1)
 		goto out;
 	rc = 0;
@@ -256,12 +252,39 @@ struct agent_import {
 	struct data_import *im;
 };
 
+/* 1 when an instance of the service runs on this node, 0 when none, -1. */
+static int
+agent_data_running(struct agent *a, const char *service, char *inst,
+    size_t instsz, struct mcp_err *err)
+{
+	struct reg_service *rs = NULL;
+	int found = 0;
+
+	if (reg_service_get(a->reg, service, &rs, err) == -1)
+		return err->code == MCP_E_NOTFOUND ? 0 : -1;
+	for (size_t i = 0; i < rs->ncomponents && !found; i++) {
+		const struct reg_component *rc = &rs->components[i];
+		struct mcp_err e2 = MCP_ERR_INIT;
+		struct runtime *rt = agent_runtime_for(a, rc->runtime, &e2);
+		struct rt_info info;
+
+		svc_instance_name(inst, instsz, service, rc->name);
+		memset(&info, 0, sizeof(info));
+		if (rt && rt->ops->inspect(rt, inst, &info, &e2) == 0 &&
+		    strcmp(info.state, "running") == 0)
+			found = 1;
+	}
+	reg_service_free(rs);
+	return found;
+}
+
 struct agent_import *
 agent_data_import_begin(struct agent *a, const char *service, int force,
     struct mcp_err *err)
 {
 	struct agent_import *ai;
-	char dir[CFG_PATH_MAX + 80];
+	char dir[CFG_PATH_MAX + 80], inst[SVC_INSTANCE_MAX];
+	int r;
 
 	if (!svc_name_valid(service)) {
 		mcp_err_set(err, MCP_E_INVALID, "import: \"%.80s\" is not a valid "
@@ -277,7 +300,16 @@ agent_data_import_begin(struct agent *a, const char *service, int force,
 	ai->a = a;
 	snprintf(ai->service, sizeof(ai->service), "%s", service);
 	agent_lock_service(a, service);
-	agent_data_dir(a, service, dir, sizeof(dir));
+	agent_srv_dir(a, service, dir, sizeof(dir));
+	if ((r = agent_data_running(a, service, inst, sizeof(inst), err)) != 0) {
+		if (r == 1)
+			mcp_err_set(err, MCP_E_PRECONDITION, "import %s: %s is running "
+			    "on node %s; stop the service first", service, inst,
+			    a->cfg.node);
+		agent_unlock_service(a, service);
+		free(ai);
+		return NULL;
+	}
 	if ((ai->im = data_import_new(dir, force, err)) == NULL) {
 		agent_unlock_service(a, service);
 		free(ai);

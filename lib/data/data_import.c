@@ -41,6 +41,7 @@ struct data_import {
 	char spool[PATH_MAX + 32];
 	char data[PATH_MAX + 32];
 	int fd;				/* spool file */
+	int force;
 	EVP_MD_CTX *md;
 	uint64_t size;
 	int done;			/* renamed into place */
@@ -115,6 +116,7 @@ data_import_new(const char *target, int force, struct mcp_err *err)
 	}
 	im = xcalloc(1, sizeof(*im));
 	im->fd = -1;
+	im->force = force;
 	snprintf(im->target, sizeof(im->target), "%s", target);
 	snprintf(copy, sizeof(copy), "%s", target);
 	base = basename(copy);
@@ -305,14 +307,39 @@ data_import_finish(struct data_import *im, const char *sha256, uint64_t size,
 	if (data_extract(im, &s, err) == -1)
 		return -1;
 	unlink(im->spool);
+	/* data may have appeared since the start (the service writing) */
+	if (!im->force) {
+		int r = data_dir_nonempty(im->target, err);
+
+		if (r == -1)
+			return -1;
+		if (r == 1)
+			return mcp_err_set(err, MCP_E_EXISTS, "import %s: the "
+			    "directory is no longer empty (force replaces it)",
+			    im->target);
+	}
 	/* into place: exchange with an existing target, else a plain rename */
 	if (renameat2(AT_FDCWD, im->data, AT_FDCWD, im->target,
 	    RENAME_EXCHANGE) == -1) {
-		if (errno != ENOENT ||
-		    renameat2(AT_FDCWD, im->data, AT_FDCWD, im->target,
-		    RENAME_NOREPLACE) == -1)
-			return mcp_err_errno(err, errno, "import %s: rename %s into "
+		char old[PATH_MAX + 32];
+		int e = errno;
+
+		snprintf(old, sizeof(old), "%s/old", im->tmp);
+		/* a file system without exchange: move the old one aside */
+		if (e == EINVAL && rename(im->target, old) == -1)
+			return mcp_err_errno(err, errno, "import %s: move the old "
+			    "directory aside", im->target);
+		if ((e == ENOENT || e == EINVAL) &&
+		    rename(im->data, im->target) == 0)
+			e = 0;
+		else if (e == ENOENT || e == EINVAL)
+			e = errno;
+		if (e != 0) {
+			if (access(old, F_OK) == 0)	/* put the old one back */
+				rename(old, im->target);
+			return mcp_err_errno(err, e, "import %s: rename %s into "
 			    "place", im->target, im->data);
+		}
 	}
 	im->done = 1;
 	/* im->data now holds the old contents, if any: removed with im */

@@ -157,6 +157,8 @@ zstd -q -f "$T/evil.tar" -o "$T/evil.tar.zst"
 expect_fail "an entry escaping the directory is refused" "INVALID_ARGUMENT.*\\.\\./escaped.toml" \
 	import_from evil "$T/evil.tar.zst"
 check "nothing of it was written" test ! -e "$SRV/evil" -a ! -e "$SRV/escaped.toml"
+expect_fail "a service name that could escape is refused" "INVALID_ARGUMENT.*not a valid service name" \
+	import_from "../x" "$T/dflt.tar.zst"
 check "no temporary import directory is left" sh -c "! ls -a '$SRV' | grep -q import"
 
 # ---- authorisation ----
@@ -225,6 +227,10 @@ method = \"cli\""
 fin=$(export_to cli "$T/cli.tar.zst")
 check "cli: method reported ($fin)" grep -q '"method": "cli"' <<<"$fin"
 check "cli: the binary's snapshot dump is in the archive" has "$T/cli.tar.zst" snapshot.dump
+expect_fail "import over a running service is refused, even with force" "FAILED_PRECONDITION.*cli is running.*stop the service first" \
+	import_from cli "$T/cli.tar.zst" force
+check "stop cli" mcp stop cli >/dev/null
+check "once stopped, a forced import lands" import_from cli "$T/cli.tar.zst" force
 
 # ---- grpc: the example's Snapshot RPC ----
 mkdir -p "$SRV/gr"

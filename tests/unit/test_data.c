@@ -366,6 +366,20 @@ test_roundtrip_default(void **state)
 
 	(void)state;
 	make_tree("d1");
+	/* a database and a directory outside, reachable through symlinks
+	 * the service planted: never followed */
+	{
+		char p[512];
+		sqlite3 *db = db_open("outside.db");
+
+		sql(db, "CREATE TABLE secret(v); INSERT INTO secret VALUES (1)");
+		sqlite3_close(db);
+		path_of(p, sizeof(p), "d1/stolen.db");
+		assert_int_equal(symlink("../outside.db", p), 0);
+		put("outside-dir/key.pem", "secret\n");
+		path_of(p, sizeof(p), "d1/linkdir");
+		assert_int_equal(symlink("../outside-dir", p), 0);
+	}
 	assert_int_equal(export_to("d1", "d1.tar.zst", 0, ex, &es, &err), 0);
 	assert_int_equal(strlen(es.sha256), 64);
 	assert_int_equal(es.files, 4);	/* app.toml cert.pem raw.db state.db */
@@ -384,6 +398,8 @@ test_roundtrip_default(void **state)
 	assert_false(exists("r1/link"));
 	assert_false(exists("r1/state.db-wal"));
 	assert_false(exists("r1/state.db-shm"));
+	assert_false(exists("r1/stolen.db"));
+	assert_false(exists("r1/linkdir"));
 	t = slurp("r1/raw.db");	/* not SQLite: copied as it is */
 	assert_string_equal(t, "not a database\n");
 	free(t);
@@ -448,6 +464,33 @@ test_existing_target(void **state)
 	assert_false(exists("r3/old.toml"));
 	assert_true(exists("r3/app.toml"));
 	assert_int_equal(count_prefix(".r3.import-"), 0);
+
+	/* data that appears while the archive arrives is not replaced
+	 * without force either */
+	{
+		struct data_import *im;
+		char *text = slurp("d3.tar.zst");
+		struct stat st;
+
+		path_of(p, sizeof(p), "d3.tar.zst");
+		assert_int_equal(stat(p, &st), 0);
+		path_of(p, sizeof(p), "r3late");
+		im = data_import_new(p, 0, &err);
+		assert_non_null(im);
+		assert_int_equal(data_import_feed(im, text, (size_t)st.st_size, &err),
+		    0);
+		put("r3late/new.toml", "written meanwhile\n");
+		hash_sha256_hex(text, (size_t)st.st_size, s.sha256);
+		assert_int_equal(data_import_finish(im, s.sha256,
+		    (uint64_t)st.st_size, NULL, &err), -1);
+		assert_int_equal(err.code, MCP_E_EXISTS);
+		assert_non_null(strstr(err.msg, "no longer empty"));
+		data_import_free(im);
+		free(text);
+		assert_true(exists("r3late/new.toml"));
+		assert_false(exists("r3late/app.toml"));
+		assert_int_equal(count_prefix(".r3late.import-"), 0);
+	}
 
 	path_of(p, sizeof(p), "r3e");
 	assert_int_equal(mkdir(p, 0700), 0);
@@ -726,6 +769,18 @@ test_piped(void **state)
 	path_of(d, sizeof(d), "missing");
 	assert_int_equal(data_export_piped(d, &o, to_file, &s, NULL, &err), -1);
 	assert_int_equal(err.code, MCP_E_NOTFOUND);
+
+	/* missing_ok: a service without data yet exports an empty archive */
+	o.missing_ok = 1;
+	s.fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(data_export_piped(d, &o, to_file, &s, &b, &err), 0);
+	close(s.fd);
+	assert_int_equal(b.files, 0);
+	assert_true(b.size > 0);
+	assert_int_equal(import_from("d7p.tar.zst", "r7e", 0, 4096, 0, NULL, &b,
+	    &err), 0);
+	assert_int_equal(b.files, 0);
+	assert_true(exists("r7e"));
 }
 
 static int
