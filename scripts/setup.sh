@@ -9,7 +9,7 @@ qemu-system-x86 qemu-utils podman runc netavark aardvark-dns catatonit
 slirp4netns uidmap fuse-overlayfs docker-registry skopeo nftables iptables
 iproute2 kmod cpio socat xz-utils openssl sqlite3 libsqlite3-dev libssl-dev libgrpc-dev
 libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libarchive-dev
-libzstd-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
+libzstd-dev zstd libcurl4-openssl-dev libjansson-dev libcmocka-dev
 python3-grpcio python3-grpc-tools clang libclang-rt-14-dev haproxy
 knot knot-dnsutils libldns-dev
 golang-github-burntsushi-toml-dev"

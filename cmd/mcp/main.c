@@ -49,6 +49,13 @@ static const struct command commands[] = {
 	  "list the routes the node proxies serve" },
 	{ "edge", cli_cmd_edge, "edge list",
 	  "list the public edge routes (through mcp-master)" },
+	{ "snapshot", cli_cmd_snapshot, "snapshot SERVICE | snapshot list [SERVICE]",
+	  "snapshot a service's data, list snapshots (through mcp-master)" },
+	{ "migrate", cli_cmd_migrate, "migrate SERVICE --to NODE [--force] | "
+	  "migrate --all --from NODE --to NODE [--force]",
+	  "move services with their data to another node (through mcp-master)" },
+	{ "sync", cli_cmd_sync, "sync [--dry-run] [--json]",
+	  "make the fleet match the services directory (through mcp-master)" },
 	{ "ca", cli_cmd_ca, "ca init DIR | ca issue NAME [--ca DIR] [--san LIST] "
 	  "[--out DIR] [--intermediate --permit DOMAIN[,DOMAIN...]]",
 	  "create the platform CA, issue certificates" },

@@ -11,7 +11,17 @@
  *   GET /connect?addr=IP:PORT  200 "connect IP:PORT ok" or "... failed: <why>"
  *                              (a TCP connect with a 2 s timeout, used by the
  *                              network isolation tests)
+ *   GET /incr, GET /count      200 "count N": add one to / read the SQLite
+ *                              counter in the data directory (counter.c)
  *   anything else              404
+ *
+ * `hello snapshot` (what a [snapshot] method "exec:" or "cli" runs inside
+ * the container) writes snapshot.dump into $HELLO_DATA (default
+ * /srv/<HELLO_NAME>) by write-then-rename and exits: 0, or 1 naming why.
+ *
+ * With $PORT_GRPC (a route named "grpc"), it also serves the Snapshot RPC
+ * of proto/snapshot.proto there (h2grpc.c): a consistent copy of the
+ * counter for [snapshot] method = "grpc".
  *
  * Port: $PORT, else $PORT_HTTP, else 8080.  One log line per request and one
  * at start-up go to stdout unbuffered (write(2) of whole lines), so `podman
@@ -38,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hello.h"
+
 #define REQ_MAX		8192	/* request line + headers */
 #define IO_TIMEOUT_S	5	/* per read/write */
 #define REQ_DEADLINE_S	10	/* whole request head */
@@ -54,10 +66,7 @@ struct client {
 };
 
 /* One whole line to stdout with a single write(2), so threads never interleave. */
-static void
-logf_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
+void
 logf_line(const char *fmt, ...)
 {
 	char line[1024];
@@ -76,7 +85,19 @@ logf_line(const char *fmt, ...)
 		;
 }
 
-static int
+const char *
+hello_data_dir(void)
+{
+	static char dir[300];
+	const char *d = getenv("HELLO_DATA");
+
+	if (d && *d)
+		return d;
+	snprintf(dir, sizeof(dir), "/srv/%s", hello_name);
+	return dir;
+}
+
+int
 write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
@@ -365,6 +386,18 @@ serve(struct client *c)
 		snprintf(body, sizeof(body), "x-forwarded-for: %s\n", xff);
 	} else if (strcmp(target, "/connect") == 0) {
 		code = handle_connect(query, body, sizeof(body));
+	} else if (strcmp(target, "/incr") == 0 || strcmp(target, "/count") == 0) {
+		char why[300];
+		int64_t n;
+
+		if ((target[1] == 'i' ? counter_add(&n, why, sizeof(why)) :
+		    counter_get(&n, why, sizeof(why))) == -1) {
+			code = 500;
+			snprintf(body, sizeof(body), "counter: %s\n", why);
+		} else {
+			code = 200;
+			snprintf(body, sizeof(body), "count %lld\n", (long long)n);
+		}
 	} else {
 		code = 404;
 		snprintf(body, sizeof(body), "not found\n");
@@ -474,8 +507,34 @@ on_signal(int sig)
 	(void)sig;	/* never runs: the signals are blocked and read via signalfd */
 }
 
+/* `hello snapshot`: a consistent dump file for the snapshot tests. */
+static int
+snapshot_dump(void)
+{
+	const char *name = getenv("HELLO_NAME"), *dir;
+	char tmp[600], path[600], text[256];
+	time_t now = time(NULL);
+	int fd, n;
+
+	if (name && *name)
+		hello_name = name;
+	dir = hello_data_dir();
+	snprintf(tmp, sizeof(tmp), "%s/.snapshot.dump.tmp", dir);
+	snprintf(path, sizeof(path), "%s/snapshot.dump", dir);
+	n = snprintf(text, sizeof(text), "snapshot of %s at %lld\n",
+	    name && *name ? name : "hello", (long long)now);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1 || write(fd, text, (size_t)n) != n || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
+		logf_line("hello snapshot: %s: %s", path, strerror(errno));
+		return 1;
+	}
+	logf_line("hello snapshot: wrote %s", path);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const char *s;
 	struct sigaction sa;
@@ -484,6 +543,8 @@ main(void)
 	long port = 8080;
 	int lfd, sfd;
 
+	if (argc > 1 && strcmp(argv[1], "snapshot") == 0)
+		return snapshot_dump();
 	if ((s = getenv("HELLO_NAME")) && *s)
 		hello_name = s;
 	if ((s = getenv("HELLO_VERSION")) && *s)
@@ -523,6 +584,17 @@ main(void)
 	}
 	logf_line("hello: %s version %s listening on :%ld", hello_name,
 	    hello_version, port);
+	if ((s = getenv("PORT_GRPC")) && *s) {
+		long gport = strtol(s, &end, 10);
+
+		if (*end || gport < 1 || gport > 65535 || h2grpc_start((int)gport) == -1) {
+			logf_line("hello: grpc on port \"%s\": %s", s,
+			    *end || gport < 1 || gport > 65535 ? "invalid port" :
+			    strerror(errno));
+			return 1;
+		}
+		logf_line("hello: Snapshot RPC on :%ld", gport);
+	}
 
 	for (;;) {
 		struct pollfd pfd[2] = {

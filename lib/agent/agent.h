@@ -168,6 +168,10 @@ int agent_restart(struct agent *a, const char *service, const char *component,
     struct buf *actions, struct mcp_err *err);
 int agent_undeploy(struct agent *a, const char *service, struct buf *actions,
     struct mcp_err *err);
+/* agent/data_remove.c: <srv_root>/<service>/ removed, refused while the
+ * service is deployed here (the end of a migrate away from this node). */
+int agent_remove_data(struct agent *a, const char *service, struct buf *actions,
+    struct mcp_err *err);
 
 /* Status (agent/view.c): service NULL = all; with a service, recent events. */
 int agent_view_get(struct agent *a, const char *service, struct agent_view *v,
@@ -255,6 +259,10 @@ void agent_monitor_stop(struct agent *a);
 /* One pass (also used by tests through the RPC-less path). */
 void agent_monitor_tick(struct agent *a);
 
+/* A service's data directory, <srv_root>/<service> (agent/files.c): the
+ * one place its name is made. */
+void agent_srv_dir(const struct agent *a, const char *service, char *out,
+    size_t outsz);
 /* Files under <srv_root>/<service>/ (agent/files.c). */
 int agent_push_file(struct agent *a, const char *service, const char *path,
     const void *data, size_t len, unsigned mode, struct mcp_err *err);

@@ -56,6 +56,13 @@ path_check(const char *service, const char *path, struct mcp_err *err)
 	return 0;
 }
 
+void
+agent_srv_dir(const struct agent *a, const char *service, char *out,
+    size_t outsz)
+{
+	snprintf(out, outsz, "%s/%s", a->cfg.srv_root, service);
+}
+
 /* NOT_FOUND unless the service is deployed here. */
 static int
 service_deployed(struct agent *a, const char *op, const char *service,
@@ -86,7 +93,7 @@ open_parent(struct agent *a, const char *service, const char *path, int create,
 	const char *p = path, *slash;
 	int fd, next;
 
-	snprintf(root, sizeof(root), "%s/%s", a->cfg.srv_root, service);
+	agent_srv_dir(a, service, root, sizeof(root));
 	/* 0755 despite the agent's umask 077: the service may run as non-root */
 	if (create && mkdir(root, 0755) == 0)
 		chmod(root, 0755);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "agent/data.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/progress.h"
@@ -347,6 +348,18 @@ rpc_undeploy(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req
 }
 
 static int
+rpc_remove_data(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__ServiceRequest *r = (const Mcp__V1__ServiceRequest *)req;
+	struct buf actions = BUF_INIT;
+
+	log_info("RemoveServiceData %s by %s", r->service, c->who);
+	return op_reply(agent_remove_data(ctx, r->service, &actions, err), &actions,
+	    resp);
+}
+
+static int
 view_to_services(struct agent *a, const char *service, size_t *n,
     Mcp__V1__ServiceStatus ***out, char **observe_error, struct mcp_err *err)
 {
@@ -648,6 +661,132 @@ rpc_edge_list(void *ctx, const struct wire_caller *caller,
 	return 0;
 }
 
+/* ExportServiceData: each piece the archive writer hands over is a chunk. */
+static int
+export_chunk(const void *data, size_t len, void *arg, struct mcp_err *err)
+{
+	Mcp__V1__DataChunk ch = MCP__V1__DATA_CHUNK__INIT;
+
+	ch.data.data = (uint8_t *)data;
+	ch.data.len = len;
+	if (wire_stream_send(arg, &ch.base) == -1)
+		return mcp_err_set(err, MCP_E_CANCELLED, "the receiver went away");
+	return 0;
+}
+
+static int
+rpc_export(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, struct wire_stream *st, struct mcp_err *err)
+{
+	const Mcp__V1__ExportRequest *r = (const Mcp__V1__ExportRequest *)req;
+	Mcp__V1__DataChunk fin = MCP__V1__DATA_CHUNK__INIT;
+	struct data_sum sum;
+	char method[300];
+
+	log_info("ExportServiceData %s%s by %s", r->service,
+	    r->direct ? " (direct)" : "", caller->who);
+	if (agent_data_export(ctx, r->service, r->direct, export_chunk, st, &sum,
+	    method, sizeof(method), err) == -1)
+		return -1;
+	fin.final = 1;
+	fin.sha256 = sum.sha256;
+	fin.size = sum.size;
+	fin.method = method;
+	if (wire_stream_send(st, &fin.base) == -1)
+		return mcp_err_set(err, MCP_E_CANCELLED, "export %s: the receiver "
+		    "went away", r->service);
+	log_info("ExportServiceData %s: %s, %u files, %llu bytes, archive %llu "
+	    "bytes sha256 %s", r->service, method, sum.files,
+	    (unsigned long long)sum.bytes, (unsigned long long)sum.size,
+	    sum.sha256);
+	return 0;
+}
+
+/*
+ * ImportServiceData: the first chunk names the service; data until the
+ * final chunk (its SHA-256 and size); then the stream must end.  Anything
+ * else (no final chunk, a broken stream, a second service name) drops
+ * the import with nothing written.
+ */
+static int
+rpc_import_run(void *ctx, const struct wire_caller *caller,
+    struct wire_stream *st, struct agent_import **ai, struct data_sum *sum,
+    char *service, size_t servicesz, struct mcp_err *err)
+{
+	ProtobufCMessage *m;
+	int rc, final = 0;
+
+	while ((rc = wire_stream_recv(st, &m, err)) == 1) {
+		const Mcp__V1__ImportChunk *ch = (const Mcp__V1__ImportChunk *)m;
+
+		if (*ai == NULL) {
+			snprintf(service, servicesz, "%s", ch->service);
+			log_info("ImportServiceData %s%s by %s", ch->service,
+			    ch->force ? " (force)" : "", caller->who);
+			if (ch->service[0] == '\0')
+				rc = mcp_err_set(err, MCP_E_INVALID, "import: the first "
+				    "chunk names no service");
+			else if ((*ai = agent_data_import_begin(ctx, ch->service,
+			    ch->force, err)) == NULL)
+				rc = -1;
+		} else if (final) {
+			rc = mcp_err_set(err, MCP_E_INVALID, "import %s: data after "
+			    "the final chunk", service);
+		} else if (ch->service[0] && strcmp(ch->service, service) != 0) {
+			rc = mcp_err_set(err, MCP_E_INVALID, "import %s: a later "
+			    "chunk names service %s", service, ch->service);
+		}
+		if (rc != -1 && ch->data.len > 0 &&
+		    agent_data_import_feed(*ai, ch->data.data, ch->data.len,
+		    err) == -1)
+			rc = -1;
+		if (rc != -1 && ch->final) {
+			final = 1;
+			if (agent_data_import_end(*ai, ch->sha256, ch->size, sum,
+			    err) == -1)
+				rc = -1;
+		}
+		protobuf_c_message_free_unpacked(m, NULL);
+		if (rc == -1)
+			return -1;
+	}
+	if (rc == -1)
+		return mcp_err_prefix(err, "import %s", service[0] ? service : "?");
+	if (*ai == NULL)
+		return mcp_err_set(err, MCP_E_INVALID, "import: empty stream");
+	if (!final)
+		return mcp_err_set(err, MCP_E_INVALID, "import %s: the stream ended "
+		    "without its final chunk; nothing was written", service);
+	return 0;
+}
+
+static int
+rpc_import(void *ctx, const struct wire_caller *caller, struct wire_stream *st,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	Mcp__V1__ImportResponse *out;
+	struct agent_import *ai = NULL;
+	struct data_sum sum;
+	char service[64] = "";
+	int rc;
+
+	memset(&sum, 0, sizeof(sum));
+	rc = rpc_import_run(ctx, caller, st, &ai, &sum, service, sizeof(service),
+	    err);
+	agent_data_import_free(ai);
+	if (rc == -1) {
+		log_warnx("ImportServiceData %s: %s", service, err->msg);
+		return -1;
+	}
+	log_info("ImportServiceData %s: %u files, %llu bytes written", service,
+	    sum.files, (unsigned long long)sum.bytes);
+	out = NEW(Mcp__V1__ImportResponse, MCP__V1__IMPORT_RESPONSE__INIT);
+	out->bytes_written = sum.bytes;
+	out->files = sum.files;
+	*resp = &out->base;
+	return 0;
+}
+
 #define M(name, req, resp, fn) { "/mcp.v1.Agent/" name, &req, &resp, fn, NULL, allow_ops }
 
 static const struct wire_method agent_methods[] = {
@@ -686,6 +825,13 @@ static const struct wire_method agent_methods[] = {
 	{ "/mcp.v1.Agent/ListEdgeRoutes", &mcp__v1__list_edge_routes_request__descriptor,
 	    &mcp__v1__list_edge_routes_response__descriptor, rpc_edge_list, NULL,
 	    allow_master },
+	{ "/mcp.v1.Agent/ExportServiceData", &mcp__v1__export_request__descriptor,
+	    &mcp__v1__data_chunk__descriptor, NULL, rpc_export, allow_master },
+	{ "/mcp.v1.Agent/ImportServiceData", &mcp__v1__import_chunk__descriptor,
+	    &mcp__v1__import_response__descriptor, NULL, NULL, allow_master,
+	    rpc_import },
+	{ "/mcp.v1.Agent/RemoveServiceData", &mcp__v1__service_request__descriptor,
+	    &mcp__v1__op_response__descriptor, rpc_remove_data, NULL, allow_master },
 };
 
 int

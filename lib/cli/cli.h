@@ -67,6 +67,12 @@ int cli_cmd_route(struct cli *c, int argc, char **argv);	/* route list */
  * node list go through mcp-master (deploy and undeploy too, from their
  * commands); returns -1 when cmd is not one of them. */
 int cli_master_cmd(struct cli *c, int argc, char **argv);
+/* cli/data.c, through mcp-master only: snapshot SERVICE | snapshot list
+ * [SERVICE]; migrate SERVICE --to NODE [--force] | migrate --all --from
+ * NODE --to NODE; sync [--dry-run] (every *.toml of [services] dir). */
+int cli_cmd_snapshot(struct cli *c, int argc, char **argv);
+int cli_cmd_migrate(struct cli *c, int argc, char **argv);
+int cli_cmd_sync(struct cli *c, int argc, char **argv);
 /* `edge list` without a master: says it needs one. */
 int cli_cmd_edge(struct cli *c, int argc, char **argv);
 

@@ -45,4 +45,14 @@ int cli_master_op(struct cli *c, const char *method,
 const struct cli_node *cli_master_service_node(struct cli *c, const char *service,
     struct mcp_err *err);
 
+/* A call to mcp-master ([master] address). */
+int cli_master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
+    int timeout_ms, struct mcp_err *err);
+/* A Deploy-shaped answer (steps) as JSON, or printed (human or JSON, with
+ * failed steps on stderr); the report returns 0 if all succeeded, else 1. */
+json_t *cli_steps_json(const Mcp__V1__MasterDeployResponse *r);
+int cli_steps_report(struct cli *c, const char *verb,
+    Mcp__V1__MasterDeployResponse *r);
+
 #endif

@@ -31,8 +31,8 @@ master_node(const struct cli *c, struct cli_node *m)
 	mcp_strlcpy(m->address, c->cfg.master, sizeof(m->address));
 }
 
-static int
-master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
+int
+cli_master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
     int timeout_ms, struct mcp_err *err)
 {
@@ -42,8 +42,8 @@ master_call(struct cli *c, const char *method, const ProtobufCMessage *req,
 	return cli_node_call(c, &m, method, req, desc, resp, timeout_ms, err);
 }
 
-static json_t *
-steps_json(const Mcp__V1__MasterDeployResponse *r)
+json_t *
+cli_steps_json(const Mcp__V1__MasterDeployResponse *r)
 {
 	json_t *j = json_object(), *steps = json_array();
 
@@ -69,11 +69,11 @@ steps_json(const Mcp__V1__MasterDeployResponse *r)
 }
 
 /* Print the steps; 0 if every one succeeded, else 1. */
-static int
-steps_report(struct cli *c, const char *verb, Mcp__V1__MasterDeployResponse *r)
+int
+cli_steps_report(struct cli *c, const char *verb, Mcp__V1__MasterDeployResponse *r)
 {
 	if (c->json)
-		cli_json_print(steps_json(r));
+		cli_json_print(cli_steps_json(r));
 	else {
 		for (size_t i = 0; i < r->n_steps; i++) {
 			const Mcp__V1__StepResult *s = r->steps[i];
@@ -105,10 +105,10 @@ master_steps_call(struct cli *c, const char *method, const char *verb,
 	struct mcp_err err = MCP_ERR_INIT;
 	int rc;
 
-	if (master_call(c, method, req, &mcp__v1__master_deploy_response__descriptor,
+	if (cli_master_call(c, method, req, &mcp__v1__master_deploy_response__descriptor,
 	    (ProtobufCMessage **)&resp, T_MASTER_LONG, &err) == -1)
 		return cli_fail(c, &err);
-	rc = steps_report(c, verb, resp);
+	rc = cli_steps_report(c, verb, resp);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	return rc;
 }
@@ -166,7 +166,7 @@ cli_master_deploy(struct cli *c, const char *text, const char *path)
 		if (cli_node_stream(c, &m, "/mcp.v1.Master/DeployStream", &req.base,
 		    &mcp__v1__master_deploy_event__descriptor, master_event_cb, &w,
 		    T_MASTER_LONG, &err) == 0 && w.result) {
-			rc = steps_report(c, "deploy", w.result);
+			rc = cli_steps_report(c, "deploy", w.result);
 			protobuf_c_message_free_unpacked(&w.result->base, NULL);
 			return rc;
 		}
@@ -199,7 +199,7 @@ cli_master_op(struct cli *c, const char *method,
     const Mcp__V1__ServiceRequest *req, Mcp__V1__MasterOpResponse **resp,
     struct mcp_err *err)
 {
-	return master_call(c, method, &req->base,
+	return cli_master_call(c, method, &req->base,
 	    &mcp__v1__master_op_response__descriptor, (ProtobufCMessage **)resp,
 	    T_MASTER_LONG, err);
 }
@@ -231,6 +231,8 @@ fleet_json(const Mcp__V1__FleetService *f)
 	for (size_t i = 0; i < f->n_edge_routes; i++)
 		json_array_append_new(edges, edge_json(f->edge_routes[i]));
 	json_object_set_new(j, "edge_routes", edges);
+	json_object_set_new(j, "last_snapshot", json_integer(f->last_snapshot));
+	json_object_set_new(j, "snapshot_warning", json_string(f->snapshot_warning));
 	return j;
 }
 
@@ -246,7 +248,7 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 	int rc = 0;
 
 	req.service = (char *)(service ? service : "");
-	if (master_call(c, "/mcp.v1.Master/Status", &req.base,
+	if (cli_master_call(c, "/mcp.v1.Master/Status", &req.base,
 	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&resp,
 	    T_MASTER_SHORT, &err) == -1)
 		return cli_fail(c, &err);
@@ -281,6 +283,9 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 				f->error };
 
 			cli_table_add(tab, row);
+			if (!per_component && f->snapshot_warning[0])
+				buf_printf(&edges, "%s: snapshot OVERDUE: %s\n", f->name,
+				    f->snapshot_warning);
 			continue;
 		}
 		for (k = 0; k < s->n_components; k++) {
@@ -301,6 +306,9 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 			    f->edge_routes[k]->hostname, f->edge_routes[k]->edge_node,
 			    f->edge_routes[k]->backend_hostname,
 			    f->edge_routes[k]->backend_port);
+		if (!per_component && f->snapshot_warning[0])
+			buf_printf(&edges, "%s: snapshot OVERDUE: %s\n", f->name,
+			    f->snapshot_warning);
 	}
 	for (i = 0; i < resp->n_nodes; i++)
 		if (!resp->nodes[i]->reachable && !c->json)
@@ -333,7 +341,7 @@ master_nodes_cmd(struct cli *c)
 	json_t *arr = json_array();
 	size_t i, k;
 
-	if (master_call(c, "/mcp.v1.Master/ListNodes", &req.base,
+	if (cli_master_call(c, "/mcp.v1.Master/ListNodes", &req.base,
 	    &mcp__v1__list_nodes_response__descriptor, (ProtobufCMessage **)&resp,
 	    T_MASTER_SHORT, &err) == -1) {
 		json_decref(arr);
@@ -432,7 +440,7 @@ cli_master_service_node(struct cli *c, const char *service, struct mcp_err *err)
 	size_t i;
 
 	sreq.service = (char *)service;
-	if (master_call(c, "/mcp.v1.Master/Status", &sreq.base,
+	if (cli_master_call(c, "/mcp.v1.Master/Status", &sreq.base,
 	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&st,
 	    T_MASTER_SHORT, err) == -1)
 		return NULL;
@@ -448,7 +456,7 @@ cli_master_service_node(struct cli *c, const char *service, struct mcp_err *err)
 		mcp_err_set(err, MCP_E_NOTFOUND, "service %s is not deployed", service);
 		return NULL;
 	}
-	if (master_call(c, "/mcp.v1.Master/ListNodes", &nreq.base,
+	if (cli_master_call(c, "/mcp.v1.Master/ListNodes", &nreq.base,
 	    &mcp__v1__list_nodes_response__descriptor, (ProtobufCMessage **)&nodes,
 	    T_MASTER_SHORT, err) == -1)
 		return NULL;
@@ -475,7 +483,7 @@ master_edges_cmd(struct cli *c)
 	json_t *arr = json_array();
 
 	req.service = "";
-	if (master_call(c, "/mcp.v1.Master/Status", &req.base,
+	if (cli_master_call(c, "/mcp.v1.Master/Status", &req.base,
 	    &mcp__v1__master_status_response__descriptor, (ProtobufCMessage **)&resp,
 	    T_MASTER_SHORT, &err) == -1) {
 		json_decref(arr);

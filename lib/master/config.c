@@ -35,6 +35,59 @@ master_config_defaults(struct master_config *cfg)
 	cfg->heartbeat_interval_s = 30;
 	cfg->missed = 3;
 	cfg->probe_timeout_s = 5;
+	cfg->snapshot_timeout_s = 1800;
+	cfg->snapshot_interval_s = 24 * 3600;
+	cfg->snapshot_retain = 7;
+}
+
+long long
+master_parse_duration(const char *s)
+{
+	long long v = 0, mul = 1;
+	const char *p = s;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > 100000000LL)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (*p == '\0' || strcmp(p, "s") == 0)
+		mul = 1;
+	else if (strcmp(p, "m") == 0)
+		mul = 60;
+	else if (strcmp(p, "h") == 0)
+		mul = 3600;
+	else if (strcmp(p, "d") == 0)
+		mul = 86400;
+	else
+		return -1;
+	return v * mul;
+}
+
+/* [snapshots] interval: an integer (seconds) or a string with a unit. */
+static int
+read_duration(const struct toml_value *t, const char *key, int *dst,
+    const char *path, struct mcp_err *err)
+{
+	const struct toml_kv *kv = t ? toml_get_kv(t, key) : NULL;
+	long long v;
+
+	if (kv == NULL)
+		return 0;
+	if (kv->val->type == TOML_INTEGER)
+		v = kv->val->u.i;
+	else if (kv->val->type == TOML_STRING)
+		v = master_parse_duration(kv->val->u.s.ptr);
+	else
+		v = -1;
+	if (v < 1 || v > 366LL * 86400)
+		return mcp_err_set(err, MCP_E_INVALID, "%s:%d:%d: %s: a duration such "
+		    "as \"24h\", \"30m\", \"90s\" or \"7d\" (1 s .. 366 d)", path,
+		    kv->line, kv->col, key);
+	*dst = (int)v;
+	return 0;
 }
 
 /* An int key into *dst within [min, max]. */
@@ -114,6 +167,12 @@ master_config_check(struct master_config *cfg, const char *path, struct mcp_err 
 	if (!cfg->tls_ca[0] || !cfg->tls_cert[0] || !cfg->tls_key[0])
 		return mcp_err_set(err, MCP_E_INVALID, "%s: [tls] ca, cert and key are "
 		    "required (the master serves and calls agents with mutual TLS)", path);
+	if (cfg->snapshots_dir[0] == '\0')
+		snprintf(cfg->snapshots_dir, sizeof(cfg->snapshots_dir), "%.*s/snapshots",
+		    (int)sizeof(cfg->snapshots_dir) - 11, cfg->state_dir);
+	else if (cfg->snapshots_dir[0] != '/')
+		return mcp_err_set(err, MCP_E_INVALID, "%s: [snapshots] dir must be "
+		    "an absolute path", path);
 	if ((size_t)cfg->max_nodes < cfg->nboot)
 		return mcp_err_set(err, MCP_E_INVALID, "%s: %zu [[nodes]] exceed "
 		    "[registration] max_nodes = %d", path, cfg->nboot, cfg->max_nodes);
@@ -140,7 +199,7 @@ int
 master_config_load(const char *path, struct master_config *cfg, struct mcp_err *err)
 {
 	static const char *const top[] = { "master", "tls", "auth", "registration",
-		"dns", "edge", "timeouts", "health", "nodes", NULL };
+		"dns", "edge", "timeouts", "health", "snapshots", "nodes", NULL };
 	static const char *const master_keys[] = { "node", "listen", "state_dir", NULL };
 	static const char *const auth_keys[] = { "operators", NULL };
 	static const char *const reg_keys[] = { "allowed_agents", "max_nodes", NULL };
@@ -148,7 +207,8 @@ master_config_load(const char *path, struct master_config *cfg, struct mcp_err *
 		"algorithm", "secret_file", "ttl", NULL };
 	static const char *const edge_keys[] = { "allowed_domains", NULL };
 	static const char *const to_keys[] = { "deploy", "undeploy", "edge_route",
-		"health_check", NULL };
+		"health_check", "snapshot", NULL };
+	static const char *const snap_keys[] = { "dir", "interval", "retain", NULL };
 	static const char *const health_keys[] = { "heartbeat_interval", "missed",
 		"probe_timeout", NULL };
 	const struct toml_value *root, *t;
@@ -198,7 +258,14 @@ master_config_load(const char *path, struct master_config *cfg, struct mcp_err *
 	    read_int(t, "deploy", 1, 3600, &cfg->deploy_timeout_s, path, err) == -1 ||
 	    read_int(t, "undeploy", 1, 3600, &cfg->undeploy_timeout_s, path, err) == -1 ||
 	    read_int(t, "edge_route", 1, 600, &cfg->edge_timeout_s, path, err) == -1 ||
-	    read_int(t, "health_check", 1, 600, &cfg->health_timeout_s, path, err) == -1)
+	    read_int(t, "health_check", 1, 600, &cfg->health_timeout_s, path, err) == -1 ||
+	    read_int(t, "snapshot", 1, 86400, &cfg->snapshot_timeout_s, path, err) == -1)
+		goto out;
+	if (toml_read_table(root, "snapshots", &t, path, err) == -1 ||
+	    toml_read_check_keys(t, snap_keys, path, "[snapshots]", err) == -1 ||
+	    toml_read_str(t, "dir", cfg->snapshots_dir, sizeof(cfg->snapshots_dir), path, err) == -1 ||
+	    read_duration(t, "interval", &cfg->snapshot_interval_s, path, err) == -1 ||
+	    read_int(t, "retain", 1, 10000, &cfg->snapshot_retain, path, err) == -1)
 		goto out;
 	if (toml_read_table(root, "health", &t, path, err) == -1 ||
 	    toml_read_check_keys(t, health_keys, path, "[health]", err) == -1 ||

@@ -360,8 +360,8 @@ mdb_placement_delete(struct mdb *d, const char *service, struct mcp_err *err)
 }
 
 int
-mdb_placement_list(struct mdb *d, struct mdb_placement **out, size_t *n,
-    struct mcp_err *err)
+mdb_placement_list(struct mdb *d, int with_defs, struct mdb_placement **out,
+    size_t *n, struct mcp_err *err)
 {
 	sqlite3_stmt *st;
 	size_t cap = 16;
@@ -370,8 +370,10 @@ mdb_placement_list(struct mdb *d, struct mdb_placement **out, size_t *n,
 	*out = xcalloc(cap, sizeof(**out));
 	*n = 0;
 	pthread_mutex_lock(&d->mu);
-	/* no definitions: the listing serves counts and status (800 rows) */
-	st = mdb_prep(d, "SELECT service, node, tier, NULL, created_at, updated_at"
+	/* counts and status (800 rows) need no definitions; sync does */
+	st = mdb_prep(d, with_defs ?
+	    "SELECT " PLACEMENT_COLS " FROM placements ORDER BY service" :
+	    "SELECT service, node, tier, NULL, created_at, updated_at"
 	    " FROM placements ORDER BY service", "list placements", err);
 	while (st && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
@@ -379,7 +381,7 @@ mdb_placement_list(struct mdb *d, struct mdb_placement **out, size_t *n,
 			if ((*out = realloc(*out, cap * sizeof(**out))) == NULL)
 				abort();
 		}
-		mdb_placement_row(st, &(*out)[(*n)++], 0);
+		mdb_placement_row(st, &(*out)[(*n)++], with_defs);
 	}
 	if (st) {
 		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list placements");
@@ -554,6 +556,91 @@ mdb_edge_removal_list(struct mdb *d, struct mdb_edge **out, size_t *n,
 	}
 	if (st) {
 		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list edge removals");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (rc == -1) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
+mdb_snapshot_add(struct mdb *d, struct mdb_snapshot *s, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&d->mu);
+	st = mdb_prep(d, "INSERT INTO snapshots (service, node, path, size, sha256,"
+	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", "record snapshot", err);
+	if (st) {
+		sqlite3_bind_text(st, 1, s->service, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, s->node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, s->path, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, s->size);
+		sqlite3_bind_text(st, 5, s->sha256, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, s->created_at);
+		if ((rc = mdb_done(d, st, "record snapshot", err)) == 0)
+			s->id = sqlite3_last_insert_rowid(d->db);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+int
+mdb_snapshot_delete(struct mdb *d, int64_t id, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&d->mu);
+	if ((st = mdb_prep(d, "DELETE FROM snapshots WHERE id = ?", "delete snapshot",
+	    err)) != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		rc = mdb_done(d, st, "delete snapshot", err);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+int
+mdb_snapshot_list(struct mdb *d, const char *service, struct mdb_snapshot **out,
+    size_t *n, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 8;
+	int rc = -1, s;
+
+	*out = xcalloc(cap, sizeof(**out));
+	*n = 0;
+	pthread_mutex_lock(&d->mu);
+	st = mdb_prep(d, "SELECT id, service, node, path, size, sha256, created_at"
+	    " FROM snapshots WHERE ?1 IS NULL OR service = ?1"
+	    " ORDER BY service, created_at DESC, id DESC", "list snapshots", err);
+	if (st)
+		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	while (st && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mdb_snapshot *x;
+
+		if (*n == cap) {
+			cap *= 2;
+			if ((*out = realloc(*out, cap * sizeof(**out))) == NULL)
+				abort();
+		}
+		x = &(*out)[(*n)++];
+		x->id = sqlite3_column_int64(st, 0);
+		mdb_col(x->service, sizeof(x->service), st, 1);
+		mdb_col(x->node, sizeof(x->node), st, 2);
+		mdb_col(x->path, sizeof(x->path), st, 3);
+		x->size = sqlite3_column_int64(st, 4);
+		mdb_col(x->sha256, sizeof(x->sha256), st, 5);
+		x->created_at = sqlite3_column_int64(st, 6);
+	}
+	if (st) {
+		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list snapshots");
 		sqlite3_finalize(st);
 	}
 	pthread_mutex_unlock(&d->mu);

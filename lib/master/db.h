@@ -29,6 +29,16 @@ struct mdb_edge {
 	int backend_port;
 };
 
+struct mdb_snapshot {
+	int64_t id;
+	char service[64];
+	char node[64];			/* exported from */
+	char path[MASTER_PATH_MAX];	/* the complete file (after its rename) */
+	int64_t size;
+	char sha256[65];
+	int64_t created_at;
+};
+
 struct mdb *mdb_open(const char *path, struct mcp_err *err);
 void mdb_close(struct mdb *db);
 int mdb_schema_version(struct mdb *db);
@@ -46,8 +56,9 @@ int mdb_placement_get(struct mdb *db, const char *service, struct mdb_placement 
 int mdb_placement_put(struct mdb *db, const struct mdb_placement *p,
     struct mcp_err *err);
 int mdb_placement_delete(struct mdb *db, const char *service, struct mcp_err *err);
-/* Every placement, without its definition (NULL; mdb_placement_get has it). */
-int mdb_placement_list(struct mdb *db, struct mdb_placement **out, size_t *n,
+/* Every placement; its definition only with with_defs (else NULL). */
+int mdb_placement_list(struct mdb *db, int with_defs,
+    struct mdb_placement **out, size_t *n,
     struct mcp_err *err);
 void mdb_placements_free(struct mdb_placement *p, size_t n);
 
@@ -68,5 +79,12 @@ int mdb_edge_removal_delete(struct mdb *db, const char *edge_node,
     const char *hostname, struct mcp_err *err);
 int mdb_edge_removal_list(struct mdb *db, struct mdb_edge **out, size_t *n,
     struct mcp_err *err);
+
+/* Record a snapshot (s->id set). */
+int mdb_snapshot_add(struct mdb *db, struct mdb_snapshot *s, struct mcp_err *err);
+int mdb_snapshot_delete(struct mdb *db, int64_t id, struct mcp_err *err);
+/* service NULL: every snapshot; ordered by service, newest first. */
+int mdb_snapshot_list(struct mdb *db, const char *service,
+    struct mdb_snapshot **out, size_t *n, struct mcp_err *err);
 
 #endif

@@ -49,3 +49,21 @@ master_unlock_service(struct master *m, const char *service)
 	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 }
+
+int
+master_trylock_service(struct master *m, const char *service)
+{
+	struct master_lock *l;
+	int got = 0;
+
+	pthread_mutex_lock(&m->mu);
+	if (!lock_held(m, service)) {
+		l = xcalloc(1, sizeof(*l));
+		mcp_strlcpy(l->service, service, sizeof(l->service));
+		l->next = m->locks;
+		m->locks = l;
+		got = 1;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return got;
+}

@@ -15,6 +15,7 @@
 
 #include "agent/agent.h"
 #include "master/db.h"
+#include "master/ops.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -107,6 +108,8 @@ master_init(struct master *m, const char *config_path, struct mcp_err *err)
 int
 master_run(struct master *m, struct mcp_err *err)
 {
+	if (master_snapshots_start(m, err) == -1)
+		return mcp_err_prefix(err, "start-up: snapshots");
 	/* TLS and authorisation are set up with the server (wire layer) */
 	if (master_rpc_start(m, err) == -1)
 		return mcp_err_prefix(err, "start-up: gRPC server");
@@ -134,6 +137,7 @@ master_free(struct master *m)
 		wire_server_free(m->server);
 		m->server = NULL;
 	}
+	master_snapshots_stop(m);
 	master_health_stop(m);
 	master_dns_free(m);
 	for (i = 0; m->nodes && i < m->nnodes; i++)

@@ -69,12 +69,18 @@ struct master_config {
 	int heartbeat_interval_s;	/* [health] heartbeat_interval (30) */
 	int missed;			/* [health] missed (3) */
 	int probe_timeout_s;		/* [health] probe_timeout (5) */
+	int snapshot_timeout_s;		/* [timeouts] snapshot (1800): export/import */
+	char snapshots_dir[MASTER_PATH_MAX];	/* [snapshots] dir (<state_dir>/snapshots) */
+	int snapshot_interval_s;	/* [snapshots] interval (24h) */
+	int snapshot_retain;		/* [snapshots] retain (7) */
 	struct master_boot_node *boot;	/* [[nodes]] */
 	size_t nboot;
 };
 
 int master_config_load(const char *path, struct master_config *cfg,
     struct mcp_err *err);
+/* A duration: "90s", "30m", "24h", "7d" or plain seconds; -1 if bad. */
+long long master_parse_duration(const char *s);
 void master_config_free(struct master_config *cfg);
 
 /* ---- placement (placement.c, pure) ---- */
@@ -215,6 +221,8 @@ struct master {
 	long long removals_backoff_ms;	/* after failed attempts */
 	pthread_t health;
 	int health_running;
+	pthread_t snapshots;		/* the snapshot schedule (data.c) */
+	int snapshots_running;
 };
 
 int master_init(struct master *m, const char *config_path, struct mcp_err *err);
@@ -241,6 +249,9 @@ void master_node_ip(const struct master_node *n, char *out, size_t outsz);
 /* locks.c */
 void master_lock_service(struct master *m, const char *service);
 void master_unlock_service(struct master *m, const char *service);
+/* 1 and held if nobody operates on service now, else 0 (the schedule
+ * skips a service in a deploy or migrate). */
+int master_trylock_service(struct master *m, const char *service);
 
 /* rpc.c */
 int master_rpc_start(struct master *m, struct mcp_err *err);

@@ -29,8 +29,8 @@
 
 /* ---- steps ---- */
 
-static Mcp__V1__StepResult *
-step_add(Mcp__V1__MasterDeployResponse *out, const char *name)
+Mcp__V1__StepResult *
+master_step_add(Mcp__V1__MasterDeployResponse *out, const char *name)
 {
 	Mcp__V1__StepResult *s = (Mcp__V1__StepResult *)wire_msg_new(
 	    &mcp__v1__step_result__descriptor);
@@ -45,13 +45,9 @@ step_add(Mcp__V1__MasterDeployResponse *out, const char *name)
 	return s;
 }
 
-static void
-step_note(Mcp__V1__StepResult *s, int ok, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Set the step's outcome; a failure's message is appended to earlier ones. */
-static void
-step_note(Mcp__V1__StepResult *s, int ok, const char *fmt, ...)
+void
+master_step_note(Mcp__V1__StepResult *s, int ok, const char *fmt, ...)
 {
 	char msg[MCP_ERR_MAX];
 	struct buf b = BUF_INIT;
@@ -70,12 +66,8 @@ step_note(Mcp__V1__StepResult *s, int ok, const char *fmt, ...)
 	s->error = buf_steal(&b);
 }
 
-static void
-step_action(Mcp__V1__StepResult *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-step_action(Mcp__V1__StepResult *s, const char *fmt, ...)
+void
+master_step_action(Mcp__V1__StepResult *s, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -200,8 +192,8 @@ hold_drop(struct master_holds *hs, const char *key)
 }
 
 /* The node's client and advertised address, or NULL with err. */
-static struct wire_client *
-node_handle(struct master *m, const char *name, char *ip, size_t ipsz,
+struct wire_client *
+master_node_handle(struct master *m, const char *name, char *ip, size_t ipsz,
     struct mcp_err *err)
 {
 	struct master_node *n;
@@ -225,19 +217,37 @@ node_handle(struct master *m, const char *name, char *ip, size_t ipsz,
  * prefixed with the node's name (its code kept).  ip: the node's
  * advertised address, if wanted.
  */
-static int
-node_forward(struct master *m, const char *node, char *ip, size_t ipsz,
+int
+master_node_forward(struct master *m, const char *node, char *ip, size_t ipsz,
     const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
     int timeout_s, struct mcp_err *err)
 {
 	struct wire_client *wc;
 
-	if ((wc = node_handle(m, node, ip, ipsz, err)) == NULL)
+	if ((wc = master_node_handle(m, node, ip, ipsz, err)) == NULL)
 		return -1;
 	if (wire_call(wc, method, req, desc, resp, timeout_s * 1000, err) == -1)
 		return mcp_err_prefix(err, "node %s", node);
 	return 0;
+}
+
+int
+master_node_usable(struct master *m, const char *node, struct mcp_err *err)
+{
+	struct master_node *n;
+	int ok = 0;
+
+	pthread_mutex_lock(&m->mu);
+	if ((n = master_node_find(m, node)) == NULL)
+		mcp_err_set(err, MCP_E_NOTFOUND, "node %s is not known", node);
+	else if (n->health != HEALTH_HEALTHY)
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "node %s is %s", node,
+		    master_health_name(n->health));
+	else
+		ok = 1;
+	pthread_mutex_unlock(&m->mu);
+	return ok;
 }
 
 /* ---- deploy ---- */
@@ -292,10 +302,10 @@ agent_deploy_call(struct master *m, const char *node, char *ip, size_t ipsz,
 	struct wire_client *wc;
 
 	if (w == NULL)
-		return node_forward(m, node, ip, ipsz, "/mcp.v1.Agent/Deploy",
+		return master_node_forward(m, node, ip, ipsz, "/mcp.v1.Agent/Deploy",
 		    &areq->base, &mcp__v1__deploy_response__descriptor,
 		    (ProtobufCMessage **)aresp, m->cfg.deploy_timeout_s, err);
-	if ((wc = node_handle(m, node, ip, ipsz, err)) == NULL)
+	if ((wc = master_node_handle(m, node, ip, ipsz, err)) == NULL)
 		return -1;
 	areq->wait_answer_s = w->wait_answer_s;
 	if (wire_call_stream(wc, "/mcp.v1.Agent/DeployStream", &areq->base,
@@ -313,7 +323,7 @@ agent_deploy_call(struct master *m, const char *node, char *ip, size_t ipsz,
 		return mcp_err_prefix(err, "node %s", node);
 	mcp_err_clear(err);
 	areq->wait_answer_s = 0;
-	return node_forward(m, node, ip, ipsz, "/mcp.v1.Agent/Deploy", &areq->base,
+	return master_node_forward(m, node, ip, ipsz, "/mcp.v1.Agent/Deploy", &areq->base,
 	    &mcp__v1__deploy_response__descriptor, (ProtobufCMessage **)aresp,
 	    m->cfg.deploy_timeout_s, err);
 }
@@ -339,15 +349,15 @@ place_request_from(const struct svc_def *def, const char *current,
 	}
 }
 
-static void
-deploy_dns(struct master *m, const struct svc_def *def, const char *ip,
+void
+master_deploy_dns(struct master *m, const struct svc_def *def, const char *ip,
     Mcp__V1__StepResult *s)
 {
 	const char *skip = master_dns_skipped(m);
 	char inst[SVC_INSTANCE_MAX], name[SVC_INSTANCE_MAX + 256];
 
 	if (skip) {
-		step_note(s, 1, "%s", skip);
+		master_step_note(s, 1, "%s", skip);
 		return;
 	}
 	for (size_t i = 0; i < def->ncomponents; i++) {
@@ -356,9 +366,9 @@ deploy_dns(struct master *m, const struct svc_def *def, const char *ip,
 		svc_instance_name(inst, sizeof(inst), def->name, def->components[i].name);
 		snprintf(name, sizeof(name), "%s.%s", inst, m->cfg.dns.zone);
 		if (master_dns_set(m, name, ip, &e) == -1)
-			step_note(s, 0, "%s A %s: %s", name, ip, e.msg);
+			master_step_note(s, 0, "%s A %s: %s", name, ip, e.msg);
 		else
-			step_action(s, "%s A %s", name, ip);
+			master_step_action(s, "%s A %s", name, ip);
 	}
 }
 
@@ -379,7 +389,7 @@ edge_unset(struct master *m, const struct mdb_edge *e, struct mcp_err *err)
 	ProtobufCMessage *resp = NULL;
 	struct wire_client *c;
 
-	if ((c = node_handle(m, e->edge_node, NULL, 0, err)) == NULL)
+	if ((c = master_node_handle(m, e->edge_node, NULL, 0, err)) == NULL)
 		return -1;
 	req.hostname = (char *)e->hostname;
 	req.backend_hostname = (char *)e->backend_hostname;
@@ -503,7 +513,7 @@ edge_setup(struct master *m, const struct svc_def *def,
 	snprintf(rec.backend_hostname, sizeof(rec.backend_hostname), "%s.%s", inst,
 	    m->cfg.dns.zone);
 	rec.backend_port = r->port;
-	if ((wc = node_handle(m, rec.edge_node, NULL, 0, err)) == NULL)
+	if ((wc = master_node_handle(m, rec.edge_node, NULL, 0, err)) == NULL)
 		goto out;
 	req.hostname = rec.hostname;
 	req.backend_hostname = rec.backend_hostname;
@@ -523,7 +533,7 @@ edge_setup(struct master *m, const struct svc_def *def,
 	pthread_mutex_unlock(&m->place_mu);
 	if (put == -1)
 		goto out;
-	step_action(s, "%s on edge node %s -> %s:%d", rec.hostname, rec.edge_node,
+	master_step_action(s, "%s on edge node %s -> %s:%d", rec.hostname, rec.edge_node,
 	    rec.backend_hostname, rec.backend_port);
 	/* back on a node it was waiting to be taken down from: it stays */
 	if (mdb_edge_removal_delete(m->db, rec.edge_node, rec.hostname, err) == -1) {
@@ -536,17 +546,17 @@ edge_setup(struct master *m, const struct svc_def *def,
 		struct mcp_err uerr = MCP_ERR_INIT;
 
 		if (edge_unset(m, &all[had], &uerr) == 0)
-			step_action(s, "%s removed from edge node %s (moved)",
+			master_step_action(s, "%s removed from edge node %s (moved)",
 			    rec.hostname, all[had].edge_node);
 		else if (mdb_edge_removal_put(m->db, &all[had], err) == 0) {
-			step_action(s, "%s left on edge node %s for now (moved; %s): "
+			master_step_action(s, "%s left on edge node %s for now (moved; %s): "
 			    "taken down there once the node is back", rec.hostname,
 			    all[had].edge_node, uerr.msg);
 			pthread_mutex_lock(&m->mu);
 			m->removals_pending++;
 			pthread_mutex_unlock(&m->mu);
 		} else {
-			step_note(s, 0, "%s left on edge node %s (moved; %s) and not "
+			master_step_note(s, 0, "%s left on edge node %s (moved; %s) and not "
 			    "recorded for removal: %s", rec.hostname, all[had].edge_node,
 			    uerr.msg, err->msg);
 			mcp_err_clear(err);
@@ -664,8 +674,8 @@ def_has_public(const struct svc_def *def, const char *hostname)
 	return 0;
 }
 
-static void
-deploy_edge(struct master *m, const struct svc_def *def, Mcp__V1__StepResult *s)
+void
+master_deploy_edge(struct master *m, const struct svc_def *def, Mcp__V1__StepResult *s)
 {
 	struct mdb_edge *old = NULL;
 	size_t nold = 0, i, j;
@@ -679,11 +689,11 @@ deploy_edge(struct master *m, const struct svc_def *def, Mcp__V1__StepResult *s)
 				continue;
 			mcp_err_clear(&e);
 			if (edge_setup(m, def, &def->components[i], r, s, &e) == -1)
-				step_note(s, 0, "%s", e.msg);
+				master_step_note(s, 0, "%s", e.msg);
 		}
 	/* public names the new definition no longer has */
 	if (mdb_edge_list(m->db, def->name, &old, &nold, &e) == -1) {
-		step_note(s, 0, "%s", e.msg);
+		master_step_note(s, 0, "%s", e.msg);
 		return;
 	}
 	for (i = 0; i < nold; i++) {
@@ -691,14 +701,14 @@ deploy_edge(struct master *m, const struct svc_def *def, Mcp__V1__StepResult *s)
 			continue;
 		mcp_err_clear(&e);
 		if (edge_remove(m, &old[i], &e) == -1)
-			step_note(s, 0, "remove %s: %s", old[i].hostname, e.msg);
+			master_step_note(s, 0, "remove %s: %s", old[i].hostname, e.msg);
 		else
-			step_action(s, "removed %s from edge node %s", old[i].hostname,
+			master_step_action(s, "removed %s from edge node %s", old[i].hostname,
 			    old[i].edge_node);
 	}
 	free(old);
 	if (s->n_actions == 0 && s->ok && !def_has_public(def, NULL))
-		step_note(s, 1, "no public routes");
+		master_step_note(s, 1, "no public routes");
 }
 
 int
@@ -731,7 +741,7 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	 */
 	pthread_mutex_lock(&m->place_mu);
 	if (mdb_placement_get(m->db, def->name, &cur, &found, err) == -1 ||
-	    mdb_placement_list(m->db, &pl, &npl, err) == -1) {
+	    mdb_placement_list(m->db, 0, &pl, &npl, err) == -1) {
 		pthread_mutex_unlock(&m->place_mu);
 		goto out;
 	}
@@ -747,9 +757,9 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 		goto out;
 	out->service = xstrdup(def->name);
 	out->node = xstrdup(v.names[pick]);
-	sd = step_add(out, "deploy");
-	sdns = step_add(out, "dns");
-	sedge = step_add(out, "edge");
+	sd = master_step_add(out, "deploy");
+	sdns = master_step_add(out, "dns");
+	sedge = master_step_add(out, "edge");
 
 	areq.definition = (char *)text;
 	areq.source = (char *)(source ? source : "");
@@ -761,11 +771,11 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	}
 	if (agent_deploy_call(m, v.names[pick], ip, sizeof(ip), &areq, watch,
 	    &aresp, err) == -1) {
-		step_note(sd, 0, "%s", err->msg);
+		master_step_note(sd, 0, "%s", err->msg);
 		mcp_err_clear(err);
 	} else {
 		for (i = 0; i < aresp->n_actions; i++)
-			step_action(sd, "%s", aresp->actions[i]);
+			master_step_action(sd, "%s", aresp->actions[i]);
 		out->status = aresp->service;
 		aresp->service = NULL;
 	}
@@ -778,24 +788,24 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 		/* recorded and released at once: a placement is always counted */
 		pthread_mutex_lock(&m->place_mu);
 		if (mdb_placement_put(m->db, &rec, err) == -1) {
-			step_note(sd, 0, "deployed on %s but not recorded: %s",
+			master_step_note(sd, 0, "deployed on %s but not recorded: %s",
 			    v.names[pick], err->msg);
 			mcp_err_clear(err);
 		} else
-			step_action(sd, "placed on %s", v.names[pick]);
+			master_step_action(sd, "placed on %s", v.names[pick]);
 		if (held)
 			hold_drop(&m->holds, def->name);
 		held = 0;
 		pthread_mutex_unlock(&m->place_mu);
 	}
 	if (!sd->ok) {
-		step_note(sdns, 0, "not attempted: the deploy step failed");
-		step_note(sedge, 0, "not attempted: the deploy step failed");
+		master_step_note(sdns, 0, "not attempted: the deploy step failed");
+		master_step_note(sedge, 0, "not attempted: the deploy step failed");
 	} else {
 		watch_step(watch, "", "", "dns", "registering the DNS names");
-		deploy_dns(m, def, ip, sdns);
+		master_deploy_dns(m, def, ip, sdns);
 		watch_step(watch, "", "", "edge", "setting up public routes on an edge node");
-		deploy_edge(m, def, sedge);
+		master_deploy_edge(m, def, sedge);
 	}
 	out->success = sd->ok && sdns->ok && sedge->ok;
 	log_info("deploy %s on %s: deploy %s, dns %s, edge %s", def->name,
@@ -850,42 +860,42 @@ master_undeploy(struct master *m, const char *service,
 	}
 	out->service = xstrdup(service);
 	out->node = xstrdup(p.node);
-	sw = step_add(out, "undeploy");
-	se = step_add(out, "edge");
-	sdns = step_add(out, "dns");
-	srow = step_add(out, "record");
+	sw = master_step_add(out, "undeploy");
+	se = master_step_add(out, "edge");
+	sdns = master_step_add(out, "dns");
+	srow = master_step_add(out, "record");
 
 	/* the worker first: the backend stops before its names go */
 	req.service = (char *)service;
-	if (node_forward(m, p.node, NULL, 0, "/mcp.v1.Agent/Undeploy", &req.base,
+	if (master_node_forward(m, p.node, NULL, 0, "/mcp.v1.Agent/Undeploy", &req.base,
 	    &mcp__v1__op_response__descriptor, (ProtobufCMessage **)&resp,
 	    m->cfg.undeploy_timeout_s, &e) == -1) {
 		if (e.code == MCP_E_NOTFOUND)
-			step_action(sw, "node %s no longer had it", p.node);
+			master_step_action(sw, "node %s no longer had it", p.node);
 		else
-			step_note(sw, 0, "%s", e.msg);
+			master_step_note(sw, 0, "%s", e.msg);
 	} else {
 		for (i = 0; i < resp->n_actions; i++)
-			step_action(sw, "%s", resp->actions[i]);
+			master_step_action(sw, "%s", resp->actions[i]);
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
 	}
 
 	if (mdb_edge_list(m->db, service, &edges, &nedges, &e) == -1)
-		step_note(se, 0, "%s", e.msg);
+		master_step_note(se, 0, "%s", e.msg);
 	for (i = 0; i < nedges; i++) {
 		mcp_err_clear(&e);
 		if (edge_remove(m, &edges[i], &e) == -1)
-			step_note(se, 0, "%s: %s", edges[i].hostname, e.msg);
+			master_step_note(se, 0, "%s: %s", edges[i].hostname, e.msg);
 		else
-			step_action(se, "removed %s from edge node %s", edges[i].hostname,
+			master_step_action(se, "removed %s from edge node %s", edges[i].hostname,
 			    edges[i].edge_node);
 	}
 
 	mcp_err_clear(&e);
 	if (master_dns_skipped(m))
-		step_note(sdns, 1, "%s", master_dns_skipped(m));
+		master_step_note(sdns, 1, "%s", master_dns_skipped(m));
 	else if (svc_parse(p.definition, strlen(p.definition), service, &def, &e) == -1)
-		step_note(sdns, 0, "recorded definition: %s", e.msg);
+		master_step_note(sdns, 0, "recorded definition: %s", e.msg);
 	else
 		for (i = 0; i < def->ncomponents; i++) {
 			char inst[SVC_INSTANCE_MAX], name[SVC_INSTANCE_MAX + 256];
@@ -894,20 +904,20 @@ master_undeploy(struct master *m, const char *service,
 			snprintf(name, sizeof(name), "%s.%s", inst, m->cfg.dns.zone);
 			mcp_err_clear(&e);
 			if (master_dns_delete(m, name, &e) == -1)
-				step_note(sdns, 0, "%s: %s", name, e.msg);
+				master_step_note(sdns, 0, "%s: %s", name, e.msg);
 			else
-				step_action(sdns, "deleted %s A", name);
+				master_step_action(sdns, "deleted %s A", name);
 		}
 
 	/* the placement goes only once the worker no longer runs it */
 	mcp_err_clear(&e);
 	if (!sw->ok)
-		step_note(srow, 0, "placement on %s kept: the node may still run it",
+		master_step_note(srow, 0, "placement on %s kept: the node may still run it",
 		    p.node);
 	else if (mdb_placement_delete(m->db, service, &e) == -1)
-		step_note(srow, 0, "%s", e.msg);
+		master_step_note(srow, 0, "%s", e.msg);
 	else
-		step_action(srow, "placement on %s removed", p.node);
+		master_step_action(srow, "placement on %s removed", p.node);
 	out->success = sw->ok && se->ok && sdns->ok && srow->ok;
 	log_info("undeploy %s from %s: %s", service, p.node,
 	    out->success ? "done" : "incomplete");
@@ -959,7 +969,7 @@ master_service_op(struct master *m, const char *op, const char *service,
 	req.component = (char *)(component ? component : "");
 	snprintf(method, sizeof(method), "/mcp.v1.Agent/%s", op);
 	/* stopping is bounded like undeploy, starting like deploy */
-	if (node_forward(m, p.node, NULL, 0, method, &req.base,
+	if (master_node_forward(m, p.node, NULL, 0, method, &req.base,
 	    &mcp__v1__op_response__descriptor, (ProtobufCMessage **)&resp,
 	    strcmp(op, "Stop") == 0 ? m->cfg.undeploy_timeout_s :
 	    m->cfg.deploy_timeout_s, err) == -1)
@@ -1079,11 +1089,12 @@ master_status(struct master *m, const char *service,
 	struct mdb_edge *edges = NULL;
 	size_t npl = 0, nedges = 0, nc = 0, i, j, slow = 0;
 	long long t0 = mcp_now_ms(), t1, t2;
+	char warn[256];
 	int rc = -1;
 
 	if (service && service[0] == '\0')
 		service = NULL;
-	if (mdb_placement_list(m->db, &pl, &npl, err) == -1 ||
+	if (mdb_placement_list(m->db, 0, &pl, &npl, err) == -1 ||
 	    mdb_edge_list(m->db, service, &edges, &nedges, err) == -1)
 		goto out;
 	pthread_mutex_lock(&m->mu);
@@ -1147,6 +1158,9 @@ master_status(struct master *m, const char *service,
 			f->status = s;
 		}
 		fleet_edges(f, edges, nedges);
+		master_snapshot_warning(m, pl[i].service, pl[i].created_at,
+		    &f->last_snapshot, warn, sizeof(warn));
+		f->snapshot_warning = xstrdup(warn);
 	}
 	/* what agents run without a placement */
 	for (j = 0; j < nc; j++)

@@ -2,7 +2,7 @@
  * master/rpc.c: the Master gRPC service (proto/master.proto) over the
  * wire layer: the method table with who may call what, and the handlers.
  * Operators and mcp-master call Deploy, Undeploy, Stop, Start, Restart,
- * Status, ListNodes;
+ * Status, ListNodes, CreateSnapshot, ListSnapshots, Migrate, Sync;
  * agents ("agent-*") call Register and Heartbeat, and the handler binds
  * the request to the identity the transport proved (master_check_agent):
  * agent-<name> may speak only for <name>, and only if allowed_agents
@@ -240,7 +240,7 @@ rpc_list_nodes(void *ctx, const struct wire_caller *caller,
 
 	(void)caller;
 	(void)req;
-	if (mdb_placement_list(m->db, &pl, &npl, err) == -1)
+	if (mdb_placement_list(m->db, 0, &pl, &npl, err) == -1)
 		return -1;
 	out = (Mcp__V1__ListNodesResponse *)wire_msg_new(
 	    &mcp__v1__list_nodes_response__descriptor);
@@ -399,6 +399,63 @@ rpc_status(void *ctx, const struct wire_caller *caller,
 	return rpc_finish(&out->base, master_status(ctx, r->service, out, err), resp);
 }
 
+static int
+rpc_create_snapshot(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__ServiceRequest *r = (const Mcp__V1__ServiceRequest *)req;
+	Mcp__V1__SnapshotRecord *out = (Mcp__V1__SnapshotRecord *)wire_msg_new(
+	    &mcp__v1__snapshot_record__descriptor);
+
+	log_info("CreateSnapshot %s from %s", r->service, caller->who);
+	return rpc_finish(&out->base, master_create_snapshot(ctx, r->service, out,
+	    err), resp);
+}
+
+static int
+rpc_list_snapshots(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__ListSnapshotsRequest *r =
+	    (const Mcp__V1__ListSnapshotsRequest *)req;
+	Mcp__V1__ListSnapshotsResponse *out = (Mcp__V1__ListSnapshotsResponse *)
+	    wire_msg_new(&mcp__v1__list_snapshots_response__descriptor);
+
+	(void)caller;
+	return rpc_finish(&out->base, master_list_snapshots(ctx, r->service, out,
+	    err), resp);
+}
+
+static int
+rpc_migrate(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__MigrateRequest *r = (const Mcp__V1__MigrateRequest *)req;
+	Mcp__V1__MigrateResponse *out = (Mcp__V1__MigrateResponse *)wire_msg_new(
+	    &mcp__v1__migrate_response__descriptor);
+
+	if (r->all)
+		log_info("Migrate --all %s -> %s%s from %s", r->from, r->to,
+		    r->force ? " (force)" : "", caller->who);
+	else
+		log_info("Migrate %s -> %s%s from %s", r->service, r->to,
+		    r->force ? " (force)" : "", caller->who);
+	return rpc_finish(&out->base, master_migrate(ctx, r, out, err), resp);
+}
+
+static int
+rpc_sync(void *ctx, const struct wire_caller *caller,
+    const ProtobufCMessage *req, ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__SyncRequest *r = (const Mcp__V1__SyncRequest *)req;
+	Mcp__V1__SyncResponse *out = (Mcp__V1__SyncResponse *)wire_msg_new(
+	    &mcp__v1__sync_response__descriptor);
+
+	log_info("Sync%s (%zu definitions) from %s", r->dry_run ? " --dry-run" : "",
+	    r->n_definitions, caller->who);
+	return rpc_finish(&out->base, master_sync(ctx, r, out, err), resp);
+}
+
 #define M(name, req, resp, fn, allow) \
 	{ "/mcp.v1.Master/" name, &req, &resp, fn, NULL, allow }
 
@@ -420,6 +477,15 @@ static const struct wire_method master_methods[] = {
 	    mcp__v1__master_status_response__descriptor, rpc_status, allow_ops),
 	M("ListNodes", mcp__v1__list_nodes_request__descriptor,
 	    mcp__v1__list_nodes_response__descriptor, rpc_list_nodes, allow_ops),
+	M("CreateSnapshot", mcp__v1__service_request__descriptor,
+	    mcp__v1__snapshot_record__descriptor, rpc_create_snapshot, allow_ops),
+	M("ListSnapshots", mcp__v1__list_snapshots_request__descriptor,
+	    mcp__v1__list_snapshots_response__descriptor, rpc_list_snapshots,
+	    allow_ops),
+	M("Migrate", mcp__v1__migrate_request__descriptor,
+	    mcp__v1__migrate_response__descriptor, rpc_migrate, allow_ops),
+	M("Sync", mcp__v1__sync_request__descriptor,
+	    mcp__v1__sync_response__descriptor, rpc_sync, allow_ops),
 	M("Register", mcp__v1__register_request__descriptor,
 	    mcp__v1__register_response__descriptor, rpc_register, allow_agents),
 	M("Heartbeat", mcp__v1__heartbeat_request__descriptor,

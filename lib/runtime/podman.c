@@ -1014,6 +1014,31 @@ podman_free(struct runtime *rt)
 	free(rt);
 }
 
+static int
+podman_exec_in(struct runtime *rt, const char *name, const char *const *argv,
+    int timeout_ms, struct mcp_err *err)
+{
+	struct podman *p = podman_of(rt);
+	struct podman_argv a;
+	struct spawn_result res;
+	char what[320];
+	int rc;
+
+	if (podman_check_name(name, err, "exec") == -1)
+		return -1;
+	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
+		return mcp_err_set(err, MCP_E_INVALID, "exec in %s: no command", name);
+	snprintf(what, sizeof(what), "exec %s in %s", argv[0], name);
+	argv_start(p, &a);
+	argv_add(&a, "exec");
+	argv_add(&a, name);
+	for (size_t i = 0; argv[i]; i++)
+		argv_add(&a, argv[i]);
+	rc = podman_call(p, &a, timeout_ms, &res, err, what);
+	spawn_result_free(&res);
+	return rc;
+}
+
 static const struct runtime_ops podman_ops = {
 	.name = "container",
 	.pull = podman_pull,
@@ -1024,6 +1049,7 @@ static const struct runtime_ops podman_ops = {
 	.inspect = podman_inspect,
 	.list = podman_list,
 	.logs = podman_logs,
+	.exec = podman_exec_in,
 	.free = podman_free,
 };
 

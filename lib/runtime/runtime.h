@@ -118,6 +118,11 @@ struct runtime_ops {
 	/* tail <= 0: everything. follow: until cb returns non-zero. */
 	int (*logs)(struct runtime *rt, const char *name, int tail, int follow,
 	    rt_log_cb cb, void *arg, struct mcp_err *err);
+	/* Run argv inside a running instance, bounded by timeout_ms; a non-zero
+	 * exit is an error quoting its last line.  NULL: the runtime cannot
+	 * (a unikernel has no shell). */
+	int (*exec)(struct runtime *rt, const char *name, const char *const *argv,
+	    int timeout_ms, struct mcp_err *err);
 	void (*free)(struct runtime *rt);
 };
 

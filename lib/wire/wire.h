@@ -11,7 +11,8 @@
  * thread, so a slow Deploy never blocks Status.  Authorisation happens here,
  * before a handler runs: a refused caller gets PERMISSION_DENIED.
  *
- * Client: unary and server-streaming calls to "unix:PATH" or "host:port".
+ * Client: unary, server-streaming and client-streaming ("upload") calls
+ * to "unix:PATH" or "host:port".
  */
 #ifndef MCP_WIRE_WIRE_H
 #define MCP_WIRE_WIRE_H
@@ -60,12 +61,18 @@ typedef int (*wire_unary_fn)(void *ctx, const struct wire_caller *caller,
 /* Server-streaming handler: send with wire_stream_send(). */
 typedef int (*wire_stream_fn)(void *ctx, const struct wire_caller *caller,
     const ProtobufCMessage *req, struct wire_stream *stream, struct mcp_err *err);
+/* Client-streaming handler: read the request messages with
+ * wire_stream_recv() until it returns 0, then fill *resp as a unary
+ * handler does.  Returning early (an error) ends the call: the client's
+ * further sends fail and it gets the handler's status. */
+typedef int (*wire_upload_fn)(void *ctx, const struct wire_caller *caller,
+    struct wire_stream *stream, ProtobufCMessage **resp, struct mcp_err *err);
 
 struct wire_method {
 	const char *path;	/* "/mcp.v1.Agent/Deploy" */
 	const ProtobufCMessageDescriptor *req_desc;
 	const ProtobufCMessageDescriptor *resp_desc;
-	wire_unary_fn unary;	/* exactly one of unary / stream */
+	wire_unary_fn unary;	/* exactly one of unary / stream / upload */
 	wire_stream_fn stream;
 	/*
 	 * Who may call: NULL-terminated patterns matched against the caller
@@ -74,6 +81,7 @@ struct wire_method {
 	 * Local callers match only "@operator" and "*".  NULL: nobody.
 	 */
 	const char *const *allow;
+	wire_upload_fn upload;	/* client stream: req_desc is each message's */
 };
 
 struct wire_server;
@@ -103,6 +111,15 @@ void wire_server_free(struct wire_server *s);
 int wire_stream_send(struct wire_stream *st, const ProtobufCMessage *msg);
 /* 1 once the client cancelled / disconnected or the server is shutting down. */
 int wire_stream_cancelled(struct wire_stream *st);
+/*
+ * Upload handlers: the client's next message.  1 with *msg (free with
+ * protobuf_c_message_free_unpacked), 0 when the client closed its side
+ * cleanly, -1 with err: the stream broke off (client cancelled or gone,
+ * deadline, server stopping: MCP_E_CANCELLED) or the message was bad
+ * (too large: MCP_E_RESOURCE; bad text or encoding: MCP_E_INVALID).
+ */
+int wire_stream_recv(struct wire_stream *st, ProtobufCMessage **msg,
+    struct mcp_err *err);
 
 /* Allocate a zeroed, initialised message of a descriptor (malloc). */
 ProtobufCMessage *wire_msg_new(const ProtobufCMessageDescriptor *desc);
@@ -114,6 +131,10 @@ struct wire_client;
 /* address: "unix:/path" or "host:port"; tls required for TCP. */
 struct wire_client *wire_client_new(const char *address,
     const struct wire_tls *tls, struct mcp_err *err);
+/* Plaintext HTTP/2 to "host:port": only for a service's own gRPC on this
+ * node (the Snapshot RPC), never for MCP's own calls. */
+struct wire_client *wire_client_new_plain(const char *address,
+    struct mcp_err *err);
 void wire_client_free(struct wire_client *c);
 /* *resp is unpacked with resp_desc; free with protobuf_c_message_free_unpacked(*resp, NULL).
  * On a non-OK status err carries the server's code and message. */
@@ -127,5 +148,25 @@ int wire_call_stream(struct wire_client *c, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
     int (*on_msg)(const ProtobufCMessage *msg, void *arg), void *arg,
     int timeout_ms, struct mcp_err *err);
+
+/*
+ * Client stream ("upload"): start the call, send messages one at a time
+ * (each send waits for flow control, so a slow server slows the sender),
+ * then finish: close our side and read the one response.  A send that
+ * fails returns -1 with the server's status in err (the server refused
+ * or ended the call); the upload must still be released with
+ * wire_upload_finish (which returns the same error) or wire_upload_cancel.
+ * Both free u.  timeout_ms <= 0: no deadline for the whole call.
+ */
+struct wire_upload;
+struct wire_upload *wire_upload_start(struct wire_client *c, const char *method,
+    int timeout_ms, struct mcp_err *err);
+int wire_upload_send(struct wire_upload *u, const ProtobufCMessage *msg,
+    struct mcp_err *err);
+int wire_upload_finish(struct wire_upload *u,
+    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+    struct mcp_err *err);
+/* Abandon the call (the server sees the stream break off) and free u. */
+void wire_upload_cancel(struct wire_upload *u);
 
 #endif

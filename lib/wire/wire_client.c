@@ -66,6 +66,30 @@ wire_client_new(const char *address, const struct wire_tls *tls,
 	return c;
 }
 
+struct wire_client *
+wire_client_new_plain(const char *address, struct mcp_err *err)
+{
+	grpc_channel_credentials *creds;
+	grpc_arg storage[WIRE_NARGS];
+	grpc_channel_args args;
+	struct wire_client *c;
+
+	if (address == NULL || strncmp(address, "unix:", 5) == 0 ||
+	    strrchr(address, ':') == NULL) {
+		mcp_err_set(err, MCP_E_INVALID, "connect %s: want host:port",
+		    address ? address : "");
+		return NULL;
+	}
+	wire_grpc_ref();
+	creds = grpc_insecure_credentials_create();
+	c = xcalloc(1, sizeof(*c));
+	c->address = xstrdup(address);
+	wire_args_init(&args, storage, 0);
+	c->ch = grpc_channel_create(address, creds, &args);
+	grpc_channel_credentials_release(creds);
+	return c;
+}
+
 void
 wire_client_free(struct wire_client *c)
 {
@@ -320,4 +344,173 @@ out:
 	grpc_metadata_array_destroy(&md_trail);
 	wire_call_free(call, cq);
 	return rc;
+}
+
+/* ---- client stream ---- */
+
+struct wire_upload {
+	struct wire_client *c;
+	char method[256];
+	grpc_call *call;
+	grpc_completion_queue *cq;
+	grpc_metadata_array md_init, md_trail;
+	grpc_status_code status;
+	grpc_slice details;
+	const char *debug;
+	int timeout_ms, was_ready;
+	int md_started, status_started, status_done;
+	int failed;			/* a send failed: err holds why */
+	struct mcp_err err;
+	char tag_md, tag_status, tag_send, tag_close;
+};
+
+struct wire_upload *
+wire_upload_start(struct wire_client *c, const char *method, int timeout_ms,
+    struct mcp_err *err)
+{
+	struct wire_upload *u = xcalloc(1, sizeof(*u));
+	grpc_op ops[2];
+
+	u->c = c;
+	snprintf(u->method, sizeof(u->method), "%s", method);
+	u->timeout_ms = timeout_ms;
+	u->was_ready = wire_ready(c);
+	u->status = GRPC_STATUS_UNKNOWN;
+	u->details = grpc_empty_slice();
+	u->err = (struct mcp_err)MCP_ERR_INIT;
+	grpc_metadata_array_init(&u->md_init);
+	grpc_metadata_array_init(&u->md_trail);
+	u->call = wire_call_new(c, method, timeout_ms, &u->cq);
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[1].data.recv_initial_metadata.recv_initial_metadata = &u->md_init;
+	if (grpc_call_start_batch(u->call, ops, 2, &u->tag_md, NULL) == GRPC_CALL_OK)
+		u->md_started = 1;
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[0].data.recv_status_on_client.trailing_metadata = &u->md_trail;
+	ops[0].data.recv_status_on_client.status = &u->status;
+	ops[0].data.recv_status_on_client.status_details = &u->details;
+	ops[0].data.recv_status_on_client.error_string = &u->debug;
+	if (grpc_call_start_batch(u->call, ops, 1, &u->tag_status, NULL) ==
+	    GRPC_CALL_OK)
+		u->status_started = 1;
+	if (!u->md_started || !u->status_started) {
+		mcp_err_set(err, MCP_E_INTERNAL, "%s %s: cannot start call",
+		    c->address, method);
+		wire_upload_cancel(u);
+		return NULL;
+	}
+	return u;
+}
+
+/* Wait for the final status and turn it into err (-1) or 0. */
+static int
+wire_upload_status(struct wire_upload *u, struct mcp_err *err)
+{
+	if (!u->status_done) {
+		wire_pluck(u->cq, &u->tag_status);
+		u->status_done = 1;
+	}
+	return wire_status_err(u->c, u->method, u->was_ready, u->status,
+	    u->details, u->debug, u->timeout_ms, err);
+}
+
+int
+wire_upload_send(struct wire_upload *u, const ProtobufCMessage *msg,
+    struct mcp_err *err)
+{
+	grpc_byte_buffer *bb;
+	grpc_op op;
+	int ok;
+
+	if (u->failed) {
+		*err = u->err;
+		return -1;
+	}
+	bb = wire_encode(msg);
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_SEND_MESSAGE;
+	op.data.send_message.send_message = bb;
+	ok = grpc_call_start_batch(u->call, &op, 1, &u->tag_send, NULL) ==
+	    GRPC_CALL_OK && wire_pluck(u->cq, &u->tag_send);
+	grpc_byte_buffer_destroy(bb);
+	if (ok)
+		return 0;
+	/* the call is over: the status says why (the server's refusal, a
+	 * message too large for the channel, a lost connection) */
+	u->failed = 1;
+	if (wire_upload_status(u, &u->err) == 0)
+		mcp_err_set(&u->err, MCP_E_UNAVAILABLE,
+		    "%s %s: the server ended the call before the upload was "
+		    "complete", u->c->address, u->method);
+	*err = u->err;
+	return -1;
+}
+
+static void
+wire_upload_free(struct wire_upload *u)
+{
+	if (u->md_started)
+		wire_pluck(u->cq, &u->tag_md);
+	if (u->status_started && !u->status_done)
+		wire_pluck(u->cq, &u->tag_status);
+	gpr_free((void *)u->debug);
+	grpc_slice_unref(u->details);
+	grpc_metadata_array_destroy(&u->md_init);
+	grpc_metadata_array_destroy(&u->md_trail);
+	wire_call_free(u->call, u->cq);
+	free(u);
+}
+
+int
+wire_upload_finish(struct wire_upload *u,
+    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+    struct mcp_err *err)
+{
+	grpc_byte_buffer *in = NULL;
+	grpc_op ops[2];
+	int rc = -1;
+
+	*resp = NULL;
+	if (u->failed) {
+		*err = u->err;
+		grpc_call_cancel(u->call, NULL);
+		wire_upload_free(u);
+		return -1;
+	}
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[1].op = GRPC_OP_RECV_MESSAGE;
+	ops[1].data.recv_message.recv_message = &in;
+	if (grpc_call_start_batch(u->call, ops, 2, &u->tag_close, NULL) ==
+	    GRPC_CALL_OK)
+		wire_pluck(u->cq, &u->tag_close);
+	if (wire_upload_status(u, err) == -1)
+		goto out;
+	if (in == NULL) {
+		mcp_err_set(err, MCP_E_INTERNAL, "%s %s: no response message",
+		    u->c->address, u->method);
+		goto out;
+	}
+	if ((*resp = wire_decode(resp_desc, in, "response", err)) == NULL) {
+		mcp_err_prefix(err, "%s %s", u->c->address, u->method);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (in)
+		grpc_byte_buffer_destroy(in);
+	wire_upload_free(u);
+	return rc;
+}
+
+void
+wire_upload_cancel(struct wire_upload *u)
+{
+	if (u == NULL)
+		return;
+	grpc_call_cancel(u->call, NULL);
+	wire_upload_free(u);
 }

@@ -8,7 +8,7 @@
  *   wire_server.c  acceptor thread, one thread per call, shutdown
  *   wire_unix.c    the Unix socket: our own accept loop, the peer's
  *                  SO_PEERCRED, each connection handed to gRPC by fd
- *   wire_client.c  channels, unary and server-streaming calls
+ *   wire_client.c  channels, unary, server- and client-streaming calls
  *   wire_check.c   every string field of a received message is UTF-8
  *                  without NUL (checked on the raw bytes, before unpacking)
  */

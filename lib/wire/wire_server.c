@@ -17,7 +17,11 @@
  * check its allow patterns -> PERMISSION_DENIED, read the request, check
  * its text (wire_check.c: no NUL, UTF-8) and unpack it -> INVALID_ARGUMENT
  * naming the field, run the handler -> its mcp_err
- * code and message as the status, or OK with the response.
+ * code and message as the status, or OK with the response.  An upload
+ * (client-streaming) method skips reading the request: its handler reads
+ * each message itself with wire_stream_recv(), which applies the same
+ * checks, and tells a clean end of the client's stream from one that broke
+ * off (the call was cancelled: RECV_CLOSE_ON_SERVER completed).
  *
  * Local callers.  wire_unix.c accepts Unix-socket connections itself and
  * hands allowed peers to srv, refused ones to deny: a second gRPC server
@@ -55,6 +59,7 @@
 #define WIRE_MAX_CALLS	256	/* concurrent calls; beyond: RESOURCE_EXHAUSTED */
 #define WIRE_GRACE_MS	500	/* shutdown: let calls finish by themselves */
 #define WIRE_DRAIN_MS	5000	/* shutdown: wait for cancelled calls */
+#define WIRE_CLOSE_WAIT_MS 20	/* upload: clean end or cancelled? */
 
 struct wire_stream {
 	struct wire_rpc *rpc;
@@ -75,7 +80,8 @@ struct wire_rpc {
 	int close_started;
 	int closed;			/* ... and it completed */
 	int sent_md;			/* initial metadata sent */
-	int broken;			/* a send failed */
+	int broken;			/* a send or receive failed */
+	int recv_done;			/* upload: the client closed its side */
 	int deny;			/* on the deny server: refuse it */
 	char tag_close, tag_op;		/* addresses are the pluck tags */
 	struct wire_rpc *prev, *next;	/* the server's live list */
@@ -169,19 +175,26 @@ wire_rpc_watch_close(struct wire_rpc *rpc)
 		rpc->close_started = 1;
 }
 
-/* Non-blocking: has the call ended (before our status: been cancelled)? */
+/* Has the call ended (before our status: been cancelled)?  Waits up to
+ * ms for it (0: just looks). */
 static int
-wire_rpc_closed(struct wire_rpc *rpc)
+wire_rpc_closed_within(struct wire_rpc *rpc, int ms)
 {
 	grpc_event ev;
 
 	if (rpc->closed || !rpc->close_started)
 		return rpc->closed;
 	ev = grpc_completion_queue_pluck(rpc->cq, &rpc->tag_close,
-	    gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
+	    ms > 0 ? wire_deadline(ms) : gpr_inf_past(GPR_CLOCK_MONOTONIC), NULL);
 	if (ev.type == GRPC_OP_COMPLETE)
 		rpc->closed = 1;
 	return rpc->closed;
+}
+
+static int
+wire_rpc_closed(struct wire_rpc *rpc)
+{
+	return wire_rpc_closed_within(rpc, 0);
 }
 
 static const struct wire_method *
@@ -272,8 +285,9 @@ wire_rpc_run(struct wire_rpc *rpc, const ProtobufCMessage *req,
 	const struct wire_method *m = rpc->m;
 	int rc;
 
-	if (m->unary) {
-		rc = m->unary(rpc->s->ctx, &rpc->caller, req, resp, err);
+	if (m->unary || m->upload) {
+		rc = m->unary ? m->unary(rpc->s->ctx, &rpc->caller, req, resp, err) :
+		    m->upload(rpc->s->ctx, &rpc->caller, &rpc->stream, resp, err);
 		if (rc == 0 && (*resp == NULL || (*resp)->descriptor != m->resp_desc)) {
 			if (*resp)
 				protobuf_c_message_free_unpacked(*resp, NULL);
@@ -390,7 +404,7 @@ wire_rpc_main(void *arg)
 
 	wire_rpc_watch_close(rpc);
 	rc = wire_rpc_admit(rpc, &err);
-	if (rc == 0)
+	if (rc == 0 && rpc->m->upload == NULL)
 		rc = wire_rpc_read(rpc, &req, &err);
 	if (rc == 0)
 		rc = wire_rpc_run(rpc, req, &resp, &err);
@@ -447,6 +461,59 @@ wire_stream_send(struct wire_stream *st, const ProtobufCMessage *msg)
 		return -1;
 	}
 	return 0;
+}
+
+int
+wire_stream_recv(struct wire_stream *st, ProtobufCMessage **msg,
+    struct mcp_err *err)
+{
+	struct wire_rpc *rpc = st->rpc;
+	grpc_byte_buffer *bb = NULL;
+	grpc_op op;
+	int ok;
+
+	*msg = NULL;
+	if (rpc->m->upload == NULL)
+		return mcp_err_set(err, MCP_E_INTERNAL,
+		    "%s: not a client-streaming method", rpc->method);
+	if (rpc->recv_done)
+		return 0;
+	if (rpc->broken || atomic_load(&rpc->s->stopping))
+		return mcp_err_set(err, MCP_E_CANCELLED,
+		    "%s: the request stream broke off", rpc->method);
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &bb;
+	ok = wire_rpc_batch(rpc, &op, 1);
+	/*
+	 * A cancelled call (client gone, deadline) also ends with no message,
+	 * and its RECV_CLOSE_ON_SERVER may complete a moment later: only a
+	 * call still open, within its deadline, after WIRE_CLOSE_WAIT_MS was
+	 * a clean close of the client's side.
+	 */
+	if (!ok || (bb == NULL && (gpr_time_cmp(gpr_now(GPR_CLOCK_REALTIME),
+	    gpr_convert_clock_type(rpc->details.deadline, GPR_CLOCK_REALTIME)) >= 0 ||
+	    wire_rpc_closed_within(rpc, WIRE_CLOSE_WAIT_MS)))) {
+		if (bb)
+			grpc_byte_buffer_destroy(bb);
+		rpc->broken = 1;
+		return mcp_err_set(err, MCP_E_CANCELLED,
+		    "%s: the request stream from %s broke off", rpc->method,
+		    rpc->caller.who);
+	}
+	if (bb == NULL) {
+		rpc->recv_done = 1;
+		return 0;
+	}
+	*msg = wire_decode(rpc->m->req_desc, bb, wire_short_method(rpc->method),
+	    err);
+	grpc_byte_buffer_destroy(bb);
+	if (*msg == NULL) {
+		log_warnx("%s: %s from %s: %s", __func__, rpc->method,
+		    rpc->caller.identity, err->msg);
+		return -1;
+	}
+	return 1;
 }
 
 int
@@ -595,7 +662,8 @@ wire_server_new(const struct wire_method *methods, size_t nmethods, void *ctx,
 		const struct wire_method *m = &methods[i];
 
 		if (m->path == NULL || m->path[0] != '/' || m->req_desc == NULL ||
-		    m->resp_desc == NULL || (m->unary == NULL) == (m->stream == NULL)) {
+		    m->resp_desc == NULL || (m->unary != NULL) + (m->stream != NULL) +
+		    (m->upload != NULL) != 1) {
 			mcp_err_set(err, MCP_E_INVALID, "wire server: method %zu (%s): "
 			    "needs a /path, both descriptors and one handler", i,
 			    m->path ? m->path : "no path");

@@ -16,6 +16,14 @@ not a pyenv python that may come first on PATH:
 --repeat N makes the (unary) call N times on one channel, back to back,
 and stops at the first failure, saying after how many calls (for tests of
 rate limits).  --request @FILE reads the JSON from FILE (large requests); --raw-hex HEX
+Service data: ExportServiceData with --out FILE writes the chunks' data to
+FILE and prints only the final chunk; ImportServiceData (client stream)
+sends --upload FILE in 1 MiB chunks, the first with --request's service /
+force, the last final with the file's SHA-256 and size (--cut N: send only
+the first N bytes and end the stream without the final chunk; --bad-sha:
+announce a wrong SHA-256).
+
+--request @FILE reads the JSON from FILE (large requests); --raw-hex HEX
 sends HEX as the request's bytes as they are, unchecked (for tests of
 what the agent does with malformed or non-UTF-8 requests).
 
@@ -90,6 +98,11 @@ def main():
     ap.add_argument("--proto", default=PROTO)
     ap.add_argument("--repeat", type=int, default=1,
                     help="make the unary call this many times")
+    ap.add_argument("--out", help="ExportServiceData: write the data here")
+    ap.add_argument("--upload", help="client stream: send this file")
+    ap.add_argument("--cut", type=int, default=-1,
+                    help="upload: stop after N bytes, no final chunk")
+    ap.add_argument("--bad-sha", action="store_true")
     args = ap.parse_args()
 
     import grpc
@@ -134,7 +147,49 @@ def main():
 
     done = 0
     try:
-        if m.server_streaming:
+        if m.client_streaming:
+            import hashlib
+            data = read(args.upload) if args.upload else b""
+            sha = hashlib.sha256(data).hexdigest()
+            if args.bad_sha:
+                sha = "0" * 64
+            step = 1 << 20
+
+            def chunks():
+                first = req_cls()
+                first.CopyFrom(req)
+                end = len(data) if args.cut < 0 else min(args.cut, len(data))
+                off = 0
+                msg = first
+                while True:
+                    piece = data[off:min(off + step, end)]
+                    off += len(piece)
+                    msg.data = piece
+                    if off >= end and args.cut < 0:
+                        msg.final = True
+                        msg.sha256 = sha
+                        msg.size = len(data)
+                        yield msg
+                        return
+                    yield msg
+                    if off >= end:
+                        return
+                    msg = req_cls()
+            call = channel.stream_unary(path,
+                                        request_serializer=req_cls.SerializeToString,
+                                        response_deserializer=resp_cls.FromString)
+            show(call(chunks(), timeout=timeout))
+        elif m.server_streaming and args.out:
+            call = channel.unary_stream(path,
+                                        request_serializer=serialize,
+                                        response_deserializer=resp_cls.FromString)
+            with open(args.out, "wb") as f:
+                for msg in call(req, timeout=timeout):
+                    f.write(msg.data)
+                    if msg.final:
+                        msg.data = b""
+                        show(msg)
+        elif m.server_streaming:
             call = channel.unary_stream(path,
                                         request_serializer=serialize,
                                         response_deserializer=resp_cls.FromString)

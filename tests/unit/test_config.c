@@ -91,10 +91,36 @@ test_master_config(void **state)
 	assert_string_equal(m.boot[1].address, "10.0.0.2:9444");
 	master_config_free(&m);
 
+	assert_int_equal(m.snapshot_interval_s, 86400);
+	assert_int_equal(m.snapshot_retain, 7);
+	assert_string_equal(m.snapshots_dir, "/var/lib/mcp-master/snapshots");
+	master_config_free(&m);
+
 	assert_int_equal(master_load_text(MASTER_MIN, &m, &err), 0);
 	assert_int_equal(m.max_nodes, 16);
 	assert_int_equal(m.health_timeout_s, 5);
+	assert_int_equal(m.snapshot_interval_s, 86400);
+	assert_int_equal(m.snapshot_retain, 7);
+	assert_int_equal(m.snapshot_timeout_s, 1800);
+	assert_string_equal(m.snapshots_dir, "/var/lib/mcp-master/snapshots");
 	master_config_free(&m);
+	assert_int_equal(master_load_text(MASTER_MIN "[snapshots]\ninterval = \"30m\"\n"
+	    "retain = 3\ndir = \"/b/snaps\"\n", &m, &err), 0);
+	assert_int_equal(m.snapshot_interval_s, 1800);
+	assert_int_equal(m.snapshot_retain, 3);
+	assert_string_equal(m.snapshots_dir, "/b/snaps");
+	master_config_free(&m);
+	assert_int_equal(master_load_text(MASTER_MIN "[snapshots]\ninterval = 90\n", &m, &err), 0);
+	assert_int_equal(m.snapshot_interval_s, 90);
+	master_config_free(&m);
+	assert_int_equal(master_load_text(MASTER_MIN "[snapshots]\ninterval = \"1 week\"\n",
+	    NULL, &err), -1);
+	assert_non_null(strstr(err.msg, ":9:1: interval: a duration"));
+	assert_int_equal(master_load_text(MASTER_MIN "[snapshots]\ndir = \"rel\"\n", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "[snapshots] dir must be an absolute path"));
+	assert_int_equal(master_load_text(MASTER_MIN "[snapshots]\nretain = 0\n", NULL, &err), -1);
+	assert_int_equal(master_load_text(MASTER_MIN "[snapshots]\nkeep = 3\n", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "unknown key \"keep\" in [snapshots]"));
 	assert_int_equal(master_load_text(MASTER_MIN "[health]\nmised = 3\n", NULL, &err), -1);
 	assert_non_null(strstr(err.msg, ":9:1: unknown key \"mised\" in [health]"));
 	assert_int_equal(master_load_text(MASTER_MIN "[nosuch]\n", NULL, &err), -1);

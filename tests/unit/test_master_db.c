@@ -111,8 +111,13 @@ test_roundtrip_and_reopen(void **state)
 	assert_string_equal(got.node, "w1");
 	assert_string_equal(got.definition, "name = \"hello\"\n");
 	free(got.definition);
-	assert_int_equal(mdb_placement_list(db, &pl, &npl, &err), 0);
+	assert_int_equal(mdb_placement_list(db, 0, &pl, &npl, &err), 0);
 	assert_int_equal(npl, 1);
+	assert_null(pl[0].definition);
+	mdb_placements_free(pl, npl);
+	assert_int_equal(mdb_placement_list(db, 1, &pl, &npl, &err), 0);
+	assert_int_equal(npl, 1);
+	assert_string_equal(pl[0].definition, "name = \"hello\"\n");
 	mdb_placements_free(pl, npl);
 	assert_int_equal(mdb_edge_list(db, "hello", &edges, &ne, &err), 0);
 	assert_int_equal(ne, 1);
@@ -139,6 +144,53 @@ test_roundtrip_and_reopen(void **state)
 	assert_int_equal(mdb_placement_get(db, "hello", &got, &found, &err), 0);
 	assert_false(found);
 	mdb_close(db);
+}
+
+/* Snapshot rows: newest first per service, filtered, deleted by id. */
+static void
+test_snapshot_rows(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct mdb_snapshot s, *l = NULL;
+	size_t n = 0;
+	struct mdb *db;
+	int64_t first;
+
+	(void)state;
+	assert_non_null(db = mdb_open(path, &err));
+	memset(&s, 0, sizeof(s));
+	strcpy(s.service, "notes");
+	strcpy(s.node, "w1");
+	strcpy(s.path, "/s/notes/a.tar.zst");
+	strcpy(s.sha256, "ab");
+	s.size = 10;
+	s.created_at = 100;
+	assert_int_equal(mdb_snapshot_add(db, &s, &err), 0);
+	first = s.id;
+	assert_true(first > 0);
+	strcpy(s.path, "/s/notes/b.tar.zst");
+	s.created_at = 200;
+	assert_int_equal(mdb_snapshot_add(db, &s, &err), 0);
+	strcpy(s.service, "web");
+	strcpy(s.path, "/s/web/a.tar.zst");
+	s.created_at = 150;
+	assert_int_equal(mdb_snapshot_add(db, &s, &err), 0);
+	assert_int_equal(mdb_snapshot_list(db, "notes", &l, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(l[0].path, "/s/notes/b.tar.zst");
+	assert_int_equal(l[1].id, first);
+	assert_int_equal(l[1].size, 10);
+	assert_string_equal(l[1].node, "w1");
+	free(l);
+	assert_int_equal(mdb_snapshot_list(db, NULL, &l, &n, &err), 0);
+	assert_int_equal(n, 3);
+	free(l);
+	assert_int_equal(mdb_snapshot_delete(db, first, &err), 0);
+	assert_int_equal(mdb_snapshot_list(db, "notes", &l, &n, &err), 0);
+	assert_int_equal(n, 1);
+	free(l);
+	mdb_close(db);
+	unlink(path);
 }
 
 static void
@@ -197,6 +249,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_and_reopen),
+		cmocka_unit_test(test_snapshot_rows),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_damaged_refused),
 	};

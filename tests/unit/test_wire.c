@@ -35,6 +35,7 @@
 #define M_LOGS "/mcp.v1.Agent/Logs"
 #define M_PUSH "/mcp.v1.Agent/PushFile"
 #define M_PULL "/mcp.v1.Agent/PullFile"
+#define M_IMPORT "/mcp.v1.Agent/ImportServiceData"
 
 #define INTEROP_CLIENT "tests/interop/agent_client.py"
 
@@ -46,6 +47,10 @@ struct seen {
 	int stream_cancel_seen;
 	long long cancel_seen_ms;	/* when a follow stream noticed */
 	int stubborn_done;
+	int upload_ended;		/* the upload handler returned */
+	int upload_rc;			/* ... with this */
+	int upload_code;		/* ... and this error code */
+	int upload_msgs;		/* messages it read */
 };
 
 static struct {
@@ -229,6 +234,70 @@ h_pull(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
 	return 0;
 }
 
+static struct {
+	int rc, code, msgs;
+} upload_out;
+
+static void
+mark_upload(struct seen *s)
+{
+	s->upload_ended = 1;
+	s->upload_rc = upload_out.rc;
+	s->upload_code = upload_out.code;
+	s->upload_msgs = upload_out.msgs;
+}
+
+/* Upload: count the chunks and their bytes; the stream must end with a
+ * final chunk; a first chunk for service "refuse" is refused at once. */
+static int
+h_import_run(const struct wire_caller *c, struct wire_stream *st,
+    ProtobufCMessage **resp, int *msgs, struct mcp_err *err)
+{
+	Mcp__V1__ImportResponse *r;
+	ProtobufCMessage *m;
+	uint64_t bytes = 0;
+	int rc, final = 0;
+
+	(void)c;
+	while ((rc = wire_stream_recv(st, &m, err)) == 1) {
+		const Mcp__V1__ImportChunk *ch = (const void *)m;
+
+		if (*msgs == 0 && strcmp(ch->service, "refuse") == 0) {
+			protobuf_c_message_free_unpacked(m, NULL);
+			return mcp_err_set(err, MCP_E_PRECONDITION,
+			    "import refuse: refused");
+		}
+		(*msgs)++;
+		bytes += ch->data.len;
+		final = ch->final;
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	if (rc == -1)
+		return -1;
+	if (!final)
+		return mcp_err_set(err, MCP_E_INVALID, "import: no final chunk");
+	r = (void *)wire_msg_new(&mcp__v1__import_response__descriptor);
+	r->bytes_written = bytes;
+	r->files = (uint32_t)*msgs;
+	*resp = &r->base;
+	return 0;
+}
+
+static int
+h_import(void *ctx, const struct wire_caller *c, struct wire_stream *st,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	int msgs = 0, rc;
+
+	(void)ctx;
+	rc = h_import_run(c, st, resp, &msgs, err);
+	upload_out.rc = rc;
+	upload_out.code = rc == 0 ? 0 : err->code;
+	upload_out.msgs = msgs;
+	seen_update(mark_upload);
+	return rc;
+}
+
 static const struct wire_method methods[] = {
 	{ M_HEALTH, &mcp__v1__health_check_request__descriptor,
 	  &mcp__v1__health_check_response__descriptor, h_health, NULL, allow_any },
@@ -242,6 +311,9 @@ static const struct wire_method methods[] = {
 	  &mcp__v1__push_file_response__descriptor, h_push, NULL, allow_ops },
 	{ M_PULL, &mcp__v1__pull_file_request__descriptor,
 	  &mcp__v1__pull_file_response__descriptor, h_pull, NULL, allow_ops },
+	{ M_IMPORT, &mcp__v1__import_chunk__descriptor,
+	  &mcp__v1__import_response__descriptor, NULL, NULL, allow_master,
+	  h_import },
 };
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
 
@@ -434,6 +506,8 @@ seen_reset(void)
 	fx.seen.stream_started = fx.seen.stream_cancel_seen = 0;
 	fx.seen.stubborn_done = 0;
 	fx.seen.cancel_seen_ms = 0;
+	fx.seen.upload_ended = fx.seen.upload_rc = fx.seen.upload_code = 0;
+	fx.seen.upload_msgs = 0;
 	pthread_mutex_unlock(&fx.seen.mu);
 }
 
@@ -917,6 +991,171 @@ test_big_messages(void **state)
 	assert_int_equal(pr->content.data[n - 1], 'x');
 	assert_int_equal(pr->mode, 0640);
 	protobuf_c_message_free_unpacked(&pr->base, NULL);
+	wire_client_free(c);
+}
+
+/* Send n chunks of sz bytes (the first naming service), the last one final
+ * unless nofinal; stop at the first failed send. */
+static int
+upload_send(struct wire_upload *u, const char *service, int n, size_t sz,
+    int nofinal, struct mcp_err *err)
+{
+	Mcp__V1__ImportChunk ch = MCP__V1__IMPORT_CHUNK__INIT;
+	uint8_t *data = malloc(sz ? sz : 1);
+	int i, rc = 0;
+
+	memset(data, 'z', sz);
+	for (i = 0; i < n && rc == 0; i++) {
+		ch.service = i == 0 ? (char *)service : "";
+		ch.data.data = data;
+		ch.data.len = sz;
+		ch.final = !nofinal && i == n - 1;
+		rc = wire_upload_send(u, &ch.base, err);
+	}
+	free(data);
+	return rc;
+}
+
+static void
+test_upload(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct wire_client *c = tls_client("mcp-master", NULL);
+	Mcp__V1__ImportResponse *r = NULL;
+	struct wire_upload *u;
+
+	(void)state;
+	seen_reset();
+	u = wire_upload_start(c, M_IMPORT, 30000, &err);
+	assert_non_null(u);
+	assert_int_equal(upload_send(u, "svc", 8, 1u << 20, 0, &err), 0);
+	assert_int_equal(wire_upload_finish(u, &mcp__v1__import_response__descriptor,
+	    (ProtobufCMessage **)&r, &err), 0);
+	assert_int_equal(r->bytes_written, 8u << 20);
+	assert_int_equal(r->files, 8);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+
+	/* an empty upload: the handler sees the end at once and says why */
+	u = wire_upload_start(c, M_IMPORT, 30000, &err);
+	assert_int_equal(wire_upload_finish(u, &mcp__v1__import_response__descriptor,
+	    (ProtobufCMessage **)&r, &err), -1);
+	assert_int_equal(err.code, MCP_E_INVALID);
+	assert_string_equal(err.msg, "import: no final chunk");
+	wire_client_free(c);
+}
+
+/* Authorisation happens before the handler reads anything. */
+static void
+test_upload_denied(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct wire_client *c = tls_client("operator-alice", NULL);
+	Mcp__V1__ImportResponse *r = NULL;
+	struct wire_upload *u;
+	int rc;
+
+	(void)state;
+	seen_reset();
+	u = wire_upload_start(c, M_IMPORT, 30000, &err);
+	assert_non_null(u);
+	rc = upload_send(u, "svc", 4, 1u << 20, 0, &err);
+	rc = wire_upload_finish(u, &mcp__v1__import_response__descriptor,
+	    (ProtobufCMessage **)&r, &err);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.code, MCP_E_PERM);
+	assert_non_null(strstr(err.msg, "operator-alice may not call " M_IMPORT));
+	assert_false(fx.seen.upload_ended);
+	wire_client_free(c);
+}
+
+/* The handler refuses after the first message: the sender's next sends
+ * fail (flow control stops them once nobody reads) with its status. */
+static void
+test_upload_refused(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct wire_client *c = tls_client("mcp-master", NULL);
+	Mcp__V1__ImportResponse *r = NULL;
+	struct wire_upload *u;
+	int rc;
+
+	(void)state;
+	seen_reset();
+	u = wire_upload_start(c, M_IMPORT, 30000, &err);
+	rc = upload_send(u, "refuse", 200, 1u << 20, 0, &err);
+	if (rc == -1) {
+		assert_int_equal(err.code, MCP_E_PRECONDITION);
+		assert_string_equal(err.msg, "import refuse: refused");
+	}
+	assert_int_equal(wire_upload_finish(u, &mcp__v1__import_response__descriptor,
+	    (ProtobufCMessage **)&r, &err), -1);
+	assert_int_equal(err.code, MCP_E_PRECONDITION);
+	assert_string_equal(err.msg, "import refuse: refused");
+	assert_true(seen_wait(&fx.seen.upload_ended, 5000));
+	assert_int_equal(fx.seen.upload_msgs, 0);
+	wire_client_free(c);
+}
+
+/* One message over the limit ends the call with RESOURCE_EXHAUSTED; the
+ * handler never gets it. */
+static void
+test_upload_oversized(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct wire_client *c = tls_client("mcp-master", NULL);
+	Mcp__V1__ImportResponse *r = NULL;
+	struct wire_upload *u;
+	int rc;
+
+	(void)state;
+	seen_reset();
+	u = wire_upload_start(c, M_IMPORT, 60000, &err);
+	assert_int_equal(upload_send(u, "svc", 1, 1024, 1, &err), 0);
+	rc = upload_send(u, "", 1, WIRE_MAX_MESSAGE + WIRE_ENVELOPE + 1, 0, &err);
+	if (rc == 0)
+		rc = wire_upload_finish(u, &mcp__v1__import_response__descriptor,
+		    (ProtobufCMessage **)&r, &err);
+	else
+		wire_upload_cancel(u);
+	assert_int_equal(rc, -1);
+	assert_int_equal(err.code, MCP_E_RESOURCE);
+	/* and the server's handler did not take it for a complete upload */
+	assert_true(seen_wait(&fx.seen.upload_ended, 5000));
+	assert_int_equal(fx.seen.upload_rc, -1);
+	assert_int_equal(fx.seen.upload_msgs, 1);
+	wire_client_free(c);
+}
+
+/* A client that gives up mid-stream: the handler's next read says the
+ * stream broke off (not a clean end). */
+static void
+test_upload_broken(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct wire_client *c = tls_client("mcp-master", NULL);
+	struct wire_upload *u;
+
+	(void)state;
+	seen_reset();
+	u = wire_upload_start(c, M_IMPORT, 30000, &err);
+	assert_int_equal(upload_send(u, "svc", 3, 4096, 1, &err), 0);
+	usleep(200 * 1000);	/* let the server read them */
+	wire_upload_cancel(u);
+	assert_true(seen_wait(&fx.seen.upload_ended, 5000));
+	assert_int_equal(fx.seen.upload_rc, -1);
+	assert_int_equal(fx.seen.upload_code, MCP_E_CANCELLED);
+	assert_int_equal(fx.seen.upload_msgs, 3);
+
+	/* the same with a deadline that passes mid-stream */
+	seen_reset();
+	u = wire_upload_start(c, M_IMPORT, 300, &err);
+	assert_int_equal(upload_send(u, "svc", 2, 4096, 1, &err), 0);
+	usleep(600 * 1000);
+	assert_int_equal(upload_send(u, "", 1, 4096, 0, &err), -1);
+	assert_int_equal(err.code, MCP_E_TIMEOUT);
+	wire_upload_cancel(u);
+	assert_true(seen_wait(&fx.seen.upload_ended, 5000));
+	assert_int_equal(fx.seen.upload_code, MCP_E_CANCELLED);
 	wire_client_free(c);
 }
 
@@ -1415,6 +1654,11 @@ main(void)
 		cmocka_unit_test(test_stream_cancel),
 		cmocka_unit_test(test_stream_deadline),
 		cmocka_unit_test(test_big_messages),
+		cmocka_unit_test(test_upload),
+		cmocka_unit_test(test_upload_denied),
+		cmocka_unit_test(test_upload_refused),
+		cmocka_unit_test(test_upload_oversized),
+		cmocka_unit_test(test_upload_broken),
 		cmocka_unit_test(test_unix_socket_mode),
 		cmocka_unit_test(test_unix_refusals),
 		cmocka_unit_test(test_local_allowed),
