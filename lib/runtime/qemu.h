@@ -25,7 +25,8 @@
  * wait for SHUTDOWN / exit, then QMP quit, then SIGKILL.
  *
  * Files: qemu.c (runtime ops), qemu_state.c (state dirs, pid trust,
- * spec.json), qemu_qmp.c (QMP client), qemu_logs.c (console tail/follow).
+ * spec.json), qemu_qmp.c (QMP client), qemu_logs.c (console tail/follow),
+ * qemu_machine.c (default kernel, machine type from the kernel's manifest).
  */
 #ifndef MCP_RUNTIME_QEMU_H
 #define MCP_RUNTIME_QEMU_H
@@ -42,8 +43,11 @@ struct image_builder;
 
 struct qemu_config {
 	const char *binary;		/* default "qemu-system-x86_64" */
-	const char *kernel;		/* default /var/lib/mcp/kernel/vmlinux */
-	const char *modules_dir;	/* default /var/lib/mcp/kernel/modules */
+	const char *kernel;		/* default qemu_kernel_default() */
+	const char *modules_dir;	/* default /var/lib/mcp/kernel/modules; unused
+					   when the kernel's manifest says modules=none */
+	const char *machine;		/* "auto" (default: microvm when the kernel
+					   can, else pc) | "pc" | "microvm" */
 	const char *state_dir;		/* default /var/lib/mcp/vm; one dir per VM */
 	const char *cache_dir;		/* default /var/lib/mcp/vm-cache */
 	const char *accel;		/* "auto" (default) | "kvm" | "tcg" */
@@ -75,7 +79,37 @@ struct runtime *qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *
  */
 int qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz);
 
+/*
+ * The default guest kernel: /var/lib/mcp/kernel/minimal/vmlinux (built by
+ * scripts/build-guest-kernel.sh) when present, else Debian's
+ * /var/lib/mcp/kernel/vmlinux (scripts/fetch-kernel.sh).
+ */
+const char *qemu_kernel_default(void);
+
 /* ---- internals shared by qemu*.c, exposed for tests ---- */
+
+struct image_kernel;
+
+/* The -M value per machine type.  microvm: ACPI on (the power button is how
+ * a VM is stopped), the PIT on (TSC calibration under TCG), no legacy
+ * PIC/RTC/ISA beyond the serial port. */
+#define QEMU_PC_M	"pc"
+#define QEMU_MICROVM_M	"microvm,acpi=on,pit=on,pic=off,rtc=off"
+
+struct qemu_machine {
+	const char *name;	/* "pc" | "microvm" */
+	const char *m_arg;	/* the -M value */
+	const char *nic;	/* the virtio-net device model */
+};
+
+/*
+ * The machine for want ("auto"/NULL/"": microvm when kernel k has
+ * everything built in incl. virtio-mmio, virtio-net, the ACPI button and
+ * evdev, else pc); MCP_E_INVALID for an unknown want, MCP_E_PRECONDITION for
+ * microvm with a kernel that cannot boot on it.
+ */
+int qemu_machine_pick(const char *want, const struct image_kernel *k,
+    struct qemu_machine *out, struct mcp_err *err);
 
 /* "kvm" when want is "kvm", or "auto" and cpuinfo has vmx/svm and kvm_dev
  * exists; else "tcg".  Paths are parameters so tests can fake them. */
