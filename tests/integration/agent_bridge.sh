@@ -15,8 +15,8 @@ ROOT=$PWD
 
 if [ "${1:-}" != inner ]; then
 	. tests/lib/agent.sh
-	if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_KERNEL_DIR/vmlinux" ]; then
-		echo "skip: qemu-system-x86_64 or $MCP_KERNEL_DIR/vmlinux missing"
+	if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_TEST_KERNEL" ]; then
+		echo "skip: qemu-system-x86_64 or $MCP_TEST_KERNEL missing"
 		exit 77
 	fi
 	NS=mcpt-br-$$
