@@ -164,4 +164,4 @@ EOM
 rm -rf "$OUT"
 mv "$TMP" "$OUT"
 point_minimal
-say "done: $OUT/vmlinux ($(du -m "$OUT/vmlinux" | cut -f1) MB, $RELEASE, $FEATURES) in $(elapsed)"
+say "done: $OUT/vmlinux ($(( $(stat -c %s "$OUT/vmlinux") / 1048576 )) MB, $RELEASE, $FEATURES) in $(elapsed)"

@@ -319,7 +319,7 @@ struct qemu_args {
 	const char *argv[QEMU_MAX_ARGS];
 	char pidfile[PATH_MAX + 16], qmp[PATH_MAX + 32], serial[PATH_MAX + 32];
 	char mem[16], smp[16], name[RT_NAME_MAX + 8], accel[64];
-	char cmdline[1024];
+	char cmdline[1024], mach_cmdline[64];
 	struct buf netdev;
 	char device[96];
 };
@@ -341,7 +341,10 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 		snprintf(qa->accel, sizeof(qa->accel), "tcg,tb-size=%d", q->tcg_tb_mb);
 	else
 		snprintf(qa->accel, sizeof(qa->accel), "%s", accel);
-	snprintf(qa->cmdline, sizeof(qa->cmdline), "console=ttyS0 quiet panic=-1%s%s",
+	qemu_machine_cmdline(mach, accel, strcmp(accel, "tcg") == 0 ? qemu_host_tsc_khz() : 0,
+	    qa->mach_cmdline, sizeof(qa->mach_cmdline));
+	snprintf(qa->cmdline, sizeof(qa->cmdline), "console=ttyS0 quiet panic=-1%s%s%s%s",
+	    qa->mach_cmdline[0] ? " " : "", qa->mach_cmdline,
 	    q->cmdline_extra ? " " : "", q->cmdline_extra ? q->cmdline_extra : "");
 	if (spec_bridged(spec)) {
 		char tap[NET_IFNAME_MAX], mac[24];

@@ -91,10 +91,9 @@ const char *qemu_kernel_default(void);
 struct image_kernel;
 
 /* The -M value per machine type.  microvm: ACPI on (the power button is how
- * a VM is stopped), the PIT on (TSC calibration under TCG), no legacy
- * PIC/RTC/ISA beyond the serial port. */
+ * a VM is stopped); its PIT, PIC and RTC stay as QEMU sets them. */
 #define QEMU_PC_M	"pc"
-#define QEMU_MICROVM_M	"microvm,acpi=on,pit=on,pic=off,rtc=off"
+#define QEMU_MICROVM_M	"microvm,acpi=on"
 
 struct qemu_machine {
 	const char *name;	/* "pc" | "microvm" */
@@ -110,6 +109,19 @@ struct qemu_machine {
  */
 int qemu_machine_pick(const char *want, const struct image_kernel *k,
     struct qemu_machine *out, struct mcp_err *err);
+
+/*
+ * Kernel command-line words machine m needs under accel: on microvm under
+ * TCG "tsc_early_khz=<tsc_khz>" (the guest cannot calibrate its TSC there,
+ * see qemu_machine.c); else "".  tsc_khz <= 0: nothing.
+ */
+void qemu_machine_cmdline(const struct qemu_machine *m, const char *accel, long tsc_khz,
+    char *out, size_t outsz);
+/* The host's TSC frequency in kHz, measured once (~50 ms); 0 if unknown. */
+long qemu_host_tsc_khz(void);
+/* kHz from two (TSC, CLOCK_MONOTONIC_RAW ns) readings; 0 when implausible. */
+long qemu_tsc_khz_from(unsigned long long tsc0, long long ns0, unsigned long long tsc1,
+    long long ns1);
 
 /* "kvm" when want is "kvm", or "auto" and cpuinfo has vmx/svm and kvm_dev
  * exists; else "tcg".  Paths are parameters so tests can fake them. */
