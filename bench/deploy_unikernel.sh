@@ -48,8 +48,8 @@ t0=$(now_ms); out=$(mcp --json deploy "$T/uk.toml"); cached=$(($(now_ms) - t0))
 # what the agent booted: its kernel, -M value and NIC model, taken over by hand
 SPEC=$AGENT_DIR/state/vms/uk/spec.json
 KERNEL=$(json_get "$(cat "$SPEC")" 'j["kernel"]')
-M_ARG=$(json_get "$(cat "$SPEC")" 'a=j["qemu_argv"]; a[a.index("-M")+1]')
-NIC=$(json_get "$(cat "$SPEC")" 'a=j["qemu_argv"]; a[a.index("-device")+1].split(",")[0]')
+M_ARG=$(json_get "$(cat "$SPEC")" 'j["qemu_argv"][j["qemu_argv"].index("-M")+1]')
+NIC=$(json_get "$(cat "$SPEC")" 'j["qemu_argv"][j["qemu_argv"].index("-device")+1].split(",")[0]')
 GUEST_KERNEL=$(json_get "$(cat "$SPEC")" 'j["kernel_desc"]')
 INITRD=$(json_get "$(cat "$SPEC")" 'j["initrd"]')
 mcp undeploy uk >/dev/null
