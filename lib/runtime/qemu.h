@@ -80,9 +80,11 @@ struct runtime *qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *
 int qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz);
 
 /*
- * The default guest kernel: /var/lib/mcp/kernel/minimal/vmlinux (built by
- * scripts/build-guest-kernel.sh) when present, else Debian's
- * /var/lib/mcp/kernel/vmlinux (scripts/fetch-kernel.sh).
+ * The default guest kernel, the first present of:
+ * /var/lib/mcp/kernel/minimal/vmlinux (built here by
+ * scripts/build-guest-kernel.sh), /usr/lib/mcp/guest-kernel/vmlinux (the
+ * mcp-guest-kernel package, `make deb-kernel`), Debian's packaged
+ * /var/lib/mcp/kernel/vmlinux (scripts/fetch-kernel.sh, the fallback).
  */
 const char *qemu_kernel_default(void);
 

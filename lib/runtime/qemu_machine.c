@@ -37,13 +37,16 @@
 #include "image/image.h"
 
 #define KERNEL_DIR	"/var/lib/mcp/kernel"
+#define PKG_KERNEL	"/usr/lib/mcp/guest-kernel/vmlinux"	/* mcp-guest-kernel */
 
 const char *
 qemu_kernel_default(void)
 {
 	static const char *const minimal = KERNEL_DIR "/minimal/vmlinux";
 
-	return access(minimal, R_OK) == 0 ? minimal : KERNEL_DIR "/vmlinux";
+	if (access(minimal, R_OK) == 0)
+		return minimal;
+	return access(PKG_KERNEL, R_OK) == 0 ? PKG_KERNEL : KERNEL_DIR "/vmlinux";
 }
 
 /* What microvm needs the kernel to drive (manifest features). */

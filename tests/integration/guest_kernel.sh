@@ -4,7 +4,8 @@
 # seen through --print-key without compiling), then every supported
 # combination of kernel and machine type booted once through the agent
 # (HTTP answer, status names kernel and machine, no module errors on the
-# console of the built-in kernel, graceful stop = the app got SIGTERM):
+# console of the built-in kernel, graceful stop = the app got SIGTERM);
+# the mcp-guest-kernel package made from the cached kernel (no rebuild);
 #   minimal kernel on -M microvm, minimal on -M pc, Debian's on -M pc
 # and finally 20 boots in a row of the minimal kernel on -M microvm under
 # the agent (each: start, HTTP answer, graceful stop), the proof that
@@ -58,6 +59,18 @@ NEWSRC=$(MCP_KERNEL_SOURCE_VERSION=6.1.999-1 $B --print-key "$KDIR")
 check "another source version is a miss ($NEWSRC)" grep -q "key=6.1.999-1-.* cache=miss" <<<"$NEWSRC"
 expect_fail "a missing config fragment is refused" "not readable" $B --print-key --config "$T/nope.config" "$KDIR"
 check "print-key built nothing" test ! -e "$KDIR/6.1.999-1-$(sed -n 's/^key=[^ ]*-\([0-9a-f]*\) .*/\1/p' <<<"$NEWSRC")"
+
+# ---- the mcp-guest-kernel package (make deb-kernel) ----------------------
+DEB=$(scripts/build-deb-guest-kernel.sh "$T/deb" 2>"$T/deb.err" | tail -n 1)
+check "mcp-guest-kernel built from the cached kernel ($DEB)" test -f "$DEB"
+check "its version is the cache key ($KEY)" test "$(dpkg-deb -f "$DEB" Version)" = "${KEY%-*}+${KEY##*-}"
+check "it rebuilt nothing" grep -q "cache hit" "$T/deb.err"
+dpkg-deb -x "$DEB" "$T/debx"
+check "it ships the built vmlinux unchanged" cmp -s "$T/debx/usr/lib/mcp/guest-kernel/vmlinux" "$KDIR/$KEY/vmlinux"
+check "with its manifest (modules=none)" grep -qx "modules=none" "$T/debx/usr/lib/mcp/guest-kernel/manifest"
+if command -v lintian >/dev/null; then
+	check "lintian: no error or warning" bash -c "lintian --fail-on error,warning '$DEB' 2>&1 | grep -v 'root privileges'; exit \${PIPESTATUS[0]}"
+fi
 
 # ---- every combination through the agent --------------------------------
 hello_registry "$T" v1.0.0 || exit 1
