@@ -138,7 +138,7 @@ clean:
 # mcp-agent.toml(5) from the annotated example configuration
 # (man/toml2mdoc.awk), so the two cannot disagree.
 MAN_GEN   := build/man/mcp-agent.toml.5
-.PHONY: install deb
+.PHONY: install deb deb-kernel
 all: $(MAN_GEN)
 
 build/man/mcp-agent.toml.5: man/mcp-agent.toml.5.in man/toml2mdoc.awk examples/config/agent.toml
@@ -206,5 +206,10 @@ install: $(addprefix bin/,$(INST_BINS) $(INST_SBINS)) bin/mcp-init $(MAN_GEN)
 # A Debian package (dpkg-deb from a staged `make install` tree): build/deb/
 deb: all
 	scripts/build-deb.sh
+
+# The guest kernel as its own package, mcp-guest-kernel (build/deb/); builds
+# the kernel first when scripts/setup.sh has not (~10 min).
+deb-kernel:
+	scripts/build-deb-guest-kernel.sh
 
 -include $(shell find build -name '*.d' 2>/dev/null)

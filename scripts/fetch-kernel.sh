@@ -9,7 +9,11 @@
 #   DIR/modules/*.ko     the guest modules, flat, uncompressed
 #   DIR/modules/order    their file names, one per line, in load order
 #   DIR/VERSION          the kernel release (e.g. 6.1.0-56-amd64)
-# Idempotent: returns at once when all three are present.
+#   DIR/manifest         what the image builder and the runtime read
+#                        (format: scripts/build-guest-kernel.sh); here
+#                        modules=modules: a modular kernel, the modules in
+#                        DIR/modules go into every initramfs
+# Idempotent: returns at once when all are present.
 set -eu
 
 DIR=${1:-/var/lib/mcp/kernel}
@@ -22,7 +26,22 @@ REQUIRED="virtio_pci virtio_net button evdev"
 
 die() { echo "fetch-kernel: $*" >&2; exit 1; }
 
+# DIR/manifest for release $1 from package $2.
+write_manifest() {
+	cat >"$DIR/manifest.tmp" <<EOM
+# written by scripts/fetch-kernel.sh; read by the image builder and the runtime
+source=$2
+release=$1
+modules=modules
+features=pvh virtio-pci(module) virtio-net(module) acpi-button(module) evdev(module) 9p(module)
+EOM
+	mv "$DIR/manifest.tmp" "$DIR/manifest"
+}
+
 if [ -s "$DIR/vmlinux" ] && [ -s "$DIR/modules/order" ] && [ -s "$DIR/VERSION" ]; then
+	# installs from before the manifest existed get one
+	[ -s "$DIR/manifest" ] ||
+	    write_manifest "$(cat "$DIR/VERSION")" "linux-image-$(cat "$DIR/VERSION")"
 	echo "fetch-kernel: $DIR has kernel $(cat "$DIR/VERSION")"
 	exit 0
 fi
@@ -108,4 +127,5 @@ mv "$WORK/modules" "$DIR/modules"
 mv "$WORK/vmlinux" "$DIR/vmlinux"
 echo "$VERSION" >"$DIR/VERSION.tmp"
 mv "$DIR/VERSION.tmp" "$DIR/VERSION"
+write_manifest "$VERSION" "$PKG"
 echo "fetch-kernel: $DIR has kernel $VERSION ($(wc -l <"$DIR/modules/order") modules)"

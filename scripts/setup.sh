@@ -13,6 +13,8 @@ libzstd-dev zstd libcurl4-openssl-dev libjansson-dev libcmocka-dev
 python3-grpcio python3-grpc-tools clang libclang-rt-14-dev haproxy
 knot knot-dnsutils libldns-dev
 golang-github-burntsushi-toml-dev"
+# the guest kernel built from Debian's source (scripts/build-guest-kernel.sh)
+PKGS="$PKGS linux-source-6.1 flex bison libelf-dev bc"
 # packaging and its tests (make deb, lintian, man pages, the unit file)
 PKGS="$PKGS dpkg-dev fakeroot lintian mandoc man-db systemd debootstrap"
 
@@ -37,6 +39,18 @@ if [ -n "$missing" ]; then
 fi
 echo "setup: packages present"
 
-# Guest kernel + modules for unikernel VMs (Debian's linux-image, unpacked
-# into /var/lib/mcp/kernel, never installed on the host).
-"$(dirname "$0")/fetch-kernel.sh" "${MCP_KERNEL_DIR:-/var/lib/mcp/kernel}"
+# Guest kernels for unikernel VMs, both under /var/lib/mcp/kernel:
+# - the minimal one built from linux-source-6.1 with guest/kernel.config
+#   (everything built in), in <source-version>-<config-hash>/ with minimal/
+#   pointing at it: the runtime's default. Built once per machine (~10 min on
+#   2 cores, niced), again only when the source package or the config changes.
+# - Debian's packaged kernel + modules (linux-image, unpacked, never installed
+#   on the host) in vmlinux and modules/: the fallback ([unikernel] kernel =
+#   "/var/lib/mcp/kernel/vmlinux" selects it), and the second baseline of
+#   bench/deploy_unikernel.sh.
+# MCP_SKIP_KERNEL_BUILD=1 skips the build (the runtime then uses Debian's).
+KDIR=${MCP_KERNEL_DIR:-/var/lib/mcp/kernel}
+"$(dirname "$0")/fetch-kernel.sh" "$KDIR"
+if [ "${MCP_SKIP_KERNEL_BUILD:-0}" != 1 ]; then
+	"$(dirname "$0")/build-guest-kernel.sh" "$KDIR"
+fi

@@ -52,6 +52,7 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 		qc.state_dir = vms;
 		qc.cache_dir = cache;
 		qc.accel = a->cfg.accel;
+		qc.machine = a->cfg.machine;
 		qc.podman = pc;
 		qc.stop_timeout_s = a->cfg.stop_timeout_s;
 		qc.bridge = a->bridge_mode ? &a->bridge : NULL;

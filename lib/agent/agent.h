@@ -96,6 +96,8 @@ struct agent_comp_view {
 	int64_t started_at;
 	int exit_code;
 	char image_hash[80];
+	char guest_kernel[192];		/* VMs: what booted (rt_info.kernel) */
+	char machine[16];		/* VMs: "pc" | "microvm" */
 	char observed_image[512];	/* what the instance runs; "" when there is none */
 	char drift_reason[320];		/* why it is drift, "" when it is not */
 };

@@ -34,7 +34,8 @@ config_defaults(struct agent_config *cfg, const char *exe_dir)
 	cfg->list_timeout_s = 5;
 	cfg->resync_s = 30;
 	mcp_strlcpy(cfg->qemu_binary, "qemu-system-x86_64", sizeof(cfg->qemu_binary));
-	mcp_strlcpy(cfg->kernel, "/var/lib/mcp/kernel/vmlinux", sizeof(cfg->kernel));
+	cfg->kernel[0] = '\0';	/* the runtime's default (qemu_kernel_default) */
+	mcp_strlcpy(cfg->machine, "auto", sizeof(cfg->machine));
 	mcp_strlcpy(cfg->modules, "/var/lib/mcp/kernel/modules", sizeof(cfg->modules));
 	snprintf(cfg->mcp_init, sizeof(cfg->mcp_init), "%s/mcp-init", exe_dir);
 	mcp_strlcpy(cfg->accel, "auto", sizeof(cfg->accel));
@@ -119,7 +120,7 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		"containers_conf", "insecure_registries", "list_timeout", "resync",
 		NULL };
 	static const char *const uk_keys[] = { "qemu", "kernel", "modules",
-		"mcp_init", "accel", "reserve_memory_mb", "reserve_vcpus",
+		"mcp_init", "accel", "machine", "reserve_memory_mb", "reserve_vcpus",
 		"memory_mb", "vcpus", NULL };
 	static const char *const proxy_keys[] = { "enabled", "bind", "haproxy",
 		"zone", "issuer_cert", "issuer_key", "ca", "resolvers", "edge",
@@ -204,7 +205,8 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "kernel", cfg->kernel, sizeof(cfg->kernel), path, err) == -1 ||
 	    toml_read_str(t, "modules", cfg->modules, sizeof(cfg->modules), path, err) == -1 ||
 	    toml_read_str(t, "mcp_init", cfg->mcp_init, sizeof(cfg->mcp_init), path, err) == -1 ||
-	    toml_read_str(t, "accel", cfg->accel, sizeof(cfg->accel), path, err) == -1)
+	    toml_read_str(t, "accel", cfg->accel, sizeof(cfg->accel), path, err) == -1 ||
+	    toml_read_str(t, "machine", cfg->machine, sizeof(cfg->machine), path, err) == -1)
 		goto out;
 	v = cfg->reserve_memory_mb;
 	if (toml_read_int(t, "reserve_memory_mb", 0, 1 << 24, &v, path, err) == -1)
@@ -268,6 +270,12 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    strcmp(cfg->accel, "tcg")) {
 		mcp_err_set(err, MCP_E_INVALID,
 		    "%s: [unikernel] accel must be \"auto\", \"kvm\" or \"tcg\"", path);
+		goto out;
+	}
+	if (strcmp(cfg->machine, "auto") && strcmp(cfg->machine, "pc") &&
+	    strcmp(cfg->machine, "microvm")) {
+		mcp_err_set(err, MCP_E_INVALID, "%s: [unikernel] machine \"%s\": want \"auto\", "
+		    "\"pc\" or \"microvm\"", path, cfg->machine);
 		goto out;
 	}
 	if (cfg->state_dir[0] != '/' || cfg->srv_root[0] != '/') {

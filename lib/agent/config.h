@@ -24,7 +24,9 @@
  *   [podman] binary, args, containers_conf, insecure_registries,
  *            list_timeout = 5 (s: bound on each podman call for ps/status),
  *            resync = 30 (s: full listing behind the live view, agent/live.h)
- *   [unikernel] qemu, kernel, modules, mcp_init, accel, reserve_memory_mb,
+ *   [unikernel] qemu, kernel ("" = the minimal kernel when built, else
+ *               Debian's: qemu_kernel_default), modules, mcp_init, accel,
+ *               machine ("auto" | "pc" | "microvm"), reserve_memory_mb,
  *               reserve_vcpus, memory_mb, vcpus
  *   [bridge] name = "mcp-br0", subnet = "10.99.0.0/24", gateway = "10.99.0.1"
  *            (bridge mode is on when that interface exists at start-up)
@@ -68,6 +70,7 @@ struct agent_config {
 	char modules[CFG_PATH_MAX];
 	char mcp_init[CFG_PATH_MAX];
 	char accel[16];			/* "auto" | "kvm" | "tcg" */
+	char machine[16];		/* "auto" | "pc" | "microvm" */
 	int reserve_memory_mb;		/* kept back from VMs */
 	int reserve_vcpus;
 	int memory_mb;			/* node capacity for VMs; 0 = physical */

@@ -149,6 +149,8 @@ service_to_pb(struct agent *a, const struct agent_view *v, size_t i)
 		cs->memory_mb = (uint32_t)rc->memory_mb;
 		cs->vcpus = (uint32_t)rc->vcpus;
 		cs->image_hash = S(cv->image_hash);
+		cs->guest_kernel = S(cv->guest_kernel);
+		cs->machine = S(cv->machine);
 		cs->vm_ip = S(rc->vm_ip);
 		cs->exit_code = cv->exit_code;
 		cs->observed_image = S(cv->observed_image);

@@ -493,6 +493,8 @@ component_json(const Mcp__V1__ServiceStatus *s, const Mcp__V1__ComponentStatus *
 		json_object_set_new(j, "memory_mb", json_integer(cs->memory_mb));
 		json_object_set_new(j, "vcpus", json_integer(cs->vcpus));
 		json_object_set_new(j, "image_hash", json_string(cs->image_hash));
+		json_object_set_new(j, "guest_kernel", json_string(cs->guest_kernel));
+		json_object_set_new(j, "machine", json_string(cs->machine));
 		json_object_set_new(j, "vm_ip", json_string(cs->vm_ip));
 	}
 	for (k = 0; k < cs->n_routes; k++)
@@ -647,6 +649,9 @@ status_print(const struct cli *c, const Mcp__V1__ServiceStatus *s)
 			cli_line(c, "  %-16s address %s", "", cs->vm_ip);
 		if (cs->image_hash[0])
 			cli_line(c, "  %-16s attested %s", "", cs->image_hash);
+		if (cs->guest_kernel[0])
+			cli_line(c, "  %-16s kernel %s on -M %s", "", cs->guest_kernel,
+			    cs->machine[0] ? cs->machine : "pc");
 		for (k = 0; k < cs->n_routes; k++) {
 			const Mcp__V1__RouteStatus *r = cs->routes[k];
 

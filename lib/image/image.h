@@ -8,9 +8,10 @@
  * disk-image one) can be added without touching it.
  *
  * One builder exists today, the initramfs builder (initramfs.c): the
- * Debian kernel, an uncompressed newc initramfs holding /init = mcp-init,
+ * guest kernel, an uncompressed newc initramfs holding /init = mcp-init,
  * the app's static ELF at its image path, /mcp/config (guestcfg.c, format
- * in cmd/mcp-init/config.h), the kernel modules under /mcp/modules and the
+ * in cmd/mcp-init/config.h), the kernel modules under /mcp/modules (none
+ * when the kernel's manifest says modules=none, kernel.c) and the
  * component's volume host directories at their guest paths.  Images come
  * from the node's podman store, pulled only when absent (oci.c); builds
  * are cached by image id (never the tag) + a hash of every other input,
@@ -20,7 +21,7 @@
  * Files: image.h (this interface), oci.c (podman pull/inspect/extract),
  * elf.c (static ELF check), guestcfg.c (mcp-init config writer),
  * attest.c (hashes), tags.c (the ID each tag named at the last build),
- * initramfs.c (the builder).
+ * kernel.c (the guest kernel's manifest), initramfs.c (the builder).
  */
 #ifndef MCP_IMAGE_IMAGE_H
 #define MCP_IMAGE_IMAGE_H
@@ -105,6 +106,40 @@ struct initramfs_config {
 /* Copies what it needs from cfg. */
 struct image_builder *initramfs_builder_new(const struct initramfs_config *cfg,
     struct mcp_err *err);
+
+/* ---- the guest kernel (kernel.c) ---- */
+
+/*
+ * What a guest kernel is, from DIR/manifest beside DIR/vmlinux: key=value
+ * lines, '#' comments, written by scripts/build-guest-kernel.sh or
+ * scripts/fetch-kernel.sh:
+ *   source=linux-source-6.1 6.1.192-3     where it came from
+ *   release=6.1.192                        its uname -r
+ *   modules=none | <dir>                   none: everything built in
+ *   features=pvh virtio-pci virtio-mmio ...  what it can drive
+ * Unknown keys are ignored.
+ */
+struct image_kernel {
+	char path[PATH_MAX];	/* the kernel file, symlinks resolved */
+	int manifest;		/* 1: a manifest was read */
+	int modules_none;	/* the manifest says modules=none */
+	char source[128];	/* "" unknown */
+	char release[64];	/* "" unknown */
+	char features[256];	/* space-separated; "" unknown */
+};
+
+/* Parse manifest text (where names it in errors); MCP_E_INVALID on a bad line
+ * or a missing modules= line. */
+int image_kernel_manifest_parse(const char *text, const char *where,
+    struct image_kernel *out, struct mcp_err *err);
+/* Resolve kernel and read the manifest beside it; none is not an error
+ * (manifest = 0: a modular kernel, as before manifests). */
+int image_kernel_probe(const char *kernel, struct image_kernel *out, struct mcp_err *err);
+/* 1 when feature is one of the words of k->features. */
+int image_kernel_has(const struct image_kernel *k, const char *feature);
+/* One line for people: "<release> (<source>, everything built in|modules)";
+ * "<path> (no manifest: modular)" without a manifest. */
+void image_kernel_describe(const struct image_kernel *k, char *out, size_t outsz);
 
 /* ---- attestation (attest.c) ---- */
 

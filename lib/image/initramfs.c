@@ -17,7 +17,8 @@
  *   3. extract the executable (cache_dir/oci/<image id>/) and require a
  *      static x86-64 ELF;
  *   4. write the guest config: argv, image env with the component env on
- *      top, modules, network, hostname, workdir;
+ *      top, modules (none when the kernel's manifest says modules=none,
+ *      kernel.c), network, hostname, workdir;
  *   5. key = SHA-256 over every input (image id, executable, config text,
  *      mcp-init, modules, kernel identity, volume contents); if
  *      cache_dir/vm/<key>/ exists, reuse it;
@@ -279,7 +280,13 @@ modules_list(struct initramfs *ib, struct strv *out, struct mcp_err *err)
 	struct buf order = BUF_INIT;
 	char path[PATH_MAX];
 	char *line, *save = NULL;
+	struct image_kernel k;
 
+	/* the kernel says whether it takes modules, not a guess from the files */
+	if (image_kernel_probe(ib->kernel, &k, err) == -1)
+		return -1;
+	if (k.modules_none)
+		return 0;
 	if (ib->modules) {
 		for (size_t i = 0; ib->modules[i]; i++)
 			strv_add(out, ib->modules[i]);

@@ -35,7 +35,6 @@
 #include "util/spawn.h"
 
 #define DEF_BINARY	"qemu-system-x86_64"
-#define DEF_KERNEL	"/var/lib/mcp/kernel/vmlinux"
 #define DEF_MODULES	"/var/lib/mcp/kernel/modules"
 #define DEF_STATE	"/var/lib/mcp/vm"
 #define DEF_CACHE	"/var/lib/mcp/vm-cache"
@@ -52,7 +51,7 @@
 
 struct qemu_rt {
 	char *binary, *kernel, *modules_dir, *state_dir, *cache_dir, *accel;
-	char *mcp_init, *cmdline_extra;
+	char *mcp_init, *cmdline_extra, *machine;
 	int stop_timeout_s, tcg_tb_mb, min_memory_mb;
 	int systemd_scope;
 	struct image_builder *builder;
@@ -149,7 +148,8 @@ int
 qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz)
 {
 	const char *bin = cfg->binary ? cfg->binary : DEF_BINARY;
-	const char *kernel = cfg->kernel ? cfg->kernel : DEF_KERNEL;
+	const char *kernel = cfg->kernel && cfg->kernel[0] ? cfg->kernel : qemu_kernel_default();
+	struct image_kernel k;
 	const char *mods = cfg->modules_dir ? cfg->modules_dir : DEF_MODULES;
 	char order[PATH_MAX], *init = cfg->mcp_init ? xstrdup(cfg->mcp_init) : default_mcp_init();
 	char eb[MCP_STRERROR_MAX];
@@ -161,6 +161,8 @@ qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz)
 	else if (access(kernel, R_OK) == -1)
 		snprintf(why, whysz, "guest kernel %s: %s (run scripts/fetch-kernel.sh)", kernel,
 		    mcp_strerror(errno, eb, sizeof(eb)));
+	else if (image_kernel_probe(kernel, &k, NULL) == 0 && k.modules_none)
+		ok = 1;	/* everything built in: no modules to find */
 	else if (access(order, R_OK) == -1)
 		snprintf(why, whysz, "guest modules %s: %s (run scripts/fetch-kernel.sh)", order,
 		    mcp_strerror(errno, eb, sizeof(eb)));
@@ -173,6 +175,18 @@ qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz)
 		why[0] = '\0';
 	free(init);
 	return ok;
+}
+
+/*
+ * The kernel with symlinks resolved (minimal/ points at the current build),
+ * so artifacts and spec.json name the file that actually boots.
+ */
+static char *
+kernel_resolved(const char *kernel)
+{
+	char real[PATH_MAX];
+
+	return xstrdup(realpath(kernel, real) ? real : kernel);
 }
 
 /*
@@ -242,7 +256,8 @@ vm_instance_id(char *out, size_t outsz, struct mcp_err *err)
 static int
 spec_write(const char *vmdir, const struct rt_spec *spec, const struct image_artifact *a,
     const char *accel, const char *cmdline, const char *const *argv,
-    const char *instance_id, struct mcp_err *err)
+    const char *instance_id, const char *machine, const char *kernel_desc,
+    struct mcp_err *err)
 {
 	json_t *j, *ports = json_array(), *args = json_array();
 	char path[PATH_MAX + 16], *text;
@@ -271,6 +286,8 @@ spec_write(const char *vmdir, const struct rt_spec *spec, const struct image_art
 		    spec->name);
 	json_object_set_new(j, "cmdline", json_string(cmdline));
 	json_object_set_new(j, "instance_id", json_string(instance_id));
+	json_object_set_new(j, "machine", json_string(machine));
+	json_object_set_new(j, "kernel_desc", json_string(kernel_desc));
 	json_object_set_new(j, "spec_hash", json_string(spec->spec_hash ?
 	    spec->spec_hash : ""));
 	text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -305,15 +322,15 @@ struct qemu_args {
 	const char *argv[QEMU_MAX_ARGS];
 	char pidfile[PATH_MAX + 16], qmp[PATH_MAX + 32], serial[PATH_MAX + 32];
 	char mem[16], smp[16], name[RT_NAME_MAX + 8], accel[64];
-	char cmdline[1024];
+	char cmdline[1024], mach_cmdline[64];
 	struct buf netdev;
 	char device[96];
 };
 
 static int
 qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec,
-    const struct image_artifact *a, const char *accel, struct qemu_args *qa,
-    struct mcp_err *err)
+    const struct image_artifact *a, const char *accel, const struct qemu_machine *mach,
+    struct qemu_args *qa, struct mcp_err *err)
 {
 	size_t n = 0;
 
@@ -327,7 +344,10 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 		snprintf(qa->accel, sizeof(qa->accel), "tcg,tb-size=%d", q->tcg_tb_mb);
 	else
 		snprintf(qa->accel, sizeof(qa->accel), "%s", accel);
-	snprintf(qa->cmdline, sizeof(qa->cmdline), "console=ttyS0 quiet panic=-1%s%s",
+	qemu_machine_cmdline(mach, accel, strcmp(accel, "tcg") == 0 ? qemu_host_tsc_khz() : 0,
+	    qa->mach_cmdline, sizeof(qa->mach_cmdline));
+	snprintf(qa->cmdline, sizeof(qa->cmdline), "console=ttyS0 quiet panic=-1%s%s%s%s",
+	    qa->mach_cmdline[0] ? " " : "", qa->mach_cmdline,
 	    q->cmdline_extra ? " " : "", q->cmdline_extra ? q->cmdline_extra : "");
 	if (spec_bridged(spec)) {
 		char tap[NET_IFNAME_MAX], mac[24];
@@ -336,11 +356,11 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 		vm_tap(q, spec->vm_ip, tap, sizeof(tap));
 		net_mac_for(spec->name, mac, sizeof(mac));
 		buf_printf(&qa->netdev, "tap,id=n0,ifname=%s,script=no,downscript=no", tap);
-		snprintf(qa->device, sizeof(qa->device), "virtio-net-pci,netdev=n0,mac=%s", mac);
+		snprintf(qa->device, sizeof(qa->device), "%s,netdev=n0,mac=%s", mach->nic, mac);
 	} else {
 		/* user-mode NAT; restrict=on: the guest cannot open connections out */
 		buf_puts(&qa->netdev, "user,id=n0,restrict=on");
-		snprintf(qa->device, sizeof(qa->device), "virtio-net-pci,netdev=n0");
+		snprintf(qa->device, sizeof(qa->device), "%s,netdev=n0", mach->nic);
 	}
 	for (size_t i = 0; !spec_bridged(spec) && i < spec->nports; i++) {
 		if (spec->ports[i].host_port <= 0)
@@ -355,6 +375,7 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 #define A(s) (qa->argv[n++] = (s))
 	A(q->binary);
 	A("-name"); A(qa->name);
+	A("-M"); A(mach->m_arg);
 	A("-nodefaults"); A("-no-user-config"); A("-no-reboot");
 	A("-daemonize"); A("-pidfile"); A(qa->pidfile);
 	A("-qmp"); A(qa->qmp);
@@ -470,7 +491,9 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	struct sockaddr_un sun;
 	const char *accel;
 	char hostname[64], netmask[16], gateway[16], tap[NET_IFNAME_MAX] = "";
-	char instance_id[40] = "";
+	char instance_id[40] = "", kernel_desc[RT_KERNEL_MAX];
+	struct image_kernel kinfo;
+	struct qemu_machine mach;
 	int rc = -1, lockfd = -1;
 
 	if (qemu_vm_dir(q->state_dir, spec->name, vmdir, sizeof(vmdir), err) == -1)
@@ -546,6 +569,13 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 		goto out;
 	}
 	accel = qemu_accel_pick(q->accel, "/proc/cpuinfo", "/dev/kvm");
+	/* the kernel's manifest says which machine types it can boot */
+	if (image_kernel_probe(a->kernel, &kinfo, err) == -1 ||
+	    qemu_machine_pick(q->machine, &kinfo, &mach, err) == -1) {
+		mcp_err_prefix(err, "vm %s", spec->name);
+		goto out;
+	}
+	image_kernel_describe(&kinfo, kernel_desc, sizeof(kernel_desc));
 	vm_tap(q, spec_bridged(spec) ? spec->vm_ip : "", tap, sizeof(tap));
 	if (tap[0] && net_tap_create(&q->bridge, tap, err) == -1) {
 		mcp_err_prefix(err, "vm %s", spec->name);
@@ -555,13 +585,13 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	progress_step(spec->progress, spec->name, "boot", "booting the VM (%s, %d MiB%s)",
 	    accel, spec->memory_mb, a->cached ? ", cached build" : "");
 	if (vm_instance_id(instance_id, sizeof(instance_id), err) == -1 ||
-	    qemu_args_build(q, vmdir, spec, a, accel, qa, err) == -1 ||
+	    qemu_args_build(q, vmdir, spec, a, accel, &mach, qa, err) == -1 ||
 	    spec_write(vmdir, spec, a, accel, qa->cmdline, qa->argv, instance_id,
-	    err) == -1 ||
+	    mach.name, kernel_desc, err) == -1 ||
 	    qemu_start(q, vmdir, spec->name, qa, err) == -1)
 		goto out;
-	log_info("vm %s: started (%s, %d MiB, %s, image %s = %s, %s%s%s%s)", spec->name,
-	    accel, spec->memory_mb, a->hash, spec->image, a->image_id, a->exec,
+	log_info("vm %s: started (%s, -M %s, kernel %s, %d MiB, %s, image %s = %s, %s%s%s%s)",
+	    spec->name, accel, mach.name, kernel_desc, spec->memory_mb, a->hash, spec->image, a->image_id, a->exec,
 	    a->cached ? ", cached build" : "", a->image_prev_id[0] ? ", tag moved from " : "",
 	    a->image_prev_id);
 	rc = 0;
@@ -797,6 +827,7 @@ qemu_free(struct runtime *rt)
 	free(q->accel);
 	free(q->mcp_init);
 	free(q->cmdline_extra);
+	free(q->machine);
 	free(q);
 	free(rt);
 }
@@ -826,17 +857,25 @@ qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
 		    cfg->accel);
 		return NULL;
 	}
+	if (cfg->machine && cfg->machine[0] && strcmp(cfg->machine, "auto") &&
+	    strcmp(cfg->machine, "pc") && strcmp(cfg->machine, "microvm")) {
+		mcp_err_set(err, MCP_E_INVALID, "qemu runtime: machine \"%s\": want auto, pc or "
+		    "microvm", cfg->machine);
+		return NULL;
+	}
 	if (cfg->builder == NULL && cfg->podman == NULL) {
 		mcp_err_set(err, MCP_E_INVALID, "qemu runtime: needs a podman config or a builder");
 		return NULL;
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->binary = xstrdup(cfg->binary ? cfg->binary : DEF_BINARY);
-	q->kernel = xstrdup(cfg->kernel ? cfg->kernel : DEF_KERNEL);
+	q->kernel = kernel_resolved(cfg->kernel && cfg->kernel[0] ? cfg->kernel :
+	    qemu_kernel_default());
 	q->modules_dir = xstrdup(cfg->modules_dir ? cfg->modules_dir : DEF_MODULES);
 	q->state_dir = state_dir_canonical(cfg->state_dir ? cfg->state_dir : DEF_STATE);
 	q->cache_dir = xstrdup(cfg->cache_dir ? cfg->cache_dir : DEF_CACHE);
 	q->accel = xstrdup(cfg->accel ? cfg->accel : "auto");
+	q->machine = xstrdup(cfg->machine && cfg->machine[0] ? cfg->machine : "auto");
 	q->mcp_init = cfg->mcp_init ? xstrdup(cfg->mcp_init) : default_mcp_init();
 	q->cmdline_extra = cfg->cmdline_extra ? xstrdup(cfg->cmdline_extra) : NULL;
 	q->stop_timeout_s = cfg->stop_timeout_s > 0 ? cfg->stop_timeout_s : DEF_STOP_S;

@@ -26,7 +26,8 @@
  * wait for SHUTDOWN / exit, then QMP quit, then SIGKILL.
  *
  * Files: qemu.c (runtime ops), qemu_state.c (state dirs, pid trust,
- * spec.json), qemu_qmp.c (QMP client), qemu_logs.c (console tail/follow).
+ * spec.json), qemu_qmp.c (QMP client), qemu_logs.c (console tail/follow),
+ * qemu_machine.c (default kernel, machine type from the kernel's manifest).
  */
 #ifndef MCP_RUNTIME_QEMU_H
 #define MCP_RUNTIME_QEMU_H
@@ -43,8 +44,11 @@ struct image_builder;
 
 struct qemu_config {
 	const char *binary;		/* default "qemu-system-x86_64" */
-	const char *kernel;		/* default /var/lib/mcp/kernel/vmlinux */
-	const char *modules_dir;	/* default /var/lib/mcp/kernel/modules */
+	const char *kernel;		/* default qemu_kernel_default() */
+	const char *modules_dir;	/* default /var/lib/mcp/kernel/modules; unused
+					   when the kernel's manifest says modules=none */
+	const char *machine;		/* "auto" (default: microvm when the kernel
+					   can, else pc) | "pc" | "microvm" */
 	const char *state_dir;		/* default /var/lib/mcp/vm; one dir per VM */
 	const char *cache_dir;		/* default /var/lib/mcp/vm-cache */
 	const char *accel;		/* "auto" (default) | "kvm" | "tcg" */
@@ -82,7 +86,51 @@ struct runtime *qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *
  */
 int qemu_runtime_available(const struct qemu_config *cfg, char *why, size_t whysz);
 
+/*
+ * The default guest kernel, the first present of:
+ * /var/lib/mcp/kernel/minimal/vmlinux (built here by
+ * scripts/build-guest-kernel.sh), /usr/lib/mcp/guest-kernel/vmlinux (the
+ * mcp-guest-kernel package, `make deb-kernel`), Debian's packaged
+ * /var/lib/mcp/kernel/vmlinux (scripts/fetch-kernel.sh, the fallback).
+ */
+const char *qemu_kernel_default(void);
+
 /* ---- internals shared by qemu*.c, exposed for tests ---- */
+
+struct image_kernel;
+
+/* The -M value per machine type.  microvm: ACPI on (the power button is how
+ * a VM is stopped); its PIT, PIC and RTC stay as QEMU sets them. */
+#define QEMU_PC_M	"pc"
+#define QEMU_MICROVM_M	"microvm,acpi=on"
+
+struct qemu_machine {
+	const char *name;	/* "pc" | "microvm" */
+	const char *m_arg;	/* the -M value */
+	const char *nic;	/* the virtio-net device model */
+};
+
+/*
+ * The machine for want ("auto"/NULL/"": microvm when kernel k has
+ * everything built in incl. virtio-mmio, virtio-net, the ACPI button and
+ * evdev, else pc); MCP_E_INVALID for an unknown want, MCP_E_PRECONDITION for
+ * microvm with a kernel that cannot boot on it.
+ */
+int qemu_machine_pick(const char *want, const struct image_kernel *k,
+    struct qemu_machine *out, struct mcp_err *err);
+
+/*
+ * Kernel command-line words machine m needs under accel: on microvm under
+ * TCG "tsc_early_khz=<tsc_khz>" (the guest cannot calibrate its TSC there,
+ * see qemu_machine.c); else "".  tsc_khz <= 0: nothing.
+ */
+void qemu_machine_cmdline(const struct qemu_machine *m, const char *accel, long tsc_khz,
+    char *out, size_t outsz);
+/* The host's TSC frequency in kHz, measured once (~50 ms); 0 if unknown. */
+long qemu_host_tsc_khz(void);
+/* kHz from two (TSC, CLOCK_MONOTONIC_RAW ns) readings; 0 when implausible. */
+long qemu_tsc_khz_from(unsigned long long tsc0, long long ns0, unsigned long long tsc1,
+    long long ns1);
 
 /* "kvm" when want is "kvm", or "auto" and cpuinfo has vmx/svm and kvm_dev
  * exists; else "tcg".  Paths are parameters so tests can fake them. */

@@ -114,6 +114,13 @@ qemu_vm_inspect(const char *vmdir, struct rt_info *out, struct mcp_err *err)
 	GETS(vm_ip, "vm_ip");
 	GETS(spec_hash, "spec_hash");
 	GETS(id, "instance_id");
+	GETS(machine, "machine");
+	GETS(kernel, "kernel_desc");
+	/* VMs started before these were recorded: -M pc, the kernel's path */
+	if (out->machine[0] == '\0')
+		mcp_strlcpy(out->machine, "pc", sizeof(out->machine));
+	if (out->kernel[0] == '\0')
+		GETS(kernel, "kernel");
 #undef GETS
 	/* a VM started before instance ids: its state dir's name */
 	if (out->id[0] == '\0') {

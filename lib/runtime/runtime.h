@@ -16,6 +16,7 @@
 #include "util/err.h"
 
 #define RT_NAME_MAX 128
+#define RT_KERNEL_MAX 192
 
 struct rt_port {
 	char name[64];		/* route name ("" unnamed) */
@@ -87,6 +88,9 @@ struct rt_info {
 	int memory_mb, vcpus;	/* as started (VMs) */
 	char image_hash[72];	/* VMs: "sha256:<hex>" of kernel+initramfs booted */
 	char vm_ip[48];		/* VMs in bridge mode */
+	char kernel[RT_KERNEL_MAX];	/* VMs: the guest kernel booted, for people
+					   ("6.1.192 (linux-source-6.1 6.1.192-3, ...)") */
+	char machine[16];	/* VMs: the QEMU machine type ("pc", "microvm") */
 	char runtime[16];	/* set by the agent's merged listing */
 };
 

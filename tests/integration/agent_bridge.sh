@@ -15,8 +15,8 @@ ROOT=$PWD
 
 if [ "${1:-}" != inner ]; then
 	. tests/lib/agent.sh
-	if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_KERNEL_DIR/vmlinux" ]; then
-		echo "skip: qemu-system-x86_64 or $MCP_KERNEL_DIR/vmlinux missing"
+	if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_TEST_KERNEL" ]; then
+		echo "skip: qemu-system-x86_64 or $MCP_TEST_KERNEL missing"
 		exit 77
 	fi
 	NS=mcpt-br-$$
@@ -112,6 +112,9 @@ check "addresses differ" test "$IP_A" != "$IP_B" -a -n "$IP_B"
 check "VMAddr recorded per route" test "$(json_get "$(sj vm-a)" 'j["components"][0]["routes"][0]["vm_addr"]')" = "$IP_A:8080"
 check "no host port forwarded in bridge mode" test "$(json_get "$(sj vm-a)" 'j["components"][0]["routes"][0]["host_port"]')" = 0
 check "user-mode VM has no bridge address" test -z "$(ipof vm-u)"
+# the machine type the VMs booted (microvm with the minimal kernel, else pc)
+MACH=$(json_get "$(sj vm-a)" 'j["components"][0]["machine"]')
+check "VMs report their machine type ($MACH, kernel $(json_get "$(sj vm-a)" 'j["components"][0]["guest_kernel"]'))" grep -qE '^(pc|microvm)$' <<<"$MACH"
 check "vm-a answers at $IP_A:8080" wait_for 60 http_get "http://$IP_A:8080/"
 check "vm-b answers at $IP_B:8080" wait_for 60 http_get "http://$IP_B:8080/"
 check "answer is vm-a's" grep -q "hello from vm-a" <<<"$(http_get "http://$IP_A:8080/")"

@@ -11,8 +11,8 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/agent.sh
 
-if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_KERNEL_DIR/vmlinux" ]; then
-	echo "skip: qemu-system-x86_64 or $MCP_KERNEL_DIR/vmlinux missing (scripts/fetch-kernel.sh)"
+if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_TEST_KERNEL" ]; then
+	echo "skip: qemu-system-x86_64 or $MCP_TEST_KERNEL missing (scripts/fetch-kernel.sh)"
 	exit 77
 fi
 
@@ -153,7 +153,7 @@ expect_fail "start with a tampered initramfs is refused" "attestation" mcp start
 check "no QEMU started after the refusal" test -z "$(vm_pid)"
 # a tamperer who also rewrites the cache's own record is caught by the
 # hash the registry recorded at deploy
-/usr/bin/python3 - "$INITRD" "$MCP_KERNEL_DIR/vmlinux" <<'PY'
+/usr/bin/python3 - "$INITRD" "$MCP_TEST_KERNEL" <<'PY'
 import hashlib, json, os, sys
 initrd, kernel = sys.argv[1], sys.argv[2]
 h = hashlib.sha256()

@@ -14,8 +14,8 @@ cd "$(dirname "$0")/../.."
 . tests/lib/agent.sh
 . bench/lib.sh
 
-if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_KERNEL_DIR/vmlinux" ]; then
-	echo "skip: qemu-system-x86_64 or $MCP_KERNEL_DIR/vmlinux missing (scripts/fetch-kernel.sh)"
+if ! command -v qemu-system-x86_64 >/dev/null || [ ! -s "$MCP_TEST_KERNEL" ]; then
+	echo "skip: qemu-system-x86_64 or $MCP_TEST_KERNEL missing (scripts/fetch-kernel.sh)"
 	exit 77
 fi
 

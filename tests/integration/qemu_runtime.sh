@@ -9,8 +9,10 @@
 # Exit 0 pass, 77 skip (no QEMU, no kernel, not root), else fail.
 # Uses $MCP_BUILD/tests/test_qemu and $MCP_STATIC_BIN/{mcp-init,hello} when
 # scripts/test.sh set them; else builds them (SAN=1: the sanitizer build).
-# Kernel from $MCP_KERNEL_DIR (default /var/lib/mcp/kernel, made by
-# scripts/fetch-kernel.sh).  Everything else lives in a temp dir that the
+# Kernel: $MCP_TEST_KERNEL, else $MCP_KERNEL_DIR/minimal/vmlinux (made by
+# scripts/build-guest-kernel.sh) when built, else $MCP_KERNEL_DIR/vmlinux
+# (Debian's, scripts/fetch-kernel.sh); MCP_TEST_MACHINE picks -M (default
+# auto).  Everything else lives in a temp dir that the
 # EXIT trap removes, after killing any QEMU started from it.
 set -euo pipefail
 
@@ -19,7 +21,11 @@ kdir="${MCP_KERNEL_DIR:-/var/lib/mcp/kernel}"
 
 skip() { echo "qemu_runtime: SKIP: $*"; exit 77; }
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
-[ -r "$kdir/vmlinux" ] && [ -r "$kdir/modules/order" ] ||
+if [ -z "${MCP_TEST_KERNEL:-}" ]; then
+	MCP_TEST_KERNEL=$kdir/vmlinux
+	[ -s "$kdir/minimal/vmlinux" ] && MCP_TEST_KERNEL=$kdir/minimal/vmlinux
+fi
+[ -r "$MCP_TEST_KERNEL" ] && [ -r "$kdir/modules/order" ] ||
 	skip "no guest kernel in $kdir (run scripts/fetch-kernel.sh)"
 [ "$(id -u)" = 0 ] || skip "needs root (podman image mount)"
 command -v podman >/dev/null || skip "podman not installed"
@@ -102,7 +108,8 @@ tar -C "$work/stubborn" -c . |
 	penv_podman import -q --change 'ENTRYPOINT ["/usr/local/bin/stubborn"]' - localhost/stubborn:v1 >/dev/null
 
 export MCP_QEMU_TEST=1
-export MCP_QEMU_KERNEL="$kdir/vmlinux"
+export MCP_QEMU_KERNEL="$MCP_TEST_KERNEL"
+export MCP_QEMU_MACHINE="${MCP_TEST_MACHINE:-auto}"
 export MCP_QEMU_MODULES="$kdir/modules"
 export MCP_QEMU_INIT="$static_bin/mcp-init"
 export MCP_QEMU_WORK="$work"

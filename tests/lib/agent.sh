@@ -40,6 +40,14 @@ MCP_ROOT=$(cd "$_agent_lib_dir/../.." && pwd)
 MCP_BIN=${MCP_BIN:-$MCP_ROOT/bin}
 MCP_STATIC_BIN=${MCP_STATIC_BIN:-$MCP_ROOT/bin}
 MCP_KERNEL_DIR=${MCP_KERNEL_DIR:-/var/lib/mcp/kernel}
+# The guest kernel the tests boot: the minimal one (scripts/build-guest-kernel.sh)
+# when built, else Debian's; MCP_TEST_KERNEL / MCP_TEST_MACHINE override
+# (tests/integration/guest_kernel.sh runs every supported combination).
+if [ -z "${MCP_TEST_KERNEL:-}" ]; then
+	MCP_TEST_KERNEL=$MCP_KERNEL_DIR/vmlinux
+	[ -s "$MCP_KERNEL_DIR/minimal/vmlinux" ] && MCP_TEST_KERNEL=$MCP_KERNEL_DIR/minimal/vmlinux
+fi
+MCP_TEST_MACHINE=${MCP_TEST_MACHINE:-auto}
 
 agent_env_init() {
 	local dir="$1" registry="${2:-127.0.0.1:5000}"
@@ -64,8 +72,9 @@ agent_env_init() {
 		echo "insecure_registries = [ \"$registry\" ]"
 		echo
 		echo "[unikernel]"
-		echo "kernel = \"$MCP_KERNEL_DIR/vmlinux\""
+		echo "kernel = \"$MCP_TEST_KERNEL\""
 		echo "modules = \"$MCP_KERNEL_DIR/modules\""
+		echo "machine = \"$MCP_TEST_MACHINE\""
 		echo "mcp_init = \"$MCP_STATIC_BIN/mcp-init\""
 		echo "accel = \"auto\""
 		echo "reserve_memory_mb = 0"

@@ -13,6 +13,7 @@
  * restart, kill -9, stale pidfile, tampered initramfs, dynamic ELF, remove.
  * Environment:
  *   MCP_QEMU_KERNEL, MCP_QEMU_MODULES, MCP_QEMU_INIT  kernel, modules dir, mcp-init
+ *   MCP_QEMU_MACHINE     optional: auto (default), pc or microvm
  *   MCP_QEMU_WORK        scratch dir (state, cache, volumes); must be short
  *   MCP_TEST_PODMAN_DIR  an isolated podman env (tests/lib/podman.sh)
  *   MCP_QEMU_IMAGE       the hello image in the registry
@@ -669,6 +670,7 @@ it_runtime(void)
 		.kernel = IT.kernel, .modules_dir = IT.modules, .state_dir = IT.state,
 		.cache_dir = IT.cache, .accel = "auto", .podman = &IT.pc,
 		.mcp_init = IT.init, .stop_timeout_s = 15, .builder = IT.builder,
+		.machine = getenv("MCP_QEMU_MACHINE"),
 	};
 	struct mcp_err e = MCP_ERR_INIT;
 	struct runtime *rt = qemu_runtime_new(&qc, &e);
