@@ -283,4 +283,5 @@ expect_fail "lib/wire import: existing data refused" "ALREADY_EXISTS" dc import 
 
 for s in dflt full ex exfail cli gr; do mcp undeploy "$s" >/dev/null 2>&1; done
 check "agent stops cleanly" agent_stop
+check "no sanitizer report in the agent's log" sh -c "! grep -E 'AddressSanitizer|LeakSanitizer|runtime error' '$AGENT_DIR/agent.log'"
 t_done
