@@ -738,7 +738,8 @@ test_live_sqlite(void **state)
 	    "after\n", before, restored, after);
 	assert_string_equal(check, "ok");
 	assert_true(restored >= before);
-	assert_true(restored <= after);
+	/* the row being counted when after was read may be in it */
+	assert_true(restored <= after + 1);
 	assert_false(exists("r5/live.db-wal"));
 	pthread_mutex_destroy(&w.mu);
 }
