@@ -41,22 +41,6 @@
 #define AGENT_SNAPSHOT_EXEC_MS	120000	/* exec: / cli step */
 #define AGENT_SNAPSHOT_ARGV	64
 
-/* "exec: a b  c" -> {"a","b","c",NULL} in buf's storage. */
-static int
-agent_data_split(const char *cmd, char *buf, size_t bufsz, const char **argv,
-    size_t max)
-{
-	size_t n = 0;
-	char *p, *save = NULL;
-
-	snprintf(buf, bufsz, "%s", cmd);
-	for (p = strtok_r(buf, " \t", &save); p && n + 1 < max;
-	    p = strtok_r(NULL, " \t", &save))
-		argv[n++] = p;
-	argv[n] = NULL;
-	return (int)n;
-}
-
 /* Run the method's step in the first component; *skipped when it is not
  * running.  method_out says what was done. */
 static int
@@ -98,11 +82,14 @@ agent_data_step(struct agent *a, const struct svc_def *def, int *skipped,
 		return mcp_err_set(err, MCP_E_PRECONDITION, "snapshot method \"%s\": "
 		    "the %s runtime cannot run commands in %s", method, c->runtime,
 		    inst);
-	if (strncmp(method, "exec:", 5) == 0) {
-		if (agent_data_split(method + 5, buf, sizeof(buf), argv,
-		    AGENT_SNAPSHOT_ARGV) == 0)
+	if (data_method_kind(method) == DATA_M_EXEC) {
+		int n = data_exec_argv(method, buf, sizeof(buf), argv,
+		    AGENT_SNAPSHOT_ARGV);
+
+		if (n <= 0)
 			return mcp_err_set(err, MCP_E_INVALID, "snapshot method "
-			    "\"%s\" has no command", method);
+			    "\"%.200s\": %s", method, n == 0 ? "no command" :
+			    "too long");
 	} else {	/* cli */
 		if (c->ncmd == 0 || c->cmd[0][0] == '\0')
 			return mcp_err_set(err, MCP_E_INVALID, "snapshot method "
@@ -192,6 +179,7 @@ agent_data_export(struct agent *a, const char *service, int direct,
 	struct data_export_opts o;
 	char dir[CFG_PATH_MAX + 80];
 	const char *method;
+	enum data_method kind;
 	int skipped = 1, rc = -1;
 
 	if (!svc_name_valid(service))
@@ -210,26 +198,31 @@ agent_data_export(struct agent *a, const char *service, int direct,
 		goto out;
 	}
 	method = def->snapshot_method;
-	if (strcmp(method, "grpc") == 0 && !direct &&
+	kind = data_method_kind(method);
+	if (kind == DATA_M_INVALID) {
+		mcp_err_set(err, MCP_E_INVALID, "snapshot method \"%.200s\" is not "
+		    "known", method);
+		goto out;
+	}
+	if (kind == DATA_M_GRPC && !direct &&
 	    agent_data_grpc(a, def, rs, &skipped, err) == -1)
 		goto out;
-	if ((strcmp(method, "cli") == 0 || strncmp(method, "exec:", 5) == 0) &&
-	    !direct) {
+	if ((kind == DATA_M_CLI || kind == DATA_M_EXEC) && !direct) {
 		if (agent_data_step(a, def, &skipped, err) == -1)
 			goto out;
 	}
 	if (direct)
 		snprintf(method_out, method_outsz, "direct");
-	else if (method[0] == '\0')
+	else if (kind == DATA_M_DEFAULT)
 		snprintf(method_out, method_outsz, "default");
-	else if (strcmp(method, "full") == 0)
+	else if (kind == DATA_M_FULL)
 		snprintf(method_out, method_outsz, "full");
 	else if (skipped)
 		snprintf(method_out, method_outsz, "direct (service stopped)");
 	else
 		snprintf(method_out, method_outsz, "%s", method);
 	memset(&o, 0, sizeof(o));
-	o.all = method[0] != '\0';
+	o.all = kind != DATA_M_DEFAULT;
 	o.exclude = (const char *const *)def->snapshot_exclude;
 	o.tmpdir = a->cfg.state_dir;
 	o.missing_ok = 1;	/* no data yet: an empty archive */

@@ -57,6 +57,24 @@ int data_default_kind(const char *name);
 /* SQLite's companions (-wal, -shm, -journal of a database), never archived. */
 int data_sqlite_companion(const char *name);
 
+/* [snapshot] method, parsed (pure). */
+enum data_method {
+	DATA_M_DEFAULT,		/* omitted: *.toml, *.db, *.pem */
+	DATA_M_FULL,
+	DATA_M_EXEC,		/* "exec: CMD": CMD in the container first */
+	DATA_M_CLI,		/* the component's binary with "snapshot" */
+	DATA_M_GRPC,		/* the service's Snapshot RPC first */
+	DATA_M_INVALID
+};
+enum data_method data_method_kind(const char *method);
+/*
+ * The argv of "exec: CMD ARGS": split on blanks (no shell, no quoting)
+ * into buf's storage; argv has max slots (NULL-terminated).  The number of
+ * words, 0 when there is no command, -1 when there are more than max - 1.
+ */
+int data_exec_argv(const char *method, char *buf, size_t bufsz,
+    const char **argv, size_t max);
+
 /* ---- export ---- */
 
 struct data_export_opts {

@@ -6,6 +6,7 @@
 #include "data/data.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -41,6 +42,43 @@ data_sqlite_companion(const char *name)
 
 	return data_has_suffix(b, ".db-wal") || data_has_suffix(b, ".db-shm") ||
 	    data_has_suffix(b, ".db-journal");
+}
+
+enum data_method
+data_method_kind(const char *method)
+{
+	if (method == NULL || method[0] == '\0')
+		return DATA_M_DEFAULT;
+	if (strcmp(method, "full") == 0)
+		return DATA_M_FULL;
+	if (strcmp(method, "cli") == 0)
+		return DATA_M_CLI;
+	if (strcmp(method, "grpc") == 0)
+		return DATA_M_GRPC;
+	if (strncmp(method, "exec:", 5) == 0)
+		return DATA_M_EXEC;
+	return DATA_M_INVALID;
+}
+
+int
+data_exec_argv(const char *method, char *buf, size_t bufsz, const char **argv,
+    size_t max)
+{
+	char *p, *save = NULL;
+	size_t n = 0;
+
+	argv[0] = NULL;
+	if (data_method_kind(method) != DATA_M_EXEC || max < 2)
+		return 0;
+	if ((size_t)snprintf(buf, bufsz, "%s", method + 5) >= bufsz)
+		return -1;
+	for (p = strtok_r(buf, " \t", &save); p; p = strtok_r(NULL, " \t", &save)) {
+		if (n + 1 >= max)
+			return -1;
+		argv[n++] = p;
+	}
+	argv[n] = NULL;
+	return (int)n;
 }
 
 /* Does pattern p (no trailing '/') match rel or a directory above it? */

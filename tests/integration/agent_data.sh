@@ -132,7 +132,8 @@ rows=$(sqlite3 "$SRV/restored/live.db" 'SELECT count(*) FROM t')
 echo "     rows committed before the export: $before, restored: $rows, at its end: $after"
 check "restored database passes integrity_check" test "$integrity" = ok
 check "restored database has every row committed before the export" test "$rows" -ge "$before"
-check "and none that did not exist at its end" test "$rows" -le "$after"
+# (progress is written every 50 rows: the count at the end is below after + 50)
+check "and none that did not exist at its end" test "$rows" -lt "$((after + 50))"
 
 # ---- import refusals ----
 expect_fail "existing data without force is refused" "ALREADY_EXISTS.*exists and is not empty" \
@@ -283,4 +284,5 @@ expect_fail "lib/wire import: existing data refused" "ALREADY_EXISTS" dc import 
 
 for s in dflt full ex exfail cli gr; do mcp undeploy "$s" >/dev/null 2>&1; done
 check "agent stops cleanly" agent_stop
+check "no sanitizer report in the agent's log" sh -c "! grep -E 'AddressSanitizer|LeakSanitizer|runtime error' '$AGENT_DIR/agent.log'"
 t_done

@@ -270,6 +270,37 @@ test_select(void **state)
 }
 
 static void
+test_method(void **state)
+{
+	const char *argv[4];
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(data_method_kind(""), DATA_M_DEFAULT);
+	assert_int_equal(data_method_kind(NULL), DATA_M_DEFAULT);
+	assert_int_equal(data_method_kind("full"), DATA_M_FULL);
+	assert_int_equal(data_method_kind("cli"), DATA_M_CLI);
+	assert_int_equal(data_method_kind("grpc"), DATA_M_GRPC);
+	assert_int_equal(data_method_kind("exec: x"), DATA_M_EXEC);
+	assert_int_equal(data_method_kind("Full"), DATA_M_INVALID);
+	assert_int_equal(data_exec_argv("exec: /bin/dump  --to\tx", buf,
+	    sizeof(buf), argv, 4), 3);
+	assert_string_equal(argv[0], "/bin/dump");
+	assert_string_equal(argv[1], "--to");
+	assert_string_equal(argv[2], "x");
+	assert_null(argv[3]);
+	/* no shell: quotes and operators are words like any other */
+	assert_int_equal(data_exec_argv("exec:a;b '|' c", buf, sizeof(buf), argv,
+	    4), 3);
+	assert_string_equal(argv[0], "a;b");
+	assert_string_equal(argv[1], "'|'");
+	assert_int_equal(data_exec_argv("exec:   ", buf, sizeof(buf), argv, 4), 0);
+	assert_int_equal(data_exec_argv("exec: a b c d", buf, sizeof(buf), argv,
+	    4), -1);
+	assert_int_equal(data_exec_argv("full", buf, sizeof(buf), argv, 4), 0);
+}
+
+static void
 test_entry_check(void **state)
 {
 	struct mcp_err err = MCP_ERR_INIT;
@@ -707,7 +738,8 @@ test_live_sqlite(void **state)
 	    "after\n", before, restored, after);
 	assert_string_equal(check, "ok");
 	assert_true(restored >= before);
-	assert_true(restored <= after);
+	/* the row being counted when after was read may be in it */
+	assert_true(restored <= after + 1);
 	assert_false(exists("r5/live.db-wal"));
 	pthread_mutex_destroy(&w.mu);
 }
@@ -803,6 +835,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_method),
 		cmocka_unit_test(test_entry_check),
 		cmocka_unit_test(test_roundtrip_default),
 		cmocka_unit_test(test_roundtrip_full),
