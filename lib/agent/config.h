@@ -25,7 +25,8 @@
  *            list_timeout = 5 (s: bound on each podman call for ps/status),
  *            resync = 30 (s: full listing behind the live view, agent/live.h)
  *   [unikernel] qemu, kernel, modules, mcp_init, accel, reserve_memory_mb,
- *               reserve_vcpus, memory_mb, vcpus
+ *               reserve_vcpus, memory_mb, vcpus, vm_uids (the QEMU jail's uid
+ *               range "FIRST-LAST"; "" runs QEMU as the agent's user)
  *   [bridge] name = "mcp-br0", subnet = "10.99.0.0/24", gateway = "10.99.0.1"
  *            (bridge mode is on when that interface exists at start-up)
  *   [proxy]  enabled, bind, haproxy, zone, issuer_cert, issuer_key, ca,
@@ -71,6 +72,7 @@ struct agent_config {
 	int reserve_vcpus;
 	int memory_mb;			/* node capacity for VMs; 0 = physical */
 	int vcpus;			/* 0 = online CPUs */
+	char vm_uids[48];		/* jail uids "FIRST-LAST"; "" = no jail */
 
 	struct {
 		int enabled;		/* the node proxy runs routes */

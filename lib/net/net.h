@@ -57,8 +57,16 @@ int net_tap_is_ours(const struct net_bridge *b, const char *name);
 /* Deterministic MAC for a VM name: 52:54:00:xx:xx:xx. */
 void net_mac_for(const char *vm_name, char *out, size_t outsz);
 
-/* Create the TAP (persistent), enslave to the bridge as an isolated port, up. */
-int net_tap_create(const struct net_bridge *b, const char *tap, struct mcp_err *err);
+/*
+ * Create the TAP (persistent; owned by uid and its group when uid >= 0,
+ * re-created when a leftover has another owner), enslave to the bridge as
+ * an isolated port, up.
+ */
+int net_tap_create(const struct net_bridge *b, const char *tap, long uid,
+    struct mcp_err *err);
+/* Attach to the existing TAP (/dev/net/tun, TUNSETIFF with a vnet header,
+ * as QEMU does), *fd CLOEXEC: handed to an unprivileged QEMU as fd=N. */
+int net_tap_open(const char *tap, int *fd, struct mcp_err *err);
 /* Delete the TAP; absent is success. */
 int net_tap_delete(const char *tap, struct mcp_err *err);
 /* Our TAPs that exist now (malloc'ed array of names). */
