@@ -361,12 +361,22 @@ net_firewall_ruleset(const struct net_bridge *b, const struct net_vm *vms,
 		    " }\n"
 		    "}\n", NFT_TABLE, b->name, gw, b->name, b->name, b->name);
 		buf_printf(&rs, "table bridge %s {\n"
-		    " chain input {\n"
-		    "  type filter hook input priority 0; policy accept;\n", NFT_TABLE);
-		/* each VM may only speak from its own address */
-		for (i = 0; i < n; i++)
-			buf_printf(&rs, "  iifname \"%s\" ether type ip ip saddr != %s drop\n",
-			    vms[i].tap, net_ip_str(vms[i].ip, ip, sizeof(ip)));
+		    " chain prerouting {\n"
+		    "  type filter hook prerouting priority 0; policy accept;\n", NFT_TABLE);
+		/* each VM may only speak from its own MAC and address: IPv4 and
+		 * ARP only (no IPv6), ARP only about itself */
+		for (i = 0; i < n; i++) {
+			const char *t = vms[i].tap;
+
+			net_ip_str(vms[i].ip, ip, sizeof(ip));
+			buf_printf(&rs, "  iifname \"%s\" ether type != { ip, arp } drop\n", t);
+			if (vms[i].mac[0])
+				buf_printf(&rs, "  iifname \"%s\" ether saddr != %s drop\n"
+				    "  iifname \"%s\" arp saddr ether != %s drop\n", t,
+				    vms[i].mac, t, vms[i].mac);
+			buf_printf(&rs, "  iifname \"%s\" ether type ip ip saddr != %s drop\n"
+			    "  iifname \"%s\" arp saddr ip != %s drop\n", t, ip, t, ip);
+		}
 		/* VM-to-VM frames across the bridge (the ports are isolated too) */
 		buf_puts(&rs, " }\n"
 		    " chain forward {\n"

@@ -6,7 +6,11 @@
  * address from the subnet and a MAC derived from its name; nftables rules
  * in tables of our own ("inet mcp", "bridge mcp") let bridge traffic reach
  * only the gateway address: nothing is forwarded out of the bridge, VMs
- * cannot reach each other, there is no NAT.  The rule set is a pure
+ * cannot reach each other, there is no NAT.  Anti-spoofing at the bridge
+ * (prerouting, before forward or input): a VM's TAP passes only IPv4 and
+ * ARP frames from its own MAC, IPv4 from its own address and ARP whose
+ * sender MAC and IP are its own (no IPv6: none is configured).  The rule
+ * set is a pure
  * function of the VMs on the bridge and is replaced atomically; with no VM
  * it is removed.  Everything on disk/kernel side is named here, once.
  */
@@ -76,6 +80,7 @@ int net_tap_list(const struct net_bridge *b, char (**names)[NET_IFNAME_MAX],
 struct net_vm {
 	char tap[NET_IFNAME_MAX];
 	uint32_t ip;
+	char mac[24];		/* net_mac_for(its instance name); "" = not checked */
 	char service[64];	/* for the caller's bookkeeping */
 };
 
