@@ -164,6 +164,10 @@ fleet_json(const Mcp__V1__FleetService *f)
 	for (size_t i = 0; i < f->n_edge_routes; i++)
 		json_array_append_new(edges, edge_json(f->edge_routes[i]));
 	json_object_set_new(j, "edge_routes", edges);
+	edges = json_array();
+	for (size_t i = 0; i < f->n_attestation_mismatch; i++)
+		json_array_append_new(edges, json_string(f->attestation_mismatch[i]));
+	json_object_set_new(j, "attestation_mismatch", edges);
 	return j;
 }
 
@@ -218,7 +222,13 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 			    cs->drift ? "!" : "");
 			printf("%-20s %-16s %-10s %-11s %-10s %-12s %s\n", f->name, cs->name,
 			    f->node, f->state, cs->runtime, state, cs->version);
+			if (!per_component && cs->image_hash[0])
+				printf("  %s attested %s%s%s\n", cs->name, cs->image_hash,
+				    cs->image_id[0] ? ", image " : "", cs->image_id);
 		}
+		for (k = 0; k < f->n_attestation_mismatch; k++)
+			printf("  ! attestation differs across nodes: %s\n",
+			    f->attestation_mismatch[k]);
 		for (k = 0; !per_component && k < f->n_edge_routes; k++)
 			printf("  public %s on edge %s -> %s:%u\n",
 			    f->edge_routes[k]->hostname, f->edge_routes[k]->edge_node,
@@ -281,6 +291,7 @@ master_nodes_cmd(struct cli *c)
 		json_object_set_new(j, "services", svcs);
 		json_object_set_new(j, "runtimes", rts);
 		json_object_set_new(j, "version", json_string(n->version));
+		json_object_set_new(j, "vms", cli_vms_json(n->vms, n->n_vms));
 		if (r) {
 			json_object_set_new(j, "memory_total_mb", json_integer((json_int_t)r->memory_total_mb));
 			json_object_set_new(j, "memory_free_mb", json_integer((json_int_t)r->memory_free_mb));

@@ -22,6 +22,9 @@ int master_service_op(struct master *m, const char *op, const char *service,
     const char *component, Mcp__V1__MasterOpResponse *out, struct mcp_err *err);
 int master_status(struct master *m, const char *service,
     Mcp__V1__MasterStatusResponse *out, struct mcp_err *err);
+/* Flag unikernel components whose image reference boots another OCI image
+ * elsewhere in st (FleetService.attestation_mismatch; master/attest.c). */
+void master_attest_flag(Mcp__V1__MasterStatusResponse *st);
 /* Start-up: log stale placements, orphans and unreachable nodes
  * (read-only reconciliation; mcp status shows the same). */
 void master_reconcile_log(struct master *m);

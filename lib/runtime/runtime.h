@@ -82,6 +82,7 @@ struct rt_info {
 	int pid;
 	int memory_mb, vcpus;	/* as started (VMs) */
 	char image_hash[72];	/* VMs: "sha256:<hex>" of kernel+initramfs booted */
+	char image_id[80];	/* VMs: the OCI image ID the initramfs was built from */
 	char vm_ip[48];		/* VMs in bridge mode */
 	char runtime[16];	/* set by the agent's merged listing */
 };
