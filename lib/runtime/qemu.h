@@ -124,7 +124,7 @@ int qemu_jail_range_parse(const char *s, uid_t *first, unsigned *count,
 /* The memory ceiling of a VM's cgroup: guest RAM, the TCG translation
  * buffer (tb_mb <= 0: QEMU's default) when tcg, QEMU's own overhead. */
 int qemu_jail_memory_limit_mb(int memory_mb, int tcg, int tb_mb);
-/* The cgroup of the VM in vmdir ("vm-" + 16 hex digits of its path). */
+/* The cgroup of the VM in vmdir ("mcp-vm-" + 16 hex digits of its path). */
 void qemu_jail_cgroup_name(const char *vmdir, char *out, size_t outsz);
 /* state_dir and its parents searchable by others (ours made so, o+x). */
 int qemu_jail_reachable(const char *state_dir, struct mcp_err *err);

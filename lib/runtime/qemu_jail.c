@@ -21,11 +21,15 @@
  *   directory, root:<uid> 0640.  Attestation hashes these copies.
  * - The TAP is created owned by the uid and opened by the agent, QEMU gets
  *   the descriptor (fd=3): it needs neither CAP_NET_ADMIN nor /dev/net/tun.
- * - A cgroup per VM (v2 when /sys/fs/cgroup is the unified hierarchy with
+ * - A cgroup per VM, "mcp-vm-<16 hex digits of its directory>" at the top
+ *   of the hierarchy (v2 when /sys/fs/cgroup is the unified hierarchy with
  *   the controllers, else the v1 memory, pids and cpu hierarchies):
- *   memory ceiling = guest RAM + QEMU's own overhead, task count, CPU
- *   weight by vCPUs.  Best effort: a node without writable cgroups runs
- *   VMs without these limits (logged once).
+ *   memory ceiling = guest RAM + the TCG buffer + QEMU's own overhead,
+ *   task count, CPU weight of one task per vCPU plus QEMU's main loop (at
+ *   the top level, so a busy VM gets what its threads would unjailed; one
+ *   level down, all VMs together would weigh as one task).  Best effort:
+ *   a node without writable cgroups runs VMs without these limits (the
+ *   start logs why).
  */
 #include "runtime/qemu.h"
 
@@ -45,7 +49,6 @@
 #include "util/log.h"
 
 #define CG_ROOT		"/sys/fs/cgroup"
-#define CG_PARENT	"mcp-vm"
 /* QEMU beyond guest RAM and the TCG translation buffer: code, heap,
  * thread stacks, device state (measured ~60 MiB under TCG; bench) */
 #define JAIL_OVERHEAD_MB 160
@@ -98,7 +101,7 @@ qemu_jail_cgroup_name(const char *vmdir, char *out, size_t outsz)
 	char hex[HASH_HEX_LEN + 1];
 
 	hash_sha256_hex(vmdir, strlen(vmdir), hex);
-	snprintf(out, outsz, "vm-%.16s", hex);
+	snprintf(out, outsz, "mcp-vm-%.16s", hex);
 }
 
 /* 1 when someone who is neither owner nor group can read path. */
@@ -330,12 +333,8 @@ qemu_jail_cgroup_enter(const char *vmdir, pid_t pid, int vcpus, int limit_mb,
 		/* controllers for our children: best effort at the root (may
 		 * already be on, or delegated differently) */
 		cg_write(CG_ROOT, "cgroup.subtree_control", "+memory +pids +cpu", NULL);
-		if (cg_mkdir(CG_ROOT "/" CG_PARENT, err) == -1 ||
-		    cg_write(CG_ROOT "/" CG_PARENT, "cgroup.subtree_control",
-		    "+memory +pids +cpu", err) == -1)
-			return -1;
-		snprintf(dir, sizeof(dir), "%s/%s/%s", CG_ROOT, CG_PARENT, leaf);
-		snprintf(v, sizeof(v), "%d", 100 * vcpus);
+		snprintf(dir, sizeof(dir), "%s/%s", CG_ROOT, leaf);
+		snprintf(v, sizeof(v), "%d", 100 * (vcpus + 1));
 		if (cg_mkdir(dir, err) == -1)
 			return -1;
 		if (cg_write(dir, "cpu.weight", v, NULL) == -1)
@@ -357,9 +356,8 @@ qemu_jail_cgroup_enter(const char *vmdir, pid_t pid, int vcpus, int limit_mb,
 		if (access(parent, W_OK) == -1)
 			return mcp_err_set(err, MCP_E_PRECONDITION, "cgroup %s: not mounted or "
 			    "not writable", parent);
-		snprintf(parent, sizeof(parent), "%s/%s/%s", CG_ROOT, cg_v1[i], CG_PARENT);
 		snprintf(dir, sizeof(dir), "%s/%s", parent, leaf);
-		if (cg_mkdir(parent, err) == -1 || cg_mkdir(dir, err) == -1)
+		if (cg_mkdir(dir, err) == -1)
 			return -1;
 		if (strcmp(cg_v1[i], "memory") == 0) {
 			snprintf(v, sizeof(v), "%lld", mem);
@@ -371,7 +369,7 @@ qemu_jail_cgroup_enter(const char *vmdir, pid_t pid, int vcpus, int limit_mb,
 			if (cg_write(dir, "pids.max", v, err) == -1)
 				return -1;
 		} else {
-			snprintf(v, sizeof(v), "%d", 1024 * vcpus);
+			snprintf(v, sizeof(v), "%d", 1024 * (vcpus + 1));
 			if (cg_write(dir, "cpu.shares", v, err) == -1)
 				return -1;
 		}
@@ -387,10 +385,10 @@ qemu_jail_cgroup_remove(const char *vmdir)
 	char leaf[32], dir[PATH_MAX];
 
 	qemu_jail_cgroup_name(vmdir, leaf, sizeof(leaf));
-	snprintf(dir, sizeof(dir), "%s/%s/%s", CG_ROOT, CG_PARENT, leaf);
+	snprintf(dir, sizeof(dir), "%s/%s", CG_ROOT, leaf);
 	rmdir(dir);
 	for (size_t i = 0; i < sizeof(cg_v1) / sizeof(cg_v1[0]); i++) {
-		snprintf(dir, sizeof(dir), "%s/%s/%s/%s", CG_ROOT, cg_v1[i], CG_PARENT, leaf);
+		snprintf(dir, sizeof(dir), "%s/%s/%s", CG_ROOT, cg_v1[i], leaf);
 		/* a cgroup with a task left (QEMU still exiting) is retried a little */
 		for (int t = 0; t < 20 && rmdir(dir) == -1 && errno == EBUSY; t++)
 			mcp_sleep_ms(50);

@@ -104,13 +104,14 @@ check "QMP socket owned by the VM's uid" test "$(stat -c '%u' "$VMS/vm/qmp.sock"
 # the cgroup: the PID is in one of ours with the ceiling and the task limit
 CG=$(awk -F: '$2 == "memory" { print $3 }' /proc/$PID/cgroup)
 if [ -n "$CG" ]; then
-	check "QEMU in a cgroup of its own ($CG)" grep -q '^/mcp-vm/vm-[0-9a-f]\{16\}$' <<<"$CG"
+	check "QEMU in a cgroup of its own ($CG)" grep -q '^/mcp-vm-[0-9a-f]\{16\}$' <<<"$CG"
 	check "memory ceiling above guest RAM (128 MiB + TCG buffer + overhead)" \
 		test "$(cat /sys/fs/cgroup/memory$CG/memory.limit_in_bytes)" = $(((128 + 1024 + 160) << 20))
 	check "task limit" test "$(cat /sys/fs/cgroup/pids$CG/pids.max)" = 128
+	check "CPU weight: one vCPU + QEMU's main loop" test "$(cat /sys/fs/cgroup/cpu$CG/cpu.shares)" = 2048
 else
 	CG=$(awk -F: '$1 == "0" { print $3 }' /proc/$PID/cgroup)
-	check "QEMU in a cgroup v2 of its own ($CG)" grep -q '^/mcp-vm/vm-[0-9a-f]\{16\}$' <<<"$CG"
+	check "QEMU in a cgroup v2 of its own ($CG)" grep -q '^/mcp-vm-[0-9a-f]\{16\}$' <<<"$CG"
 	check "memory.max" test "$(cat /sys/fs/cgroup$CG/memory.max)" = $(((128 + 1024 + 160) << 20))
 	check "pids.max" test "$(cat /sys/fs/cgroup$CG/pids.max)" = 128
 fi

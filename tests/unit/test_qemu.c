@@ -226,7 +226,7 @@ test_jail_pure(void **state)
 	qemu_jail_cgroup_name("/var/lib/mcp/vm/a", a, sizeof(a));
 	qemu_jail_cgroup_name("/var/lib/mcp/vm/a", b, sizeof(b));
 	assert_string_equal(a, b);
-	assert_int_equal(strlen(a), 3 + 16);
+	assert_int_equal(strlen(a), 7 + 16);
 	qemu_jail_cgroup_name("/other/vm/a", b, sizeof(b));
 	assert_string_not_equal(a, b);
 	/* the launcher: setsid -f always, setpriv dropping everything when jailed */
