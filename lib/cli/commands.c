@@ -772,7 +772,7 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 		json_object_set_new(j, "uptime_s", json_integer(resp->uptime_s));
 		if (resp->observe_error[0])
 			json_object_set_new(j, "observe_error", json_string(resp->observe_error));
-		json_object_set_new(j, "vms", cli_vms_json(resp->vms, resp->n_vms));
+		json_object_set_new(j, "vm_attestations", cli_vms_json(resp->vms, resp->n_vms));
 		if (!c->json)
 			printf("%-12s %-36s %-8s %-8u %-8u %-20s %llu/%llu MB\n", node->name,
 			    node->address, "ok", resp->services, resp->components_running,

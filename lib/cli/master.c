@@ -291,7 +291,7 @@ master_nodes_cmd(struct cli *c)
 		json_object_set_new(j, "services", svcs);
 		json_object_set_new(j, "runtimes", rts);
 		json_object_set_new(j, "version", json_string(n->version));
-		json_object_set_new(j, "vms", cli_vms_json(n->vms, n->n_vms));
+		json_object_set_new(j, "vm_attestations", cli_vms_json(n->vms, n->n_vms));
 		if (r) {
 			json_object_set_new(j, "memory_total_mb", json_integer((json_int_t)r->memory_total_mb));
 			json_object_set_new(j, "memory_free_mb", json_integer((json_int_t)r->memory_free_mb));

@@ -82,7 +82,7 @@ check "deploy the example as a unikernel" mcp deploy "$D/vm.toml"
 VM_PORT=$(hport vm)
 check "VM answers HTTP through 127.0.0.1:$VM_PORT" wait_for 60 http_get "http://127.0.0.1:$VM_PORT/"
 echo "deploy to first answer: $(($(date +%s) - t0)) s"
-node_vm() { json_get "$(mcp --json node list)" "[v['$1'] for n in j for v in n['vms'] if v['instance']=='vm'][0]"; }
+node_vm() { json_get "$(mcp --json node list)" "[v['$1'] for n in j for v in n['vm_attestations'] if v['instance']=='vm'][0]"; }
 check "node status lists the VM with its attested hash" test "$(node_vm image_hash)" = "$(comp vm image_hash)"
 check "... and the OCI image it was built from" grep -qE '^sha256:[0-9a-f]{64}$' <<<"$(node_vm image_id)"
 check "answer comes from the VM's app" grep -q "hello from vm version v1.0.0" <<<"$(http_get "http://127.0.0.1:$VM_PORT/")"
