@@ -7,8 +7,9 @@
 # own, -sandbox, initramfs copy, cgroup) versus unjailed (the jail's cost,
 # target <= 1.05); image build time cold and cached; QEMU RSS per VM
 # beyond memory_mb and where it goes (smaps: guest RAM, the TCG
-# translation buffer, QEMU's heap, mapped files), with QEMU's default TCG
-# buffer and with -accel tcg,tb-size=64.
+# translation buffer, QEMU's heap, the guest kernel's file which QEMU keeps
+# mapped, binary and libraries), with QEMU's default TCG buffer and with
+# -accel tcg,tb-size=64.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib/agent.sh
@@ -43,10 +44,11 @@ port_of() { sed -n 's/.*"host_port": \([0-9]*\).*/\1/p' <<<"$1" | head -1; }
 
 # QEMU's memory beyond guest RAM, by mapping (smaps of a booted VM)
 smaps_report() { # PID MEMORY_MB LABEL
-	/usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+	/usr/bin/python3 - "$1" "$2" "$3" "$(readlink -f "$MCP_KERNEL_DIR/vmlinux")" <<'PY'
 import re, sys
-pid, mem_mb, label = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-cats = {"guest RAM": 0, "TCG translation buffer": 0, "QEMU heap/anon": 0, "mapped files": 0}
+pid, mem_mb, label, kernel = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+cats = {"guest RAM": 0, "TCG translation buffer": 0, "QEMU heap/anon": 0,
+        "kernel file mapped (shared page cache)": 0, "QEMU binary + libraries": 0}
 cur = None
 for line in open(f"/proc/{pid}/smaps"):
     m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
@@ -56,8 +58,10 @@ for line in open(f"/proc/{pid}/smaps"):
         continue
     if line.startswith("Rss:") and cur is not None:
         rss = int(line.split()[1])
-        if cur["path"] and not cur["path"].startswith("["):
-            cats["mapped files"] += rss
+        if cur["path"] == kernel:
+            cats["kernel file mapped (shared page cache)"] += rss
+        elif cur["path"] and not cur["path"].startswith("["):
+            cats["QEMU binary + libraries"] += rss
         elif not cur["path"] and mem_mb * 1024 <= cur["size"] <= mem_mb * 1024 + 4096:
             cats["guest RAM"] += rss
         elif not cur["path"] and "x" in cur["perms"] and cur["size"] >= 16384:
@@ -66,7 +70,7 @@ for line in open(f"/proc/{pid}/smaps"):
             cats["QEMU heap/anon"] += rss
 total = sum(cats.values())
 print(f"{label}: RSS {total // 1024} MB for memory_mb {mem_mb}, {max(0, total // 1024 - mem_mb)} MB beyond it;", end="")
-print(", ".join(f" {k} {v // 1024} MB" for k, v in cats.items()))
+print(",".join(f" {k} {v // 1024} MB" for k, v in cats.items()))
 PY
 }
 # cold build (first deploy: pull + extract + initramfs) vs cached
