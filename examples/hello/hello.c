@@ -13,6 +13,11 @@
  *                              network isolation tests)
  *   GET /incr, GET /count      200 "count N": add one to / read the SQLite
  *                              counter in the data directory (counter.c)
+ *   GET /arp?ip=A.B.C.D        sends, from eth0 with its own MAC, a gratuitous
+ *                              ARP and a broadcast ARP reply claiming A.B.C.D;
+ *                              200 "arp A.B.C.D: sent 2 frames" (the bridge's
+ *                              anti-spoofing test: a VM announcing an address
+ *                              that is not its own)
  *   anything else              404
  *
  * `hello snapshot` (what a [snapshot] method "exec:" or "cli" runs inside
@@ -31,6 +36,10 @@
  * slow or broken clients cannot stall the others.
  */
 #include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/if_ether.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -42,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -290,6 +300,81 @@ handle_connect(const char *query, char *body, size_t size)
 	return 200;
 }
 
+/* One ARP frame (op, sender ip, target ip) broadcast from ifname; 0 or errno. */
+static int
+send_arp(int fd, int ifindex, const unsigned char *mac, int op, struct in_addr sip,
+    struct in_addr tip)
+{
+	unsigned char frame[ETH_HLEN + sizeof(struct ether_arp)];
+	struct ether_header *eh = (struct ether_header *)frame;
+	struct ether_arp *ea = (struct ether_arp *)(frame + ETH_HLEN);
+	struct sockaddr_ll sll;
+
+	memset(frame, 0, sizeof(frame));
+	memset(eh->ether_dhost, 0xff, ETH_ALEN);
+	memcpy(eh->ether_shost, mac, ETH_ALEN);
+	eh->ether_type = htons(ETHERTYPE_ARP);
+	ea->arp_hrd = htons(ARPHRD_ETHER);
+	ea->arp_pro = htons(ETHERTYPE_IP);
+	ea->arp_hln = ETH_ALEN;
+	ea->arp_pln = 4;
+	ea->arp_op = htons(op);
+	memcpy(ea->arp_sha, mac, ETH_ALEN);
+	memcpy(ea->arp_spa, &sip, 4);
+	memcpy(ea->arp_tpa, &tip, 4);
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_ifindex = ifindex;
+	sll.sll_halen = ETH_ALEN;
+	memset(sll.sll_addr, 0xff, ETH_ALEN);
+	if (sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)) == -1)
+		return errno;
+	return 0;
+}
+
+static int
+handle_arp(const char *query, char *body, size_t size)
+{
+	char ip[32], shown[32];
+	struct in_addr a;
+	struct ifreq ifr;
+	unsigned char mac[ETH_ALEN];
+	const char *p = query ? strstr(query, "ip=") : NULL;
+	int fd, e = 0, ifindex;
+
+	while (p && p != query && p[-1] != '&')
+		p = strstr(p + 1, "ip=");
+	if (p == NULL || query_decode(ip, sizeof(ip), p + 3) == -1 ||
+	    inet_pton(AF_INET, ip, &a) != 1) {
+		snprintf(body, size, "arp: missing or invalid ip=A.B.C.D\n");
+		return 400;
+	}
+	sanitize(shown, sizeof(shown), ip);
+	if ((fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP))) == -1) {
+		snprintf(body, size, "arp %s failed: socket: %s\n", shown, strerror(errno));
+		return 200;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "eth0");
+	if (ioctl(fd, SIOCGIFINDEX, &ifr) == -1)
+		e = errno;
+	ifindex = ifr.ifr_ifindex;
+	if (e == 0 && ioctl(fd, SIOCGIFHWADDR, &ifr) == -1)
+		e = errno;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+	/* gratuitous: "who has A? tell A"; then a reply "A is at <our MAC>" */
+	if (e == 0)
+		e = send_arp(fd, ifindex, mac, ARPOP_REQUEST, a, a);
+	if (e == 0)
+		e = send_arp(fd, ifindex, mac, ARPOP_REPLY, a, a);
+	close(fd);
+	if (e)
+		snprintf(body, size, "arp %s failed: %s\n", shown, strerror(e));
+	else
+		snprintf(body, size, "arp %s: sent 2 frames\n", shown);
+	return 200;
+}
+
 /*
  * Read the request head (up to the blank line) within the deadline.
  * 0 ok, -1 client gone or too slow, -2 head larger than the buffer.
@@ -398,6 +483,8 @@ serve(struct client *c)
 			code = 200;
 			snprintf(body, sizeof(body), "count %lld\n", (long long)n);
 		}
+	} else if (strcmp(target, "/arp") == 0) {
+		code = handle_arp(query, body, sizeof(body));
 	} else {
 		code = 404;
 		snprintf(body, sizeof(body), "not found\n");

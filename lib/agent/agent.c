@@ -57,6 +57,7 @@ agent_setup_runtimes(struct agent *a, struct mcp_err *err)
 		qc.stop_timeout_s = a->cfg.stop_timeout_s;
 		qc.bridge = a->bridge_mode ? &a->bridge : NULL;
 		qc.systemd_scope = a->systemd_scope;
+		qc.vm_uids = a->cfg.vm_uids;
 		qc.tcg_tb_mb = -1;	/* QEMU's own TCG cache size: boots as fast as by hand */
 		/*
 		 * The runtime exists even when it cannot boot VMs (no QEMU or

@@ -98,6 +98,7 @@ struct agent_comp_view {
 	char image_hash[80];
 	char guest_kernel[192];		/* VMs: what booted (rt_info.kernel) */
 	char machine[16];		/* VMs: "pc" | "microvm" */
+	char image_id[80];		/* VMs: OCI image the booted initramfs came from */
 	char observed_image[512];	/* what the instance runs; "" when there is none */
 	char drift_reason[320];		/* why it is drift, "" when it is not */
 };
@@ -248,6 +249,15 @@ void agent_defs_prune(struct agent_defs *d, const struct reg_service *svcs,
 int agent_committed(struct agent *a, const char *except_service, int *mem_mb,
     int *vcpus, struct mcp_err *err);
 void agent_capacity(struct agent *a, int *mem_mb, int *vcpus);
+
+/*
+ * The VMs of view v with an attested image (for NodeStatus and the
+ * heartbeat): a malloc'ed array of messages whose strings point into v
+ * (free the array and the messages, not the strings); *n entries.
+ */
+struct Mcp__V1__VmAttestation;
+struct Mcp__V1__VmAttestation **agent_vm_attestations(const struct agent_view *v,
+    size_t *n);
 
 /* Record an event in the registry; a failure is logged with its context
  * ("deploy hello: record event: ...") since the operation it records has

@@ -121,6 +121,14 @@ agent_bridge_sync(struct agent *a, const struct rt_info *running, size_t nrun)
 				continue;
 			vms[nvms].ip = ip;
 			mcp_strlcpy(vms[nvms].service, svcs[i].name, sizeof(vms[nvms].service));
+			{
+				char inst[RT_NAME_MAX];
+
+				/* the MAC the runtime gives the VM (net_mac_for its name) */
+				svc_instance_name(inst, sizeof(inst), svcs[i].name,
+				    svcs[i].components[j].name);
+				net_mac_for(inst, vms[nvms].mac, sizeof(vms[nvms].mac));
+			}
 			net_tap_name(&a->bridge, ip, vms[nvms].tap, sizeof(vms[nvms].tap));
 			nvms++;
 		}

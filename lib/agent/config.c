@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/qemu.h"
 #include "service/check.h"
 #include "service/service.h"
 #include "toml/toml_read.h"
@@ -39,6 +40,7 @@ config_defaults(struct agent_config *cfg, const char *exe_dir)
 	mcp_strlcpy(cfg->modules, "/var/lib/mcp/kernel/modules", sizeof(cfg->modules));
 	snprintf(cfg->mcp_init, sizeof(cfg->mcp_init), "%s/mcp-init", exe_dir);
 	mcp_strlcpy(cfg->accel, "auto", sizeof(cfg->accel));
+	mcp_strlcpy(cfg->vm_uids, QEMU_JAIL_DEFAULT_UIDS, sizeof(cfg->vm_uids));
 	cfg->reserve_memory_mb = 512;
 	mcp_strlcpy(cfg->proxy.haproxy, "haproxy", sizeof(cfg->proxy.haproxy));
 	cfg->proxy.public_port = 443;
@@ -121,7 +123,7 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		NULL };
 	static const char *const uk_keys[] = { "qemu", "kernel", "modules",
 		"mcp_init", "accel", "machine", "reserve_memory_mb", "reserve_vcpus",
-		"memory_mb", "vcpus", NULL };
+		"memory_mb", "vcpus", "vm_uids", NULL };
 	static const char *const proxy_keys[] = { "enabled", "bind", "haproxy",
 		"zone", "issuer_cert", "issuer_key", "ca", "resolvers", "edge",
 		"public_port", "allowed_domains", NULL };
@@ -206,7 +208,8 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 	    toml_read_str(t, "modules", cfg->modules, sizeof(cfg->modules), path, err) == -1 ||
 	    toml_read_str(t, "mcp_init", cfg->mcp_init, sizeof(cfg->mcp_init), path, err) == -1 ||
 	    toml_read_str(t, "accel", cfg->accel, sizeof(cfg->accel), path, err) == -1 ||
-	    toml_read_str(t, "machine", cfg->machine, sizeof(cfg->machine), path, err) == -1)
+	    toml_read_str(t, "machine", cfg->machine, sizeof(cfg->machine), path, err) == -1 ||
+	    toml_read_str(t, "vm_uids", cfg->vm_uids, sizeof(cfg->vm_uids), path, err) == -1)
 		goto out;
 	v = cfg->reserve_memory_mb;
 	if (toml_read_int(t, "reserve_memory_mb", 0, 1 << 24, &v, path, err) == -1)
@@ -277,6 +280,15 @@ agent_config_load(const char *path, struct agent_config *cfg, struct mcp_err *er
 		mcp_err_set(err, MCP_E_INVALID, "%s: [unikernel] machine \"%s\": want \"auto\", "
 		    "\"pc\" or \"microvm\"", path, cfg->machine);
 		goto out;
+	}
+	{
+		uid_t first;
+		unsigned count;
+
+		if (qemu_jail_range_parse(cfg->vm_uids, &first, &count, err) == -1) {
+			mcp_err_prefix(err, "%s: [unikernel]", path);
+			goto out;
+		}
 	}
 	if (cfg->state_dir[0] != '/' || cfg->srv_root[0] != '/') {
 		mcp_err_set(err, MCP_E_INVALID,

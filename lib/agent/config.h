@@ -27,7 +27,8 @@
  *   [unikernel] qemu, kernel ("" = the minimal kernel when built, else
  *               Debian's: qemu_kernel_default), modules, mcp_init, accel,
  *               machine ("auto" | "pc" | "microvm"), reserve_memory_mb,
- *               reserve_vcpus, memory_mb, vcpus
+ *               reserve_vcpus, memory_mb, vcpus, vm_uids (the QEMU jail's
+ *               uid range "FIRST-LAST"; "" runs QEMU as the agent's user)
  *   [bridge] name = "mcp-br0", subnet = "10.99.0.0/24", gateway = "10.99.0.1"
  *            (bridge mode is on when that interface exists at start-up)
  *   [proxy]  enabled, bind, haproxy, zone, issuer_cert, issuer_key, ca,
@@ -75,6 +76,7 @@ struct agent_config {
 	int reserve_vcpus;
 	int memory_mb;			/* node capacity for VMs; 0 = physical */
 	int vcpus;			/* 0 = online CPUs */
+	char vm_uids[48];		/* jail uids "FIRST-LAST"; "" = no jail */
 
 	struct {
 		int enabled;		/* the node proxy runs routes */

@@ -337,6 +337,10 @@ component_run(struct agent *a, const struct svc_def *def,
 	    c->image, c->runtime);
 	rc_run = 0;
 out:
+	/* a VM refused for what it would boot is an event of its own */
+	if (rc_run == -1 && err->code == MCP_E_DATALOSS &&
+	    strstr(err->msg, "attestation failed") != NULL)
+		agent_event(a, def->name, c->name, "attestation", "", "refused", err->msg);
 	if (rc_run == -1)
 		mcp_err_prefix(err, "%s", b.name);
 	spec_free(&b);

@@ -11,6 +11,7 @@
 #include "agent/agent.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -134,14 +135,28 @@ heartbeat_once(struct agent *a, struct wire_client *c, int *interval,
 	Mcp__V1__HeartbeatRequest req = MCP__V1__HEARTBEAT_REQUEST__INIT;
 	Mcp__V1__NodeResources res = MCP__V1__NODE_RESOURCES__INIT;
 	Mcp__V1__HeartbeatResponse *resp = NULL;
+	struct mcp_err verr = MCP_ERR_INIT;
+	struct agent_view v;
+	int have_view, rc;
 	char *runtimes[2];
 
 	register_resources(a, &res, runtimes);
 	req.name = a->cfg.node;
 	req.resources = &res;
-	if (wire_call(c, "/mcp.v1.Master/Heartbeat", &req.base,
+	/* each VM's attested hash (the view is the live cache's: cheap) */
+	if ((have_view = agent_view_get(a, NULL, &v, &verr) == 0))
+		req.vms = agent_vm_attestations(&v, &req.n_vms);
+	else
+		log_warnx("heartbeat: VM attestations: %s", verr.msg);
+	rc = wire_call(c, "/mcp.v1.Master/Heartbeat", &req.base,
 	    &mcp__v1__heartbeat_response__descriptor, (ProtobufCMessage **)&resp,
-	    REGISTER_CALL_MS, err) == -1)
+	    REGISTER_CALL_MS, err);
+	for (size_t i = 0; i < req.n_vms; i++)
+		free(req.vms[i]);
+	free(req.vms);
+	if (have_view)
+		agent_view_free(&v);
+	if (rc == -1)
 		return -1;
 	if (resp->heartbeat_interval_s > 0)
 		*interval = (int)resp->heartbeat_interval_s;

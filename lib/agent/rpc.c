@@ -151,6 +151,7 @@ service_to_pb(struct agent *a, const struct agent_view *v, size_t i)
 		cs->image_hash = S(cv->image_hash);
 		cs->guest_kernel = S(cv->guest_kernel);
 		cs->machine = S(cv->machine);
+		cs->image_id = S(cv->image_id);
 		cs->vm_ip = S(rc->vm_ip);
 		cs->exit_code = cv->exit_code;
 		cs->observed_image = S(cv->observed_image);
@@ -511,6 +512,41 @@ rpc_health(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *
 	return 0;
 }
 
+Mcp__V1__VmAttestation **
+agent_vm_attestations(const struct agent_view *v, size_t *n)
+{
+	Mcp__V1__VmAttestation **out = NULL;
+	size_t i, j, cnt = 0;
+
+	for (i = 0; i < v->nsvcs; i++)
+		for (j = 0; j < v->svcs[i].ncomponents; j++)
+			cnt += strcmp(v->svcs[i].components[j].runtime, "unikernel") == 0 &&
+			    v->comps[i][j].image_hash[0];
+	*n = 0;
+	if (cnt == 0)
+		return NULL;
+	out = xcalloc(cnt, sizeof(*out));
+	for (i = 0; i < v->nsvcs; i++)
+		for (j = 0; j < v->svcs[i].ncomponents; j++) {
+			const struct reg_component *rc = &v->svcs[i].components[j];
+			const struct agent_comp_view *cv = &v->comps[i][j];
+			Mcp__V1__VmAttestation *m;
+
+			if (strcmp(rc->runtime, "unikernel") != 0 || !cv->image_hash[0])
+				continue;
+			m = NEW(Mcp__V1__VmAttestation, MCP__V1__VM_ATTESTATION__INIT);
+			m->service = (char *)v->svcs[i].name;
+			m->component = (char *)rc->name;
+			m->instance = (char *)cv->instance;
+			m->image = (char *)rc->image;
+			m->image_hash = (char *)cv->image_hash;
+			m->image_id = (char *)cv->image_id;
+			m->observed = (char *)cv->observed;
+			out[(*n)++] = m;
+		}
+	return out;
+}
+
 static int
 rpc_node(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *req,
     ProtobufCMessage **resp, struct mcp_err *err)
@@ -545,6 +581,21 @@ rpc_node(void *ctx, const struct wire_caller *caller, const ProtobufCMessage *re
 			if (strcmp(v.comps[i][j].observed, "running") == 0)
 				out->components_running++;
 	out->observe_error = S(v.observe_error);
+	{
+		Mcp__V1__VmAttestation **vms = agent_vm_attestations(&v, &out->n_vms);
+
+		/* the response owns its strings: copy them out of the view */
+		for (i = 0; i < out->n_vms; i++) {
+			vms[i]->service = S(vms[i]->service);
+			vms[i]->component = S(vms[i]->component);
+			vms[i]->instance = S(vms[i]->instance);
+			vms[i]->image = S(vms[i]->image);
+			vms[i]->image_hash = S(vms[i]->image_hash);
+			vms[i]->image_id = S(vms[i]->image_id);
+			vms[i]->observed = S(vms[i]->observed);
+		}
+		out->vms = vms;
+	}
 	agent_view_free(&v);
 	out->memory_total_mb = (uint64_t)mem;
 	out->memory_committed_mb = (uint64_t)used_mem;

@@ -193,6 +193,7 @@ view_component(struct agent *a, const struct reg_service *s,
 		mcp_strlcpy(cv->image_hash, info->image_hash, sizeof(cv->image_hash));
 		mcp_strlcpy(cv->guest_kernel, info->kernel, sizeof(cv->guest_kernel));
 		mcp_strlcpy(cv->machine, info->machine, sizeof(cv->machine));
+		mcp_strlcpy(cv->image_id, info->image_id, sizeof(cv->image_id));
 		mcp_strlcpy(cv->observed_image, info->image, sizeof(cv->observed_image));
 	}
 	if (cv->image_hash[0] == '\0')

@@ -24,6 +24,8 @@ int cli_node_stream(struct cli *c, const struct cli_node *n, const char *method,
 /* On a terminal a deploy waits this long at most for the first answers. */
 #define CLI_DEPLOY_WAIT_ANSWER_S 120
 json_t *cli_service_json(const Mcp__V1__ServiceStatus *s);
+/* A node's VMs and their attested hashes (NodeStatus, ListNodes). */
+json_t *cli_vms_json(Mcp__V1__VmAttestation *const *v, size_t n);
 json_t *cli_component_json(const Mcp__V1__ServiceStatus *s,
     const Mcp__V1__ComponentStatus *cs);
 /* Print j (indented) on stdout and release it. */

@@ -495,6 +495,7 @@ component_json(const Mcp__V1__ServiceStatus *s, const Mcp__V1__ComponentStatus *
 		json_object_set_new(j, "image_hash", json_string(cs->image_hash));
 		json_object_set_new(j, "guest_kernel", json_string(cs->guest_kernel));
 		json_object_set_new(j, "machine", json_string(cs->machine));
+		json_object_set_new(j, "image_id", json_string(cs->image_id));
 		json_object_set_new(j, "vm_ip", json_string(cs->vm_ip));
 	}
 	for (k = 0; k < cs->n_routes; k++)
@@ -855,11 +856,16 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 		json_object_set_new(j, "uptime_s", json_integer(resp->uptime_s));
 		if (resp->observe_error[0])
 			json_object_set_new(j, "observe_error", json_string(resp->observe_error));
+		json_object_set_new(j, "vm_attestations", cli_vms_json(resp->vms, resp->n_vms));
 		if (!c->json)
 			printf("%-12s %-36s %-8s %-8u %-8u %-20s %llu/%llu MB\n", node->name,
 			    node->address, "ok", resp->services, resp->components_running,
 			    rts, (unsigned long long)resp->memory_committed_mb,
 			    (unsigned long long)resp->memory_total_mb);
+		for (i = 0; !c->json && i < resp->n_vms; i++)
+			printf("  vm %s (%s/%s) %s attested %s\n", resp->vms[i]->instance,
+			    resp->vms[i]->service, resp->vms[i]->component,
+			    resp->vms[i]->observed, resp->vms[i]->image_hash);
 		json_array_append_new(arr, j);
 		if (!c->json)
 			observe_note(node->name, resp->observe_error);
@@ -869,6 +875,20 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 		json_print(json_incref(arr));
 	json_decref(arr);
 	return rc;
+}
+
+json_t *
+cli_vms_json(Mcp__V1__VmAttestation *const *v, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		    "service", v[i]->service, "component", v[i]->component,
+		    "instance", v[i]->instance, "image", v[i]->image,
+		    "image_hash", v[i]->image_hash, "image_id", v[i]->image_id,
+		    "observed", v[i]->observed));
+	return arr;
 }
 
 /* ---- ca ---- */

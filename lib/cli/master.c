@@ -233,6 +233,10 @@ fleet_json(const Mcp__V1__FleetService *f)
 	json_object_set_new(j, "edge_routes", edges);
 	json_object_set_new(j, "last_snapshot", json_integer(f->last_snapshot));
 	json_object_set_new(j, "snapshot_warning", json_string(f->snapshot_warning));
+	edges = json_array();
+	for (size_t i = 0; i < f->n_attestation_mismatch; i++)
+		json_array_append_new(edges, json_string(f->attestation_mismatch[i]));
+	json_object_set_new(j, "attestation_mismatch", edges);
 	return j;
 }
 
@@ -300,7 +304,14 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 
 				cli_table_add(tab, row);
 			}
+			if (!per_component && cs->image_hash[0])
+				buf_printf(&edges, "%s: %s attested %s%s%s\n", f->name,
+				    cs->name, cs->image_hash, cs->image_id[0] ? ", image " : "",
+				    cs->image_id);
 		}
+		for (k = 0; k < f->n_attestation_mismatch; k++)
+			buf_printf(&edges, "%s: ! attestation differs across nodes: %s\n",
+			    f->name, f->attestation_mismatch[k]);
 		for (k = 0; !per_component && k < f->n_edge_routes; k++)
 			buf_printf(&edges, "%s: public %s on edge %s -> %s:%u\n", f->name,
 			    f->edge_routes[k]->hostname, f->edge_routes[k]->edge_node,
@@ -375,6 +386,7 @@ master_nodes_cmd(struct cli *c)
 		json_object_set_new(j, "services", svcs);
 		json_object_set_new(j, "runtimes", rts);
 		json_object_set_new(j, "version", json_string(n->version));
+		json_object_set_new(j, "vm_attestations", cli_vms_json(n->vms, n->n_vms));
 		if (r) {
 			json_object_set_new(j, "memory_total_mb", json_integer((json_int_t)r->memory_total_mb));
 			json_object_set_new(j, "memory_free_mb", json_integer((json_int_t)r->memory_free_mb));

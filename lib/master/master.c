@@ -140,8 +140,10 @@ master_free(struct master *m)
 	master_snapshots_stop(m);
 	master_health_stop(m);
 	master_dns_free(m);
-	for (i = 0; m->nodes && i < m->nnodes; i++)
+	for (i = 0; m->nodes && i < m->nnodes; i++) {
 		wire_client_free(m->nodes[i].client);
+		free(m->nodes[i].vms_pb);
+	}
 	for (i = 0; i < m->nretired; i++)
 		wire_client_free(m->retired[i]);
 	free(m->retired);

@@ -174,6 +174,10 @@ struct master_node {
 	struct master_resources res;
 	struct wire_client *client;	/* NULL until an address is known */
 	struct master_rate rate;
+	/* the VMs of the last heartbeat: a packed HeartbeatRequest holding
+	 * only its vms (NULL: none reported) */
+	uint8_t *vms_pb;
+	size_t vms_pb_len;
 };
 
 struct master_lock {

@@ -1175,6 +1175,7 @@ master_status(struct master *m, const char *service,
 			f->status = s;
 			calls[j].resp->services[i] = NULL;
 		}
+	master_attest_flag(out);
 	if (service && out->n_services == 0) {
 		mcp_err_set(err, MCP_E_NOTFOUND, "service %s is neither placed nor "
 		    "running on any node that answered", service);

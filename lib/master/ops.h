@@ -40,6 +40,9 @@ int master_status(struct master *m, const char *service,
 /* Take down edge routes left on an edge node that was away when they
  * moved, once it is healthy again (the health thread, every tick). */
 void master_edge_retry(struct master *m);
+/* Flag unikernel components whose image reference boots another OCI image
+ * elsewhere in st (FleetService.attestation_mismatch; master/attest.c). */
+void master_attest_flag(Mcp__V1__MasterStatusResponse *st);
 /* Start-up: log stale placements, orphans and unreachable nodes
  * (read-only reconciliation; mcp status shows the same). */
 void master_reconcile_log(struct master *m);

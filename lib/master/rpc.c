@@ -84,6 +84,8 @@ resources_from_pb(struct master_resources *r, const Mcp__V1__NodeResources *p)
 	r->vms = (int)p->vms;
 }
 
+static void node_vms_keep(struct master_node *n, const Mcp__V1__HeartbeatRequest *r);
+
 /* The node spoke (Register, Heartbeat): healthy, seen now (m->mu held). */
 static void
 node_heard(struct master *m, struct master_node *n,
@@ -195,7 +197,9 @@ rpc_heartbeat(void *ctx, const struct wire_caller *caller,
 	if (rate_check(n, "heartbeat", err) == -1)
 		goto out;
 	node_heard(m, n, r->resources, "heartbeat");
+	node_vms_keep(n, r);
 	saved = *n;
+	saved.vms_pb = NULL;	/* the copy is for the database row only */
 	rc = 0;
 out:
 	pthread_mutex_unlock(&m->mu);
@@ -208,6 +212,40 @@ out:
 	out->heartbeat_interval_s = (uint32_t)m->cfg.heartbeat_interval_s;
 	*resp = &out->base;
 	return 0;
+}
+
+/* Keep the VMs a heartbeat reported (m->mu held), for ListNodes. */
+static void
+node_vms_keep(struct master_node *n, const Mcp__V1__HeartbeatRequest *r)
+{
+	Mcp__V1__HeartbeatRequest only = MCP__V1__HEARTBEAT_REQUEST__INIT;
+
+	free(n->vms_pb);
+	n->vms_pb = NULL;
+	n->vms_pb_len = 0;
+	if (r->n_vms == 0)
+		return;
+	only.n_vms = r->n_vms;
+	only.vms = r->vms;
+	n->vms_pb_len = protobuf_c_message_get_packed_size(&only.base);
+	n->vms_pb = xcalloc(1, n->vms_pb_len);
+	protobuf_c_message_pack(&only.base, n->vms_pb);
+}
+
+/* The kept VMs into ni->vms (m->mu held). */
+static void
+node_vms_to_pb(const struct master_node *n, Mcp__V1__NodeInfo *ni)
+{
+	Mcp__V1__HeartbeatRequest *hb;
+
+	if (n->vms_pb == NULL || (hb = mcp__v1__heartbeat_request__unpack(NULL,
+	    n->vms_pb_len, n->vms_pb)) == NULL)
+		return;
+	ni->vms = hb->vms;
+	ni->n_vms = hb->n_vms;
+	hb->vms = NULL;
+	hb->n_vms = 0;
+	protobuf_c_message_free_unpacked(&hb->base, NULL);
 }
 
 static Mcp__V1__NodeResources *
@@ -261,6 +299,7 @@ rpc_list_nodes(void *ctx, const struct wire_caller *caller,
 		master_node_ip(n, ip, sizeof(ip));
 		ni->advertise = xstrdup(ip);
 		ni->resources = resources_to_pb(&n->res);
+		node_vms_to_pb(n, ni);
 		ni->services = xcalloc(npl + 1, sizeof(char *));
 		for (j = 0; j < npl; j++)
 			if (strcmp(pl[j].node, n->name) == 0)

@@ -7,9 +7,13 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -211,16 +215,40 @@ net_mac_for(const char *vm_name, char *out, size_t outsz)
 	snprintf(out, outsz, "52:54:00:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4);
 }
 
-int
-net_tap_create(const struct net_bridge *b, const char *tap, struct mcp_err *err)
+/* The owner a TAP has (-1: none, or unreadable). */
+static long
+tap_owner(const char *tap)
 {
-	char path[64];
-	const char *add[] = { "ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL };
+	char path[64], text[32];
+	FILE *f;
+	long uid = -1;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/owner", tap);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fgets(text, sizeof(text), f) != NULL)
+		uid = strtol(text, NULL, 10);
+	fclose(f);
+	return uid;
+}
+
+int
+net_tap_create(const struct net_bridge *b, const char *tap, long uid,
+    struct mcp_err *err)
+{
+	char path[64], u[24];
+	const char *add[] = { "ip", "tuntap", "add", "dev", tap, "mode", "tap",
+	    uid >= 0 ? "user" : NULL, u, "group", u, NULL };
 	const char *master[] = { "ip", "link", "set", "dev", tap, "master", b->name, NULL };
 	const char *iso[] = { "bridge", "link", "set", "dev", tap, "isolated", "on", NULL };
 	const char *up[] = { "ip", "link", "set", "dev", tap, "up", NULL };
 
+	snprintf(u, sizeof(u), "%ld", uid);
 	snprintf(path, sizeof(path), "/sys/class/net/%s", tap);
+	/* a leftover TAP of another owner is made again for this one */
+	if (access(path, F_OK) == 0 && tap_owner(tap) != uid &&
+	    net_tap_delete(tap, err) == -1)
+		return mcp_err_prefix(err, "re-create tap %s for owner %ld", tap, uid);
 	if (access(path, F_OK) != 0 && run(add, NULL, err) == -1)
 		return mcp_err_prefix(err, "create tap %s", tap);
 	if (run(master, NULL, err) == -1 || run(iso, NULL, err) == -1 ||
@@ -230,6 +258,29 @@ net_tap_create(const struct net_bridge *b, const char *tap, struct mcp_err *err)
 		net_tap_delete(tap, &e2);
 		return mcp_err_prefix(err, "attach tap %s to %s", tap, b->name);
 	}
+	return 0;
+}
+
+int
+net_tap_open(const char *tap, int *fd, struct mcp_err *err)
+{
+	struct ifreq ifr;
+	int tfd;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (strlen(tap) >= sizeof(ifr.ifr_name))
+		return mcp_err_set(err, MCP_E_INVALID, "tap %s: name too long", tap);
+	strcpy(ifr.ifr_name, tap);
+	/* what QEMU asks for when it opens the TAP itself */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if ((tfd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) == -1)
+		return mcp_err_errno(err, errno, "open tap %s: /dev/net/tun", tap);
+	if (ioctl(tfd, TUNSETIFF, &ifr) == -1) {
+		mcp_err_errno(err, errno, "open tap %s: TUNSETIFF", tap);
+		close(tfd);
+		return -1;
+	}
+	*fd = tfd;
 	return 0;
 }
 
@@ -310,12 +361,22 @@ net_firewall_ruleset(const struct net_bridge *b, const struct net_vm *vms,
 		    " }\n"
 		    "}\n", NFT_TABLE, b->name, gw, b->name, b->name, b->name);
 		buf_printf(&rs, "table bridge %s {\n"
-		    " chain input {\n"
-		    "  type filter hook input priority 0; policy accept;\n", NFT_TABLE);
-		/* each VM may only speak from its own address */
-		for (i = 0; i < n; i++)
-			buf_printf(&rs, "  iifname \"%s\" ether type ip ip saddr != %s drop\n",
-			    vms[i].tap, net_ip_str(vms[i].ip, ip, sizeof(ip)));
+		    " chain prerouting {\n"
+		    "  type filter hook prerouting priority 0; policy accept;\n", NFT_TABLE);
+		/* each VM may only speak from its own MAC and address: IPv4 and
+		 * ARP only (no IPv6), ARP only about itself */
+		for (i = 0; i < n; i++) {
+			const char *t = vms[i].tap;
+
+			net_ip_str(vms[i].ip, ip, sizeof(ip));
+			buf_printf(&rs, "  iifname \"%s\" ether type != { ip, arp } drop\n", t);
+			if (vms[i].mac[0])
+				buf_printf(&rs, "  iifname \"%s\" ether saddr != %s drop\n"
+				    "  iifname \"%s\" arp saddr ether != %s drop\n", t,
+				    vms[i].mac, t, vms[i].mac);
+			buf_printf(&rs, "  iifname \"%s\" ether type ip ip saddr != %s drop\n"
+			    "  iifname \"%s\" arp saddr ip != %s drop\n", t, ip, t, ip);
+		}
 		/* VM-to-VM frames across the bridge (the ports are isolated too) */
 		buf_puts(&rs, " }\n"
 		    " chain forward {\n"

@@ -6,7 +6,11 @@
  * address from the subnet and a MAC derived from its name; nftables rules
  * in tables of our own ("inet mcp", "bridge mcp") let bridge traffic reach
  * only the gateway address: nothing is forwarded out of the bridge, VMs
- * cannot reach each other, there is no NAT.  The rule set is a pure
+ * cannot reach each other, there is no NAT.  Anti-spoofing at the bridge
+ * (prerouting, before forward or input): a VM's TAP passes only IPv4 and
+ * ARP frames from its own MAC, IPv4 from its own address and ARP whose
+ * sender MAC and IP are its own (no IPv6: none is configured).  The rule
+ * set is a pure
  * function of the VMs on the bridge and is replaced atomically; with no VM
  * it is removed.  Everything on disk/kernel side is named here, once.
  */
@@ -57,8 +61,16 @@ int net_tap_is_ours(const struct net_bridge *b, const char *name);
 /* Deterministic MAC for a VM name: 52:54:00:xx:xx:xx. */
 void net_mac_for(const char *vm_name, char *out, size_t outsz);
 
-/* Create the TAP (persistent), enslave to the bridge as an isolated port, up. */
-int net_tap_create(const struct net_bridge *b, const char *tap, struct mcp_err *err);
+/*
+ * Create the TAP (persistent; owned by uid and its group when uid >= 0,
+ * re-created when a leftover has another owner), enslave to the bridge as
+ * an isolated port, up.
+ */
+int net_tap_create(const struct net_bridge *b, const char *tap, long uid,
+    struct mcp_err *err);
+/* Attach to the existing TAP (/dev/net/tun, TUNSETIFF with a vnet header,
+ * as QEMU does), *fd CLOEXEC: handed to an unprivileged QEMU as fd=N. */
+int net_tap_open(const char *tap, int *fd, struct mcp_err *err);
 /* Delete the TAP; absent is success. */
 int net_tap_delete(const char *tap, struct mcp_err *err);
 /* Our TAPs that exist now (malloc'ed array of names). */
@@ -68,6 +80,7 @@ int net_tap_list(const struct net_bridge *b, char (**names)[NET_IFNAME_MAX],
 struct net_vm {
 	char tap[NET_IFNAME_MAX];
 	uint32_t ip;
+	char mac[24];		/* net_mac_for(its instance name); "" = not checked */
 	char service[64];	/* for the caller's bookkeeping */
 };
 

@@ -58,6 +58,8 @@ struct qemu_rt {
 	int own_builder;
 	struct net_bridge bridge;
 	int has_bridge;
+	uid_t uid_first;	/* the jail's uids; uid_count 0: no jail */
+	unsigned uid_count;
 };
 
 /* The VM is on the bridge: it has an address and did not ask for "user". */
@@ -325,14 +327,16 @@ struct qemu_args {
 	char cmdline[1024], mach_cmdline[64];
 	struct buf netdev;
 	char device[96];
+	char ubuf[32], gbuf[32];	/* setpriv's --reuid= / --regid= */
 };
 
 static int
 qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec,
     const struct image_artifact *a, const char *accel, const struct qemu_machine *mach,
-    struct qemu_args *qa, struct mcp_err *err)
+    uid_t uid, struct qemu_args *qa, struct mcp_err *err)
 {
-	size_t n = 0;
+	size_t n = (size_t)qemu_jail_argv(uid, qa->argv, QEMU_MAX_ARGS, qa->ubuf, qa->gbuf,
+	    sizeof(qa->ubuf));
 
 	snprintf(qa->pidfile, sizeof(qa->pidfile), "%s/qemu.pid", vmdir);
 	snprintf(qa->qmp, sizeof(qa->qmp), "unix:%s/qmp.sock,server=on,wait=off", vmdir);
@@ -355,7 +359,8 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 		/* on the bridge: no forwards, the proxy dials ip:port */
 		vm_tap(q, spec->vm_ip, tap, sizeof(tap));
 		net_mac_for(spec->name, mac, sizeof(mac));
-		buf_printf(&qa->netdev, "tap,id=n0,ifname=%s,script=no,downscript=no", tap);
+		/* the agent opened the TAP: QEMU gets it as descriptor 3 */
+		buf_printf(&qa->netdev, "tap,id=n0,fd=3");
 		snprintf(qa->device, sizeof(qa->device), "%s,netdev=n0,mac=%s", mach->nic, mac);
 	} else {
 		/* user-mode NAT; restrict=on: the guest cannot open connections out */
@@ -377,7 +382,8 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 	A("-name"); A(qa->name);
 	A("-M"); A(mach->m_arg);
 	A("-nodefaults"); A("-no-user-config"); A("-no-reboot");
-	A("-daemonize"); A("-pidfile"); A(qa->pidfile);
+	A("-sandbox"); A(QEMU_SANDBOX);
+	A("-pidfile"); A(qa->pidfile);
 	A("-qmp"); A(qa->qmp);
 	A("-serial"); A(qa->serial);
 	A("-display"); A("none");
@@ -398,56 +404,138 @@ qemu_args_build(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec
 	return 0;
 }
 
+/* Wait until the trusted pid of vmdir is gone; 1 gone, 0 still there. */
 static int
-qemu_start(const struct qemu_rt *q, const char *vmdir, const char *name,
-    const struct qemu_args *qa, struct mcp_err *err)
+wait_gone(const char *vmdir, pid_t pid, long long deadline)
 {
-	struct spawn_opts so = { .stdout_fd = -1, .timeout_ms = 30000 };
-	struct spawn_result res = { 0 };
-	const char *argv[QEMU_MAX_ARGS + SDSCOPE_EXTRA_ARGS + 1];
+	do {
+		if (!qemu_pid_trusted(pid, vmdir))
+			return 1;
+		mcp_sleep_ms(50);
+	} while (mcp_now_ms() < deadline);
+	return !qemu_pid_trusted(pid, vmdir);
+}
+
+/* The last line QEMU wrote to vmdir/qemu.log (its stderr), or "". */
+static void
+qemu_log_tail(const char *vmdir, char *out, size_t outsz)
+{
+	char path[PATH_MAX + 16];
+	struct buf b = BUF_INIT;
+	char *line;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/qemu.log", vmdir);
+	if (file_read(path, &b, 1u << 20, NULL) == -1 || b.len == 0) {
+		buf_free(&b);
+		return;
+	}
+	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.data[--b.len] = '\0';
+	line = strrchr(b.data, '\n');
+	mcp_strlcpy(out, line ? line + 1 : b.data, outsz);
+	buf_free(&b);
+}
+
+/*
+ * Start QEMU through the launcher (setsid -f, setpriv when jailed) with
+ * its stderr on vmdir/qemu.log and the TAP (tapfd >= 0) as descriptor 3;
+ * it is up when its pidfile names it and QMP greets (the main loop runs:
+ * the machine is built).  Limits: under systemd ([agent] systemd_scope)
+ * the launcher runs in the transient scope mcp-vm-<name>.scope with
+ * MemoryMax=/TasksMax=/CPUWeight= (systemd owns the cgroup tree there);
+ * otherwise the PID goes into the jail's own cgroup when jailed.
+ */
+static int
+qemu_start(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec,
+    const char *accel, const struct qemu_args *qa, int tapfd, struct mcp_err *err)
+{
+	char logpath[PATH_MAX + 16], sock[PATH_MAX + 16], why[512];
+	struct mcp_err qerr = MCP_ERR_INIT;
+	const char *name = spec->name;
+	int fds[4], logfd, status, killed = 0, rc = -1;
+	long long deadline = mcp_now_ms() + 30000;
+	pid_t launcher = 0, pid = 0;
+	const char *wrapped[QEMU_MAX_ARGS + SDSCOPE_EXTRA_ARGS + 1];
 	const char *const *run = qa->argv;
 	char unit[SDSCOPE_UNIT_MAX], unitarg[SDSCOPE_UNIT_MAX + 8];
-	pid_t pid = 0;
-	int rc = -1;
+	char pmem[48], ptasks[32], pcpu[32];
+	const char *props[4] = { NULL };
+	int limit = qemu_jail_memory_limit_mb(spec->memory_mb, strcmp(accel, "tcg") == 0,
+	    q->tcg_tb_mb);
 
-	/* under systemd: in mcp-vm-<name>.scope, outside the agent's cgroup */
 	if (q->systemd_scope) {
+		/* outside the agent's cgroup: no stop of its unit reaches QEMU */
 		if (sdscope_unit_name("mcp-vm", name, unit, sizeof(unit), err) == -1)
 			return -1;
-		if (sdscope_wrap(unit, qa->argv, argv, sizeof(argv) / sizeof(argv[0]),
-		    unitarg, sizeof(unitarg)) == -1)
+		if (q->uid_count > 0) {
+			snprintf(pmem, sizeof(pmem), "MemoryMax=%lld", (long long)limit << 20);
+			snprintf(ptasks, sizeof(ptasks), "TasksMax=%d", QEMU_JAIL_PIDS_MAX);
+			snprintf(pcpu, sizeof(pcpu), "CPUWeight=%d",
+			    100 * ((spec->vcpus > 0 ? spec->vcpus : 1) + 1));
+			props[0] = pmem;
+			props[1] = ptasks;
+			props[2] = pcpu;
+		}
+		if (sdscope_wrap_props(unit, props, qa->argv, wrapped,
+		    sizeof(wrapped) / sizeof(wrapped[0]), unitarg, sizeof(unitarg)) == -1)
 			return mcp_err_set(err, MCP_E_INTERNAL, "vm %s: too many QEMU "
 			    "arguments", name);
-		run = argv;
+		run = wrapped;
 	}
-	if (spawn_run(run, &so, &res, err) == -1) {
-		mcp_err_prefix(err, "vm %s: start qemu", name);
-		goto out;
+
+	snprintf(logpath, sizeof(logpath), "%s/qemu.log", vmdir);
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", vmdir);
+	if ((logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
+		return mcp_err_errno(err, errno, "vm %s: %s", name, logpath);
+	fds[0] = -1;
+	fds[1] = fds[2] = logfd;
+	fds[3] = tapfd;
+	if (spawn_start_fds(run, NULL, fds, tapfd >= 0 ? 4 : 3, &launcher, err) == -1) {
+		close(logfd);
+		return mcp_err_prefix(err, "vm %s: start qemu", name);
 	}
-	if (res.status != 0) {
-		if (q->systemd_scope)
-			mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: systemd-run --scope "
-			    "--unit=%s qemu exited with %d: %s (QEMU starts without a "
-			    "scope with [agent] systemd_scope = \"no\")", name, unit,
-			    res.status, spawn_errline(&res));
-		else
-			mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: qemu exited with %d: %s",
-			    name, res.status, spawn_errline(&res));
-		goto out;
+	close(logfd);
+	/* setsid -f returns at once; QEMU is its child, reparented */
+	status = spawn_reap(launcher, mcp_now_ms() + 10000, 1000, &killed);
+	if (status != 0) {
+		qemu_log_tail(vmdir, why, sizeof(why));
+		return mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: starting qemu failed "
+		    "(%slauncher exit %d): %s", name, q->systemd_scope ? "systemd-run "
+		    "--scope, [agent] systemd_scope = \"no\" starts it without; " : "",
+		    status, why);
 	}
-	/* the pidfile is written before the daemonizing parent exits */
-	for (int i = 0; i < 20 && (pid = qemu_pid_read(vmdir)) == 0; i++)
-		mcp_sleep_ms(50);
-	if (pid == 0) {
-		mcp_err_set(err, MCP_E_UNAVAILABLE,
-		    "vm %s: qemu started but %s/qemu.pid names no live QEMU of this VM", name,
-		    vmdir);
-		goto out;
+	while ((pid = qemu_pid_read(vmdir)) == 0 && mcp_now_ms() < deadline)
+		mcp_sleep_ms(20);
+	if (pid > 0 && q->uid_count > 0 && !q->systemd_scope) {
+		struct mcp_err cerr = MCP_ERR_INIT;
+
+		if (qemu_jail_cgroup_enter(vmdir, pid, spec->vcpus, limit, &cerr) == -1)
+			log_warnx("vm %s: no cgroup limits: %s", name, cerr.msg);
 	}
-	rc = 0;
-out:
-	spawn_result_free(&res);
-	return rc;
+	/* the greeting comes from the main loop, after the machine is built */
+	while (pid > 0 && qemu_pid_trusted(pid, vmdir)) {
+		struct qmp qmp = { .fd = -1 };
+		long long left = deadline - mcp_now_ms();
+
+		mcp_err_clear(&qerr);
+		if (qmp_connect(&qmp, sock, left > 0 ? (int)left : 1, &qerr) == 0) {
+			qmp_close(&qmp);
+			rc = 0;
+			break;
+		}
+		if (mcp_now_ms() >= deadline)
+			break;
+		mcp_sleep_ms(20);
+	}
+	if (rc == 0)
+		return 0;
+	qemu_log_tail(vmdir, why, sizeof(why));
+	if (pid == 0 || !qemu_pid_trusted(pid, vmdir))
+		return mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: qemu exited while starting: %s",
+		    name, why[0] ? why : "(no message in qemu.log)");
+	return mcp_err_set(err, MCP_E_UNAVAILABLE, "vm %s: qemu (pid %d) did not answer "
+	    "on %s within 30 s: %s", name, (int)pid, sock, qerr.msg);
 }
 
 /*
@@ -494,7 +582,8 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	char instance_id[40] = "", kernel_desc[RT_KERNEL_MAX];
 	struct image_kernel kinfo;
 	struct qemu_machine mach;
-	int rc = -1, lockfd = -1;
+	int rc = -1, lockfd = -1, tapfd = -1;
+	uid_t uid = 0;
 
 	if (qemu_vm_dir(q->state_dir, spec->name, vmdir, sizeof(vmdir), err) == -1)
 		goto out;
@@ -527,8 +616,15 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	}
 	if (file_mkdirs(q->state_dir, 0700, err) == -1)
 		goto out;
+	if (q->uid_count > 0 && qemu_jail_reachable(q->state_dir, err) == -1)
+		goto out;
 	if (vm_claim(vmdir, spec->name, &lockfd, err) == -1)
 		goto out;
+	if (q->uid_count > 0 && qemu_jail_claim(q->state_dir, vmdir, q->uid_first,
+	    q->uid_count, &uid, err) == -1) {
+		mcp_err_prefix(err, "vm %s", spec->name);
+		goto out;
+	}
 
 	mcp_strlcpy(hostname, spec->name, sizeof(hostname));	/* HOST_NAME_MAX 64 */
 	req = (struct image_request){
@@ -550,6 +646,20 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	if (q->builder->ops->build(q->builder, &req, a, err) == -1) {
 		mcp_err_prefix(err, "vm %s: build", spec->name);
 		goto out;
+	}
+	if (uid != 0) {
+		/* what QEMU's uid may open: the kernel where it is (if others can
+		 * read it), the initramfs copied out of the agent's cache; the
+		 * copies are what is attested and booted */
+		char path[PATH_MAX];
+
+		if (qemu_jail_file(vmdir, uid, a->kernel, NULL, path, sizeof(path), err) == -1)
+			goto jail_err;
+		mcp_strlcpy(a->kernel, path, sizeof(a->kernel));
+		if (qemu_jail_file(vmdir, uid, a->initrd, "initrd", path, sizeof(path),
+		    err) == -1)
+			goto jail_err;
+		mcp_strlcpy(a->initrd, path, sizeof(a->initrd));
 	}
 	if (attest_check(spec->name, a, err) == -1)
 		goto out;
@@ -577,32 +687,41 @@ qemu_run(struct runtime *rt, const struct rt_spec *spec, struct mcp_err *err)
 	}
 	image_kernel_describe(&kinfo, kernel_desc, sizeof(kernel_desc));
 	vm_tap(q, spec_bridged(spec) ? spec->vm_ip : "", tap, sizeof(tap));
-	if (tap[0] && net_tap_create(&q->bridge, tap, err) == -1) {
+	if (tap[0] && (net_tap_create(&q->bridge, tap, uid != 0 ? (long)uid : -1,
+	    err) == -1 || net_tap_open(tap, &tapfd, err) == -1)) {
 		mcp_err_prefix(err, "vm %s", spec->name);
-		tap[0] = '\0';
 		goto out;
 	}
 	progress_step(spec->progress, spec->name, "boot", "booting the VM (%s, %d MiB%s)",
 	    accel, spec->memory_mb, a->cached ? ", cached build" : "");
 	if (vm_instance_id(instance_id, sizeof(instance_id), err) == -1 ||
-	    qemu_args_build(q, vmdir, spec, a, accel, &mach, qa, err) == -1 ||
+	    qemu_args_build(q, vmdir, spec, a, accel, &mach, uid, qa, err) == -1 ||
 	    spec_write(vmdir, spec, a, accel, qa->cmdline, qa->argv, instance_id,
 	    mach.name, kernel_desc, err) == -1 ||
-	    qemu_start(q, vmdir, spec->name, qa, err) == -1)
+	    qemu_start(q, vmdir, spec, accel, qa, tapfd, err) == -1)
 		goto out;
 	log_info("vm %s: started (%s, -M %s, kernel %s, %d MiB, %s, image %s = %s, %s%s%s%s)",
-	    spec->name, accel, mach.name, kernel_desc, spec->memory_mb, a->hash, spec->image, a->image_id, a->exec,
+	    spec->name, accel, mach.name, kernel_desc, spec->memory_mb, a->hash, spec->image,
+	    a->image_id, a->exec,
 	    a->cached ? ", cached build" : "", a->image_prev_id[0] ? ", tag moved from " : "",
 	    a->image_prev_id);
 	rc = 0;
 	if (spec->id_out && spec->id_outsz)
 		mcp_strlcpy(spec->id_out, instance_id, spec->id_outsz);
+	goto out;
+jail_err:
+	mcp_err_prefix(err, "vm %s", spec->name);
 out:
+	if (tapfd >= 0)
+		close(tapfd);
 	if (rc == -1 && lockfd >= 0) {
 		pid_t pid = qemu_pid_read(vmdir);
 
-		if (pid > 0)
+		if (pid > 0) {
 			kill(pid, SIGKILL);
+			wait_gone(vmdir, pid, mcp_now_ms() + 3000);
+		}
+		qemu_jail_cgroup_remove(vmdir);
 		qemu_vm_dir_remove(vmdir, NULL);
 	}
 	if (rc == -1 && tap[0])
@@ -616,18 +735,6 @@ out:
 }
 
 /* ---- stop / remove ---- */
-
-/* Wait until the trusted pid of vmdir is gone; 1 gone, 0 still there. */
-static int
-wait_gone(const char *vmdir, pid_t pid, long long deadline)
-{
-	do {
-		if (!qemu_pid_trusted(pid, vmdir))
-			return 1;
-		mcp_sleep_ms(50);
-	} while (mcp_now_ms() < deadline);
-	return !qemu_pid_trusted(pid, vmdir);
-}
 
 static int
 qemu_stop_vm(struct runtime *rt, const char *name, int timeout_s, struct mcp_err *err);
@@ -645,6 +752,8 @@ qemu_stop(struct runtime *rt, const char *name, int timeout_s, struct mcp_err *e
 	    qemu_vm_inspect(vmdir, &info, err) == -1)
 		return -1;
 	rc = qemu_stop_vm(rt, name, timeout_s, err);
+	if (rc == 0)
+		qemu_jail_cgroup_remove(vmdir);
 	vm_tap(q, info.vm_ip, tap, sizeof(tap));
 	if (rc == 0 && tap[0] && net_tap_delete(tap, err) == -1)
 		return mcp_err_prefix(err, "vm %s", name);
@@ -735,6 +844,7 @@ qemu_remove(struct runtime *rt, const char *name, int force, struct mcp_err *err
 				return mcp_err_prefix(err, "remove vm %s", name);
 		}
 	}
+	qemu_jail_cgroup_remove(vmdir);
 	return qemu_vm_dir_remove(vmdir, err);
 }
 
@@ -885,6 +995,19 @@ qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
 	if (cfg->bridge) {
 		q->bridge = *cfg->bridge;
 		q->has_bridge = 1;
+	}
+	if (qemu_jail_range_parse(cfg->vm_uids ? cfg->vm_uids : QEMU_JAIL_DEFAULT_UIDS,
+	    &q->uid_first, &q->uid_count, err) == -1) {
+		mcp_err_prefix(err, "qemu runtime");
+		free(q->binary); free(q->kernel); free(q->modules_dir); free(q->state_dir);
+		free(q->cache_dir); free(q->accel); free(q->mcp_init); free(q->cmdline_extra);
+		free(q);
+		return NULL;
+	}
+	if (q->uid_count > 0 && geteuid() != 0) {
+		log_warnx("qemu runtime: not root: VMs run as this user, without a uid "
+		    "of their own or cgroup limits");
+		q->uid_count = 0;
 	}
 	rt = xcalloc(1, sizeof(*rt));
 	rt->ops = &qemu_ops;

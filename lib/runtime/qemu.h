@@ -25,9 +25,15 @@
  * Stop: QMP system_powerdown (mcp-init turns it into SIGTERM for the app),
  * wait for SHUTDOWN / exit, then QMP quit, then SIGKILL.
  *
+ * QEMU runs jailed (qemu_jail.c): a uid of its own, no capabilities,
+ * seccomp, a cgroup; it is started by setsid -f (not -daemonize, which the
+ * sandbox forbids) and is ready when QMP greets.  Its stderr goes to
+ * qemu.log in the VM directory.
+ *
  * Files: qemu.c (runtime ops), qemu_state.c (state dirs, pid trust,
  * spec.json), qemu_qmp.c (QMP client), qemu_logs.c (console tail/follow),
- * qemu_machine.c (default kernel, machine type from the kernel's manifest).
+ * qemu_machine.c (default kernel, machine type from the kernel's manifest),
+ * qemu_jail.c (uid, files, cgroup, launcher).
  */
 #ifndef MCP_RUNTIME_QEMU_H
 #define MCP_RUNTIME_QEMU_H
@@ -75,6 +81,12 @@ struct qemu_config {
 	 * agent's cgroup and no stop of the agent's unit reaches it.
 	 */
 	int systemd_scope;
+	/*
+	 * The jail (qemu_jail.c): each VM's QEMU runs as a uid of its own from
+	 * "FIRST-LAST" (NULL: the default range, "": no jail; an agent that is
+	 * not root never jails), seccomp-sandboxed, in a cgroup of its own.
+	 */
+	const char *vm_uids;
 };
 
 /* The unikernel runtime; copies what it needs from cfg. */
@@ -155,6 +167,40 @@ int qemu_vm_dir_remove(const char *vmdir, struct mcp_err *err);
 /* The runtime's logs op on vmdir/console.log (qemu_logs.c). */
 int qemu_logs_read(const char *vmdir, int tail, int follow, rt_log_cb cb, void *arg,
     struct mcp_err *err);
+
+/* ---- the jail (qemu_jail.c) ---- */
+
+#define QEMU_JAIL_DEFAULT_UIDS "1879048192-1879049215"
+#define QEMU_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+/* "FIRST-LAST" into *first, *count; "" or NULL: count 0 (no jail). */
+int qemu_jail_range_parse(const char *s, uid_t *first, unsigned *count,
+    struct mcp_err *err);
+/* The memory ceiling of a VM's cgroup: guest RAM, the TCG translation
+ * buffer (tb_mb <= 0: QEMU's default) when tcg, QEMU's own overhead. */
+/* Tasks one VM's QEMU may have (its cgroup's pids.max / TasksMax=). */
+#define QEMU_JAIL_PIDS_MAX 128
+int qemu_jail_memory_limit_mb(int memory_mb, int tcg, int tb_mb);
+/* The cgroup of the VM in vmdir ("mcp-vm-" + 16 hex digits of its path). */
+void qemu_jail_cgroup_name(const char *vmdir, char *out, size_t outsz);
+/* state_dir and its parents searchable by others (ours made so, o+x). */
+int qemu_jail_reachable(const char *state_dir, struct mcp_err *err);
+/* Allocate the VM's uid and give vmdir to it (root:<uid> 01770). */
+int qemu_jail_claim(const char *state_dir, const char *vmdir, uid_t first,
+    unsigned count, uid_t *uid, struct mcp_err *err);
+/* The path QEMU opens for src: src itself when others can read it and name
+ * is NULL, else a copy vmdir/<name> (root:<uid> 0640). */
+int qemu_jail_file(const char *vmdir, uid_t uid, const char *src, const char *name,
+    char *out, size_t outsz, struct mcp_err *err);
+/* Move pid into the VM's cgroup with its limits (created as needed). */
+int qemu_jail_cgroup_enter(const char *vmdir, pid_t pid, int vcpus, int limit_mb,
+    struct mcp_err *err);
+/* Remove the VM's cgroup (best effort; its QEMU must be gone). */
+void qemu_jail_cgroup_remove(const char *vmdir);
+/* The launcher argv prefix (setsid -f [setpriv ... --] when uid != 0) into
+ * argv (max entries); ubuf/gbuf hold strings it points at.  Its length. */
+int qemu_jail_argv(uid_t uid, const char **argv, size_t max, char *ubuf, char *gbuf,
+    size_t bufsz);
 
 /* A QMP connection (line-delimited JSON over a Unix socket). */
 struct qmp {

@@ -111,6 +111,7 @@ qemu_vm_inspect(const char *vmdir, struct rt_info *out, struct mcp_err *err)
 	GETS(component, "component");
 	GETS(image, "image");
 	GETS(image_hash, "hash");
+	GETS(image_id, "image_id");
 	GETS(vm_ip, "vm_ip");
 	GETS(spec_hash, "spec_hash");
 	GETS(id, "instance_id");

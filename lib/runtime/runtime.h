@@ -87,6 +87,7 @@ struct rt_info {
 	int pid;
 	int memory_mb, vcpus;	/* as started (VMs) */
 	char image_hash[72];	/* VMs: "sha256:<hex>" of kernel+initramfs booted */
+	char image_id[80];	/* VMs: the OCI image ID the initramfs was built from */
 	char vm_ip[48];		/* VMs in bridge mode */
 	char kernel[RT_KERNEL_MAX];	/* VMs: the guest kernel booted, for people
 					   ("6.1.192 (linux-source-6.1 6.1.192-3, ...)") */

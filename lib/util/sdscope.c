@@ -121,12 +121,22 @@ int
 sdscope_wrap(const char *unit, const char *const *argv, const char **out,
     size_t outmax, char *unitarg, size_t unitargsz)
 {
-	size_t n = 0, i;
+	return sdscope_wrap_props(unit, NULL, argv, out, outmax, unitarg, unitargsz);
+}
+
+int
+sdscope_wrap_props(const char *unit, const char *const *props,
+    const char *const *argv, const char **out, size_t outmax, char *unitarg,
+    size_t unitargsz)
+{
+	size_t n = 0, i, np = 0;
 	int w;
 
 	for (i = 0; argv[i]; i++)
 		;
-	if (i + SDSCOPE_EXTRA_ARGS + 1 > outmax)
+	while (props && props[np])
+		np++;
+	if (np > SDSCOPE_MAX_PROPS || i + 6 + 2 * np + 1 > outmax)
 		return -1;
 	w = snprintf(unitarg, unitargsz, "--unit=%s", unit);
 	if (w < 0 || (size_t)w >= unitargsz)
@@ -136,6 +146,10 @@ sdscope_wrap(const char *unit, const char *const *argv, const char **out,
 	out[n++] = unitarg;
 	out[n++] = "--collect";
 	out[n++] = "--quiet";
+	for (i = 0; i < np; i++) {
+		out[n++] = "-p";
+		out[n++] = props[i];
+	}
 	out[n++] = "--";
 	for (i = 0; argv[i]; i++)
 		out[n++] = argv[i];

@@ -25,8 +25,10 @@
 #include "util/err.h"
 
 #define SDSCOPE_UNIT_MAX 256
-/* Arguments sdscope_wrap puts before the command. */
-#define SDSCOPE_EXTRA_ARGS 6
+/* Properties (-p NAME=VALUE) sdscope_wrap_props may add. */
+#define SDSCOPE_MAX_PROPS 4
+/* Arguments sdscope_wrap(_props) puts before the command. */
+#define SDSCOPE_EXTRA_ARGS (6 + 2 * SDSCOPE_MAX_PROPS)
 
 /*
  * Pure: whether the text of /proc/self/cgroup places the process in a
@@ -65,5 +67,14 @@ int sdscope_unit_name(const char *prefix, const char *name, char *out, size_t ou
  */
 int sdscope_wrap(const char *unit, const char *const *argv, const char **out,
     size_t outmax, char *unitarg, size_t unitargsz);
+
+/*
+ * Pure: the same with the scope's resource properties (NULL-terminated,
+ * at most SDSCOPE_MAX_PROPS, e.g. "MemoryMax=402653184"), each as
+ * "-p PROP": systemd then applies the limits to the scope's cgroup.
+ */
+int sdscope_wrap_props(const char *unit, const char *const *props,
+    const char *const *argv, const char **out, size_t outmax, char *unitarg,
+    size_t unitargsz);
 
 #endif

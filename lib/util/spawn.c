@@ -76,18 +76,40 @@ int
 spawn_start(const char *const argv[], const char *const *env_add,
     const int fds[3], pid_t *pid, struct mcp_err *err)
 {
+	return spawn_start_fds(argv, env_add, fds, 3, pid, err);
+}
+
+/* The lowest descriptor spawn_start_fds parks its sources at. */
+#define SPAWN_FD_PARK 64
+
+int
+spawn_start_fds(const char *const argv[], const char *const *env_add,
+    const int *fds, int nfds, pid_t *pid, struct mcp_err *err)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
 	char **env = NULL;
-	int rc, have_fa = 0, have_attr = 0, fd;
+	int rc = 0, have_fa = 0, have_attr = 0, fd, parked[SPAWN_MAX_FDS];
 
+	if (nfds < 3 || nfds > SPAWN_MAX_FDS)
+		return mcp_err_set(err, MCP_E_INTERNAL, "run %s: %d descriptors", argv[0], nfds);
+	/* a source may sit where another target goes: dup them all out of the
+	 * way first (CLOEXEC: only the dup2 copies reach the child) */
+	for (fd = 0; fd < nfds; fd++) {
+		parked[fd] = -1;
+		if (fds[fd] >= 0 && rc == 0 &&
+		    (parked[fd] = fcntl(fds[fd], F_DUPFD_CLOEXEC, SPAWN_FD_PARK)) == -1)
+			rc = errno;
+	}
+	if (rc != 0)
+		goto out;
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
 		goto out;
 	have_fa = 1;
-	for (fd = 0; fd < 3 && rc == 0; fd++) {
-		if (fds[fd] >= 0)
-			rc = posix_spawn_file_actions_adddup2(&fa, fds[fd], fd);
+	for (fd = 0; fd < nfds && rc == 0; fd++) {
+		if (parked[fd] >= 0)
+			rc = posix_spawn_file_actions_adddup2(&fa, parked[fd], fd);
 		else
 			rc = posix_spawn_file_actions_addopen(&fa, fd, "/dev/null",
 			    fd == 0 ? O_RDONLY : O_WRONLY, 0);
@@ -95,7 +117,7 @@ spawn_start(const char *const argv[], const char *const *env_add,
 	/* nothing of the agent's (sockets, the registry, other children's
 	 * pipes) reaches the child, CLOEXEC or not */
 	if (rc == 0)
-		rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+		rc = posix_spawn_file_actions_addclosefrom_np(&fa, nfds);
 	if (rc != 0)
 		goto out;
 	if ((rc = posix_spawnattr_init(&attr)) != 0)
@@ -114,6 +136,9 @@ spawn_start(const char *const argv[], const char *const *env_add,
 	rc = posix_spawnp(pid, argv[0], &fa, &attr, (char *const *)argv, env);
 out:
 	free(env);
+	for (fd = 0; fd < nfds; fd++)
+		if (parked[fd] >= 0)
+			close(parked[fd]);
 	if (have_attr)
 		posix_spawnattr_destroy(&attr);
 	if (have_fa)

@@ -74,6 +74,14 @@ int spawn_start(const char *const argv[], const char *const *env_add,
     const int fds[3], pid_t *pid, struct mcp_err *err);
 
 /*
+ * spawn_start with nfds descriptors (3 <= nfds <= SPAWN_MAX_FDS): the
+ * child gets fds[i] as its descriptor i (-1: /dev/null), and nothing else,
+ * e.g. a TAP handed to QEMU as "fd=3".
+ */
+#define SPAWN_MAX_FDS 8
+int spawn_start_fds(const char *const argv[], const char *const *env_add,
+    const int *fds, int nfds, pid_t *pid, struct mcp_err *err);
+/*
  * Reap pid, waiting for it at most until deadline (mcp_now_ms() clock; a
  * deadline already past means "now").  A child still running then gets
  * SIGTERM and grace_ms to exit (grace_ms > 0), then SIGKILL and at most

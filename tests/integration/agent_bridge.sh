@@ -156,6 +156,48 @@ check "vm-a's MAC is derived from its name ($MAC_A)" sh -c "bridge fdb show br m
 check "nftables table of the agent present" nft list table inet mcp
 check "the host's other traffic is unaffected by the rules" sh -c "socat -u TCP:10.98.0.1:$FAR_PORT STDOUT | grep -q far"
 check "bridge table of the agent present" nft list table bridge mcp
+for t in $TAPS; do
+	check "$t belongs to its VM's uid, not root ($(cat /sys/class/net/$t/owner))" \
+		test "$(cat /sys/class/net/$t/owner)" -gt 0
+done
+check "IPv6 (anything but IPv4 and ARP) from VMs dropped at the bridge" \
+	sh -c "nft list chain bridge mcp prerouting | grep -q 'ether type != { ip, arp } drop'"
+
+# ARP anti-spoofing: vm-a announces vm-b's address and one nobody has; the
+# host is made as credulous as it gets (arp_accept: unsolicited ARP creates
+# entries), and its neighbour table must not change
+MAC_B="52:54:00:$(printf %s vm-b | sha256sum | sed 's/^\(..\)\(..\)\(..\).*/\1:\2:\3/')"
+FAKE=10.99.0.200
+lladdr() { ip neigh show "$1" dev mcp-br0 | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }'; }
+sysctl -qw net.ipv4.conf.mcp-br0.arp_accept=1
+http_get "http://$IP_B:8080/health" >/dev/null
+check "the host knows vm-b at its MAC ($(lladdr "$IP_B"))" test "$(lladdr "$IP_B")" = "$MAC_B"
+spoof() { # from vm-a: ARP claiming vm-b's address and FAKE, a few times
+	local i out
+	for i in 1 2 3; do
+		out=$(curl -s -m 10 "http://$IP_A:8080/arp?ip=$IP_B")
+		curl -s -m 10 "http://$IP_A:8080/arp?ip=$FAKE" >/dev/null
+		sleep 0.5
+	done
+	echo "$out"
+}
+out=$(spoof); echo "$out"
+check "vm-a sent the ARP frames" grep -q "sent 2 frames" <<<"$out"
+sleep 1
+check "the host's entry for vm-b still names vm-b's MAC ($(lladdr "$IP_B"))" test "$(lladdr "$IP_B")" = "$MAC_B"
+check "no entry for the address vm-a claimed out of nothing ($(lladdr $FAKE))" test -z "$(lladdr $FAKE)"
+check "vm-b still answers at its address" http_get "http://$IP_B:8080/health"
+# control: without the bridge's rules the same frames do poison the table
+nft list table bridge mcp >"$T/bridge.nft"
+nft flush chain bridge mcp prerouting
+spoof >/dev/null
+check "control: without the rules vm-a takes over vm-b's entry" test "$(lladdr "$IP_B")" = "$MAC_A"
+check "control: ... and creates the claimed one" test "$(lladdr $FAKE)" = "$MAC_A"
+nft delete table bridge mcp
+nft -f "$T/bridge.nft"
+ip neigh flush dev mcp-br0
+sysctl -qw net.ipv4.conf.mcp-br0.arp_accept=0
+check "rules restored: vm-b answers again" wait_for 10 http_get "http://$IP_B:8080/health"
 
 # agent restart: addresses and TAPs unchanged
 IFX=$(for t in $TAPS; do cat "/sys/class/net/$t/ifindex"; done)

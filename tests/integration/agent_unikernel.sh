@@ -82,6 +82,9 @@ check "deploy the example as a unikernel" mcp deploy "$D/vm.toml"
 VM_PORT=$(hport vm)
 check "VM answers HTTP through 127.0.0.1:$VM_PORT" wait_for 60 http_get "http://127.0.0.1:$VM_PORT/"
 echo "deploy to first answer: $(($(date +%s) - t0)) s"
+node_vm() { json_get "$(mcp --json node list)" "[v['$1'] for n in j for v in n['vm_attestations'] if v['instance']=='vm'][0]"; }
+check "node status lists the VM with its attested hash" test "$(node_vm image_hash)" = "$(comp vm image_hash)"
+check "... and the OCI image it was built from" grep -qE '^sha256:[0-9a-f]{64}$' <<<"$(node_vm image_id)"
 check "answer comes from the VM's app" grep -q "hello from vm version v1.0.0" <<<"$(http_get "http://127.0.0.1:$VM_PORT/")"
 check "status: unikernel running, no drift" test "$(comp vm runtime)/$(comp vm observed)/$(comp vm drift)" = unikernel/running/False
 check "status shows the attestation hash" grep -qE "^sha256:[0-9a-f]{64}$" <<<"$(comp vm image_hash)"
@@ -169,6 +172,8 @@ json.dump(j, open(art, "w"))
 PY
 expect_fail "start refused: build differs from the hash recorded at deploy" "recorded when it was deployed" mcp start vm
 check "no QEMU started after that refusal" test -z "$(vm_pid)"
+att_events() { json_get "$(sj vm)" 'len([e for e in j["events"] if e["kind"]=="attestation" and e["to"]=="refused" and "attestation failed" in e["detail"]])'; }
+check "each refused boot recorded as an attestation event ($(att_events))" test "$(att_events)" -ge 2
 check "container unaffected by the refusal" box_ok
 
 # resource and validation refusals

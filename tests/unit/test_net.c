@@ -79,6 +79,49 @@ test_mac(void **state)
 	assert_int_equal(strlen(m1), 17);
 }
 
+/* The rule set: per-VM anti-spoofing in bridge prerouting, pure text. */
+static void
+test_ruleset_antispoof(void **state)
+{
+	struct net_bridge b;
+	struct net_vm v[2];
+	struct buf rs = BUF_INIT;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(net_bridge_init(&b, "mcp-br0", "10.99.0.0/24", "10.99.0.1", &err), 0);
+	memset(v, 0, sizeof(v));
+	strcpy(v[0].tap, "mcpab12-2");
+	net_ip_parse("10.99.0.2", &v[0].ip);
+	net_mac_for("vm-a", v[0].mac, sizeof(v[0].mac));
+	strcpy(v[1].tap, "mcpab12-3");
+	net_ip_parse("10.99.0.3", &v[1].ip);
+	net_firewall_ruleset(&b, v, 2, &rs);
+	assert_non_null(strstr(rs.data, "chain prerouting {\n"
+	    "  type filter hook prerouting priority 0; policy accept;\n"
+	    "  iifname \"mcpab12-2\" ether type != { ip, arp } drop\n"));
+	{
+		char want[256];
+
+		snprintf(want, sizeof(want), "  iifname \"mcpab12-2\" ether saddr != %s drop\n"
+		    "  iifname \"mcpab12-2\" arp saddr ether != %s drop\n"
+		    "  iifname \"mcpab12-2\" ether type ip ip saddr != 10.99.0.2 drop\n"
+		    "  iifname \"mcpab12-2\" arp saddr ip != 10.99.0.2 drop\n", v[0].mac, v[0].mac);
+		assert_non_null(strstr(rs.data, want));
+	}
+	/* no MAC known: address checks only */
+	assert_non_null(strstr(rs.data, "  iifname \"mcpab12-3\" ether type != { ip, arp } drop\n"
+	    "  iifname \"mcpab12-3\" ether type ip ip saddr != 10.99.0.3 drop\n"
+	    "  iifname \"mcpab12-3\" arp saddr ip != 10.99.0.3 drop\n"));
+	assert_null(strstr(rs.data, "mcpab12-3\" ether saddr"));
+	buf_free(&rs);
+	/* no VM: our tables go */
+	net_firewall_ruleset(&b, v, 0, &rs);
+	assert_string_equal(rs.data, "table inet mcp\ndelete table inet mcp\n"
+	    "table bridge mcp\ndelete table bridge mcp\n");
+	buf_free(&rs);
+}
+
 int
 main(void)
 {
@@ -86,6 +129,7 @@ main(void)
 		cmocka_unit_test(test_bridge_init),
 		cmocka_unit_test(test_tap_names),
 		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_ruleset_antispoof),
 	};
 
 	return cmocka_run_group_tests_name("net", tests, NULL, NULL);

@@ -193,6 +193,53 @@ test_pidfile_read(void **state)
 	end_child(plain);
 }
 
+/* The jail's pure parts: the uid range, the memory ceiling, names. */
+static void
+test_jail_pure(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	char a[32], b[32];
+	const char *argv[16];
+	char ub[32], gb[32];
+	unsigned count;
+	uid_t first;
+
+	(void)state;
+	assert_int_equal(qemu_jail_range_parse("1879048192-1879049215", &first, &count, &err), 0);
+	assert_int_equal(first, 1879048192u);
+	assert_int_equal(count, 1024);
+	assert_int_equal(qemu_jail_range_parse("", &first, &count, &err), 0);
+	assert_int_equal(count, 0);	/* no jail */
+	assert_int_equal(qemu_jail_range_parse("5-5", &first, &count, &err), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(qemu_jail_range_parse("0-10", &first, &count, &err), -1);	/* root */
+	assert_int_equal(err.code, MCP_E_INVALID);
+	assert_int_equal(qemu_jail_range_parse("10-5", &first, &count, &err), -1);
+	assert_int_equal(qemu_jail_range_parse("10", &first, &count, &err), -1);
+	assert_non_null(strstr(err.msg, "FIRST-LAST"));
+	assert_int_equal(qemu_jail_range_parse("10-x", &first, &count, &err), -1);
+	assert_int_equal(qemu_jail_range_parse("1-4294967295", &first, &count, &err), -1);
+	/* guest + TCG buffer (QEMU's 1 GiB default unless set) + overhead */
+	assert_int_equal(qemu_jail_memory_limit_mb(128, 1, -1), 128 + 1024 + 160);
+	assert_int_equal(qemu_jail_memory_limit_mb(128, 1, 64), 128 + 64 + 160);
+	assert_int_equal(qemu_jail_memory_limit_mb(512, 0, 64), 512 + 160);
+	/* one cgroup per VM directory, stable */
+	qemu_jail_cgroup_name("/var/lib/mcp/vm/a", a, sizeof(a));
+	qemu_jail_cgroup_name("/var/lib/mcp/vm/a", b, sizeof(b));
+	assert_string_equal(a, b);
+	assert_int_equal(strlen(a), 7 + 16);
+	qemu_jail_cgroup_name("/other/vm/a", b, sizeof(b));
+	assert_string_not_equal(a, b);
+	/* the launcher: setsid -f always, setpriv dropping everything when jailed */
+	assert_int_equal(qemu_jail_argv(0, argv, 16, ub, gb, sizeof(ub)), 2);
+	assert_string_equal(argv[0], "setsid");
+	assert_int_equal(qemu_jail_argv(1879048200, argv, 16, ub, gb, sizeof(ub)), 10);
+	assert_string_equal(argv[2], "setpriv");
+	assert_string_equal(argv[3], "--reuid=1879048200");
+	assert_string_equal(argv[4], "--regid=1879048200");
+	assert_string_equal(argv[9], "--");
+}
+
 static void
 test_vm_dir_names(void **state)
 {
@@ -1271,6 +1318,7 @@ main(void)
 		cmocka_unit_test(test_pid_trust),
 		cmocka_unit_test(test_pidfile_read),
 		cmocka_unit_test(test_vm_dir_names),
+		cmocka_unit_test(test_jail_pure),
 		cmocka_unit_test(test_qmp_powerdown_flow),
 		cmocka_unit_test(test_qmp_shutdown_event),
 		cmocka_unit_test(test_qmp_errors),

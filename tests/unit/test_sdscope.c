@@ -75,14 +75,14 @@ static void
 test_wrap(void **state)
 {
 	const char *argv[] = { "qemu-system-x86_64", "-daemonize", "-pidfile", "/x/qemu.pid", NULL };
-	const char *out[16], *tiny[SDSCOPE_EXTRA_ARGS + 4];
+	const char *out[24], *tiny[10];
 	char unitarg[SDSCOPE_UNIT_MAX + 8];
 	static const char *const want[] = { "systemd-run", "--scope",
 		"--unit=mcp-vm-web.scope", "--collect", "--quiet", "--",
 		"qemu-system-x86_64", "-daemonize", "-pidfile", "/x/qemu.pid", NULL };
 
 	(void)state;
-	assert_int_equal(sdscope_wrap("mcp-vm-web.scope", argv, out, 16, unitarg,
+	assert_int_equal(sdscope_wrap("mcp-vm-web.scope", argv, out, 24, unitarg,
 	    sizeof(unitarg)), 0);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		if (want[i] == NULL)
@@ -91,9 +91,38 @@ test_wrap(void **state)
 			assert_string_equal(out[i], want[i]);
 	}
 	/* 4 arguments + 6 + NULL do not fit in 10 */
-	assert_int_equal(sdscope_wrap("u.scope", argv, tiny, SDSCOPE_EXTRA_ARGS + 4,
+	assert_int_equal(sdscope_wrap("u.scope", argv, tiny, 10,
 	    unitarg, sizeof(unitarg)), -1);
-	assert_int_equal(sdscope_wrap("u.scope", argv, out, 16, unitarg, 8), -1);
+	assert_int_equal(sdscope_wrap("u.scope", argv, out, 24, unitarg, 8), -1);
+}
+
+static void
+test_wrap_props(void **state)
+{
+	const char *argv[] = { "qemu-system-x86_64", "-m", "128", NULL };
+	const char *props[] = { "MemoryMax=402653184", "TasksMax=128", NULL };
+	const char *five[] = { "A=1", "B=2", "C=3", "D=4", "E=5", NULL };
+	const char *out[24];
+	char unitarg[SDSCOPE_UNIT_MAX + 8];
+	static const char *const want[] = { "systemd-run", "--scope",
+		"--unit=mcp-vm-web.scope", "--collect", "--quiet", "-p",
+		"MemoryMax=402653184", "-p", "TasksMax=128", "--",
+		"qemu-system-x86_64", "-m", "128", NULL };
+
+	(void)state;
+	assert_int_equal(sdscope_wrap_props("mcp-vm-web.scope", props, argv, out, 24,
+	    unitarg, sizeof(unitarg)), 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (want[i] == NULL)
+			assert_null(out[i]);
+		else
+			assert_string_equal(out[i], want[i]);
+	}
+	/* more than SDSCOPE_MAX_PROPS properties, or no room: refused */
+	assert_int_equal(sdscope_wrap_props("u.scope", five, argv, out, 24, unitarg,
+	    sizeof(unitarg)), -1);
+	assert_int_equal(sdscope_wrap_props("u.scope", props, argv, out, 13, unitarg,
+	    sizeof(unitarg)), -1);
 }
 
 static void
@@ -119,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_cgroup_is_service),
 		cmocka_unit_test(test_unit_name),
 		cmocka_unit_test(test_wrap),
+		cmocka_unit_test(test_wrap_props),
 		cmocka_unit_test(test_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
