@@ -40,9 +40,9 @@ cli_fail(const struct cli *c, const struct mcp_err *err)
 
 	if (n == 0 || (strncmp(msg, c->cmd, n) == 0 &&
 	    (msg[n] == ' ' || msg[n] == ':')))
-		fprintf(stderr, "mcp%s%s\n", n ? " " : ": ", msg);
+		cli_printf(stderr, "mcp%s%s\n", n ? " " : ": ", msg);
 	else
-		fprintf(stderr, "mcp %s: %s\n", c->cmd, msg);
+		cli_printf(stderr, "mcp %s: %s\n", c->cmd, msg);
 	return 1;
 }
 
@@ -182,7 +182,7 @@ actions_json(size_t n, char **actions)
 void
 cli_progress_line(int64_t elapsed_ms, const char *component, const char *detail)
 {
-	printf("%6.1fs  %s%s%s\n", (double)elapsed_ms / 1000.0, component,
+	cli_printf(stdout, "%6.1fs  %s%s%s\n", (double)elapsed_ms / 1000.0, component,
 	    component[0] ? ": " : "", detail);
 	fflush(stdout);
 }
@@ -342,8 +342,8 @@ cli_cmd_deploy(struct cli *c, int argc, char **argv)
 		json_print(j);
 	} else {
 		for (i = 0; i < resp->n_actions; i++)
-			printf("%s\n", resp->actions[i]);
-		printf("deployed %s on %s\n", def->name, node->name);
+			cli_printf(stdout, "%s\n", resp->actions[i]);
+		cli_printf(stdout, "deployed %s on %s\n", def->name, node->name);
 	}
 	rc = 0;
 out:
@@ -416,7 +416,7 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 		json_print(j);
 	} else {
 		for (i = 0; i < nactions; i++)
-			printf("%s\n", actions[i]);
+			cli_printf(stdout, "%s\n", actions[i]);
 	}
 	if (resp)
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -534,7 +534,8 @@ service_json(const Mcp__V1__ServiceStatus *s)
 static void
 json_print(json_t *j)
 {
-	json_dumpf(j, stdout, JSON_INDENT(2));
+	/* ASCII only: no C1 control or DEL reaches a terminal raw either */
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 	putchar('\n');
 	json_decref(j);
 }
@@ -548,7 +549,7 @@ static void
 observe_note(const char *node, const char *why)
 {
 	if (why != NULL && why[0])
-		fprintf(stderr, "mcp: node %s: observed state unknown: %s\n", node, why);
+		cli_printf(stderr, "mcp: node %s: observed state unknown: %s\n", node, why);
 }
 
 int
@@ -828,7 +829,7 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 			json_object_set_new(j, "healthy", json_false());
 			json_object_set_new(j, "error", json_string(err.msg));
 			if (!c->json)
-				printf("%-12s %-36s %-8s %s\n", node->name, node->address,
+				cli_printf(stdout, "%-12s %-36s %-8s %s\n", node->name, node->address,
 				    "DOWN", err.msg);
 			json_array_append_new(arr, j);
 			rc = 1;
@@ -851,7 +852,7 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 		if (resp->observe_error[0])
 			json_object_set_new(j, "observe_error", json_string(resp->observe_error));
 		if (!c->json)
-			printf("%-12s %-36s %-8s %-8u %-8u %-20s %llu/%llu MB\n", node->name,
+			cli_printf(stdout, "%-12s %-36s %-8s %-8u %-8u %-20s %llu/%llu MB\n", node->name,
 			    node->address, "ok", resp->services, resp->components_running,
 			    rts, (unsigned long long)resp->memory_committed_mb,
 			    (unsigned long long)resp->memory_total_mb);
@@ -1097,13 +1098,13 @@ cli_cmd_route(struct cli *c, int argc, char **argv)
 				continue;
 			}
 			if (!resp->proxy) {
-				printf("%-10s %-20s %-40s %-5s %-22s 127.0.0.1:%-12u %s\n",
+				cli_printf(stdout, "%-10s %-20s %-40s %-5s %-22s 127.0.0.1:%-12u %s\n",
 				    resp->node, pr->instance, "(no proxy)", r->mode, "-",
 				    r->host_port, "-");
 				continue;
 			}
 			for (h = 0; h < r->n_hostnames; h++)
-				printf("%-10s %-20s %-40s %-5s %-22s %-22s %s\n", resp->node,
+				cli_printf(stdout, "%-10s %-20s %-40s %-5s %-22s %-22s %s\n", resp->node,
 				    pr->instance, r->hostnames[h], r->mode, r->listener,
 				    r->backend, r->health[0] ? r->health : "?");
 		}

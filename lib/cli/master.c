@@ -79,17 +79,17 @@ steps_report(struct cli *c, const char *verb, Mcp__V1__MasterDeployResponse *r)
 			const Mcp__V1__StepResult *s = r->steps[i];
 
 			for (size_t k = 0; k < s->n_actions; k++)
-				printf("  %s: %s\n", s->step, s->actions[k]);
-			printf("%-8s %s%s%s\n", s->step, s->ok ? "ok" : "FAILED",
+				cli_printf(stdout, "  %s: %s\n", s->step, s->actions[k]);
+			cli_printf(stdout, "%-8s %s%s%s\n", s->step, s->ok ? "ok" : "FAILED",
 			    s->error[0] ? ": " : "", s->error);
 		}
-		printf("%s %s on %s: %s\n", verb, r->service, r->node,
+		cli_printf(stdout, "%s %s on %s: %s\n", verb, r->service, r->node,
 		    r->success ? "done" : "incomplete");
 	}
 	if (!r->success) {
 		for (size_t i = 0; i < r->n_steps; i++)
 			if (!r->steps[i]->ok)
-				fprintf(stderr, "mcp %s: %s %s: %s step failed: %s\n", verb,
+				cli_printf(stderr, "mcp %s: %s %s: %s step failed: %s\n", verb,
 				    verb, r->service, r->steps[i]->step, r->steps[i]->error);
 		return 1;
 	}
@@ -304,7 +304,7 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 	}
 	for (i = 0; i < resp->n_nodes; i++)
 		if (!resp->nodes[i]->reachable && !c->json)
-			fprintf(stderr, "mcp %s: node %s unreachable: %s\n", c->cmd,
+			cli_printf(stderr, "mcp %s: node %s unreachable: %s\n", c->cmd,
 			    resp->nodes[i]->node, resp->nodes[i]->error);
 	if (c->json)
 		cli_json_print(arr);
@@ -377,7 +377,7 @@ master_nodes_cmd(struct cli *c)
 			json_object_set_new(j, "vms", json_integer(r->vms));
 		}
 		if (!c->json)
-			printf("%-12s %-7s %-22s %-10s %-9s %-8zu %-20s %llu MB/%u vCPU\n",
+			cli_printf(stdout, "%-12s %-7s %-22s %-10s %-9s %-8zu %-20s %llu MB/%u vCPU\n",
 			    n->name, n->role, n->address, n->health, hb, n->n_services,
 			    rt[0] ? rt : "-", r ? (unsigned long long)r->memory_free_mb : 0,
 			    r ? r->vcpus_free : 0);
@@ -489,7 +489,7 @@ master_edges_cmd(struct cli *c)
 
 			json_array_append_new(arr, edge_json(e));
 			if (!c->json)
-				printf("%-32s %-20s %-10s %s:%u\n", e->hostname, e->service,
+				cli_printf(stdout, "%-32s %-20s %-10s %s:%u\n", e->hostname, e->service,
 				    e->edge_node, e->backend_hostname, e->backend_port);
 		}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
