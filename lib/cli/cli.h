@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <jansson.h>
 
 #include "util/err.h"
 
@@ -123,6 +124,13 @@ void cli_table_free(struct cli_table *t);
  * own output and file bytes as they are, like cat.
  */
 void cli_escape(struct buf *out, const char *s, size_t len);
+/*
+ * A JSON string of s for --json output.  jansson refuses text that is not
+ * UTF-8 (json_string gives NULL, and the key would silently go missing):
+ * such text from a peer is given escaped (mcp_escape_append) instead.
+ * NULL gives "".
+ */
+json_t *cli_json_str(const char *s);
 /* fprintf, the whole text escaped (cli_escape) but a final newline. */
 int cli_printf(FILE *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

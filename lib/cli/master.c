@@ -47,18 +47,18 @@ steps_json(const Mcp__V1__MasterDeployResponse *r)
 {
 	json_t *j = json_object(), *steps = json_array();
 
-	json_object_set_new(j, "service", json_string(r->service));
-	json_object_set_new(j, "node", json_string(r->node));
+	json_object_set_new(j, "service", cli_json_str(r->service));
+	json_object_set_new(j, "node", cli_json_str(r->node));
 	json_object_set_new(j, "success", json_boolean(r->success));
 	for (size_t i = 0; i < r->n_steps; i++) {
 		const Mcp__V1__StepResult *s = r->steps[i];
 		json_t *js = json_object(), *acts = json_array();
 
-		json_object_set_new(js, "step", json_string(s->step));
+		json_object_set_new(js, "step", cli_json_str(s->step));
 		json_object_set_new(js, "ok", json_boolean(s->ok));
-		json_object_set_new(js, "error", json_string(s->error));
+		json_object_set_new(js, "error", cli_json_str(s->error));
 		for (size_t k = 0; k < s->n_actions; k++)
-			json_array_append_new(acts, json_string(s->actions[k]));
+			json_array_append_new(acts, cli_json_str(s->actions[k]));
 		json_object_set_new(js, "actions", acts);
 		json_array_append_new(steps, js);
 	}
@@ -209,11 +209,11 @@ edge_json(const Mcp__V1__EdgeRouteRecord *e)
 {
 	json_t *j = json_object();
 
-	json_object_set_new(j, "hostname", json_string(e->hostname));
-	json_object_set_new(j, "service", json_string(e->service));
-	json_object_set_new(j, "component", json_string(e->component));
-	json_object_set_new(j, "edge_node", json_string(e->edge_node));
-	json_object_set_new(j, "backend", json_string(e->backend_hostname));
+	json_object_set_new(j, "hostname", cli_json_str(e->hostname));
+	json_object_set_new(j, "service", cli_json_str(e->service));
+	json_object_set_new(j, "component", cli_json_str(e->component));
+	json_object_set_new(j, "edge_node", cli_json_str(e->edge_node));
+	json_object_set_new(j, "backend", cli_json_str(e->backend_hostname));
 	json_object_set_new(j, "port", json_integer(e->backend_port));
 	return j;
 }
@@ -223,10 +223,10 @@ fleet_json(const Mcp__V1__FleetService *f)
 {
 	json_t *j = f->status ? cli_service_json(f->status) : json_object(), *edges;
 
-	json_object_set_new(j, "service", json_string(f->name));
-	json_object_set_new(j, "node", json_string(f->node));
-	json_object_set_new(j, "state", json_string(f->state));
-	json_object_set_new(j, "error", json_string(f->error));
+	json_object_set_new(j, "service", cli_json_str(f->name));
+	json_object_set_new(j, "node", cli_json_str(f->node));
+	json_object_set_new(j, "state", cli_json_str(f->state));
+	json_object_set_new(j, "error", cli_json_str(f->error));
 	edges = json_array();
 	for (size_t i = 0; i < f->n_edge_routes; i++)
 		json_array_append_new(edges, edge_json(f->edge_routes[i]));
@@ -269,7 +269,7 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 				for (k = 0; k < s->n_components; k++) {
 					json_t *jc = cli_component_json(s, s->components[k]);
 
-					json_object_set_new(jc, "placement", json_string(f->state));
+					json_object_set_new(jc, "placement", cli_json_str(f->state));
 					json_array_append_new(arr, jc);
 				}
 			else
@@ -351,22 +351,22 @@ master_nodes_cmd(struct cli *c)
 		for (k = 0; r && k < r->n_runtimes; k++) {
 			snprintf(rt + strlen(rt), sizeof(rt) - strlen(rt), "%s%s",
 			    k ? "," : "", r->runtimes[k]);
-			json_array_append_new(rts, json_string(r->runtimes[k]));
+			json_array_append_new(rts, cli_json_str(r->runtimes[k]));
 		}
 		for (k = 0; k < n->n_services; k++)
-			json_array_append_new(svcs, json_string(n->services[k]));
+			json_array_append_new(svcs, cli_json_str(n->services[k]));
 		if (n->last_heartbeat > 0)
 			snprintf(hb, sizeof(hb), "%llds ago",
 			    (long long)(time(NULL) - n->last_heartbeat));
-		json_object_set_new(j, "node", json_string(n->name));
-		json_object_set_new(j, "role", json_string(n->role));
-		json_object_set_new(j, "address", json_string(n->address));
-		json_object_set_new(j, "advertise", json_string(n->advertise));
-		json_object_set_new(j, "health", json_string(n->health));
+		json_object_set_new(j, "node", cli_json_str(n->name));
+		json_object_set_new(j, "role", cli_json_str(n->role));
+		json_object_set_new(j, "address", cli_json_str(n->address));
+		json_object_set_new(j, "advertise", cli_json_str(n->advertise));
+		json_object_set_new(j, "health", cli_json_str(n->health));
 		json_object_set_new(j, "last_heartbeat", json_integer(n->last_heartbeat));
 		json_object_set_new(j, "services", svcs);
 		json_object_set_new(j, "runtimes", rts);
-		json_object_set_new(j, "version", json_string(n->version));
+		json_object_set_new(j, "version", cli_json_str(n->version));
 		if (r) {
 			json_object_set_new(j, "memory_total_mb", json_integer((json_int_t)r->memory_total_mb));
 			json_object_set_new(j, "memory_free_mb", json_integer((json_int_t)r->memory_free_mb));

@@ -43,6 +43,25 @@ cli_escape(struct buf *out, const char *s, size_t len)
 		abort();
 }
 
+json_t *
+cli_json_str(const char *s)
+{
+	json_t *j;
+	char *e;
+
+	if (s == NULL)
+		s = "";
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* not UTF-8 (jansson refuses it): the escaped text, never nothing */
+	e = mcp_escape_dup(s);
+	j = json_string(e);
+	free(e);
+	if (j == NULL)
+		abort();
+	return j;
+}
+
 int
 cli_printf(FILE *f, const char *fmt, ...)
 {

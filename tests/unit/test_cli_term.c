@@ -166,6 +166,25 @@ test_escape_outputs(void **state)
 	cli_table_free(t);
 }
 
+/* --json: text that is not UTF-8 is kept, escaped, not dropped. */
+static void
+test_json_str(void **state)
+{
+	json_t *j;
+
+	(void)state;
+	j = cli_json_str("h\xc3\xa9llo");
+	assert_string_equal(json_string_value(j), "h\xc3\xa9llo");
+	json_decref(j);
+	j = cli_json_str("bad \xff byte");
+	assert_non_null(j);
+	assert_string_equal(json_string_value(j), "bad \\xff byte");
+	json_decref(j);
+	j = cli_json_str(NULL);
+	assert_string_equal(json_string_value(j), "");
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -176,6 +195,7 @@ main(void)
 		cmocka_unit_test(test_table_print),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_escape_outputs),
+		cmocka_unit_test(test_json_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
