@@ -313,12 +313,13 @@ component_run(struct agent *a, const struct svc_def *def,
 	if (exists && not_ours(&info, def->name, c->name, err))
 		goto out;
 	/*
-	 * A running instance holds its own host ports; any other run needs
-	 * them free, checked before the old instance is stopped or removed
-	 * (VMs: QEMU's hostfwd error would come only after; containers: a
-	 * podman run on a busy port also breaks the holder's forwards).
+	 * A running (or paused) instance holds its own host ports; any other
+	 * run needs them free, checked before the old instance is stopped or
+	 * removed (VMs: QEMU's hostfwd error would come only after; containers:
+	 * a podman run on a busy port also breaks the holder's forwards).
 	 */
-	if (!(exists && strcmp(info.state, "running") == 0) &&
+	if (!(exists && (strcmp(info.state, "running") == 0 ||
+	    strcmp(info.state, "paused") == 0)) &&
 	    spec_ports_free(&b.spec, err) == -1)
 		goto out;
 	/*
@@ -551,7 +552,8 @@ kept_ports_check(struct agent *a, const struct svc_def *def,
 
 				svc_instance_name(name, sizeof(name), def->name, c->name);
 				running = rt && instance_inspect(rt, name, &info, &ierr) == 1 &&
-				    strcmp(info.state, "running") == 0 &&
+				    (strcmp(info.state, "running") == 0 ||
+				    strcmp(info.state, "paused") == 0) &&
 				    !not_ours(&info, def->name, c->name, &ierr);
 			}
 			if (running)
