@@ -538,8 +538,8 @@ kept_ports_check(struct agent *a, const struct svc_def *def,
 			for (size_t k = 0; k < pc->nroutes; k++)
 				if (strcmp(pc->routes[k].name, c->routes[j].name) == 0)
 					hp = pc->routes[k].host_port;
-			if (hp <= 0 || (r = proc_loopback_port_free(hp, owner,
-			    sizeof(owner))) == 1)
+			/* the owner (a walk of /proc) only once it matters */
+			if (hp <= 0 || (r = proc_loopback_port_free(hp, NULL, 0)) == 1)
 				continue;
 			if (r == -1)
 				return mcp_err_errno(err, errno, "deploy %s: host port "
@@ -551,12 +551,18 @@ kept_ports_check(struct agent *a, const struct svc_def *def,
 				struct rt_info info;
 
 				svc_instance_name(name, sizeof(name), def->name, c->name);
-				running = rt && instance_inspect(rt, name, &info, &ierr) == 1 &&
-				    (strcmp(info.state, "running") == 0 ||
-				    strcmp(info.state, "paused") == 0) &&
-				    !not_ours(&info, def->name, c->name, &ierr);
+				/* a runtime that cannot say is no reason to refuse here:
+				 * the run checks again before touching anything */
+				running = rt == NULL ? 0 :
+				    instance_inspect(rt, name, &info, &ierr);
+				if (running == 1)
+					running = (strcmp(info.state, "running") == 0 ||
+					    strcmp(info.state, "paused") == 0) &&
+					    !not_ours(&info, def->name, c->name, &ierr);
+				else if (running == -1)
+					running = 1;
 			}
-			if (running)
+			if (running || proc_loopback_port_free(hp, owner, sizeof(owner)) == 1)
 				continue;
 			snprintf(what, sizeof(what), "deploy %s: component %s", def->name,
 			    c->name);
