@@ -168,15 +168,26 @@ def_find_component(const struct svc_def *def, const char *name)
 }
 
 /*
- * Is a TCP port on 127.0.0.1 free to bind as the runtimes bind it?  Used
- * to veto allocations.  A failed bind test for another reason than "in
- * use" does not veto (the run says what is wrong).
+ * Is a TCP port on 127.0.0.1 free to bind?  Used to veto allocations, so
+ * stricter than the check before a run (no SO_REUSEADDR: a port with a
+ * connection lingering in TIME_WAIT is passed over too; there are plenty).
  */
 static int
 port_probe(int port, void *arg)
 {
+	struct sockaddr_in sin;
+	int fd, ok;
+
 	(void)arg;
-	return proc_loopback_port_free(port, NULL, 0) != 0;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
 }
 
 /*
