@@ -62,6 +62,7 @@ comp() { # COMPONENT EXPR(c)
 	json_get "$(sj)" "[$2 for c in j['components'] if c['component'] == '$1'][0]"
 }
 cid() { penv_podman inspect --format '{{.Id}}' "$1" 2>/dev/null; }
+not_bindable() { ! bindable "$1" 2>/dev/null; }
 bindable() { /usr/bin/python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1"; }
 
 check "deploy $SVC" mcp deploy "$T/v1.toml"
@@ -75,7 +76,8 @@ check "back's port $PB let go" wait_for 20 bindable "$PB"
 # another process takes it
 /usr/bin/python3 -m http.server --bind 127.0.0.1 "$PB" >"$T/holder.log" 2>&1 &
 HOLDER=$!
-check "the holder listens on 127.0.0.1:$PB" wait_for 20 sh -c "! $(declare -f bindable); bindable $PB"
+check "the holder answers on 127.0.0.1:$PB" wait_for 20 http_get "http://127.0.0.1:$PB/"
+check "and holds the port" not_bindable "$PB"
 ID_FRONT=$(cid "$SVC-front")
 check "front has a container id" test -n "$ID_FRONT"
 
