@@ -17,7 +17,8 @@
 
 struct def_entry {
 	char name[64];
-	char source[256];
+	char *source;		/* in full: a source of up to SVC_MAX_SOURCE_BYTES
+				   cut short would never compare equal */
 	char *text;		/* the definition as parsed */
 	struct svc_def *def;	/* NULL: the text did not parse */
 };
@@ -41,8 +42,10 @@ static void
 entry_clear(struct def_entry *e)
 {
 	free(e->text);
+	free(e->source);
 	svc_free(e->def);
 	e->text = NULL;
+	e->source = NULL;
 	e->def = NULL;
 }
 
@@ -88,7 +91,7 @@ defs_entry(struct agent_defs *d, const struct reg_service *s)
 		mcp_strlcpy(e->name, s->name, sizeof(e->name));
 	}
 	entry_clear(e);
-	mcp_strlcpy(e->source, s->source, sizeof(e->source));
+	e->source = xstrdup(s->source);
 	e->text = xstrdup(s->definition);
 	if (svc_parse(s->definition, strlen(s->definition), s->source, &e->def,
 	    &perr) == -1) {

@@ -18,6 +18,7 @@
  */
 #include "agent/agent.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "util/fault.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "util/proc.h"
 #include "util/progress.h"
 
 /* An rt_spec with the storage it points into. */
@@ -165,7 +167,11 @@ def_find_component(const struct svc_def *def, const char *name)
 	return NULL;
 }
 
-/* Is a TCP port on 127.0.0.1 free to bind?  Used to veto allocations. */
+/*
+ * Is a TCP port on 127.0.0.1 free to bind?  Used to veto allocations, so
+ * stricter than the check before a run (no SO_REUSEADDR: a port with a
+ * connection lingering in TIME_WAIT is passed over too; there are plenty).
+ */
 static int
 port_probe(int port, void *arg)
 {
@@ -182,6 +188,46 @@ port_probe(int port, void *arg)
 	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
 	close(fd);
 	return ok;
+}
+
+/*
+ * The error for host port `port` of route `route` that another process
+ * holds: the port, the address the runtime binds, the owner when /proc
+ * shows it.  Returns -1.
+ */
+static int
+host_port_busy(struct mcp_err *err, const char *what, int port, const char *route,
+    const char *owner)
+{
+	return mcp_err_set(err, MCP_E_RESOURCE,
+	    "%s: host port %d of route %s on 127.0.0.1 is already in use by %s",
+	    what, port, route[0] ? route : "(unnamed)",
+	    owner[0] ? owner : "another process (its owner is not visible in /proc)");
+}
+
+/*
+ * Before an instance is (re)created from spec: every host port it
+ * publishes must be free (proc_loopback_port_free), else -1 naming it, so
+ * that nothing is stopped or removed for a run that cannot bind.
+ */
+static int
+spec_ports_free(const struct rt_spec *s, struct mcp_err *err)
+{
+	for (size_t i = 0; i < s->nports; i++) {
+		char owner[128];
+		int r;
+
+		if (s->ports[i].host_port <= 0)
+			continue;
+		r = proc_loopback_port_free(s->ports[i].host_port, owner, sizeof(owner));
+		if (r == -1)
+			return mcp_err_errno(err, errno, "host port 127.0.0.1:%d: bind test",
+			    s->ports[i].host_port);
+		if (r == 0)
+			return host_port_busy(err, "cannot start", s->ports[i].host_port,
+			    s->ports[i].name, owner);
+	}
+	return 0;
 }
 
 static int instance_remove(struct agent *a, struct runtime *rt, const char *name,
@@ -276,6 +322,16 @@ component_run(struct agent *a, const struct svc_def *def,
 	if ((exists = !fresh ? instance_inspect(rt, b.name, &info, err) : 0) == -1)
 		goto out;
 	if (exists && not_ours(&info, def->name, c->name, err))
+		goto out;
+	/*
+	 * A running (or paused) instance holds its own host ports; any other
+	 * run needs them free, checked before the old instance is stopped or
+	 * removed (VMs: QEMU's hostfwd error would come only after; containers:
+	 * a podman run on a busy port also breaks the holder's forwards).
+	 */
+	if (!(exists && (strcmp(info.state, "running") == 0 ||
+	    strcmp(info.state, "paused") == 0)) &&
+	    spec_ports_free(&b.spec, err) == -1)
 		goto out;
 	/*
 	 * Unchanged only by the instance's own record: the identity this agent
@@ -472,6 +528,66 @@ wants_host_ports(const struct svc_component *c, void *arg)
 }
 
 /* Undo a failed first deploy: instances created so far and registry rows. */
+/*
+ * A redeploy keeps each route's host port (reg_service_put).  One another
+ * process took meanwhile (the instance stopped or died and let it go)
+ * would fail the new instance after the old one is gone: refuse before
+ * anything is recorded or touched.  A busy port is the component's own
+ * while its instance runs (it holds it).
+ */
+static int
+kept_ports_check(struct agent *a, const struct svc_def *def,
+    const struct reg_service *prev, struct mcp_err *err)
+{
+	for (size_t i = 0; i < def->ncomponents; i++) {
+		const struct svc_component *c = &def->components[i];
+		const struct reg_component *pc = reg_find_component(prev, c->name);
+		int running = -1;	/* not looked at yet */
+
+		if (pc == NULL || !wants_host_ports(c, a))
+			continue;
+		for (size_t j = 0; j < c->nroutes; j++) {
+			char owner[128], what[SVC_INSTANCE_MAX + 64];
+			int hp = 0, r;
+
+			for (size_t k = 0; k < pc->nroutes; k++)
+				if (strcmp(pc->routes[k].name, c->routes[j].name) == 0)
+					hp = pc->routes[k].host_port;
+			/* the owner (a walk of /proc) only once it matters */
+			if (hp <= 0 || (r = proc_loopback_port_free(hp, NULL, 0)) == 1)
+				continue;
+			if (r == -1)
+				return mcp_err_errno(err, errno, "deploy %s: host port "
+				    "127.0.0.1:%d: bind test", def->name, hp);
+			if (running == -1) {
+				struct mcp_err ierr = MCP_ERR_INIT;
+				struct runtime *rt = agent_runtime_for(a, pc->runtime, &ierr);
+				char name[SVC_INSTANCE_MAX];
+				struct rt_info info;
+
+				svc_instance_name(name, sizeof(name), def->name, c->name);
+				/* a runtime that cannot say is no reason to refuse here:
+				 * the run checks again before touching anything */
+				running = rt == NULL ? 0 :
+				    instance_inspect(rt, name, &info, &ierr);
+				if (running == 1)
+					running = (strcmp(info.state, "running") == 0 ||
+					    strcmp(info.state, "paused") == 0) &&
+					    !not_ours(&info, def->name, c->name, &ierr);
+				else if (running == -1)
+					running = 1;
+			}
+			if (running || proc_loopback_port_free(hp, owner, sizeof(owner)) == 1)
+				continue;
+			snprintf(what, sizeof(what), "deploy %s: component %s", def->name,
+			    c->name);
+			host_port_busy(err, what, hp, c->routes[j].name, owner);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 deploy_rollback(struct agent *a, const struct svc_def *def)
 {
@@ -498,7 +614,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
     struct buf *actions, struct mcp_err *err)
 {
 	struct svc_def *def = NULL;
-	struct reg_service *rs = NULL;
+	struct reg_service *rs = NULL, *prev = NULL;
 	struct rt_info *infos = NULL;
 	struct reg_put_opts put_opts = { 0 };
 	size_t i, j, ninfos = 0;
@@ -546,11 +662,9 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 
 	agent_lock_service(a, def->name);
 	{
-		struct reg_service *prev = NULL;
 		struct mcp_err perr = MCP_ERR_INIT;
 
 		existed = reg_service_get(a->reg, def->name, &prev, &perr) == 0;
-		reg_service_free(prev);
 		if (!existed && perr.code != MCP_E_NOTFOUND) {
 			/* unreadable is not "new": a failed first deploy is rolled back */
 			*err = perr;
@@ -559,7 +673,8 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		}
 	}
 	if (check_instance_names(a, def, err) == -1 || check_capacity(a, def, err) == -1 ||
-	    agent_proxy_check(a, def, err) == -1)
+	    agent_proxy_check(a, def, err) == -1 ||
+	    (existed && def->active && kept_ports_check(a, def, prev, err) == -1))
 		goto out;
 	/*
 	 * Fetch every image before changing anything.  Tags are pinned
@@ -720,6 +835,7 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 out:
 	agent_unlock_service(a, def->name);
 	free(infos);
+	reg_service_free(prev);
 	reg_service_free(rs);
 	svc_free(def);
 	return rc;

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <jansson.h>
 
 #include "util/err.h"
 
@@ -113,12 +114,39 @@ struct cli_table *cli_table_new(size_t ncols, const char *const *head,
 void cli_table_add(struct cli_table *t, const char *const *cells);
 void cli_table_print(struct cli_table *t, FILE *f, size_t width, int wide);
 void cli_table_free(struct cli_table *t);
-/* printf one line on stdout, cut to c->width unless --wide or --json. */
+/*
+ * Text from a peer (an agent's or the master's errors, names, actions,
+ * event details) is escaped before it reaches the terminal, so a hostile
+ * or broken peer cannot move the cursor, retitle the window or hide a
+ * line.  cli_escape is the CLI's one entry to it, util/escape.h's
+ * mcp_escape_append (the escaping the logs use): pure, append s's len bytes
+ * to out with every control character written visibly: newline, CR, tab
+ * and backslash as \n \r \t \\, other C0 bytes (ESC as \x1b) and DEL as
+ * \xNN, C1 controls encoded in UTF-8 (U+0080..U+009F, e.g. CSI) as \u00NN,
+ * a byte that is not well-formed UTF-8 as \xNN; printable ASCII and valid
+ * UTF-8 pass unchanged.  cli_table_add, cli_line, cli_printf and cli_fail apply it; --json output
+ * is escaped by jansson (JSON_ENSURE_ASCII: controls become \u00NN).
+ * `mcp logs` and `mcp pull` are the exceptions: they print the service's
+ * own output and file bytes as they are, like cat.
+ */
+void cli_escape(struct buf *out, const char *s, size_t len);
+/*
+ * A JSON string of s for --json output.  jansson refuses text that is not
+ * UTF-8 (json_string gives NULL, and the key would silently go missing):
+ * such text from a peer is given escaped (mcp_escape_append) instead.
+ * NULL gives "".
+ */
+json_t *cli_json_str(const char *s);
+/* fprintf, the whole text escaped (cli_escape) but a final newline. */
+int cli_printf(FILE *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* printf one line on stdout, escaped (cli_escape), cut to c->width unless
+ * --wide or --json. */
 void cli_line(const struct cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Print "mcp CMD: <msg>" on stderr (msg already starting with CMD is not
- * prefixed twice); returns 1. */
+/* Print "mcp CMD: <msg>" on stderr, msg escaped (cli_escape; msg already
+ * starting with CMD is not prefixed twice); returns 1. */
 int cli_fail(const struct cli *c, const struct mcp_err *err);
 
 #endif

@@ -40,9 +40,9 @@ cli_fail(const struct cli *c, const struct mcp_err *err)
 
 	if (n == 0 || (strncmp(msg, c->cmd, n) == 0 &&
 	    (msg[n] == ' ' || msg[n] == ':')))
-		fprintf(stderr, "mcp%s%s\n", n ? " " : ": ", msg);
+		cli_printf(stderr, "mcp%s%s\n", n ? " " : ": ", msg);
 	else
-		fprintf(stderr, "mcp %s: %s\n", c->cmd, msg);
+		cli_printf(stderr, "mcp %s: %s\n", c->cmd, msg);
 	return 1;
 }
 
@@ -172,7 +172,7 @@ actions_json(size_t n, char **actions)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		json_array_append_new(arr, json_string(actions[i]));
+		json_array_append_new(arr, cli_json_str(actions[i]));
 	return arr;
 }
 
@@ -182,7 +182,7 @@ actions_json(size_t n, char **actions)
 void
 cli_progress_line(int64_t elapsed_ms, const char *component, const char *detail)
 {
-	printf("%6.1fs  %s%s%s\n", (double)elapsed_ms / 1000.0, component,
+	cli_printf(stdout, "%6.1fs  %s%s%s\n", (double)elapsed_ms / 1000.0, component,
 	    component[0] ? ": " : "", detail);
 	fflush(stdout);
 }
@@ -334,16 +334,16 @@ cli_cmd_deploy(struct cli *c, int argc, char **argv)
 			j = service_json(resp->service);
 		else {
 			j = json_object();
-			json_object_set_new(j, "service", json_string(def->name));
-			json_object_set_new(j, "node", json_string(node->name));
+			json_object_set_new(j, "service", cli_json_str(def->name));
+			json_object_set_new(j, "node", cli_json_str(node->name));
 		}
 		json_object_set_new(j, "actions", actions_json(resp->n_actions,
 		    resp->actions));
 		json_print(j);
 	} else {
 		for (i = 0; i < resp->n_actions; i++)
-			printf("%s\n", resp->actions[i]);
-		printf("deployed %s on %s\n", def->name, node->name);
+			cli_printf(stdout, "%s\n", resp->actions[i]);
+		cli_printf(stdout, "deployed %s on %s\n", def->name, node->name);
 	}
 	rc = 0;
 out:
@@ -409,14 +409,14 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		json_t *j = json_object();
 
-		json_object_set_new(j, "service", json_string(argv[optind]));
-		json_object_set_new(j, "node", json_string(where));
-		json_object_set_new(j, "operation", json_string(argv[0]));
+		json_object_set_new(j, "service", cli_json_str(argv[optind]));
+		json_object_set_new(j, "node", cli_json_str(where));
+		json_object_set_new(j, "operation", cli_json_str(argv[0]));
 		json_object_set_new(j, "actions", actions_json(nactions, actions));
 		json_print(j);
 	} else {
 		for (i = 0; i < nactions; i++)
-			printf("%s\n", actions[i]);
+			cli_printf(stdout, "%s\n", actions[i]);
 	}
 	if (resp)
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -450,19 +450,19 @@ route_json(const Mcp__V1__RouteStatus *r)
 	json_t *jr = json_object(), *names = json_array();
 	size_t i;
 
-	json_object_set_new(jr, "name", json_string(r->name));
+	json_object_set_new(jr, "name", cli_json_str(r->name));
 	json_object_set_new(jr, "port", json_integer(r->port));
 	json_object_set_new(jr, "host_port", json_integer(r->host_port));
-	json_object_set_new(jr, "mode", json_string(r->mode));
-	json_object_set_new(jr, "hostname", json_string(r->hostname));
+	json_object_set_new(jr, "mode", cli_json_str(r->mode));
+	json_object_set_new(jr, "hostname", cli_json_str(r->hostname));
 	json_object_set_new(jr, "public", json_boolean(r->public_));
-	json_object_set_new(jr, "vm_addr", json_string(r->vm_addr));
+	json_object_set_new(jr, "vm_addr", cli_json_str(r->vm_addr));
 	for (i = 0; i < r->n_hostnames; i++)
-		json_array_append_new(names, json_string(r->hostnames[i]));
+		json_array_append_new(names, cli_json_str(r->hostnames[i]));
 	json_object_set_new(jr, "hostnames", names);
-	json_object_set_new(jr, "listener", json_string(r->listener));
-	json_object_set_new(jr, "backend", json_string(r->backend));
-	json_object_set_new(jr, "health", json_string(r->health));
+	json_object_set_new(jr, "listener", cli_json_str(r->listener));
+	json_object_set_new(jr, "backend", cli_json_str(r->backend));
+	json_object_set_new(jr, "health", cli_json_str(r->health));
 	return jr;
 }
 
@@ -472,19 +472,19 @@ component_json(const Mcp__V1__ServiceStatus *s, const Mcp__V1__ComponentStatus *
 	json_t *j = json_object(), *routes = json_array();
 	size_t k;
 
-	json_object_set_new(j, "service", json_string(s->name));
-	json_object_set_new(j, "component", json_string(cs->name));
-	json_object_set_new(j, "instance", json_string(cs->instance));
-	json_object_set_new(j, "node", json_string(s->node));
-	json_object_set_new(j, "runtime", json_string(cs->runtime));
-	json_object_set_new(j, "image", json_string(cs->image));
-	json_object_set_new(j, "version", json_string(cs->version));
-	json_object_set_new(j, "desired", json_string(cs->desired));
-	json_object_set_new(j, "observed", json_string(cs->observed));
+	json_object_set_new(j, "service", cli_json_str(s->name));
+	json_object_set_new(j, "component", cli_json_str(cs->name));
+	json_object_set_new(j, "instance", cli_json_str(cs->instance));
+	json_object_set_new(j, "node", cli_json_str(s->node));
+	json_object_set_new(j, "runtime", cli_json_str(cs->runtime));
+	json_object_set_new(j, "image", cli_json_str(cs->image));
+	json_object_set_new(j, "version", cli_json_str(cs->version));
+	json_object_set_new(j, "desired", cli_json_str(cs->desired));
+	json_object_set_new(j, "observed", cli_json_str(cs->observed));
 	json_object_set_new(j, "drift", json_boolean(cs->drift));
-	json_object_set_new(j, "drift_reason", json_string(cs->drift_reason));
-	json_object_set_new(j, "observed_image", json_string(cs->observed_image));
-	json_object_set_new(j, "observed_version", json_string(cs->observed_version));
+	json_object_set_new(j, "drift_reason", cli_json_str(cs->drift_reason));
+	json_object_set_new(j, "observed_image", cli_json_str(cs->observed_image));
+	json_object_set_new(j, "observed_version", cli_json_str(cs->observed_version));
 	json_object_set_new(j, "flapping", json_boolean(cs->flapping));
 	json_object_set_new(j, "started_at", json_integer(cs->started_at));
 	json_object_set_new(j, "uptime_s", json_integer(cs->started_at > 0 ?
@@ -492,11 +492,11 @@ component_json(const Mcp__V1__ServiceStatus *s, const Mcp__V1__ComponentStatus *
 	if (strcmp(cs->runtime, "unikernel") == 0) {
 		json_object_set_new(j, "memory_mb", json_integer(cs->memory_mb));
 		json_object_set_new(j, "vcpus", json_integer(cs->vcpus));
-		json_object_set_new(j, "image_hash", json_string(cs->image_hash));
-		json_object_set_new(j, "guest_kernel", json_string(cs->guest_kernel));
-		json_object_set_new(j, "machine", json_string(cs->machine));
-		json_object_set_new(j, "image_id", json_string(cs->image_id));
-		json_object_set_new(j, "vm_ip", json_string(cs->vm_ip));
+		json_object_set_new(j, "image_hash", cli_json_str(cs->image_hash));
+		json_object_set_new(j, "guest_kernel", cli_json_str(cs->guest_kernel));
+		json_object_set_new(j, "machine", cli_json_str(cs->machine));
+		json_object_set_new(j, "image_id", cli_json_str(cs->image_id));
+		json_object_set_new(j, "vm_ip", cli_json_str(cs->vm_ip));
 	}
 	for (k = 0; k < cs->n_routes; k++)
 		json_array_append_new(routes, route_json(cs->routes[k]));
@@ -510,9 +510,9 @@ service_json(const Mcp__V1__ServiceStatus *s)
 	json_t *j = json_object(), *comps = json_array(), *events = json_array();
 	size_t i;
 
-	json_object_set_new(j, "service", json_string(s->name));
-	json_object_set_new(j, "node", json_string(s->node));
-	json_object_set_new(j, "tier", json_string(s->tier));
+	json_object_set_new(j, "service", cli_json_str(s->name));
+	json_object_set_new(j, "node", cli_json_str(s->node));
+	json_object_set_new(j, "tier", cli_json_str(s->tier));
 	json_object_set_new(j, "active", json_boolean(s->active));
 	json_object_set_new(j, "deployed_at", json_integer(s->deployed_at));
 	for (i = 0; i < s->n_components; i++)
@@ -523,11 +523,11 @@ service_json(const Mcp__V1__ServiceStatus *s)
 		json_t *je = json_object();
 
 		json_object_set_new(je, "time", json_integer(e->time));
-		json_object_set_new(je, "component", json_string(e->component));
-		json_object_set_new(je, "kind", json_string(e->kind));
-		json_object_set_new(je, "from", json_string(e->from_state));
-		json_object_set_new(je, "to", json_string(e->to_state));
-		json_object_set_new(je, "detail", json_string(e->detail));
+		json_object_set_new(je, "component", cli_json_str(e->component));
+		json_object_set_new(je, "kind", cli_json_str(e->kind));
+		json_object_set_new(je, "from", cli_json_str(e->from_state));
+		json_object_set_new(je, "to", cli_json_str(e->to_state));
+		json_object_set_new(je, "detail", cli_json_str(e->detail));
 		json_array_append_new(events, je);
 	}
 	json_object_set_new(j, "events", events);
@@ -537,7 +537,8 @@ service_json(const Mcp__V1__ServiceStatus *s)
 static void
 json_print(json_t *j)
 {
-	json_dumpf(j, stdout, JSON_INDENT(2));
+	/* ASCII only: no C1 control or DEL reaches a terminal raw either */
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 	putchar('\n');
 	json_decref(j);
 }
@@ -551,7 +552,7 @@ static void
 observe_note(const char *node, const char *why)
 {
 	if (why != NULL && why[0])
-		fprintf(stderr, "mcp: node %s: observed state unknown: %s\n", node, why);
+		cli_printf(stderr, "mcp: node %s: observed state unknown: %s\n", node, why);
 }
 
 int
@@ -595,7 +596,7 @@ cli_cmd_ps(struct cli *c, int argc, char **argv)
 
 					if (resp->observe_error[0])
 						json_object_set_new(jc, "observe_error",
-						    json_string(resp->observe_error));
+						    cli_json_str(resp->observe_error));
 					json_array_append_new(arr, jc);
 					continue;
 				}
@@ -714,7 +715,7 @@ cli_cmd_status(struct cli *c, int argc, char **argv)
 
 				if (resp->observe_error[0])
 					json_object_set_new(js, "observe_error",
-					    json_string(resp->observe_error));
+					    cli_json_str(resp->observe_error));
 				json_array_append_new(arr, js);
 			} else
 				status_print(c, resp->services[i]);
@@ -826,15 +827,15 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 		char rts[64] = "";
 		json_t *j = json_object();
 
-		json_object_set_new(j, "node", json_string(node->name));
-		json_object_set_new(j, "address", json_string(node->address));
+		json_object_set_new(j, "node", cli_json_str(node->name));
+		json_object_set_new(j, "address", cli_json_str(node->address));
 		if (node_call(c, node, "/mcp.v1.Agent/NodeStatus", &req.base,
 		    &mcp__v1__node_status_response__descriptor,
 		    (ProtobufCMessage **)&resp, T_LIST, &err) == -1) {
 			json_object_set_new(j, "healthy", json_false());
-			json_object_set_new(j, "error", json_string(err.msg));
+			json_object_set_new(j, "error", cli_json_str(err.msg));
 			if (!c->json)
-				printf("%-12s %-36s %-8s %s\n", node->name, node->address,
+				cli_printf(stdout, "%-12s %-36s %-8s %s\n", node->name, node->address,
 				    "DOWN", err.msg);
 			json_array_append_new(arr, j);
 			rc = 1;
@@ -846,19 +847,19 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 		json_object_set_new(j, "healthy", json_true());
 		json_object_set_new(j, "services", json_integer(resp->services));
 		json_object_set_new(j, "running", json_integer(resp->components_running));
-		json_object_set_new(j, "runtimes", json_string(rts));
-		json_object_set_new(j, "accel", json_string(resp->accel));
+		json_object_set_new(j, "runtimes", cli_json_str(rts));
+		json_object_set_new(j, "accel", cli_json_str(resp->accel));
 		json_object_set_new(j, "memory_total_mb", json_integer((json_int_t)resp->memory_total_mb));
 		json_object_set_new(j, "memory_committed_mb", json_integer((json_int_t)resp->memory_committed_mb));
 		json_object_set_new(j, "vcpus_total", json_integer(resp->vcpus_total));
 		json_object_set_new(j, "vcpus_committed", json_integer(resp->vcpus_committed));
-		json_object_set_new(j, "version", json_string(resp->version));
+		json_object_set_new(j, "version", cli_json_str(resp->version));
 		json_object_set_new(j, "uptime_s", json_integer(resp->uptime_s));
 		if (resp->observe_error[0])
-			json_object_set_new(j, "observe_error", json_string(resp->observe_error));
+			json_object_set_new(j, "observe_error", cli_json_str(resp->observe_error));
 		json_object_set_new(j, "vm_attestations", cli_vms_json(resp->vms, resp->n_vms));
 		if (!c->json)
-			printf("%-12s %-36s %-8s %-8u %-8u %-20s %llu/%llu MB\n", node->name,
+			cli_printf(stdout, "%-12s %-36s %-8s %-8u %-8u %-20s %llu/%llu MB\n", node->name,
 			    node->address, "ok", resp->services, resp->components_running,
 			    rts, (unsigned long long)resp->memory_committed_mb,
 			    (unsigned long long)resp->memory_total_mb);
@@ -1011,9 +1012,9 @@ cli_cmd_push(struct cli *c, int argc, char **argv)
 	if (c->json) {
 		json_t *j = json_object();
 
-		json_object_set_new(j, "service", json_string(argv[1]));
-		json_object_set_new(j, "node", json_string(node->name));
-		json_object_set_new(j, "path", json_string(argv[3]));
+		json_object_set_new(j, "service", cli_json_str(argv[1]));
+		json_object_set_new(j, "node", cli_json_str(node->name));
+		json_object_set_new(j, "path", cli_json_str(argv[3]));
 		json_object_set_new(j, "size", json_integer((json_int_t)data.len));
 		json_print(j);
 	} else {
@@ -1114,21 +1115,21 @@ cli_cmd_route(struct cli *c, int argc, char **argv)
 			if (c->json) {
 				json_t *j = route_json(r);
 
-				json_object_set_new(j, "node", json_string(resp->node));
-				json_object_set_new(j, "service", json_string(pr->service));
-				json_object_set_new(j, "component", json_string(pr->component));
-				json_object_set_new(j, "instance", json_string(pr->instance));
+				json_object_set_new(j, "node", cli_json_str(resp->node));
+				json_object_set_new(j, "service", cli_json_str(pr->service));
+				json_object_set_new(j, "component", cli_json_str(pr->component));
+				json_object_set_new(j, "instance", cli_json_str(pr->instance));
 				json_array_append_new(arr, j);
 				continue;
 			}
 			if (!resp->proxy) {
-				printf("%-10s %-20s %-40s %-5s %-22s 127.0.0.1:%-12u %s\n",
+				cli_printf(stdout, "%-10s %-20s %-40s %-5s %-22s 127.0.0.1:%-12u %s\n",
 				    resp->node, pr->instance, "(no proxy)", r->mode, "-",
 				    r->host_port, "-");
 				continue;
 			}
 			for (h = 0; h < r->n_hostnames; h++)
-				printf("%-10s %-20s %-40s %-5s %-22s %-22s %s\n", resp->node,
+				cli_printf(stdout, "%-10s %-20s %-40s %-5s %-22s %-22s %s\n", resp->node,
 				    pr->instance, r->hostnames[h], r->mode, r->listener,
 				    r->backend, r->health[0] ? r->health : "?");
 		}

@@ -73,14 +73,14 @@ snapshot_json(const Mcp__V1__SnapshotRecord *r)
 	json_t *j = json_object();
 
 	json_object_set_new(j, "id", json_integer(r->id));
-	json_object_set_new(j, "service", json_string(r->service));
-	json_object_set_new(j, "node", json_string(r->node));
-	json_object_set_new(j, "path", json_string(r->path));
+	json_object_set_new(j, "service", cli_json_str(r->service));
+	json_object_set_new(j, "node", cli_json_str(r->node));
+	json_object_set_new(j, "path", cli_json_str(r->path));
 	json_object_set_new(j, "size", json_integer((json_int_t)r->size));
-	json_object_set_new(j, "sha256", json_string(r->sha256));
+	json_object_set_new(j, "sha256", cli_json_str(r->sha256));
 	json_object_set_new(j, "created_at", json_integer(r->created_at));
 	if (r->method[0])
-		json_object_set_new(j, "method", json_string(r->method));
+		json_object_set_new(j, "method", cli_json_str(r->method));
 	return j;
 }
 
@@ -100,7 +100,7 @@ snapshot_list(struct cli *c, const char *service)
 		return cli_fail(c, &err);
 	}
 	if (!c->json)
-		printf("%-20s %-19s %12s %-10s %-16s %s\n", "SERVICE", "CREATED (UTC)",
+		cli_printf(stdout, "%-20s %-19s %12s %-10s %-16s %s\n", "SERVICE", "CREATED (UTC)",
 		    "SIZE", "NODE", "SHA256", "PATH");
 	for (size_t i = 0; i < resp->n_snapshots; i++) {
 		const Mcp__V1__SnapshotRecord *r = resp->snapshots[i];
@@ -110,7 +110,7 @@ snapshot_list(struct cli *c, const char *service)
 		if (c->json)
 			continue;
 		utc(when, sizeof(when), r->created_at);
-		printf("%-20s %-19s %12llu %-10s %-16.16s %s\n", r->service, when,
+		cli_printf(stdout, "%-20s %-19s %12llu %-10s %-16.16s %s\n", r->service, when,
 		    (unsigned long long)r->size, r->node, r->sha256, r->path);
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -143,7 +143,7 @@ cli_cmd_snapshot(struct cli *c, int argc, char **argv)
 	if (c->json)
 		cli_json_print(snapshot_json(r));
 	else
-		printf("snapshot %s from %s: %s (%llu bytes, sha256 %s%s%s)\n",
+		cli_printf(stdout, "snapshot %s from %s: %s (%llu bytes, sha256 %s%s%s)\n",
 		    r->service, r->node, r->path, (unsigned long long)r->size,
 		    r->sha256, r->method[0] ? ", method " : "", r->method);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
@@ -201,10 +201,10 @@ cli_cmd_migrate(struct cli *c, int argc, char **argv)
 			json_array_append_new(arr, cli_steps_json(resp->services[i]));
 		json_object_set_new(j, "services", arr);
 		json_object_set_new(j, "success", json_boolean(resp->success));
-		json_object_set_new(j, "failed", json_string(resp->failed));
+		json_object_set_new(j, "failed", cli_json_str(resp->failed));
 		arr = json_array();
 		for (size_t i = 0; i < resp->n_skipped; i++)
-			json_array_append_new(arr, json_string(resp->skipped[i]));
+			json_array_append_new(arr, cli_json_str(resp->skipped[i]));
 		json_object_set_new(j, "skipped", arr);
 		cli_json_print(j);
 		for (size_t i = 0; i < resp->n_services; i++)
@@ -216,13 +216,13 @@ cli_cmd_migrate(struct cli *c, int argc, char **argv)
 				rc = 1;
 	if (!c->json && req.all) {
 		for (size_t i = 0; i < resp->n_skipped; i++)
-			printf("skipped %s: a core service stays on its node\n",
+			cli_printf(stdout, "skipped %s: a core service stays on its node\n",
 			    resp->skipped[i]);
 		if (resp->n_services == 0)
-			printf("migrate --all: no service to move from %s\n", req.from);
+			cli_printf(stdout, "migrate --all: no service to move from %s\n", req.from);
 	}
 	if (resp->failed[0])
-		fprintf(stderr, "mcp migrate: --all stopped at %s (services after it "
+		cli_printf(stderr, "mcp migrate: --all stopped at %s (services after it "
 		    "were not moved)\n", resp->failed);
 	if (!resp->success)
 		rc = 1;
@@ -307,10 +307,10 @@ cli_cmd_sync(struct cli *c, int argc, char **argv)
 			const Mcp__V1__SyncAction *a = resp->actions[k];
 			json_t *ja = json_object();
 
-			json_object_set_new(ja, "service", json_string(a->service));
-			json_object_set_new(ja, "action", json_string(a->action));
-			json_object_set_new(ja, "node", json_string(a->node));
-			json_object_set_new(ja, "source", json_string(a->source));
+			json_object_set_new(ja, "service", cli_json_str(a->service));
+			json_object_set_new(ja, "action", cli_json_str(a->action));
+			json_object_set_new(ja, "node", cli_json_str(a->node));
+			json_object_set_new(ja, "source", cli_json_str(a->source));
 			json_object_set_new(ja, "result", a->result ?
 			    cli_steps_json(a->result) : json_null());
 			json_array_append_new(arr, ja);
@@ -320,22 +320,22 @@ cli_cmd_sync(struct cli *c, int argc, char **argv)
 		json_object_set_new(j, "actions", arr);
 		cli_json_print(j);
 	} else {
-		printf("%-10s %-20s %-10s %s\n", "ACTION", "SERVICE", "NODE", "SOURCE");
+		cli_printf(stdout, "%-10s %-20s %-10s %s\n", "ACTION", "SERVICE", "NODE", "SOURCE");
 		for (size_t k = 0; k < resp->n_actions; k++) {
 			const Mcp__V1__SyncAction *a = resp->actions[k];
 
-			printf("%-10s %-20s %-10s %s\n", a->action, a->service,
+			cli_printf(stdout, "%-10s %-20s %-10s %s\n", a->action, a->service,
 			    a->node[0] ? a->node : "-", a->source[0] ? a->source : "-");
 		}
 		for (size_t k = 0; k < resp->n_actions; k++)
 			if (resp->actions[k]->result)
 				(void)cli_steps_report(c, resp->actions[k]->action,
 				    resp->actions[k]->result);
-		printf("sync%s: %s\n", resp->dry_run ? " --dry-run (nothing changed)" : "",
+		cli_printf(stdout, "sync%s: %s\n", resp->dry_run ? " --dry-run (nothing changed)" : "",
 		    resp->success ? "done" : "incomplete");
 	}
 	if (!resp->success)
-		fprintf(stderr, "mcp sync: not every action succeeded\n");
+		cli_printf(stderr, "mcp sync: not every action succeeded\n");
 	goto out;
 fail:
 	rc = cli_fail(c, &err);

@@ -47,18 +47,18 @@ cli_steps_json(const Mcp__V1__MasterDeployResponse *r)
 {
 	json_t *j = json_object(), *steps = json_array();
 
-	json_object_set_new(j, "service", json_string(r->service));
-	json_object_set_new(j, "node", json_string(r->node));
+	json_object_set_new(j, "service", cli_json_str(r->service));
+	json_object_set_new(j, "node", cli_json_str(r->node));
 	json_object_set_new(j, "success", json_boolean(r->success));
 	for (size_t i = 0; i < r->n_steps; i++) {
 		const Mcp__V1__StepResult *s = r->steps[i];
 		json_t *js = json_object(), *acts = json_array();
 
-		json_object_set_new(js, "step", json_string(s->step));
+		json_object_set_new(js, "step", cli_json_str(s->step));
 		json_object_set_new(js, "ok", json_boolean(s->ok));
-		json_object_set_new(js, "error", json_string(s->error));
+		json_object_set_new(js, "error", cli_json_str(s->error));
 		for (size_t k = 0; k < s->n_actions; k++)
-			json_array_append_new(acts, json_string(s->actions[k]));
+			json_array_append_new(acts, cli_json_str(s->actions[k]));
 		json_object_set_new(js, "actions", acts);
 		json_array_append_new(steps, js);
 	}
@@ -79,17 +79,17 @@ cli_steps_report(struct cli *c, const char *verb, Mcp__V1__MasterDeployResponse 
 			const Mcp__V1__StepResult *s = r->steps[i];
 
 			for (size_t k = 0; k < s->n_actions; k++)
-				printf("  %s: %s\n", s->step, s->actions[k]);
-			printf("%-8s %s%s%s\n", s->step, s->ok ? "ok" : "FAILED",
+				cli_printf(stdout, "  %s: %s\n", s->step, s->actions[k]);
+			cli_printf(stdout, "%-8s %s%s%s\n", s->step, s->ok ? "ok" : "FAILED",
 			    s->error[0] ? ": " : "", s->error);
 		}
-		printf("%s %s on %s: %s\n", verb, r->service, r->node,
+		cli_printf(stdout, "%s %s on %s: %s\n", verb, r->service, r->node,
 		    r->success ? "done" : "incomplete");
 	}
 	if (!r->success) {
 		for (size_t i = 0; i < r->n_steps; i++)
 			if (!r->steps[i]->ok)
-				fprintf(stderr, "mcp %s: %s %s: %s step failed: %s\n", verb,
+				cli_printf(stderr, "mcp %s: %s %s: %s step failed: %s\n", verb,
 				    verb, r->service, r->steps[i]->step, r->steps[i]->error);
 		return 1;
 	}
@@ -209,11 +209,11 @@ edge_json(const Mcp__V1__EdgeRouteRecord *e)
 {
 	json_t *j = json_object();
 
-	json_object_set_new(j, "hostname", json_string(e->hostname));
-	json_object_set_new(j, "service", json_string(e->service));
-	json_object_set_new(j, "component", json_string(e->component));
-	json_object_set_new(j, "edge_node", json_string(e->edge_node));
-	json_object_set_new(j, "backend", json_string(e->backend_hostname));
+	json_object_set_new(j, "hostname", cli_json_str(e->hostname));
+	json_object_set_new(j, "service", cli_json_str(e->service));
+	json_object_set_new(j, "component", cli_json_str(e->component));
+	json_object_set_new(j, "edge_node", cli_json_str(e->edge_node));
+	json_object_set_new(j, "backend", cli_json_str(e->backend_hostname));
 	json_object_set_new(j, "port", json_integer(e->backend_port));
 	return j;
 }
@@ -223,19 +223,19 @@ fleet_json(const Mcp__V1__FleetService *f)
 {
 	json_t *j = f->status ? cli_service_json(f->status) : json_object(), *edges;
 
-	json_object_set_new(j, "service", json_string(f->name));
-	json_object_set_new(j, "node", json_string(f->node));
-	json_object_set_new(j, "state", json_string(f->state));
-	json_object_set_new(j, "error", json_string(f->error));
+	json_object_set_new(j, "service", cli_json_str(f->name));
+	json_object_set_new(j, "node", cli_json_str(f->node));
+	json_object_set_new(j, "state", cli_json_str(f->state));
+	json_object_set_new(j, "error", cli_json_str(f->error));
 	edges = json_array();
 	for (size_t i = 0; i < f->n_edge_routes; i++)
 		json_array_append_new(edges, edge_json(f->edge_routes[i]));
 	json_object_set_new(j, "edge_routes", edges);
 	json_object_set_new(j, "last_snapshot", json_integer(f->last_snapshot));
-	json_object_set_new(j, "snapshot_warning", json_string(f->snapshot_warning));
+	json_object_set_new(j, "snapshot_warning", cli_json_str(f->snapshot_warning));
 	edges = json_array();
 	for (size_t i = 0; i < f->n_attestation_mismatch; i++)
-		json_array_append_new(edges, json_string(f->attestation_mismatch[i]));
+		json_array_append_new(edges, cli_json_str(f->attestation_mismatch[i]));
 	json_object_set_new(j, "attestation_mismatch", edges);
 	return j;
 }
@@ -275,7 +275,7 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 				for (k = 0; k < s->n_components; k++) {
 					json_t *jc = cli_component_json(s, s->components[k]);
 
-					json_object_set_new(jc, "placement", json_string(f->state));
+					json_object_set_new(jc, "placement", cli_json_str(f->state));
 					json_array_append_new(arr, jc);
 				}
 			else
@@ -323,7 +323,7 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 	}
 	for (i = 0; i < resp->n_nodes; i++)
 		if (!resp->nodes[i]->reachable && !c->json)
-			fprintf(stderr, "mcp %s: node %s unreachable: %s\n", c->cmd,
+			cli_printf(stderr, "mcp %s: node %s unreachable: %s\n", c->cmd,
 			    resp->nodes[i]->node, resp->nodes[i]->error);
 	if (c->json)
 		cli_json_print(arr);
@@ -370,22 +370,22 @@ master_nodes_cmd(struct cli *c)
 		for (k = 0; r && k < r->n_runtimes; k++) {
 			snprintf(rt + strlen(rt), sizeof(rt) - strlen(rt), "%s%s",
 			    k ? "," : "", r->runtimes[k]);
-			json_array_append_new(rts, json_string(r->runtimes[k]));
+			json_array_append_new(rts, cli_json_str(r->runtimes[k]));
 		}
 		for (k = 0; k < n->n_services; k++)
-			json_array_append_new(svcs, json_string(n->services[k]));
+			json_array_append_new(svcs, cli_json_str(n->services[k]));
 		if (n->last_heartbeat > 0)
 			snprintf(hb, sizeof(hb), "%llds ago",
 			    (long long)(time(NULL) - n->last_heartbeat));
-		json_object_set_new(j, "node", json_string(n->name));
-		json_object_set_new(j, "role", json_string(n->role));
-		json_object_set_new(j, "address", json_string(n->address));
-		json_object_set_new(j, "advertise", json_string(n->advertise));
-		json_object_set_new(j, "health", json_string(n->health));
+		json_object_set_new(j, "node", cli_json_str(n->name));
+		json_object_set_new(j, "role", cli_json_str(n->role));
+		json_object_set_new(j, "address", cli_json_str(n->address));
+		json_object_set_new(j, "advertise", cli_json_str(n->advertise));
+		json_object_set_new(j, "health", cli_json_str(n->health));
 		json_object_set_new(j, "last_heartbeat", json_integer(n->last_heartbeat));
 		json_object_set_new(j, "services", svcs);
 		json_object_set_new(j, "runtimes", rts);
-		json_object_set_new(j, "version", json_string(n->version));
+		json_object_set_new(j, "version", cli_json_str(n->version));
 		json_object_set_new(j, "vm_attestations", cli_vms_json(n->vms, n->n_vms));
 		if (r) {
 			json_object_set_new(j, "memory_total_mb", json_integer((json_int_t)r->memory_total_mb));
@@ -397,7 +397,7 @@ master_nodes_cmd(struct cli *c)
 			json_object_set_new(j, "vms", json_integer(r->vms));
 		}
 		if (!c->json)
-			printf("%-12s %-7s %-22s %-10s %-9s %-8zu %-20s %llu MB/%u vCPU\n",
+			cli_printf(stdout, "%-12s %-7s %-22s %-10s %-9s %-8zu %-20s %llu MB/%u vCPU\n",
 			    n->name, n->role, n->address, n->health, hb, n->n_services,
 			    rt[0] ? rt : "-", r ? (unsigned long long)r->memory_free_mb : 0,
 			    r ? r->vcpus_free : 0);
@@ -509,7 +509,7 @@ master_edges_cmd(struct cli *c)
 
 			json_array_append_new(arr, edge_json(e));
 			if (!c->json)
-				printf("%-32s %-20s %-10s %s:%u\n", e->hostname, e->service,
+				cli_printf(stdout, "%-32s %-20s %-10s %s:%u\n", e->hostname, e->service,
 				    e->edge_node, e->backend_hostname, e->backend_port);
 		}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);

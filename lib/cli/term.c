@@ -1,6 +1,6 @@
 /*
- * cli/term.c: the terminal the CLI prints to: its width, and fitting a
- * table into it (cli/cli.h).
+ * cli/term.c: the terminal the CLI prints to: its width, fitting a table
+ * into it, and escaping what peers send before it reaches it (cli/cli.h).
  */
 #include "cli/cli.h"
 
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/escape.h"
 
 int
 cli_term_width(int fd)
@@ -32,6 +33,56 @@ cli_text_width(const char *s)
 	for (; *s; s++)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			n++;
+	return n;
+}
+
+void
+cli_escape(struct buf *out, const char *s, size_t len)
+{
+	if (mcp_escape_append(out, s, len) == -1)
+		abort();
+}
+
+json_t *
+cli_json_str(const char *s)
+{
+	json_t *j;
+	char *e;
+
+	if (s == NULL)
+		s = "";
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* not UTF-8 (jansson refuses it): the escaped text, never nothing */
+	e = mcp_escape_dup(s);
+	j = json_string(e);
+	free(e);
+	if (j == NULL)
+		abort();
+	return j;
+}
+
+int
+cli_printf(FILE *f, const char *fmt, ...)
+{
+	struct buf out = BUF_INIT;
+	va_list ap;
+	size_t len;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	len = (size_t)n;
+	cli_escape(&out, s, len && s[len - 1] == '\n' ? len - 1 : len);
+	if (len && s[len - 1] == '\n')
+		buf_puts(&out, "\n");
+	n = out.len ? (int)fwrite(out.data, 1, out.len, f) : 0;
+	buf_free(&out);
+	free(s);
 	return n;
 }
 
@@ -106,8 +157,13 @@ cli_table_add(struct cli_table *t, const char *const *cells)
 		if (t->cells == NULL)
 			abort();
 	}
-	for (size_t i = 0; i < t->ncols; i++)
-		t->cells[t->nrows * t->ncols + i] = xstrdup(cells[i] ? cells[i] : "");
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *v = cells[i] ? cells[i] : "";
+		struct buf e = BUF_INIT;
+
+		cli_escape(&e, v, strlen(v));
+		t->cells[t->nrows * t->ncols + i] = e.data ? e.data : xstrdup("");
+	}
 	t->nrows++;
 }
 
@@ -161,7 +217,7 @@ cli_table_free(struct cli_table *t)
 void
 cli_line(const struct cli *c, const char *fmt, ...)
 {
-	struct buf out = BUF_INIT;
+	struct buf out = BUF_INIT, esc = BUF_INIT;
 	va_list ap;
 	char *s;
 	int n;
@@ -171,11 +227,13 @@ cli_line(const struct cli *c, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		abort();
+	cli_escape(&esc, s, (size_t)n);
 	if (c->wide || c->json)
-		buf_puts(&out, s);
+		buf_puts(&out, esc.data ? esc.data : "");
 	else
-		cli_fit(&out, s, (size_t)(c->width > 0 ? c->width : 80), 0);
+		cli_fit(&out, esc.data ? esc.data : "", (size_t)(c->width > 0 ? c->width : 80), 0);
 	printf("%s\n", out.data ? out.data : "");
+	buf_free(&esc);
 	buf_free(&out);
 	free(s);
 }

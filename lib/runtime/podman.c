@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/proc.h"
 #include "util/spawn.h"
 
 #define PODMAN_ARGV_MAX	512
@@ -397,8 +398,8 @@ static int
 podman_ports_free(const struct rt_spec *s, struct mcp_err *err, const char *what)
 {
 	for (size_t i = 0; i < s->nports; i++) {
-		struct sockaddr_in sin = { .sin_family = AF_INET };
-		int fd, e = 0;
+		char owner[128];
+		int r;
 
 		if (s->ports[i].host_port <= 0)
 			continue;
@@ -406,18 +407,15 @@ podman_ports_free(const struct rt_spec *s, struct mcp_err *err, const char *what
 		    s->ports[i].port > 65535)
 			return mcp_err_set(err, MCP_E_INVALID, "%s: invalid port %d:%d",
 			    what, s->ports[i].host_port, s->ports[i].port);
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sin.sin_port = htons((uint16_t)s->ports[i].host_port);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd == -1)
-			return mcp_err_errno(err, errno, "%s: socket", what);
-		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-			e = errno;
-		close(fd);
-		if (e == EADDRINUSE)
+		r = proc_loopback_port_free(s->ports[i].host_port, owner, sizeof(owner));
+		if (r == -1)
+			return mcp_err_errno(err, errno, "%s: host port 127.0.0.1:%d: "
+			    "bind test", what, s->ports[i].host_port);
+		if (r == 0)
 			return mcp_err_set(err, MCP_E_RESOURCE,
-			    "%s: host port 127.0.0.1:%d already in use", what,
-			    s->ports[i].host_port);
+			    "%s: host port 127.0.0.1:%d already in use by %s", what,
+			    s->ports[i].host_port, owner[0] ? owner :
+			    "another process (its owner is not visible in /proc)");
 	}
 	return 0;
 }

@@ -82,7 +82,7 @@ check "the registry says v2" test "$(sqlite3 "$DB" "select image from components
 check "ps: the old version running, drift" test "$(truth hello)" = "running/v1.0.0/True"
 r=$(reason hello); echo "    reason: $r"
 check "drift reason: running v1 (spec ...), desired v2" grep -qE "^running v1\.0\.0 \(spec [0-9a-f]{12}\), desired v2\.0\.0 \(spec [0-9a-f]{12}\)$" <<<"$r"
-ps_out=$(mcp ps); echo "$ps_out"
+ps_out=$(mcp ps --wide); echo "$ps_out"
 check "ps row: running! v1.0.0 with the reason" grep -qE "^hello +hello +local +container +running! +v1\.0\.0 .*desired v2\.0\.0" <<<"$ps_out"
 check "still v1 answering" answers "$PORT" v1.0.0
 check "status says it too" grep -q "drift: running v1.0.0 (spec [0-9a-f]*), desired v2.0.0" <<<"$(mcp status hello)"

@@ -2,7 +2,9 @@
 # The unikernel runtime through the agent and the CLI (SPEC §4.1): deploy
 # the example as a VM under QEMU (TCG here), HTTP through the forwarded
 # port, console logs, graceful stop (the app sees SIGTERM), kill -9 ->
-# drift, agent restart -> VM rediscovered and still stoppable, a stale
+# drift, start refused while another process holds the VM's host port
+# (naming it and the owner), agent restart -> VM rediscovered and still
+# stoppable, a stale
 # pidfile naming an unrelated process is not trusted, a tampered initramfs
 # is refused by attestation, overcommit and dynamic ELFs are refused, a
 # container deployed alongside is untouched throughout, undeploy leaves
@@ -18,8 +20,10 @@ fi
 
 T=$(mktemp -d /tmp/mcp-it-uk.XXXXXX)
 SLEEP_PID=
+HOLDER=
 cleanup() {
 	[ -n "$SLEEP_PID" ] && kill "$SLEEP_PID" 2>/dev/null
+	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
 	agent_env_cleanup
 	registry_stop "$T/registry"
 	rm -rf "$T"
@@ -98,6 +102,17 @@ check "VM stopped, no drift" test "$(comp vm observed)/$(comp vm drift)" = stopp
 check "app logged SIGTERM on stop" grep -q "received SIGTERM" <<<"$(mcp logs vm)"
 check "mcp-init reported the exit status" grep -q "exited with status" <<<"$(mcp logs vm)"
 check "no QEMU process after stop" test -z "$(vm_pid)"
+# its host port taken meanwhile: start refuses before QEMU runs, naming
+# the port, the address and the owner
+/usr/bin/python3 -m http.server --bind 127.0.0.1 "$VM_PORT" >/dev/null 2>&1 &
+HOLDER=$!
+check "another process listens on the VM's port $VM_PORT" wait_for 20 http_get "http://127.0.0.1:$VM_PORT/"
+expect_fail "start refused: the VM's host port is taken" \
+    "host port $VM_PORT of route .* on 127.0.0.1 is already in use by pid $HOLDER \(python3\)" mcp start vm
+check "no QEMU process after the refused start" test -z "$(vm_pid)"
+kill "$HOLDER"
+wait "$HOLDER" 2>/dev/null
+HOLDER=
 check "start the VM" mcp start vm
 check "VM answers after start" wait_for 60 http_get "http://127.0.0.1:$VM_PORT/health"
 

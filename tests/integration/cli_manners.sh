@@ -12,7 +12,8 @@
 # directory and the configured nodes.  mcp ps and mcp status, against a
 # real agent with names too long for a line, fit 80 columns when piped and
 # the terminal's width on a pty (cut with "…"); --wide and --json do not
-# cut.
+# cut.  An agent's error carrying escape sequences is printed escaped
+# (\x1b, \x07, \u009b), never raw, in human and --json output.
 set -u
 cd "$(dirname "$0")/../.."
 BIN=${MCP_BIN:-$PWD/bin}
@@ -240,6 +241,22 @@ EOF2
 		[ "$w" -le "$cols" ] && [ "$w" -gt $((cols - 10)) ] ||
 		    fail "mcp ps on a $cols-column terminal is $w columns wide: $out"
 	done
+	# an error the agent sends back, carrying the caller's escape
+	# sequences (a window title, a screen clear, CSI as UTF-8 U+009B),
+	# reaches the terminal escaped, never raw (cli_escape)
+	EVIL="evil$(printf '\033]0;owned\a\033[2J\302\233')31m"
+	run mcp status "$EVIL"
+	expect 1 "mcp status on a service named with escape sequences"
+	if LC_ALL=C grep -q "$(printf '[\033\a]\|\302\233')" "$T/err" "$T/out"; then
+		fail "an escape sequence in the agent's error reached the terminal raw: $(od -c "$T/err" | head -5)"
+	fi
+	[[ $errout == *'evil\x1b]0;owned\x07\x1b[2J\u009b31m'* ]] ||
+	    fail "the agent's error is not shown escaped: $errout"
+	# --json: the same text escaped by jansson (ASCII only)
+	run mcp --json status "$EVIL"
+	if LC_ALL=C grep -q "$(printf '[\033\a]\|\302\233')" "$T/err" "$T/out"; then
+		fail "--json: an escape sequence reached the terminal raw"
+	fi
 	mcp undeploy "$LONGSVC" >/dev/null || fail "undeploy $LONGSVC"
 else
 	fail "agent did not start"

@@ -103,6 +103,88 @@ test_table_print(void **state)
 	cli_table_free(t);
 }
 
+static void
+esc(const char *s, size_t len, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	cli_escape(&b, s, len);
+	if (strcmp(b.data ? b.data : "", want) != 0)
+		fail_msg("cli_escape(%zu bytes) = \"%s\", want \"%s\"", len,
+		    b.data ? b.data : "", want);
+	buf_free(&b);
+}
+#define ESC(lit, want) esc(lit, sizeof(lit) - 1, want)
+
+/* Control characters from a peer are written visibly, text is kept. */
+static void
+test_escape(void **state)
+{
+	(void)state;
+	ESC("", "");
+	ESC("plain text: 1/2 ~ \\", "plain text: 1/2 ~ \\\\");
+	ESC("h\xc3\xa9llo \xe2\x80\xa6 \xf0\x9f\x98\x80", "h\xc3\xa9llo \xe2\x80\xa6 \xf0\x9f\x98\x80");
+	/* a colour, a window title, a cursor move, a line erase */
+	ESC("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m");
+	ESC("\x1b]0;owned\x07", "\\x1b]0;owned\\x07");
+	ESC("ok\rFAIL\x1b[2K\b", "ok\\rFAIL\\x1b[2K\\x08");
+	ESC("a\nb\tc\x7f", "a\\nb\\tc\\x7f");
+	ESC("nul\0after", "nul\\x00after");
+	/* C1 CSI as UTF-8 (U+009B) and as a lone byte; broken UTF-8 */
+	ESC("\xc2\x9b" "31m", "\\u009b31m");
+	ESC("\x9b" "31m", "\\x9b31m");
+	ESC("\xc3", "\\xc3");
+	ESC("\xe2\x80", "\\xe2\\x80");
+	ESC("\xc0\xaf", "\\xc0\\xaf");		/* overlong "/" */
+	ESC("\xed\xa0\x80", "\\xed\\xa0\\x80");	/* a surrogate */
+	ESC("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");	/* past U+10FFFF */
+}
+
+/* A table cell and a cli_printf line: escaped, the final newline kept. */
+static void
+test_escape_outputs(void **state)
+{
+	const char *head[] = { "NAME", "STATE" };
+	const char *row[] = { "web\x1b[2J", "up" };
+	struct cli_table *t = cli_table_new(2, head, NULL);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	cli_table_add(t, row);
+	cli_table_print(t, f, 80, 0);
+	cli_printf(f, "mcp deploy: %s\n", "agent says \x1b]0;x\x07\nfake line");
+	cli_printf(f, "no newline %s", "\r");
+	fclose(f);
+	assert_string_equal(text,
+	    "NAME       STATE\n"
+	    "web\\x1b[2J up\n"
+	    "mcp deploy: agent says \\x1b]0;x\\x07\\nfake line\n"
+	    "no newline \\r");
+	free(text);
+	cli_table_free(t);
+}
+
+/* --json: text that is not UTF-8 is kept, escaped, not dropped. */
+static void
+test_json_str(void **state)
+{
+	json_t *j;
+
+	(void)state;
+	j = cli_json_str("h\xc3\xa9llo");
+	assert_string_equal(json_string_value(j), "h\xc3\xa9llo");
+	json_decref(j);
+	j = cli_json_str("bad \xff byte");
+	assert_non_null(j);
+	assert_string_equal(json_string_value(j), "bad \\xff byte");
+	json_decref(j);
+	j = cli_json_str(NULL);
+	assert_string_equal(json_string_value(j), "");
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -111,6 +193,9 @@ main(void)
 		cmocka_unit_test(test_fit),
 		cmocka_unit_test(test_widths),
 		cmocka_unit_test(test_table_print),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_outputs),
+		cmocka_unit_test(test_json_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
