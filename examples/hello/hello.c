@@ -11,6 +11,10 @@
  *   GET /connect?addr=IP:PORT  200 "connect IP:PORT ok" or "... failed: <why>"
  *                              (a TCP connect with a 2 s timeout, used by the
  *                              network isolation tests)
+ *   GET /stream?s=N            200, a body of N lines "tick I" written one a
+ *                              second (1 <= N <= 120, no Content-Length: the
+ *                              close ends it), a long-lived response for the
+ *                              proxy's reload tests
  *   anything else              404
  *
  * Port: $PORT, else $PORT_HTTP, else 8080.  One log line per request and one
@@ -107,6 +111,31 @@ respond(int fd, int code, const char *body)
 	    code, reason, strlen(body));
 	if (write_all(fd, head, (size_t)n) == 0)
 		write_all(fd, body, strlen(body));
+}
+
+/* /stream?s=N: one line a second for N seconds; the close ends the body. */
+static int
+stream_ticks(int fd, const char *query)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\nConnection: close\r\n\r\n";
+	const char *v = query && strncmp(query, "s=", 2) == 0 ? query + 2 : "";
+	char line[32];
+	int n = atoi(v), i;
+
+	if (n < 1 || n > 120)
+		return 404;
+	if (write_all(fd, head, sizeof(head) - 1) != 0)
+		return 200;
+	for (i = 1; i <= n; i++) {
+		int l = snprintf(line, sizeof(line), "tick %d\n", i);
+
+		if (write_all(fd, line, (size_t)l) != 0)
+			break;
+		if (i < n)
+			sleep(1);
+	}
+	return 200;
 }
 
 /* Copy s into dst for logging: printable ASCII only, truncated. */
@@ -365,6 +394,13 @@ serve(struct client *c)
 		snprintf(body, sizeof(body), "x-forwarded-for: %s\n", xff);
 	} else if (strcmp(target, "/connect") == 0) {
 		code = handle_connect(query, body, sizeof(body));
+	} else if (strcmp(target, "/stream") == 0 &&
+	    (code = stream_ticks(c->fd, query)) == 200) {
+		char m[16];
+
+		sanitize(m, sizeof(m), method);
+		logf_line("hello: %s %s %d from %s", m, shown, code, c->peer);
+		return;
 	} else {
 		code = 404;
 		snprintf(body, sizeof(body), "not found\n");

@@ -5,7 +5,9 @@
  * builds the route rows from the registry, makes sure each terminated
  * hostname has a certificate from the node's intermediate, renders the
  * files (proxy/render.c, pure) and has the driver (proxy/haproxy.c)
- * apply them whole: write, check, start or reload hitlessly.  The monitor
+ * apply them whole: write, check, start or reload hitlessly.  Syncs are
+ * coalesced: callers asking while one runs share the next (see
+ * agent_proxy_sync), so many routes added at once cost few reloads.  The monitor
  * calls agent_proxy_tick to bring a dead HAProxy back and renew
  * certificates.  Without [proxy] enabled nothing here runs and routes
  * keep their host ports only.
