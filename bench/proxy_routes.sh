@@ -84,7 +84,7 @@ deploy_one last
 one_ms=$(($(now_ms) - t0)) one_r=$(($(reloads) - r0))
 echo "  $one_ms ms, $one_r reload"
 
-n=$(json_get "$(mcp --json status)" 'len(j["services"]) if isinstance(j, dict) and "services" in j else len(j)')
+n=$(mcp --json status | /usr/bin/python3 -c 'import json, sys; j = json.load(sys.stdin); print(len(j["services"]) if isinstance(j, dict) and "services" in j else len(j))')
 echo "== summary ($n services recorded)"
 awk -v s="$seq_ms" -v p="$par_ms" -v o="$one_ms" -v n="$N" -v sr="$seq_r" -v pr="$par_r" 'BEGIN {
 	printf "  one client : %6.1f s for %d routes (%d reloads, %.0f ms/route)\n", s / 1000, n, sr, s / n
