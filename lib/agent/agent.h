@@ -63,7 +63,7 @@ struct agent {
 	int proxy_on;			/* [proxy] enabled: routes go through HAProxy */
 	struct proxy_driver proxy;
 	struct pki_issuer *issuer;	/* the node's intermediate, NULL without one */
-	pthread_mutex_t proxy_mu;	/* serialises proxy syncs */
+	pthread_mutex_t proxy_mu;	/* guards proxy_health (syncs: below) */
 	pthread_mutex_t edge_mu;	/* serialises edge route changes */
 	/*
 	 * Syncs are coalesced (agent/proxy.c): callers that ask while a sync

@@ -375,7 +375,9 @@ prune_certs(struct agent *a, const struct rowset *rs,
 }
 
 /* One sync: the registry as it is now, rendered and applied whole.
- * *line gets "proxy: ACTION (...)" when HAProxy was touched. */
+ * *line gets "proxy: ACTION (...)" when HAProxy was touched.  Only
+ * agent_proxy_sync calls it, one at a time; it holds no lock that status
+ * needs, so status does not wait for a reload. */
 static int
 sync_once(struct agent *a, char *line, size_t linesz, struct mcp_err *err)
 {
@@ -390,7 +392,6 @@ sync_once(struct agent *a, char *line, size_t linesz, struct mcp_err *err)
 
 	if (!a->proxy_on)
 		return 0;
-	pthread_mutex_lock(&a->proxy_mu);
 	if (rows_from_registry(a, NULL, &rs, err) == -1)
 		goto out;
 	if (reg_edge_list(a->reg, &edges, &nedges, err) == -1) {
@@ -423,7 +424,6 @@ sync_once(struct agent *a, char *line, size_t linesz, struct mcp_err *err)
 		    action, rs.n, nedges);
 	rc = 0;
 out:
-	pthread_mutex_unlock(&a->proxy_mu);
 	proxy_files_free(&out);
 	rowset_free(&rs);
 	free(edges);
