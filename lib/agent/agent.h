@@ -92,7 +92,7 @@ struct agent {
 	uint64_t ops_gen;		/* bumped whenever an operation starts or ends */
 	int stopping;
 	pthread_mutex_t bridge_mu;	/* serialises rule-set and TAP updates */
-	pthread_mutex_t capacity_mu;	/* capacity check .. registry update */
+	pthread_mutex_t capacity_mu;	/* capacity and proxy checks .. registry update */
 
 	pthread_t monitor;
 	int monitor_running;

@@ -4,7 +4,8 @@
 # routes being added, and the old worker leaves once it is done
 # (hard-stop-after bounds how long it may linger); no request fails
 # while a burst of routes is added, one by one and by concurrent clients
-# whose syncs are coalesced into fewer reloads.
+# whose syncs are coalesced into fewer reloads; of concurrent deploys
+# claiming one hostname exactly one is recorded.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/agent.sh
@@ -19,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-hello_registry "$T" v1.0.0 || exit 1
+hello_registry "$T" v1.0.0 v2.0.0 || exit 1
 "$MCP_BIN/mcp" ca init "$T/ca" >/dev/null || exit 1
 "$MCP_BIN/mcp" ca issue agent-local --intermediate --permit svc.test \
 	--ca "$T/ca" >/dev/null || exit 1
@@ -162,6 +163,32 @@ print(sum(1 for l in out.decode().splitlines() if l.startswith("r_")))
 PY
 )
 check "... and in the running HAProxy ($NB route backends)" [ "$NB" = 21 ]
+# ---- a hostname claimed by concurrent deploys: one wins, the proxy is not wedged
+for i in 1 2 3 4 5 6; do
+	def "h$i" false
+	echo 'hostname = "shared.svc.test"' >>"$D/h$i.toml"
+done
+seq 1 6 | xargs -P 6 -I{} sh -c "$MCP_BIN/mcp -c $AGENT_DIR/mcp.toml deploy $D/h{}.toml >'$T/h{}.out' 2>&1; echo \$? >'$T/h{}.rc'"
+WON=$(cat "$T"/h?.rc | grep -cx 0)
+check "6 concurrent deploys claiming one hostname on one port: $WON recorded" [ "$WON" = 1 ]
+check "the others were refused naming the conflict" \
+	[ "$(cat "$T"/h?.out | grep -c "shared.svc.test on port $P is claimed twice")" = 5 ]
+# a redeploy pulling a new image while another deploy takes its new hostname
+def x
+check "deploy x (no hostname of its own)" mcp deploy "$D/x.toml"
+sed -e 's/hello:v1.0.0/hello:v2.0.0/' "$D/x.toml" >"$D/x2.toml"
+echo 'hostname = "taken.svc.test"' >>"$D/x2.toml"
+def y false
+echo 'hostname = "taken.svc.test"' >>"$D/y.toml"
+( "$MCP_BIN/mcp" -c "$AGENT_DIR/mcp.toml" deploy "$D/x2.toml" >"$T/x2.out" 2>&1; echo $? >"$T/x2.rc" ) &
+XP=$!
+sleep 0.05
+( "$MCP_BIN/mcp" -c "$AGENT_DIR/mcp.toml" deploy "$D/y.toml" >"$T/y.out" 2>&1; echo $? >"$T/y.rc" ) &
+wait "$XP" $!
+check "x's redeploy (pulling v2) and y's deploy, both claiming taken.svc.test: one refused ($(cat "$T/x2.rc" "$T/y.rc" | tr '\n' ' '))" \
+	[ "$(cat "$T/x2.rc" "$T/y.rc" | grep -cx 0)" = 1 ]
+def after false
+check "the proxy still takes new routes afterwards" mcp deploy "$D/after.toml"
 check "web still answers" sh -c "curl -fsS -m 5 --cacert '$T/ca/ca.crt' --resolve web.svc.test:$P:127.0.0.1 https://web.svc.test:$P/ | grep -q web"
 check "agent logs have no sanitizer reports" sh -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' $AGENT_DIR/agent.log"
 
