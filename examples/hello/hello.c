@@ -18,6 +18,10 @@
  *                              200 "arp A.B.C.D: sent 2 frames" (the bridge's
  *                              anti-spoofing test: a VM announcing an address
  *                              that is not its own)
+ *   GET /stream?s=N            200, a body of N lines "tick I" written one a
+ *                              second (1 <= N <= 120, no Content-Length: the
+ *                              close ends it), a long-lived response for the
+ *                              proxy's reload tests
  *   anything else              404
  *
  * `hello snapshot` (what a [snapshot] method "exec:" or "cli" runs inside
@@ -138,6 +142,31 @@ respond(int fd, int code, const char *body)
 	    code, reason, strlen(body));
 	if (write_all(fd, head, (size_t)n) == 0)
 		write_all(fd, body, strlen(body));
+}
+
+/* /stream?s=N: one line a second for N seconds; the close ends the body. */
+static int
+stream_ticks(int fd, const char *query)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\nConnection: close\r\n\r\n";
+	const char *v = query && strncmp(query, "s=", 2) == 0 ? query + 2 : "";
+	char line[32];
+	int n = atoi(v), i;
+
+	if (n < 1 || n > 120)
+		return 404;
+	if (write_all(fd, head, sizeof(head) - 1) != 0)
+		return 200;
+	for (i = 1; i <= n; i++) {
+		int l = snprintf(line, sizeof(line), "tick %d\n", i);
+
+		if (write_all(fd, line, (size_t)l) != 0)
+			break;
+		if (i < n)
+			sleep(1);
+	}
+	return 200;
 }
 
 /* Copy s into dst for logging: printable ASCII only, truncated. */
@@ -485,6 +514,13 @@ serve(struct client *c)
 		}
 	} else if (strcmp(target, "/arp") == 0) {
 		code = handle_arp(query, body, sizeof(body));
+	} else if (strcmp(target, "/stream") == 0 &&
+	    (code = stream_ticks(c->fd, query)) == 200) {
+		char m[16];
+
+		sanitize(m, sizeof(m), method);
+		logf_line("hello: %s %s %d from %s", m, shown, code, c->peer);
+		return;
 	} else {
 		code = 404;
 		snprintf(body, sizeof(body), "not found\n");

@@ -121,6 +121,8 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 	pthread_mutex_init(&a->capacity_mu, NULL);
 	pthread_mutex_init(&a->proxy_mu, NULL);
 	pthread_mutex_init(&a->edge_mu, NULL);
+	pthread_mutex_init(&a->proxy_batch_mu, NULL);
+	pthread_cond_init(&a->proxy_batch_cv, NULL);
 	a->started_at = (int64_t)time(NULL);
 	a->defs = agent_defs_new();
 	if (agent_config_load(config_path, &a->cfg, err) == -1)
@@ -204,6 +206,8 @@ agent_free(struct agent *a)
 	pthread_mutex_destroy(&a->capacity_mu);
 	pthread_mutex_destroy(&a->proxy_mu);
 	pthread_mutex_destroy(&a->edge_mu);
+	pthread_mutex_destroy(&a->proxy_batch_mu);
+	pthread_cond_destroy(&a->proxy_batch_cv);
 }
 
 struct runtime *

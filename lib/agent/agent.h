@@ -63,8 +63,24 @@ struct agent {
 	int proxy_on;			/* [proxy] enabled: routes go through HAProxy */
 	struct proxy_driver proxy;
 	struct pki_issuer *issuer;	/* the node's intermediate, NULL without one */
-	pthread_mutex_t proxy_mu;	/* serialises proxy syncs */
+	pthread_mutex_t proxy_mu;	/* guards proxy_health (syncs: below) */
 	pthread_mutex_t edge_mu;	/* serialises edge route changes */
+	/*
+	 * Syncs are coalesced (agent/proxy.c): callers that ask while a sync
+	 * runs wait for the next one, which one of them runs for all (a sync
+	 * renders the registry as it is when it starts).  proxy_batch_mu
+	 * guards these fields.
+	 */
+	pthread_mutex_t proxy_batch_mu;
+	pthread_cond_t proxy_batch_cv;
+	uint64_t proxy_asked;		/* syncs asked for */
+	uint64_t proxy_done;		/* every ask up to this is covered */
+	int proxy_running;		/* a sync runs now */
+	int proxy_last_rc;		/* the last sync's outcome */
+	struct mcp_err proxy_last_err;
+	char proxy_last_action[160];	/* its "proxy: ..." line, "" if unchanged */
+	size_t proxy_last_batch;	/* how many asks it covered */
+	uint64_t proxy_syncs;		/* syncs run (bench, log) */
 	int64_t proxy_synced_at;	/* last successful sync (0: none yet) */
 	int proxy_wanted;		/* some route needs HAProxy running */
 	struct proxy_server_state *proxy_health;	/* last "show stat" (proxy_mu) */
@@ -76,7 +92,7 @@ struct agent {
 	uint64_t ops_gen;		/* bumped whenever an operation starts or ends */
 	int stopping;
 	pthread_mutex_t bridge_mu;	/* serialises rule-set and TAP updates */
-	pthread_mutex_t capacity_mu;	/* capacity check .. registry update */
+	pthread_mutex_t capacity_mu;	/* capacity and proxy checks .. registry update */
 
 	pthread_t monitor;
 	int monitor_running;

@@ -707,6 +707,13 @@ agent_deploy(struct agent *a, const char *text, size_t len, const char *source,
 		}
 	}
 	pthread_mutex_lock(&a->capacity_mu);
+	/* the proxy check again, under the lock up to the record: two
+	 * concurrent deploys claiming one hostname on one port would both
+	 * pass the first and leave every later proxy sync failing */
+	if (agent_proxy_check(a, def, err) == -1) {
+		pthread_mutex_unlock(&a->capacity_mu);
+		goto out;
+	}
 	if (check_capacity(a, def, err) == -1 ||
 	    reg_service_put(a->reg, def, text, source, &put_opts, err) == -1) {
 		pthread_mutex_unlock(&a->capacity_mu);

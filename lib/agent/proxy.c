@@ -5,7 +5,9 @@
  * builds the route rows from the registry, makes sure each terminated
  * hostname has a certificate from the node's intermediate, renders the
  * files (proxy/render.c, pure) and has the driver (proxy/haproxy.c)
- * apply them whole: write, check, start or reload hitlessly.  The monitor
+ * apply them whole: write, check, start or reload hitlessly.  Syncs are
+ * coalesced: callers asking while one runs share the next (see
+ * agent_proxy_sync), so many routes added at once cost few reloads.  The monitor
  * calls agent_proxy_tick to bring a dead HAProxy back and renew
  * certificates.  Without [proxy] enabled nothing here runs and routes
  * keep their host ports only.
@@ -372,8 +374,12 @@ prune_certs(struct agent *a, const struct rowset *rs,
 	closedir(dp);
 }
 
-int
-agent_proxy_sync(struct agent *a, struct buf *actions, struct mcp_err *err)
+/* One sync: the registry as it is now, rendered and applied whole.
+ * *line gets "proxy: ACTION (...)" when HAProxy was touched.  Only
+ * agent_proxy_sync calls it, one at a time; it holds no lock that status
+ * needs, so status does not wait for a reload. */
+static int
+sync_once(struct agent *a, char *line, size_t linesz, struct mcp_err *err)
 {
 	struct rowset rs = { 0 };
 	struct proxy_settings s;
@@ -386,7 +392,6 @@ agent_proxy_sync(struct agent *a, struct buf *actions, struct mcp_err *err)
 
 	if (!a->proxy_on)
 		return 0;
-	pthread_mutex_lock(&a->proxy_mu);
 	if (rows_from_registry(a, NULL, &rs, err) == -1)
 		goto out;
 	if (reg_edge_list(a->reg, &edges, &nedges, err) == -1) {
@@ -414,19 +419,80 @@ agent_proxy_sync(struct agent *a, struct buf *actions, struct mcp_err *err)
 	prune_certs(a, &rs, edges, nedges);
 	a->proxy_synced_at = (int64_t)time(NULL);
 	a->proxy_wanted = rs.n + nedges > 0;
-	if (strcmp(action, "unchanged") != 0) {
-		log_info("proxy: %s (%zu routes, %zu edge routes)", action, rs.n, nedges);
-		if (actions)
-			buf_printf(actions, "proxy: %s (%zu routes, %zu edge routes)\n",
-			    action, rs.n, nedges);
-	}
+	if (strcmp(action, "unchanged") != 0)
+		snprintf(line, linesz, "proxy: %s (%zu routes, %zu edge routes)",
+		    action, rs.n, nedges);
 	rc = 0;
 out:
-	pthread_mutex_unlock(&a->proxy_mu);
 	proxy_files_free(&out);
 	rowset_free(&rs);
 	free(edges);
 	free(pe);
+	return rc;
+}
+
+/*
+ * Coalesced: every caller changed the registry before asking, so a sync
+ * that starts after its ask covers its change.  A caller that asks while
+ * a sync runs waits; when that sync ends, one waiter runs the next sync
+ * for everyone who asked meanwhile.  Each caller gets the outcome of the
+ * first sync that started after its ask: success means its change is
+ * live, an error is that sync's error (which may come from another
+ * caller's change in the same batch).  n changes arriving during a reload
+ * cost one more reload, not n.
+ */
+int
+agent_proxy_sync(struct agent *a, struct buf *actions, struct mcp_err *err)
+{
+	uint64_t mine;
+	size_t batch;
+	int rc;
+
+	if (!a->proxy_on)
+		return 0;
+	pthread_mutex_lock(&a->proxy_batch_mu);
+	mine = ++a->proxy_asked;
+	while (a->proxy_done < mine) {
+		if (a->proxy_running) {
+			pthread_cond_wait(&a->proxy_batch_cv, &a->proxy_batch_mu);
+			continue;
+		}
+		{
+			uint64_t upto = a->proxy_asked, first = a->proxy_done + 1;
+			struct mcp_err e = MCP_ERR_INIT;
+			char line[160] = "";
+			int r;
+
+			a->proxy_running = 1;
+			pthread_mutex_unlock(&a->proxy_batch_mu);
+			r = sync_once(a, line, sizeof(line), &e);
+			pthread_mutex_lock(&a->proxy_batch_mu);
+			a->proxy_running = 0;
+			a->proxy_done = upto;
+			a->proxy_last_rc = r;
+			a->proxy_last_err = e;
+			mcp_strlcpy(a->proxy_last_action, line,
+			    sizeof(a->proxy_last_action));
+			a->proxy_last_batch = (size_t)(upto - first + 1);
+			a->proxy_syncs++;
+			if (line[0])
+				log_info("%s%s", line, upto > first ?
+				    " (one sync for several changes)" : "");
+			pthread_cond_broadcast(&a->proxy_batch_cv);
+		}
+	}
+	rc = a->proxy_last_rc;
+	batch = a->proxy_last_batch;
+	if (rc == -1)
+		*err = a->proxy_last_err;
+	else if (actions && a->proxy_last_action[0]) {
+		if (batch > 1)
+			buf_printf(actions, "%s, together with %zu other change%s\n",
+			    a->proxy_last_action, batch - 1, batch > 2 ? "s" : "");
+		else
+			buf_printf(actions, "%s\n", a->proxy_last_action);
+	}
+	pthread_mutex_unlock(&a->proxy_batch_mu);
 	return rc;
 }
 

@@ -611,8 +611,17 @@ proxy_driver_apply(struct proxy_driver *d, const struct proxy_files *f,
 		if (action)
 			*action = "started";
 	} else {
-		if (reload(d, err) == -1)
+		/*
+		 * A refused or unfinished reload leaves the previous files
+		 * behind, as a failed check does: else the next apply would find
+		 * the files "unchanged" and never reload, with HAProxy still
+		 * serving the old set.  (If the reload did happen after all, the
+		 * next apply differs from the files again and reloads.)
+		 */
+		if (reload(d, err) == -1) {
+			restore(sv, nsv);
 			goto out;
+		}
 		if (action)
 			*action = "reloaded";
 	}
