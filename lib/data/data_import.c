@@ -380,7 +380,14 @@ data_import_finish(struct data_import *im, const char *sha256, uint64_t size,
 		return mcp_err_set(err, MCP_E_PRECONDITION, "import %s: already "
 		    "finished", im->target);
 	im->fd = -1;
-	if (fsync(fd) == -1 || close(fd) == -1)
+	if (fsync(fd) == -1) {
+		int e = errno;
+
+		close(fd);
+		return mcp_err_errno(err, e, "import %s: spool %s", im->target,
+		    im->spool);
+	}
+	if (close(fd) == -1)
 		return mcp_err_errno(err, errno, "import %s: spool %s", im->target,
 		    im->spool);
 	EVP_DigestFinal_ex(im->md, md, &mdlen);
