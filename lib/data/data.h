@@ -123,7 +123,10 @@ struct data_import;
 /*
  * Start importing into target (its parent must exist).  A target that
  * exists and is not empty is refused with MCP_E_EXISTS unless force.  The
- * temporary directory is made beside it now.
+ * temporary directory is made beside it now; those an earlier import into
+ * target left behind (its process died) are removed first, so the caller
+ * must never run two imports into one target at once (the agent holds the
+ * service's lock).
  */
 struct data_import *data_import_new(const char *target, int force,
     struct mcp_err *err);

@@ -98,6 +98,34 @@ data_dir_nonempty(const char *dir, struct mcp_err *err)
 	return found;
 }
 
+/*
+ * Remove what an earlier import into target left when its process died
+ * (<parent>/.<base>.import-XXXXXX): it may hold a whole archive.  Only
+ * entries of exactly that shape go; failures are left for the next time.
+ */
+static void
+data_import_clean_stale(const char *parent, const char *base)
+{
+	char prefix[NAME_MAX + 16], path[PATH_MAX];
+	struct dirent *de;
+	size_t pl;
+	DIR *d;
+
+	snprintf(prefix, sizeof(prefix), ".%s.import-", base);
+	pl = strlen(prefix);
+	if ((d = opendir(parent)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, pl) != 0 ||
+		    strlen(de->d_name) != pl + 6)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", parent, de->d_name) <
+		    (int)sizeof(path))
+			data_remove_tree(path, NULL);
+	}
+	closedir(d);
+}
+
 struct data_import *
 data_import_new(const char *target, int force, struct mcp_err *err)
 {
@@ -130,6 +158,7 @@ data_import_new(const char *target, int force, struct mcp_err *err)
 		char p[PATH_MAX];
 
 		snprintf(p, sizeof(p), "%s", parent);
+		data_import_clean_stale(p, base);
 		snprintf(im->tmp, sizeof(im->tmp), "%s/.%s.import-XXXXXX",
 		    strcmp(p, "/") == 0 ? "" : p, base);
 	}

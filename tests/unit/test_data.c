@@ -774,6 +774,14 @@ test_import_limits(void **state)
 	assert_non_null(strstr(err.msg, "\"d\" appears twice"));
 	assert_false(exists("r-dirfile"));
 	assert_int_equal(count_prefix(".r-dirfile.import-"), 0);
+	/* what a crashed import left beside its target goes with the next */
+	put(".r-many2.import-Ab12Cd/archive.tar.zst", "partial");
+	put(".r-many2.import-Ab12Cd/data/x.toml", "x");
+	put(".r-many2.import-keep", "not ours");
+	assert_int_equal(import_from("many.tar.zst", "r-many2", 0, 65536, 0, NULL,
+	    NULL, &err), 0);
+	assert_int_equal(count_prefix(".r-many2.import-"), 1);
+	assert_true(exists(".r-many2.import-keep"));
 }
 
 /* ---- live database ---- */
