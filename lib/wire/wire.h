@@ -92,7 +92,7 @@ struct wire_server *wire_server_new(const struct wire_method *methods,
 /*
  * The longest a call waits for each message of an upload, whatever
  * deadline the client set (default 10 min; <= 0 restores it; any time);
- * a unary request waits at most the lesser of it and 30 s.  Past it the
+ * a unary request waits at most the lesser of it and 5 min.  Past it the
  * call ends with DEADLINE_EXCEEDED (MCP_E_TIMEOUT for the handler's
  * wire_stream_recv): a client that stalls cannot hold a call thread.
  */

@@ -65,7 +65,8 @@
 #define WIRE_RECV_IDLE_MS 600000 /* default: longest wait for an upload's next
 				   message (an export's exec step or VACUUM may
 				   come first) */
-#define WIRE_REQUEST_MS	30000	/* ... and for a unary request (sent at once) */
+#define WIRE_REQUEST_MS	300000	/* ... and for a unary request (sent at once;
+				   up to 64 MiB on a slow link) */
 
 struct wire_stream {
 	struct wire_rpc *rpc;
