@@ -60,7 +60,7 @@ agent_remove_data(struct agent *a, const char *service, struct buf *actions,
 		*err = e;
 		goto out;
 	}
-	snprintf(dir, sizeof(dir), "%s/%s", a->cfg.srv_root, service);
+	agent_srv_dir(a, service, dir, sizeof(dir));
 	if (lstat(dir, &st) == -1 && errno == ENOENT) {
 		buf_printf(actions, "%s: no data directory here\n", dir);
 		rc = 0;

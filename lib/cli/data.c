@@ -277,7 +277,7 @@ cli_cmd_sync(struct cli *c, int argc, char **argv)
 	paths = xcalloc((size_t)n + 1, sizeof(char *));
 	req.definitions = xcalloc((size_t)n + 1, sizeof(*req.definitions));
 	for (i = 0; i < n; i++) {
-		Mcp__V1__SyncDefinition *d = xcalloc(1, sizeof(*d));
+		Mcp__V1__SyncDefinition *d;
 		struct svc_def *def = NULL;
 		struct buf path = BUF_INIT;
 
@@ -290,6 +290,7 @@ cli_cmd_sync(struct cli *c, int argc, char **argv)
 			goto fail;
 		}
 		svc_free(def);
+		d = xcalloc(1, sizeof(*d));
 		mcp__v1__sync_definition__init(d);
 		d->source = paths[i];
 		d->definition = texts[i].data;

@@ -111,12 +111,28 @@ int data_entry_check(const char *path, mode_t type, const char *symlink,
 struct data_import;
 
 /*
+ * Limits on a hostile archive: the bytes an import writes (the spooled
+ * archive plus the extracted files) stay below the free space of the
+ * target's file system less DATA_IMPORT_RESERVE, and below max_bytes when
+ * data_import_set_limits set one; at most DATA_IMPORT_MAX_ENTRIES entries.
+ * Past a limit the import fails with MCP_E_RESOURCE, nothing written.
+ */
+#define DATA_IMPORT_RESERVE	(64ull << 20)
+#define DATA_IMPORT_MAX_ENTRIES	1000000
+
+/*
  * Start importing into target (its parent must exist).  A target that
  * exists and is not empty is refused with MCP_E_EXISTS unless force.  The
- * temporary directory is made beside it now.
+ * temporary directory is made beside it now; those an earlier import into
+ * target left behind (its process died) are removed first, so the caller
+ * must never run two imports into one target at once (the agent holds the
+ * service's lock).
  */
 struct data_import *data_import_new(const char *target, int force,
     struct mcp_err *err);
+/* Lower the limits (0 keeps one); call before the first feed. */
+void data_import_set_limits(struct data_import *im, uint64_t max_bytes,
+    uint64_t max_entries);
 /* Append archive bytes (hashed and spooled). */
 int data_import_feed(struct data_import *im, const void *data, size_t len,
     struct mcp_err *err);

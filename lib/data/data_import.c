@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -44,6 +45,8 @@ struct data_import {
 	int force;
 	EVP_MD_CTX *md;
 	uint64_t size;
+	uint64_t max_bytes;		/* spool + extracted files, at most */
+	uint64_t max_entries;
 	int done;			/* renamed into place */
 };
 
@@ -95,6 +98,34 @@ data_dir_nonempty(const char *dir, struct mcp_err *err)
 	return found;
 }
 
+/*
+ * Remove what an earlier import into target left when its process died
+ * (<parent>/.<base>.import-XXXXXX): it may hold a whole archive.  Only
+ * entries of exactly that shape go; failures are left for the next time.
+ */
+static void
+data_import_clean_stale(const char *parent, const char *base)
+{
+	char prefix[NAME_MAX + 16], path[PATH_MAX];
+	struct dirent *de;
+	size_t pl;
+	DIR *d;
+
+	snprintf(prefix, sizeof(prefix), ".%s.import-", base);
+	pl = strlen(prefix);
+	if ((d = opendir(parent)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, pl) != 0 ||
+		    strlen(de->d_name) != pl + 6)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", parent, de->d_name) <
+		    (int)sizeof(path))
+			data_remove_tree(path, NULL);
+	}
+	closedir(d);
+}
+
 struct data_import *
 data_import_new(const char *target, int force, struct mcp_err *err)
 {
@@ -127,6 +158,7 @@ data_import_new(const char *target, int force, struct mcp_err *err)
 		char p[PATH_MAX];
 
 		snprintf(p, sizeof(p), "%s", parent);
+		data_import_clean_stale(p, base);
 		snprintf(im->tmp, sizeof(im->tmp), "%s/.%s.import-XXXXXX",
 		    strcmp(p, "/") == 0 ? "" : p, base);
 	}
@@ -135,6 +167,20 @@ data_import_new(const char *target, int force, struct mcp_err *err)
 		    target, im->tmp);
 		free(im);
 		return NULL;
+	}
+	im->max_entries = DATA_IMPORT_MAX_ENTRIES;
+	{
+		struct statvfs vfs;
+		uint64_t avail;
+
+		/* what the file system can take, less a reserve for others */
+		if (statvfs(im->tmp, &vfs) == 0) {
+			avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+			im->max_bytes = avail > DATA_IMPORT_RESERVE ?
+			    avail - DATA_IMPORT_RESERVE : 0;
+		} else {
+			im->max_bytes = UINT64_MAX;
+		}
 	}
 	snprintf(im->spool, sizeof(im->spool), "%s/archive.tar.zst", im->tmp);
 	snprintf(im->data, sizeof(im->data), "%s/data", im->tmp);
@@ -150,6 +196,16 @@ data_import_new(const char *target, int force, struct mcp_err *err)
 	return im;
 }
 
+void
+data_import_set_limits(struct data_import *im, uint64_t max_bytes,
+    uint64_t max_entries)
+{
+	if (max_bytes > 0 && max_bytes < im->max_bytes)
+		im->max_bytes = max_bytes;
+	if (max_entries > 0)
+		im->max_entries = max_entries;
+}
+
 int
 data_import_feed(struct data_import *im, const void *data, size_t len,
     struct mcp_err *err)
@@ -159,6 +215,10 @@ data_import_feed(struct data_import *im, const void *data, size_t len,
 	if (im->fd == -1)
 		return mcp_err_set(err, MCP_E_PRECONDITION, "import %s: already "
 		    "finished", im->target);
+	if (len > im->max_bytes || im->size > im->max_bytes - len)
+		return mcp_err_set(err, MCP_E_RESOURCE, "import %s: the archive "
+		    "is larger than the %llu bytes the import may write in %s",
+		    im->target, (unsigned long long)im->max_bytes, im->tmp);
 	EVP_DigestUpdate(im->md, data, len);
 	im->size += len;
 	while (len > 0) {
@@ -175,6 +235,13 @@ data_import_feed(struct data_import *im, const void *data, size_t len,
 	return 0;
 }
 
+/* What the import may still write when it wrote used bytes. */
+static uint64_t
+data_room(const struct data_import *im, uint64_t used)
+{
+	return used < im->max_bytes ? im->max_bytes - used : 0;
+}
+
 /* Extract the spooled archive into im->data, checking every entry. */
 static int
 data_extract(struct data_import *im, struct data_sum *sum, struct mcp_err *err)
@@ -185,6 +252,7 @@ data_extract(struct data_import *im, struct data_sum *sum, struct mcp_err *err)
 	int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
 	    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 	    ARCHIVE_EXTRACT_NO_OVERWRITE;	/* absolute: only our own prefix */
+	uint64_t written = im->size, entries = 0;	/* the spool counts */
 	int r, rc = -1;
 
 	if (geteuid() == 0)
@@ -210,11 +278,42 @@ data_extract(struct data_import *im, struct data_sum *sum, struct mcp_err *err)
 		size_t len;
 		la_int64_t off;
 
-		snprintf(name, sizeof(name), "%s", archive_entry_pathname(e) ?
-		    archive_entry_pathname(e) : "");
+		la_int64_t esize = archive_entry_size(e);
+		const char *pn = archive_entry_pathname(e);
+
+		if (pn == NULL)
+			pn = "";
+		if (++entries > im->max_entries) {
+			mcp_err_set(err, MCP_E_RESOURCE, "import %s: the archive has "
+			    "more than %llu entries", im->target,
+			    (unsigned long long)im->max_entries);
+			goto out;
+		}
+		{
+			size_t room = sizeof(name) - strlen(im->data) - 2;
+			const char *lng = strlen(pn) >= room ? pn :
+			    hl && strlen(hl) >= room ? hl : NULL;
+
+			if (lng) {
+				mcp_err_set(err, MCP_E_INVALID, "import %s: entry "
+				    "\"%.100s...\": name longer than %zu bytes",
+				    im->target, lng, room - 1);
+				goto out;
+			}
+		}
+		snprintf(name, sizeof(name), "%s", pn);
 		if (hl) {
 			snprintf(hlbuf, sizeof(hlbuf), "%s", hl);
 			hl = hlbuf;
+		}
+		/* a zstd bomb or an absurd size: refused before writing it */
+		if (esize > 0 && (uint64_t)esize > data_room(im, written)) {
+			mcp_err_set(err, MCP_E_RESOURCE, "import %s: entry \"%s\" "
+			    "(%lld bytes) would take the import past the %llu "
+			    "bytes it may write in %s", im->target, name,
+			    (long long)esize, (unsigned long long)im->max_bytes,
+			    im->tmp);
+			goto out;
 		}
 		if (data_entry_check(name, type, archive_entry_symlink(e), hl,
 		    err) == -1) {
@@ -224,6 +323,18 @@ data_extract(struct data_import *im, struct data_sum *sum, struct mcp_err *err)
 		/* no set-id bits from an archive */
 		archive_entry_set_perm(e, archive_entry_perm(e) & 01777);
 		snprintf(path, sizeof(path), "%s/%s", im->data, name);
+		{	/* only in our own 0700 directory: no one else races it */
+			struct stat st;
+
+			if (lstat(path, &st) == 0 && !(S_ISDIR(st.st_mode) &&
+			    type == S_IFDIR) && strcmp(name, ".") != 0 &&
+			    strcmp(name, "./") != 0) {
+				mcp_err_set(err, MCP_E_INVALID, "import %s: entry "
+				    "\"%s\" appears twice in the archive",
+				    im->target, name);
+				goto out;
+			}
+		}
 		archive_entry_set_pathname(e, path);
 		if (hl) {
 			snprintf(path, sizeof(path), "%s/%s", im->data, hl);
@@ -235,7 +346,15 @@ data_extract(struct data_import *im, struct data_sum *sum, struct mcp_err *err)
 			goto out;
 		}
 		while ((r = archive_read_data_block(in, &buf, &len, &off)) ==
-		    ARCHIVE_OK)
+		    ARCHIVE_OK) {
+			if (len > data_room(im, written)) {
+				mcp_err_set(err, MCP_E_RESOURCE, "import %s: entry "
+				    "\"%s\" takes the import past the %llu bytes "
+				    "it may write in %s", im->target, name,
+				    (unsigned long long)im->max_bytes, im->tmp);
+				goto out;
+			}
+			written += len;
 			if (archive_write_data_block(out, buf, len, off) !=
 			    ARCHIVE_OK) {
 				mcp_err_set(err, MCP_E_INTERNAL, "import %s: write "
@@ -243,6 +362,7 @@ data_extract(struct data_import *im, struct data_sum *sum, struct mcp_err *err)
 				    archive_error_string(out));
 				goto out;
 			}
+		}
 		if (r != ARCHIVE_EOF) {
 			mcp_err_set(err, MCP_E_INVALID, "import %s: entry \"%s\": %s",
 			    im->target, name, archive_error_string(in));
@@ -289,7 +409,14 @@ data_import_finish(struct data_import *im, const char *sha256, uint64_t size,
 		return mcp_err_set(err, MCP_E_PRECONDITION, "import %s: already "
 		    "finished", im->target);
 	im->fd = -1;
-	if (fsync(fd) == -1 || close(fd) == -1)
+	if (fsync(fd) == -1) {
+		int e = errno;
+
+		close(fd);
+		return mcp_err_errno(err, e, "import %s: spool %s", im->target,
+		    im->spool);
+	}
+	if (close(fd) == -1)
 		return mcp_err_errno(err, errno, "import %s: spool %s", im->target,
 		    im->spool);
 	EVP_DigestFinal_ex(im->md, md, &mdlen);

@@ -188,6 +188,10 @@ master_snapshot_take(struct master *m, const char *service, const char *node,
 	memset(&k, 0, sizeof(k));
 	k.fd = -1;
 	memset(rec, 0, sizeof(*rec));
+	/* the name becomes a directory under snapshots_dir: never "..", "/" */
+	if (!svc_name_valid(service))
+		return mcp_err_set(err, MCP_E_INVALID, "snapshot: \"%.80s\" is not "
+		    "a service name", service);
 	if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
 		ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	snprintf(dir, sizeof(dir), "%s/%s", m->cfg.snapshots_dir, service);

@@ -89,6 +89,14 @@ struct wire_server;
 /* The method table is copied; its strings and descriptors must outlive s. */
 struct wire_server *wire_server_new(const struct wire_method *methods,
     size_t nmethods, void *ctx, struct mcp_err *err);
+/*
+ * The longest a call waits for each message of an upload, whatever
+ * deadline the client set (default 10 min; <= 0 restores it; any time);
+ * a unary request waits at most the lesser of it and 5 min.  Past it the
+ * call ends with DEADLINE_EXCEEDED (MCP_E_TIMEOUT for the handler's
+ * wire_stream_recv): a client that stalls cannot hold a call thread.
+ */
+void wire_server_set_recv_idle(struct wire_server *s, int ms);
 /* Identities that count as operators (NULL-terminated, '*' suffix ok). */
 void wire_server_set_operators(struct wire_server *s, const char *const *patterns);
 /*

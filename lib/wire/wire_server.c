@@ -21,7 +21,9 @@
  * (client-streaming) method skips reading the request: its handler reads
  * each message itself with wire_stream_recv(), which applies the same
  * checks, and tells a clean end of the client's stream from one that broke
- * off (the call was cancelled: RECV_CLOSE_ON_SERVER completed).
+ * off (the call was cancelled: RECV_CLOSE_ON_SERVER completed).  Every
+ * wait for a request message is bounded by the server's idle limit
+ * (wire_rpc_recv), whatever deadline the client chose.
  *
  * Local callers.  wire_unix.c accepts Unix-socket connections itself and
  * hands allowed peers to srv, refused ones to deny: a second gRPC server
@@ -60,6 +62,11 @@
 #define WIRE_GRACE_MS	500	/* shutdown: let calls finish by themselves */
 #define WIRE_DRAIN_MS	5000	/* shutdown: wait for cancelled calls */
 #define WIRE_CLOSE_WAIT_MS 20	/* upload: clean end or cancelled? */
+#define WIRE_RECV_IDLE_MS 600000 /* default: longest wait for an upload's next
+				   message (an export's exec step or VACUUM may
+				   come first) */
+#define WIRE_REQUEST_MS	300000	/* ... and for a unary request (sent at once;
+				   up to 64 MiB on a slow link) */
 
 struct wire_stream {
 	struct wire_rpc *rpc;
@@ -99,6 +106,7 @@ struct wire_server {
 	pthread_t acceptor;
 	int started;
 	atomic_int stopping;
+	atomic_int recv_idle_ms;	/* wire_server_set_recv_idle */
 	pthread_mutex_t mu;		/* guards what follows */
 	pthread_cond_t cv;		/* ncalls changed */
 	int ncalls;			/* live call threads */
@@ -159,6 +167,46 @@ wire_rpc_batch(struct wire_rpc *rpc, const grpc_op *ops, size_t n)
 		return 0;
 	ev = grpc_completion_queue_pluck(rpc->cq, &rpc->tag_op, wire_forever(),
 	    NULL);
+	return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+/*
+ * Receive one request message, waiting at most the server's idle bound
+ * for it whatever deadline the client chose: a client that sends nothing
+ * (a slow-loris, a stalled upload) must not hold a call thread, nor the
+ * locks its handler holds, for ever.  Past the bound the call is
+ * cancelled with DEADLINE_EXCEEDED; 1 if the receive succeeded (*bb NULL
+ * at the end of the client's stream), 0 if it failed, -1 if it timed out.
+ */
+static int
+wire_rpc_recv(struct wire_rpc *rpc, grpc_byte_buffer **bb, int ms)
+{
+	grpc_event ev;
+	grpc_op op;
+
+	*bb = NULL;
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = bb;
+	if (grpc_call_start_batch(rpc->call, &op, 1, &rpc->tag_op, NULL) !=
+	    GRPC_CALL_OK)
+		return 0;
+	ev = grpc_completion_queue_pluck(rpc->cq, &rpc->tag_op,
+	    ms > 0 ? wire_deadline(ms) : wire_forever(), NULL);
+	if (ev.type == GRPC_QUEUE_TIMEOUT) {
+		grpc_call_cancel_with_status(rpc->call,
+		    GRPC_STATUS_DEADLINE_EXCEEDED, "no request message within the "
+		    "server's idle limit", NULL);
+		/* the receive completes now (failed); its buffer is ours */
+		grpc_completion_queue_pluck(rpc->cq, &rpc->tag_op, wire_forever(),
+		    NULL);
+		if (*bb) {
+			grpc_byte_buffer_destroy(*bb);
+			*bb = NULL;
+		}
+		rpc->broken = 1;
+		return -1;
+	}
 	return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
 
@@ -253,12 +301,14 @@ static int
 wire_rpc_read(struct wire_rpc *rpc, ProtobufCMessage **req, struct mcp_err *err)
 {
 	grpc_byte_buffer *bb = NULL;
-	grpc_op op;
+	int ms = atomic_load(&rpc->s->recv_idle_ms), ok;
 
-	memset(&op, 0, sizeof(op));
-	op.op = GRPC_OP_RECV_MESSAGE;
-	op.data.recv_message.recv_message = &bb;
-	if (!wire_rpc_batch(rpc, &op, 1)) {
+	if (ms > WIRE_REQUEST_MS)
+		ms = WIRE_REQUEST_MS;
+	if ((ok = wire_rpc_recv(rpc, &bb, ms)) == -1)
+		return mcp_err_set(err, MCP_E_TIMEOUT, "%s: no request from %s "
+		    "within %d ms", rpc->method, rpc->caller.who, ms);
+	if (!ok) {
 		if (bb)
 			grpc_byte_buffer_destroy(bb);
 		return mcp_err_set(err, MCP_E_CANCELLED,
@@ -469,7 +519,6 @@ wire_stream_recv(struct wire_stream *st, ProtobufCMessage **msg,
 {
 	struct wire_rpc *rpc = st->rpc;
 	grpc_byte_buffer *bb = NULL;
-	grpc_op op;
 	int ok;
 
 	*msg = NULL;
@@ -481,10 +530,11 @@ wire_stream_recv(struct wire_stream *st, ProtobufCMessage **msg,
 	if (rpc->broken || atomic_load(&rpc->s->stopping))
 		return mcp_err_set(err, MCP_E_CANCELLED,
 		    "%s: the request stream broke off", rpc->method);
-	memset(&op, 0, sizeof(op));
-	op.op = GRPC_OP_RECV_MESSAGE;
-	op.data.recv_message.recv_message = &bb;
-	ok = wire_rpc_batch(rpc, &op, 1);
+	ok = wire_rpc_recv(rpc, &bb, atomic_load(&rpc->s->recv_idle_ms));
+	if (ok == -1)
+		return mcp_err_set(err, MCP_E_TIMEOUT, "%s: nothing more from %s "
+		    "within %d ms; the upload was dropped", rpc->method,
+		    rpc->caller.who, atomic_load(&rpc->s->recv_idle_ms));
 	/*
 	 * A cancelled call (client gone, deadline) also ends with no message,
 	 * and its RECV_CLOSE_ON_SERVER may complete a moment later: only a
@@ -679,6 +729,7 @@ wire_server_new(const struct wire_method *methods, size_t nmethods, void *ctx,
 	s->operators = wire_strv_dup(NULL);
 	s->unix = wire_unix_new();
 	pthread_mutex_init(&s->mu, NULL);
+	atomic_init(&s->recv_idle_ms, WIRE_RECV_IDLE_MS);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cv, &ca);
@@ -692,6 +743,12 @@ wire_server_new(const struct wire_method *methods, size_t nmethods, void *ctx,
 	grpc_server_register_completion_queue(s->srv, s->cq, NULL);
 	grpc_server_register_completion_queue(s->deny, s->cq, NULL);
 	return s;
+}
+
+void
+wire_server_set_recv_idle(struct wire_server *s, int ms)
+{
+	atomic_store(&s->recv_idle_ms, ms > 0 ? ms : WIRE_RECV_IDLE_MS);
 }
 
 void

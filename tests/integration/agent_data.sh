@@ -282,6 +282,22 @@ check "lib/wire import: files and bytes reported ($out)" grep -q "^files 2 bytes
 check "lib/wire import: same contents" diff -r "$SRV/full-copy" "$SRV/full-c"
 expect_fail "lib/wire import: existing data refused" "ALREADY_EXISTS" dc import full-c "$T/full-c.tar.zst"
 
+# ---- RemoveServiceData: symlinks in (or as) the data directory are removed,
+# never followed ----
+mkdir -p "$T/outside/keep" "$SRV/rm1/sub"
+echo keep >"$T/outside/keep/file"
+echo x >"$SRV/rm1/sub/x.toml"
+ln -s "$T/outside/keep" "$SRV/rm1/sub/to-dir"
+ln -s "$T/outside/keep/file" "$SRV/rm1/to-file"
+ln -s "$T/outside/keep" "$SRV/rm2"
+check "RemoveServiceData rm1 (symlinks inside)" client mcp-master RemoveServiceData --service rm1
+check "rm1: the data directory is gone" test ! -e "$SRV/rm1" -a ! -L "$SRV/rm1"
+check "RemoveServiceData rm2 (the directory is a symlink)" client mcp-master RemoveServiceData --service rm2
+check "rm2: only the symlink went" test ! -L "$SRV/rm2"
+check "what the symlinks pointed at is intact" test "$(cat "$T/outside/keep/file")" = keep
+expect_fail "RemoveServiceData of a deployed service refused" "still deployed" \
+	client mcp-master RemoveServiceData --service full
+
 for s in dflt full ex exfail cli gr; do mcp undeploy "$s" >/dev/null 2>&1; done
 check "agent stops cleanly" agent_stop
 check "no sanitizer report in the agent's log" sh -c "! grep -E 'AddressSanitizer|LeakSanitizer|runtime error' '$AGENT_DIR/agent.log'"

@@ -190,6 +190,9 @@ export_to(const char *src, const char *arch, int all, const char *const *ex,
 
 /* Import tmp/<arch> into tmp/<dst> in pieces of step bytes, at most
  * limit bytes of it (0: all), announcing sha (NULL: the real one). */
+/* Limits import_from sets (0: the defaults). */
+static uint64_t lim_bytes, lim_entries;
+
 static int
 import_from(const char *arch, const char *dst, int force, size_t step,
     size_t limit, const char *sha, struct data_sum *sum, struct mcp_err *err)
@@ -216,6 +219,7 @@ import_from(const char *arch, const char *dst, int force, size_t step,
 		free(text);
 		return -1;
 	}
+	data_import_set_limits(im, lim_bytes, lim_entries);
 	for (off = 0; rc == 0 && off < total && (limit == 0 || off < limit);
 	    off += step) {
 		size_t n = total - off < step ? total - off : step;
@@ -664,6 +668,122 @@ test_malicious(void **state)
 	assert_int_equal(access("/etc/mcp-test-data.toml", F_OK), -1);
 }
 
+/* An archive of one file of size zero bytes (compresses to almost nothing). */
+static void
+write_bomb(const char *arch, const char *name, size_t size)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *ae = archive_entry_new();
+	char p[512], *zero = xcalloc(1, 1 << 16);
+
+	path_of(p, sizeof(p), arch);
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_zstd(a);
+	assert_int_equal(archive_write_open_filename(a, p), ARCHIVE_OK);
+	archive_entry_set_pathname(ae, name);
+	archive_entry_set_filetype(ae, S_IFREG);
+	archive_entry_set_perm(ae, 0644);
+	archive_entry_set_size(ae, (la_int64_t)size);
+	assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
+	for (size_t off = 0; off < size; off += 1 << 16)
+		archive_write_data(a, zero, size - off < (1 << 16) ? size - off :
+		    1 << 16);
+	archive_entry_free(ae);
+	archive_write_close(a);
+	archive_write_free(a);
+	free(zero);
+}
+
+/* Hostile sizes and shapes: each refused with nothing written. */
+static void
+test_import_limits(void **state)
+{
+	static const struct bad_entry dup[] = {
+		{ "a.toml", S_IFREG, NULL, NULL, "first\n" },
+		{ "a.toml", S_IFREG, NULL, NULL, "second\n" },
+	};
+	static const struct bad_entry dir_file[] = {
+		{ "d", S_IFDIR, NULL, NULL, NULL },
+		{ "d", S_IFREG, NULL, NULL, "now a file\n" },
+	};
+	struct bad_entry many[40];
+	char names[40][16], *longname;
+	struct mcp_err err = MCP_ERR_INIT;
+
+	(void)state;
+	/* 32 MiB of zeros in a few KiB: refused past 1 MiB extracted */
+	write_bomb("bomb.tar.zst", "big.db", 32u << 20);
+	lim_bytes = 1u << 20;
+	assert_int_equal(import_from("bomb.tar.zst", "r-bomb", 0, 65536, 0, NULL,
+	    NULL, &err), -1);
+	assert_int_equal(err.code, MCP_E_RESOURCE);
+	assert_non_null(strstr(err.msg, "\"big.db\""));
+	assert_non_null(strstr(err.msg, "1048576 bytes"));
+	assert_false(exists("r-bomb"));
+	assert_int_equal(count_prefix(".r-bomb.import-"), 0);
+	/* the archive itself past the limit: refused while it arrives */
+	lim_bytes = 1024;
+	assert_int_equal(import_from("bomb.tar.zst", "r-bomb", 0, 512, 0, NULL,
+	    NULL, &err), -1);
+	assert_int_equal(err.code, MCP_E_RESOURCE);
+	assert_non_null(strstr(err.msg, "archive is larger than the 1024 bytes"));
+	assert_false(exists("r-bomb"));
+	assert_int_equal(count_prefix(".r-bomb.import-"), 0);
+	lim_bytes = 0;
+	/* too many entries */
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%02d.toml", i);
+		many[i] = (struct bad_entry){ names[i], S_IFREG, NULL, NULL, "x\n" };
+	}
+	write_archive("many.tar.zst", many, 40);
+	lim_entries = 30;
+	assert_int_equal(import_from("many.tar.zst", "r-many", 0, 65536, 0, NULL,
+	    NULL, &err), -1);
+	assert_int_equal(err.code, MCP_E_RESOURCE);
+	assert_non_null(strstr(err.msg, "more than 30 entries"));
+	assert_false(exists("r-many"));
+	lim_entries = 0;
+	assert_int_equal(import_from("many.tar.zst", "r-many", 0, 65536, 0, NULL,
+	    NULL, &err), 0);
+	assert_true(exists("r-many/f39.toml"));
+	/* a name longer than a path can be */
+	longname = xcalloc(1, 6000);
+	for (int i = 0; i < 5990; i += 10)
+		memcpy(longname + i, "abcdefghi/", 10);
+	memcpy(longname + 5990, "x.toml", 6);
+	{
+		struct bad_entry l = { longname, S_IFREG, NULL, NULL, "x\n" };
+
+		write_archive("long.tar.zst", &l, 1);
+	}
+	free(longname);
+	assert_int_equal(import_from("long.tar.zst", "r-long", 0, 65536, 0, NULL,
+	    NULL, &err), -1);
+	assert_int_equal(err.code, MCP_E_INVALID);
+	assert_non_null(strstr(err.msg, "name longer than"));
+	assert_false(exists("r-long"));
+	/* the same name twice; a directory then a file of its name */
+	write_archive("dup.tar.zst", dup, 2);
+	assert_int_equal(import_from("dup.tar.zst", "r-dup", 0, 65536, 0, NULL,
+	    NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "\"a.toml\" appears twice"));
+	assert_false(exists("r-dup"));
+	write_archive("dirfile.tar.zst", dir_file, 2);
+	assert_int_equal(import_from("dirfile.tar.zst", "r-dirfile", 0, 65536, 0,
+	    NULL, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "\"d\" appears twice"));
+	assert_false(exists("r-dirfile"));
+	assert_int_equal(count_prefix(".r-dirfile.import-"), 0);
+	/* what a crashed import left beside its target goes with the next */
+	put(".r-many2.import-Ab12Cd/archive.tar.zst", "partial");
+	put(".r-many2.import-Ab12Cd/data/x.toml", "x");
+	put(".r-many2.import-keep", "not ours");
+	assert_int_equal(import_from("many.tar.zst", "r-many2", 0, 65536, 0, NULL,
+	    NULL, &err), 0);
+	assert_int_equal(count_prefix(".r-many2.import-"), 1);
+	assert_true(exists(".r-many2.import-keep"));
+}
+
 /* ---- live database ---- */
 
 struct writer {
@@ -842,6 +962,7 @@ main(void)
 		cmocka_unit_test(test_existing_target),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_malicious),
+		cmocka_unit_test(test_import_limits),
 		cmocka_unit_test(test_live_sqlite),
 		cmocka_unit_test(test_sink_fails),
 		cmocka_unit_test(test_piped),

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "master/db.h"
 #include "master/ops.h"
 
 static void
@@ -40,6 +41,25 @@ test_snapshot_path(void **state)
 		master_snapshot_path(a, sizeof(a), "/s", "x", ms, 0);
 		master_snapshot_path(b, sizeof(b), "/s", "x", ms + 1, 0);
 		assert_true(strcmp(a, b) < 0);
+	}
+}
+
+/* A name that could leave the snapshots directory is refused before any
+ * path is built from it (the master itself is never touched). */
+static void
+test_snapshot_take_name(void **state)
+{
+	static const char *const bad[] = { "../../etc", "a/b", "", ".", "A",
+	    "x\ny" };
+	struct mcp_err err = MCP_ERR_INIT;
+	struct mdb_snapshot rec;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(master_snapshot_take(NULL, bad[i], "n1", 0, &rec,
+		    NULL, 0, NULL, &err), -1);
+		assert_int_equal(err.code, MCP_E_INVALID);
+		assert_non_null(strstr(err.msg, "is not a service name"));
 	}
 }
 
@@ -168,6 +188,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_path),
+		cmocka_unit_test(test_snapshot_take_name),
 		cmocka_unit_test(test_overdue),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_sync_plan),

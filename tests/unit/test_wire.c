@@ -1159,6 +1159,44 @@ test_upload_broken(void **state)
 	wire_client_free(c);
 }
 
+/* A client that stops sending but keeps its call (and a long deadline)
+ * open: past the server's idle bound the handler's read fails with
+ * MCP_E_TIMEOUT and the call ends; a unary call whose request never
+ * comes ends the same way. */
+static void
+test_upload_idle(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	struct wire_client *c = tls_client("mcp-master", NULL);
+	Mcp__V1__ImportResponse *r = NULL;
+	ProtobufCMessage *hr = NULL;
+	struct wire_upload *u;
+
+	(void)state;
+	seen_reset();
+	wire_server_set_recv_idle(fx.srv, 400);
+	u = wire_upload_start(c, M_IMPORT, 60000, &err);
+	assert_non_null(u);
+	assert_int_equal(upload_send(u, "svc", 2, 4096, 1, &err), 0);
+	assert_true(seen_wait(&fx.seen.upload_ended, 10000));
+	assert_int_equal(fx.seen.upload_rc, -1);
+	assert_int_equal(fx.seen.upload_code, MCP_E_TIMEOUT);
+	assert_int_equal(fx.seen.upload_msgs, 2);
+	assert_int_equal(wire_upload_finish(u, &mcp__v1__import_response__descriptor,
+	    (ProtobufCMessage **)&r, &err), -1);
+	assert_int_equal(err.code, MCP_E_TIMEOUT);
+
+	/* a unary method: the call opened, its request never sent */
+	u = wire_upload_start(c, M_HEALTH, 60000, &err);
+	assert_non_null(u);
+	usleep(1200 * 1000);
+	assert_int_equal(wire_upload_finish(u, &mcp__v1__health_check_response__descriptor,
+	    &hr, &err), -1);
+	assert_int_equal(err.code, MCP_E_TIMEOUT);
+	wire_server_set_recv_idle(fx.srv, 0);
+	wire_client_free(c);
+}
+
 static void
 test_unix_socket_mode(void **state)
 {
@@ -1659,6 +1697,7 @@ main(void)
 		cmocka_unit_test(test_upload_refused),
 		cmocka_unit_test(test_upload_oversized),
 		cmocka_unit_test(test_upload_broken),
+		cmocka_unit_test(test_upload_idle),
 		cmocka_unit_test(test_unix_socket_mode),
 		cmocka_unit_test(test_unix_refusals),
 		cmocka_unit_test(test_local_allowed),
