@@ -651,9 +651,10 @@ status_print(const struct cli *c, const Mcp__V1__ServiceStatus *s)
 			cli_line(c, "  %-16s address %s", "", cs->vm_ip);
 		if (cs->image_hash[0])
 			cli_line(c, "  %-16s attested %s", "", cs->image_hash);
+		/* the machine first: an 80-column line cuts the kernel's description */
 		if (cs->guest_kernel[0])
-			cli_line(c, "  %-16s kernel %s on -M %s", "", cs->guest_kernel,
-			    cs->machine[0] ? cs->machine : "pc");
+			cli_line(c, "  %-16s -M %s, kernel %s", "",
+			    cs->machine[0] ? cs->machine : "pc", cs->guest_kernel);
 		for (k = 0; k < cs->n_routes; k++) {
 			const Mcp__V1__RouteStatus *r = cs->routes[k];
 

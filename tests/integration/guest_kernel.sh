@@ -119,7 +119,9 @@ combo() {
 	echo "$label: deploy to first answer $((($(date +%s%N) - t0) / 1000000)) ms"
 	check "$label: status names the machine ($(comp machine))" test "$(comp machine)" = "$machine"
 	check "$label: status names the kernel ($(comp guest_kernel))" grep -qE "$rel" <<<"$(comp guest_kernel)"
-	check "$label: the human status shows it" grep -q "kernel .* on -M $machine" <<<"$(mcp status gk)"
+	check "$label: the human status shows it (80 columns)" grep -q -- "-M $machine, kernel [0-9]" <<<"$(mcp status gk)"
+	check "$label: --wide shows the whole kernel description" grep -qF -- \
+	    "-M $machine, kernel $(comp guest_kernel)" <<<"$(mcp status gk --wide)"
 	check "$label: QEMU ran with -M $machine" grep -q -- "-M $machine" <<<"$(qemu_argv)"
 	if [ "$kernel" = "$MINIMAL" ]; then
 		check "$label: no modules in the initramfs" sh -c "! cpio -t <'$(find "$AGENT_DIR/state/images" -name initramfs.cpio | head -1)' 2>/dev/null | grep -q 'mcp/modules/'"

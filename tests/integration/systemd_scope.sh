@@ -9,7 +9,9 @@
 #     deployed with an l4 route: its QEMU (the PID in qemu.pid, whose
 #     /proc/<pid>/cmdline names the VM's directory) runs in
 #     mcp-vm-<instance>.scope and HAProxy in mcp-proxy-<node>.scope, not in
-#     the agent's cgroup;
+#     the agent's cgroup; that QEMU is jailed (a non-zero uid, Seccomp 2,
+#     no capabilities) and the scope carries the limits qemu_start sets
+#     (MemoryMax = memory_mb + TCG buffer + 160 MiB, TasksMax, CPUWeight);
 #   - with KillMode=control-group (a drop-in; the packaged unit has
 #     KillMode=process), `systemctl restart` and `systemctl stop` leave
 #     both running with the same PIDs; the restarted agent finds them
@@ -131,6 +133,36 @@ for cg in "$qcg" "$hcg"; do
 	[[ $cg == *"$AGENT_CG" || $cg == *"$AGENT_CG"/* ]] && fail "$cg is inside the agent's cgroup $AGENT_CG"
 done
 [ "$(in_box systemctl is-active mcp-vm-svm.scope)" = active ] || fail "mcp-vm-svm.scope not active"
+# the QEMU in the scope is jailed (setsid -f setpriv inside systemd-run)
+qst=$(in_box cat "/proc/$QPID/status" 2>/dev/null)
+quid=$(awk '$1=="Uid:" {print $2 "/" $3 "/" $4}' <<<"$qst")
+qsec=$(awk '$1=="Seccomp:" {print $2}' <<<"$qst")
+qcap=$(awk '$1=="CapEff:" {print $2}' <<<"$qst")
+if [[ $quid =~ ^([1-9][0-9]*)/([0-9]+)/([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] &&
+    [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[3]}" ] && [ "$qsec" = 2 ] &&
+    [ "$qcap" = 0000000000000000 ]; then
+	ok "QEMU in the scope is jailed: uid $quid, Seccomp $qsec, CapEff $qcap"
+else
+	fail "QEMU $QPID in the scope not jailed: uid $quid, Seccomp '$qsec', CapEff '$qcap'"
+fi
+# the scope's limits, as qemu_start computes them from the VM: memory_mb +
+# the TCG translation buffer (tb-size, else QEMU's 1024 MiB) + 160 MiB,
+# 128 tasks, CPU weight 100 per vCPU plus one for the main loop
+QSPEC=$(in_box cat "$A/state/vms/svm/spec.json")
+want=$(/usr/bin/python3 -c '
+import json, re, sys
+j = json.loads(sys.argv[1]); a = j["qemu_argv"]
+accel = a[a.index("-accel") + 1]
+m = re.search(r"tb-size=(\d+)", accel)
+tb = (int(m.group(1)) if m else 1024) if j["accel"] == "tcg" else 0
+print("MemoryMax=%d TasksMax=128 CPUWeight=%d" % ((j["memory_mb"] + tb + 160) << 20, 100 * (j["vcpus"] + 1)))
+' "$QSPEC")
+got=$(in_box systemctl show mcp-vm-svm.scope -p MemoryMax -p TasksMax -p CPUWeight | sort | tr '\n' ' ')
+got=${got% }
+want=$(tr ' ' '\n' <<<"$want" | sort | tr '\n' ' ')
+want=${want% }
+[ -n "$want" ] && [ "$got" = "$want" ] && ok "mcp-vm-svm.scope limits: $got" ||
+    fail "mcp-vm-svm.scope limits: '$got', want '$want'"
 
 # a process in the agent's own cgroup: the same restart must kill it
 in_box sh -c "setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo \$! >/run/canary.pid"
