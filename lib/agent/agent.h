@@ -174,6 +174,11 @@ int agent_undeploy(struct agent *a, const char *service, struct buf *actions,
  * service is deployed here (the end of a migrate away from this node). */
 int agent_remove_data(struct agent *a, const char *service, struct buf *actions,
     struct mcp_err *err);
+/* agent/data_remove.c: does <srv_root>/<service>/ exist here, how many
+ * entries and bytes it holds (path set; a migrate's up-front check). */
+int agent_data_info(struct agent *a, const char *service, int *exists,
+    unsigned *entries, unsigned long long *bytes, char *path, size_t pathsz,
+    struct mcp_err *err);
 
 /* Status (agent/view.c): service NULL = all; with a service, recent events. */
 int agent_view_get(struct agent *a, const char *service, struct agent_view *v,

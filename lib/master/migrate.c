@@ -2,7 +2,9 @@
  * master/migrate.c: move a service, with its data, to another node.
  *
  * Refused before anything changes: a core service, a service pinned to
- * another node, an unknown, edge or unhealthy target, the node it is on.
+ * another node, an unknown, edge or unhealthy target, the node it is on,
+ * and (unless force) a target whose /srv/<service>/ already holds data
+ * (asked with ServiceDataInfo before the source is stopped).
  *
  * Live source (healthy): stop it there -> export it (ExportServiceData
  * of the stopped service: a consistent stop-then-tar), stored and recorded
@@ -83,6 +85,44 @@ service_call(struct master *m, const char *node, const char *method,
 		master_step_action(s, "%s: %s", node, resp->actions[i]);
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	return 0;
+}
+
+/*
+ * The target's /srv/<service>/, asked before anything stops: -1 (err,
+ * naming the node and path) when it holds data and force is not given,
+ * or when the target cannot say.
+ */
+static int
+target_data_check(struct master *m, const char *to, const char *service,
+    int force, char *note, size_t notesz, struct mcp_err *err)
+{
+	Mcp__V1__ServiceRequest req = MCP__V1__SERVICE_REQUEST__INIT;
+	Mcp__V1__ServiceDataInfoResponse *resp = NULL;
+	int rc = 0;
+
+	note[0] = '\0';
+	req.service = (char *)service;
+	req.component = "";
+	if (master_node_forward(m, to, NULL, 0, "/mcp.v1.Agent/ServiceDataInfo",
+	    &req.base, &mcp__v1__service_data_info_response__descriptor,
+	    (ProtobufCMessage **)&resp, m->cfg.health_timeout_s, err) == -1) {
+		mcp_err_prefix(err, "migrate %s: asking node %s about its data "
+		    "(nothing changed)", service, to);
+		return -1;
+	}
+	if (resp->exists && resp->entries > 0) {
+		if (!force)
+			rc = mcp_err_set(err, MCP_E_EXISTS, "migrate %s: node %s already "
+			    "has data in %s (%u entries, %llu bytes); nothing changed "
+			    "(--force replaces it)", service, to, resp->path,
+			    resp->entries, (unsigned long long)resp->bytes);
+		else
+			snprintf(note, notesz, "%s on %s holds %u entries, %llu bytes: "
+			    "replaced (--force)", resp->path, to, resp->entries,
+			    (unsigned long long)resp->bytes);
+	}
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return rc;
 }
 
 /* Every component of st running? */
@@ -226,7 +266,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	struct master_node *n;
 	struct mcp_err e = MCP_ERR_INIT;
 	char src[64], src_ip[64] = "", to_ip[64] = "", role[16] = "", method[64] = "";
-	char source[160];
+	char source[160], tnote[1200];
 	enum master_health th = HEALTH_UNKNOWN, sh = HEALTH_UNKNOWN;
 	uint64_t bytes = 0;
 	size_t nsnaps = 0, i;
@@ -269,6 +309,10 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		if (master_migrate_check(&mc, err) == -1)
 			goto out;
 	}
+	/* the target's data dir, before the source is touched */
+	if (target_data_check(m, to, service, force, tnote, sizeof(tnote),
+	    err) == -1)
+		goto out;
 	live = sh == HEALTH_HEALTHY;
 	if (!live) {
 		/* a dead source: the newest stored snapshot, checked up front */
@@ -359,6 +403,8 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 			goto done;
 		}
 	}
+	if (tnote[0])
+		master_step_action(simp, "%s", tnote);
 	master_step_action(simp, "%llu bytes into /srv/%s/ on %s%s",
 	    (unsigned long long)bytes, service, to, force ? " (forced)" : "");
 	step_took(live ? sdata : simp, &ts);	/* live: one stream for both */

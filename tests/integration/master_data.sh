@@ -7,8 +7,8 @@
 # listed; retention keeps exactly N (files and rows); a master killed -9
 # mid-snapshot leaves no complete-looking file, and its restart removes
 # the temporary one; migrate refuses a core service, the node it is on
-# and a target that already has data (the service keeps running where it
-# was), and with --force replaces it; migrate with a live source moves
+# and, before the source is stopped, a target that already has data (the
+# source's container keeps its StartedAt), and with --force replaces it; migrate with a live source moves
 # the data (a SQLite counter), the DNS record follows (kdig), the source
 # has no container and its data dir goes only after the target runs it;
 # a public service's edge route follows it (the public name answers from
@@ -230,13 +230,18 @@ check "deploy d2" op deploy "$(svc d2)"
 W2=$(placed d2) O2=$(other "$W2")
 counter_set "$W2" d2 5 || exit 1
 counter_set "$O2" d2 999 || exit 1	# the target already has data for d2
-OUT=$(op --json migrate d2 --to "$O2" 2>/dev/null)
-check "migrate d2 onto a target with data fails at the import step" \
-	[ "$(json_get "$OUT" "[(s['step'], s['ok']) for s in j['services'][0]['steps'] if not s['ok']][0]")" = "('import', False)" ]
-check "... and was rolled back: d2 runs on $W2 again, still placed there" \
-	sh -c "[ \"\$1\" = True ] && [ \"\$2\" = '$W2' ]" _ \
-	"$(json_get "$OUT" "[s['ok'] for s in j['services'][0]['steps'] if s['step'] == 'rollback'][0]")" "$(placed d2)"
-check "d2's container runs on $W2" wait_for 30 node_has "$W2" d2
+started_at() { # NODE CONTAINER
+	PODMAN_ENV_DIR=${ADIR[$1]}/podman penv_podman inspect --format '{{.State.StartedAt}}' "$2" 2>/dev/null
+}
+ST0=$(started_at "$W2" d2)
+expect_fail "migrate d2 onto a target with data is refused up front, naming the node and path" \
+	"migrate d2: node $O2 already has data in .*/srv/d2 .*nothing changed (--force replaces it)" \
+	op migrate d2 --to "$O2"
+check "... the source was never stopped (d2's container on $W2 has the same StartedAt)" \
+	sh -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$ST0" "$(started_at "$W2" d2)"
+check "... d2 runs on $W2, still placed there, and no migrate snapshot was taken" \
+	sh -c "[ \"\$1\" = '$W2' ] && [ \"\$2\" = 0 ]" _ "$(placed d2)" "$(snap_rows d2)"
+check "d2's container runs on $W2" node_has "$W2" d2
 check "the target's own data was not touched" [ "$(counter_get "$O2" d2)" = 999 ]
 check "migrate d2 --force replaces the target's data" op migrate d2 --to "$O2" --force
 check "d2's counter on $O2 is the source's 5" [ "$(counter_get "$O2" d2)" = 5 ]
