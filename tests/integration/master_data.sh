@@ -340,7 +340,14 @@ agent_stop
 overdue() { json_get "$(op --json status d1 2>/dev/null)" "'more than 2 x [snapshots] interval' in j[0]['snapshot_warning']" | grep -q True; }
 check "status flags d1 overdue once its node cannot be snapshotted" wait_for 30 overdue
 check "the human status says OVERDUE" sh -c 'printf "%s" "$1" | grep -q "snapshot OVERDUE"' _ "$(op status d1 2>/dev/null)"
+sleep 3	# a few more 1 s rounds with the node still down
+check "the schedule warned about $WD1 once for the whole outage, with a count" \
+	[ "$(grep -c "snapshot schedule: node $WD1 is [a-z]*: [0-9]* due snapshots\? skipped" "$T/master.log")" = 1 ]
+check "... and not once per service and round" \
+	[ "$(grep -c "snapshot schedule: d1: " "$T/master.log")" = 0 ]
 agent_up "$WD1" || exit 1
+back() { grep -q "snapshot schedule: node $WD1 is back: [0-9]* due snapshots\? \(was\|were\) skipped" "$T/master.log"; }
+check "once $WD1 recovers the schedule says so, with the total skipped" wait_for 30 back
 master_stop
 master_conf 1h
 start_master || exit 1
