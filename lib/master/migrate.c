@@ -113,9 +113,10 @@ target_data_check(struct master *m, const char *to, const char *service,
 	if (resp->exists && resp->entries > 0) {
 		if (!force)
 			rc = mcp_err_set(err, MCP_E_EXISTS, "migrate %s: node %s already "
-			    "has data in %s (%u entries, %llu bytes); nothing changed "
+			    "has data in %s (%u entr%s, %llu bytes); nothing changed "
 			    "(--force replaces it)", service, to, resp->path,
-			    resp->entries, (unsigned long long)resp->bytes);
+			    resp->entries, resp->entries == 1 ? "y" : "ies",
+			    (unsigned long long)resp->bytes);
 		else
 			snprintf(note, notesz, "%s on %s holds %u entries, %llu bytes: "
 			    "replaced (--force)", resp->path, to, resp->entries,
