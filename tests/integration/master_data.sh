@@ -13,7 +13,9 @@
 # the data (a SQLite counter), the DNS record follows (kdig), the source
 # has no container and its data dir goes only after the target runs it;
 # a public service's edge route follows it (the public name answers from
-# the client through edge -> the new node);
+# the client through edge -> the new node); with the edge node down the
+# migrate fails at the edge step and is rolled back (DNS back, the
+# target's copy and imported data removed, the source running);
 # migrate with the source's agent killed restores the newest snapshot;
 # `mcp status` flags a service whose newest snapshot is overdue; the
 # schedule snapshots a placed service by itself; sync --dry-run's plan is
@@ -296,6 +298,30 @@ check "kdig follows pub to $OP" [ "$(dig_a pub)" = "$(fleet_ip "$OP")" ]
 check "the public name answers again, now through edge -> $OP" wait_for 60 public_ok
 check "edge list still shows www.example.net on e -> pub.svc.test:8443" \
 	sh -c 'printf "%s" "$1" | grep -qE "^www.example.net +pub +e +pub.svc.test:8443"' _ "$(op edge list)"
+
+# ---- an edge node unreachable during a migrate: rolled back like the
+# steps before it (DNS back, the target's copy and data gone, the source
+# started again)
+AGENT_DIR=${ADIR[e]}
+agent_stop
+edge_down() { [ "$(json_get "$(nodes_json)" "[n['health'] for n in j if n['node'] == 'e'][0]")" != healthy ]; }
+check "the edge node e is down" wait_for 20 edge_down
+OUT=$(op --json migrate pub --to "$WP" 2>/dev/null)
+check "migrate pub $OP -> $WP fails at the edge step" \
+	[ "$(json_get "$OUT" "(j['success'], [s['step'] for s in j['services'][0]['steps'] if not s['ok']][0])")" = "(False, 'edge')" ]
+check "... names the missing edge node" \
+	sh -c 'printf "%s" "$1" | grep -q "no healthy edge node"' _ "$(json_get "$OUT" "[s['error'] for s in j['services'][0]['steps'] if s['step'] == 'edge'][0]")"
+check "... and its rollback succeeded" \
+	[ "$(json_get "$OUT" "[s['ok'] for s in j['services'][0]['steps'] if s['step'] == 'rollback'][0]")" = True ]
+[ "$(json_get "$OUT" "[s['ok'] for s in j['services'][0]['steps'] if s['step'] == 'rollback'][0]")" = True ] || printf '%s\n' "$OUT"
+check "pub is still placed on $OP" [ "$(placed pub)" = "$OP" ]
+check "pub runs on $OP again" wait_for 30 node_has "$OP" pub
+check "$WP has no pub container" eval "! node_has $WP pub"
+check "the data imported on $WP was removed (a retry finds it empty)" [ ! -e "$(srv "$WP" pub)" ]
+check "kdig answers pub with $OP's address again" [ "$(dig_a pub)" = "$(fleet_ip "$OP")" ]
+agent_up e || exit 1
+check "e is back" wait_for 30 all_healthy
+check "the public name answers through edge -> $OP" wait_for 60 public_ok
 
 # ---- migrate with the source's agent killed: the newest snapshot
 check "deploy d3" op deploy "$(svc d3)"
