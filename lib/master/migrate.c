@@ -514,8 +514,22 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	mcp_err_clear(&e);
 	if (mdb_placement_put(m->db, &rec, &e) == -1)
 		master_step_note(srec, 0, "%s", e.msg);
-	else
+	else {
+		char why[128];
+
 		master_step_action(srec, "placement %s -> %s", src, to);
+		/* what stays on the source, for status to name as an orphan;
+		 * and nothing is left over on the node it is now placed on */
+		if (!live || !sund->ok) {
+			snprintf(why, sizeof(why), !live ? "while %s was down" :
+			    "but its undeploy on %s failed", src);
+			if (mdb_leftover_put(m->db, service, src, to, why, &e) == -1)
+				log_warnx("migrate %s: %s", service, e.msg);
+		}
+		mcp_err_clear(&e);
+		if (mdb_leftover_delete(m->db, service, to, &e) == -1)
+			log_warnx("migrate %s: %s", service, e.msg);
+	}
 done:
 	out->success = 1;
 	for (i = 0; i < out->n_steps; i++)

@@ -16,7 +16,9 @@
 # the client through edge -> the new node); with the edge node down the
 # migrate fails at the edge step and is rolled back (DNS back, the
 # target's copy and imported data removed, the source running);
-# migrate with the source's agent killed restores the newest snapshot;
+# migrate with the source's agent killed restores the newest snapshot,
+# and the copy on that node, back, is an orphan that status names as left
+# by the migrate (with the command that removes it);
 # `mcp status` flags a service whose newest snapshot is overdue; the
 # schedule snapshots a placed service by itself; sync --dry-run's plan is
 # what a real sync then does; a bad definition aborts sync (in the CLI and
@@ -346,6 +348,14 @@ check "kdig follows d3 to $O3" [ "$(dig_a d3)" = "$(fleet_ip "$O3")" ]
 check "d3 is placed on $O3" [ "$(placed d3)" = "$O3" ]
 agent_up "$W3" || exit 1
 check "$W3 is back" wait_for 30 all_healthy
+# the copy left on the dead node comes back as an orphan that says why
+orphan_json() { json_get "$(op --json status d3 2>/dev/null)" "[s['error'] for s in j if s['node'] == '$W3' and s['state'] == 'orphan'] or ['']"; }
+orphan_named() { orphan_json | grep -q "orphan: migrated to $O3 while $W3 was down.*mcp undeploy --direct -n $W3 d3"; }
+check "status names d3's copy on $W3 as left by the migrate, with the command to remove it" \
+	wait_for 30 orphan_named
+check "... and the human status prints it" \
+	sh -c 'printf "%s" "$1" | grep -q "^d3 on $2: orphan: migrated to $3 while $2 was down"' _ \
+	"$(op status d3 2>/dev/null)" "$W3" "$O3"
 
 # ---- status flags an overdue snapshot; the schedule takes them by itself
 master_stop
