@@ -10,7 +10,7 @@
 # and, before the source is stopped, a target that already has data (the
 # source's container keeps its StartedAt), and with --force replaces it;
 # migrate with a live source moves
-# the data (a SQLite counter), the DNS record follows (kdig), the source
+# the data (the service's own SQLite counter), the DNS record follows (kdig), the source
 # has no container and its data dir goes only after the target runs it;
 # a public service's edge route follows it (the public name answers from
 # the client through edge -> the new node); with the edge node down the
@@ -24,9 +24,11 @@
 # what a real sync then does; a bad definition aborts sync (in the CLI and
 # in the master) with nothing changed.
 #
-# Each service here keeps its data in <srv_root>/<service>/ on the host of
-# its node (the agents' srv_root differ, so a definition's volume could not
-# name the same path on two nodes); the counter is read there with sqlite3.
+# Each service keeps its data in <srv_root>/<service>/ on its node (the
+# agents' srv_root differ); d1's definition mounts /srv/d1, which each
+# agent maps to its own srv_root, and the live migrate is checked with
+# d1's own counter through HTTP (/incr on the source, /count on the
+# target); elsewhere the test writes and reads SQLite files there itself.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/agent.sh
@@ -164,7 +166,12 @@ snap_rows() { json_get "$(op --json snapshot list "$1")" "len(j)"; }
 snap_files() { find "$SNAPS/$1" -maxdepth 1 -name '*.tar.zst' 2>/dev/null | wc -l; }
 
 # ---- snapshot + list
-check "deploy d1" op deploy "$(svc d1)"
+# d1 keeps its counter (examples/hello: /incr, /count) in /srv/d1, which
+# each agent mounts from its own srv_root: one definition, any node
+svc d1 >/dev/null
+printf '%s\n' 'volumes = ["/srv/d1:/srv/d1"]' '' '[[components.routes]]' \
+	'name = "http"' 'port = 8080' >>"$T/svcs/d1.toml"
+check "deploy d1 (volume /srv/d1, an http route)" op deploy "$T/svcs/d1.toml"
 W=$(placed d1) O=$(other "$W")
 counter_set "$W" d1 41 || exit 1
 echo 'greeting = "hi"' >"$(srv "$W" d1)/app.toml"
@@ -253,14 +260,22 @@ check "d2's counter on $O2 is the source's 5" [ "$(counter_get "$O2" d2)" = 5 ]
 
 # ---- migrate with a live source
 check "kdig answers d1 with $W's address before" [ "$(dig_a d1)" = "$(fleet_ip "$W")" ]
-counter_set "$W" d1 42 || exit 1
+# the service's own counter, through HTTP on the node it runs on
+hport() { json_get "$(op --json status "$1")" "[r['host_port'] for r in j[0]['components'][0]['routes'] if r['name'] == 'http'][0]"; }
+hget() { fleet_exec "$1" curl -fsS -m 5 "http://127.0.0.1:$(hport "$2")$3"; }
+check "d1 answers on $W" wait_for 30 hget "$W" d1 /health
+for _ in 1 2 3 4 5; do hget "$W" d1 /incr >/dev/null || echo "incr on $W failed"; done
+N1=$(hget "$W" d1 /count)
+check "d1's counter on $W counts the five increments ($N1)" [ "$N1" = "count 5" ]
 OUT=$(op --json migrate d1 --to "$O")
 check "migrate d1 $W -> $O succeeds" [ "$(json_get "$OUT" "j['success']")" = True ]
 [ "$(json_get "$OUT" "j['success']")" = True ] || printf '%s\n' "$OUT"
 check "its steps, in order, all ok" \
 	[ "$(json_get "$OUT" "[(s['step'], s['ok']) for s in j['services'][0]['steps']]")" = \
 	  "[('stop', True), ('export', True), ('import', True), ('deploy', True), ('dns', True), ('edge', True), ('undeploy', True), ('record', True)]" ]
-check "the counter on $O is 42" [ "$(counter_get "$O" d1)" = 42 ]
+check "d1 answers on $O" wait_for 30 hget "$O" d1 /health
+check "d1's /count on $O is the source's ($N1)" [ "$(hget "$O" d1 /count)" = "$N1" ]
+check "... and it keeps counting there" [ "$(hget "$O" d1 /incr)" = "count 6" ]
 check "d1 is placed on $O" [ "$(placed d1)" = "$O" ]
 check "d1 runs on $O" node_has "$O" d1
 check "$W has no d1 container" eval "! node_has $W d1"
