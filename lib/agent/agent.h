@@ -288,7 +288,8 @@ int agent_pull_file(struct agent *a, const char *service, const char *path,
 int agent_path_resolve(const char *path, char *out, size_t outsz,
     struct mcp_err *err);
 /* A volume's host path as this node mounts it: /srv/<service>[/...] ->
- * <srv_root>/<service>[/...], anything else unchanged; -1 if too long. */
+ * <srv_root>/<service>[/...] (1), anything else unchanged (0); -1 if too
+ * long. */
 int agent_volume_host(const char *srv_root, const char *service,
     const char *host, char *out, size_t outsz);
 int agent_path_under(const char *path, const char *root);

@@ -27,6 +27,7 @@
 
 #include "util/clock.h"
 #include "util/fault.h"
+#include "util/file.h"
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/progress.h"
@@ -111,7 +112,8 @@ spec_free(struct spec_build *b)
 	free(b->hosts);
 }
 
-/* The volumes' host paths as this node mounts them (after the hash). */
+/* The volumes' host paths as this node mounts them (after the hash); a
+ * mapped one (the service's data dir) is created if missing. */
 static int
 spec_map_volumes(struct spec_build *b, const char *srv_root,
     const char *service, struct mcp_err *err)
@@ -120,10 +122,16 @@ spec_map_volumes(struct spec_build *b, const char *srv_root,
 
 	b->hosts = xcalloc(b->spec.nvolumes + 1, sizeof(char *));
 	for (size_t i = 0; i < b->spec.nvolumes; i++) {
-		if (agent_volume_host(srv_root, service, b->vols[i].host, host,
-		    sizeof(host)) == -1)
+		int mapped = agent_volume_host(srv_root, service, b->vols[i].host,
+		    host, sizeof(host));
+
+		if (mapped == -1)
 			return mcp_err_set(err, MCP_E_INVALID, "volume %s: host path "
 			    "too long under %s", b->vols[i].host, srv_root);
+		/* the service's data dir: this agent's to create (podman does
+		 * not create a missing bind source) */
+		if (mapped && file_mkdirs(host, 0750, err) == -1)
+			return mcp_err_prefix(err, "volume %s", b->vols[i].host);
 		b->hosts[i] = xstrdup(host);
 		b->vols[i].host = b->hosts[i];
 	}

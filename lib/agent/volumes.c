@@ -134,7 +134,7 @@ agent_volume_host(const char *srv_root, const char *service, const char *host,
 	if (strncmp(host, "/srv/", 5) == 0 && strncmp(host + 5, service, n) == 0 &&
 	    (host[5 + n] == '\0' || host[5 + n] == '/'))
 		return snprintf(out, outsz, "%s%s", strcmp(srv_root, "/") == 0 ? "" :
-		    srv_root, host + 4) >= (int)outsz ? -1 : 0;
+		    srv_root, host + 4) >= (int)outsz ? -1 : 1;
 	return snprintf(out, outsz, "%s", host) >= (int)outsz ? -1 : 0;
 }
 

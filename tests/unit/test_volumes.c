@@ -228,23 +228,24 @@ test_volume_host(void **state)
 {
 	static const struct {
 		const char *srv_root, *service, *host, *want;
+		int mapped;
 	} rows[] = {
-		{ "/var/lib/n1/srv", "web", "/srv/web", "/var/lib/n1/srv/web" },
-		{ "/var/lib/n1/srv", "web", "/srv/web/db", "/var/lib/n1/srv/web/db" },
-		{ "/srv", "web", "/srv/web", "/srv/web" },
-		{ "/", "web", "/srv/web/x", "/web/x" },
-		{ "/n1", "web", "/srv/webx", "/srv/webx" },	/* another service */
-		{ "/n1", "web", "/srv/other", "/srv/other" },
-		{ "/n1", "web", "/srv", "/srv" },
-		{ "/n1", "web", "/data/web", "/data/web" },
-		{ "/n1", "web", "/srvweb", "/srvweb" },
+		{ "/var/lib/n1/srv", "web", "/srv/web", "/var/lib/n1/srv/web", 1 },
+		{ "/var/lib/n1/srv", "web", "/srv/web/db", "/var/lib/n1/srv/web/db", 1 },
+		{ "/srv", "web", "/srv/web", "/srv/web", 1 },
+		{ "/", "web", "/srv/web/x", "/web/x", 1 },
+		{ "/n1", "web", "/srv/webx", "/srv/webx", 0 },	/* another service */
+		{ "/n1", "web", "/srv/other", "/srv/other", 0 },
+		{ "/n1", "web", "/srv", "/srv", 0 },
+		{ "/n1", "web", "/data/web", "/data/web", 0 },
+		{ "/n1", "web", "/srvweb", "/srvweb", 0 },
 	};
 	char out[PATH_MAX], small[8];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		assert_int_equal(agent_volume_host(rows[i].srv_root, rows[i].service,
-		    rows[i].host, out, sizeof(out)), 0);
+		    rows[i].host, out, sizeof(out)), rows[i].mapped);
 		assert_string_equal(out, rows[i].want);
 	}
 	assert_int_equal(agent_volume_host("/a/long/root", "web", "/srv/web",
