@@ -191,6 +191,11 @@ int agent_undeploy(struct agent *a, const char *service, struct buf *actions,
  * service is deployed here (the end of a migrate away from this node). */
 int agent_remove_data(struct agent *a, const char *service, struct buf *actions,
     struct mcp_err *err);
+/* agent/data_remove.c: does <srv_root>/<service>/ exist here, how many
+ * entries and bytes it holds (path set; a migrate's up-front check). */
+int agent_data_info(struct agent *a, const char *service, int *exists,
+    unsigned *entries, unsigned long long *bytes, char *path, size_t pathsz,
+    struct mcp_err *err);
 
 /* Status (agent/view.c): service NULL = all; with a service, recent events. */
 int agent_view_get(struct agent *a, const char *service, struct agent_view *v,
@@ -308,6 +313,11 @@ int agent_pull_file(struct agent *a, const char *service, const char *path,
  */
 int agent_path_resolve(const char *path, char *out, size_t outsz,
     struct mcp_err *err);
+/* A volume's host path as this node mounts it: /srv/<service>[/...] ->
+ * <srv_root>/<service>[/...] (1), anything else unchanged (0); -1 if too
+ * long. */
+int agent_volume_host(const char *srv_root, const char *service,
+    const char *host, char *out, size_t outsz);
 int agent_path_under(const char *path, const char *root);
 int agent_volumes_check(const char *const *roots, const char *srv_root,
     const struct svc_def *def, const struct svc_component *only,

@@ -20,8 +20,11 @@
 #include "util/buf.h"
 #include "util/log.h"
 
+static pthread_mutex_t rm_mu = PTHREAD_MUTEX_INITIALIZER;	/* nftw state */
 static int rm_errno;
 static char rm_path[1024];
+static unsigned info_entries;
+static unsigned long long info_bytes;
 
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -40,7 +43,6 @@ int
 agent_remove_data(struct agent *a, const char *service, struct buf *actions,
     struct mcp_err *err)
 {
-	static pthread_mutex_t rm_mu = PTHREAD_MUTEX_INITIALIZER;
 	struct reg_service *rs = NULL;
 	struct mcp_err e = MCP_ERR_INIT;
 	char dir[1024];
@@ -83,5 +85,53 @@ agent_remove_data(struct agent *a, const char *service, struct buf *actions,
 out:
 	reg_service_free(rs);
 	agent_unlock_service(a, service);
+	return rc;
+}
+
+static int
+info_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	if (ftw->level == 0)
+		return 0;
+	info_entries++;
+	if (flag == FTW_F && S_ISREG(st->st_mode))
+		info_bytes += (unsigned long long)st->st_size;
+	return 0;
+}
+
+int
+agent_data_info(struct agent *a, const char *service, int *exists,
+    unsigned *entries, unsigned long long *bytes, char *path, size_t pathsz,
+    struct mcp_err *err)
+{
+	struct stat st;
+	int rc = 0;
+
+	*exists = 0;
+	*entries = 0;
+	*bytes = 0;
+	if (!svc_name_valid(service))
+		return mcp_err_set(err, MCP_E_INVALID, "data info: \"%s\" is not a "
+		    "valid service name", service);
+	snprintf(path, pathsz, "%s/%s", a->cfg.srv_root, service);
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return mcp_err_errno(err, errno, "data info of %s: %s", service, path);
+	}
+	*exists = 1;
+	if (!S_ISDIR(st.st_mode)) {
+		*entries = 1;	/* something that is not a directory: occupied */
+		return 0;
+	}
+	pthread_mutex_lock(&rm_mu);
+	info_entries = 0;
+	info_bytes = 0;
+	if (nftw(path, info_one, 16, FTW_PHYS | FTW_MOUNT) == -1)
+		rc = mcp_err_errno(err, errno, "data info of %s: %s", service, path);
+	*entries = info_entries;
+	*bytes = info_bytes;
+	pthread_mutex_unlock(&rm_mu);
 	return rc;
 }

@@ -28,6 +28,7 @@
 
 #include "util/clock.h"
 #include "util/fault.h"
+#include "util/file.h"
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -39,6 +40,7 @@ struct spec_build {
 	char name[SVC_INSTANCE_MAX];
 	char **env;
 	struct rt_volume *vols;
+	char **hosts;		/* volume host paths as mapped (spec_map_volumes) */
 	struct rt_port *ports;
 };
 
@@ -107,6 +109,35 @@ spec_free(struct spec_build *b)
 	free(b->env);
 	free(b->ports);
 	free(b->vols);
+	for (i = 0; b->hosts && i < b->spec.nvolumes; i++)
+		free(b->hosts[i]);
+	free(b->hosts);
+}
+
+/* The volumes' host paths as this node mounts them (after the hash); a
+ * mapped one (the service's data dir) is created if missing. */
+static int
+spec_map_volumes(struct spec_build *b, const char *srv_root,
+    const char *service, struct mcp_err *err)
+{
+	char host[PATH_MAX];
+
+	b->hosts = xcalloc(b->spec.nvolumes + 1, sizeof(char *));
+	for (size_t i = 0; i < b->spec.nvolumes; i++) {
+		int mapped = agent_volume_host(srv_root, service, b->vols[i].host,
+		    host, sizeof(host));
+
+		if (mapped == -1)
+			return mcp_err_set(err, MCP_E_INVALID, "volume %s: host path "
+			    "too long under %s", b->vols[i].host, srv_root);
+		/* the service's data dir: this agent's to create (podman does
+		 * not create a missing bind source) */
+		if (mapped && file_mkdirs(host, 0750, err) == -1)
+			return mcp_err_prefix(err, "volume %s", b->vols[i].host);
+		b->hosts[i] = xstrdup(host);
+		b->vols[i].host = b->hosts[i];
+	}
+	return 0;
 }
 
 /* A hash over everything that shapes the instance. */
@@ -304,6 +335,10 @@ component_run(struct agent *a, const struct svc_def *def,
 		return -1;
 	spec_build(&b, def, c, rc);
 	spec_hash_of(&b.spec, c->runtime, hash);
+	if (spec_map_volumes(&b, a->cfg.srv_root, def->name, err) == -1) {
+		spec_free(&b);
+		return -1;
+	}
 	b.spec.spec_hash = hash;
 	b.spec.id_out = id;
 	b.spec.id_outsz = sizeof(id);

@@ -363,6 +363,31 @@ rpc_remove_data(void *ctx, const struct wire_caller *c, const ProtobufCMessage *
 }
 
 static int
+rpc_data_info(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
+    ProtobufCMessage **resp, struct mcp_err *err)
+{
+	const Mcp__V1__ServiceRequest *r = (const Mcp__V1__ServiceRequest *)req;
+	Mcp__V1__ServiceDataInfoResponse *o;
+	char path[1024];
+	int exists;
+	unsigned entries;
+	unsigned long long bytes;
+
+	(void)c;
+	if (agent_data_info(ctx, r->service, &exists, &entries, &bytes, path,
+	    sizeof(path), err) == -1)
+		return -1;
+	o = (Mcp__V1__ServiceDataInfoResponse *)wire_msg_new(
+	    &mcp__v1__service_data_info_response__descriptor);
+	o->exists = exists;
+	o->entries = entries;
+	o->bytes = bytes;
+	o->path = xstrdup(path);
+	*resp = &o->base;
+	return 0;
+}
+
+static int
 view_to_services(struct agent *a, const char *service, size_t *n,
     Mcp__V1__ServiceStatus ***out, char **observe_error, struct mcp_err *err)
 {
@@ -885,6 +910,9 @@ static const struct wire_method agent_methods[] = {
 	    rpc_import },
 	{ "/mcp.v1.Agent/RemoveServiceData", &mcp__v1__service_request__descriptor,
 	    &mcp__v1__op_response__descriptor, rpc_remove_data, NULL, allow_master },
+	{ "/mcp.v1.Agent/ServiceDataInfo", &mcp__v1__service_request__descriptor,
+	    &mcp__v1__service_data_info_response__descriptor, rpc_data_info, NULL,
+	    allow_master },
 };
 
 int

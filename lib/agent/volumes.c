@@ -11,6 +11,12 @@
  * under /srv).  A dangling symlink on the way is refused: where it would
  * lead is not known until something creates its target.
  *
+ * A host path /srv/<service> (or below it), naming the service's own data
+ * directory, is symbolic: each agent maps it to <srv_root>/<service>, so
+ * one definition mounts its data on any node whatever that node's [agent]
+ * srv_root (what a migrate moves).  Checks and the runtime see the mapped
+ * path; the spec hash keeps the symbolic one.
+ *
  * Deploy checks every component before it changes anything; start and
  * restart check again before each run, since a service can replace a
  * directory under its own volume with a symlink between two runs.  What
@@ -119,6 +125,19 @@ root_contains(const char *root, const char *resolved, struct buf *names,
 	return agent_path_under(resolved, real);
 }
 
+int
+agent_volume_host(const char *srv_root, const char *service, const char *host,
+    char *out, size_t outsz)
+{
+	size_t n = strlen(service);
+
+	if (strncmp(host, "/srv/", 5) == 0 && strncmp(host + 5, service, n) == 0 &&
+	    (host[5 + n] == '\0' || host[5 + n] == '/'))
+		return snprintf(out, outsz, "%s%s", strcmp(srv_root, "/") == 0 ? "" :
+		    srv_root, host + 4) >= (int)outsz ? -1 : 1;
+	return snprintf(out, outsz, "%s", host) >= (int)outsz ? -1 : 0;
+}
+
 /* Under one of the roots, or under srv_root? */
 static int
 volume_allowed(const char *const *roots, const char *srv_root,
@@ -150,7 +169,14 @@ agent_volumes_check(const char *const *roots, const char *srv_root,
 			struct buf names = BUF_INIT;
 			int ok;
 
-			if (agent_path_resolve(v->host, resolved, sizeof(resolved),
+			char host[PATH_MAX];
+
+			if (agent_volume_host(srv_root, def->name, v->host, host,
+			    sizeof(host)) == -1)
+				return mcp_err_set(err, MCP_E_INVALID, "component %s: volume "
+				    "%s:%s: host path too long under %s", c->name, v->host,
+				    v->guest, srv_root);
+			if (agent_path_resolve(host, resolved, sizeof(resolved),
 			    err) == -1)
 				return mcp_err_prefix(err, "component %s: volume %s:%s",
 				    c->name, v->host, v->guest);
@@ -159,10 +185,10 @@ agent_volumes_check(const char *const *roots, const char *srv_root,
 				mcp_err_set(err, MCP_E_INVALID, "component %s: volume "
 				    "%s:%s: host path %s%s%s%s is outside the volume roots "
 				    "(%s: [agent] volume_roots and srv_root)", c->name,
-				    v->host, v->guest, v->host,
-				    strcmp(resolved, v->host) ? " (resolves to " : "",
-				    strcmp(resolved, v->host) ? resolved : "",
-				    strcmp(resolved, v->host) ? ")" : "",
+				    v->host, v->guest, host,
+				    strcmp(resolved, host) ? " (resolves to " : "",
+				    strcmp(resolved, host) ? resolved : "",
+				    strcmp(resolved, host) ? ")" : "",
 				    names.data ? names.data : "");
 			buf_free(&names);
 			if (ok != 1)

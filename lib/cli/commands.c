@@ -365,21 +365,30 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 	struct mcp_err err = MCP_ERR_INIT;
 	const struct cli_node *node;
 	char method[64], usage[96];
-	const char *component = "", *where;
+	const char *component = "", *where, *node_name = NULL;
 	char **actions;
 	size_t i, nactions;
 	int ch;
 
-	snprintf(usage, sizeof(usage), "%s SERVICE [-c COMPONENT]", argv[0]);
+	snprintf(usage, sizeof(usage), "%s SERVICE%s [--direct -n NODE]", argv[0],
+	    strcmp(argv[0], "undeploy") != 0 ? " [-c COMPONENT]" : "");
 	optind = 0;
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:n:")) != -1) {
 		if (ch == 'c' && strcmp(argv[0], "undeploy") != 0)
 			component = optarg;
+		else if (ch == 'n')
+			node_name = optarg;
 		else
 			return usage_fail(usage);
 	}
 	if (optind != argc - 1)
 		return usage_fail(usage);
+	if (node_name && c->cfg.master[0] && !c->direct) {
+		/* -n names an agent: the master already knows where it is placed */
+		mcp_err_set(&err, MCP_E_INVALID, "%s -n %s: -n goes with --direct "
+		    "(the master forwards to the placed node)", argv[0], node_name);
+		return cli_fail(c, &err);
+	}
 	if (c->cfg.master[0] && !c->direct && strcmp(argv[0], "undeploy") == 0)
 		return cli_master_undeploy(c, argv[optind]);
 	req.service = argv[optind];
@@ -394,7 +403,9 @@ cli_cmd_lifecycle(struct cli *c, int argc, char **argv)
 		actions = mresp->actions;
 		nactions = mresp->n_actions;
 	} else {
-		if ((node = service_node(c, argv[optind], &err)) == NULL)
+		/* -n NODE: that agent, e.g. one holding an orphaned copy */
+		if ((node = node_name ? find_node(c, node_name, &err) :
+		    service_node(c, argv[optind], &err)) == NULL)
 			return cli_fail(c, &err);
 		snprintf(method, sizeof(method), "/mcp.v1.Agent/%c%s",
 		    argv[0][0] - 'a' + 'A', argv[0] + 1);

@@ -320,6 +320,9 @@ master_status_cmd(struct cli *c, const char *service, int per_component)
 		if (!per_component && f->snapshot_warning[0])
 			buf_printf(&edges, "%s: snapshot OVERDUE: %s\n", f->name,
 			    f->snapshot_warning);
+		/* an orphan: why (a migrate that left it behind names itself) */
+		if (!per_component && strcmp(f->state, "orphan") == 0 && f->error[0])
+			buf_printf(&edges, "%s on %s: %s\n", f->name, f->node, f->error);
 	}
 	for (i = 0; i < resp->n_nodes; i++)
 		if (!resp->nodes[i]->reachable && !c->json)

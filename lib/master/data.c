@@ -624,9 +624,72 @@ snapshots_recover(struct master *m)
 	free(s);
 }
 
+/*
+ * Nodes the schedule found down, one entry per outage: the first round
+ * that skips a node's services logs one warning with how many; later
+ * rounds only count; the round that finds it usable again logs one line
+ * with the total and forgets it.  Owned by the schedule's thread.
+ */
+struct snap_outage {
+	char node[64];
+	char why[160];
+	unsigned skipped;	/* due snapshots skipped during the outage */
+	unsigned this_round;
+	int reported;
+};
+struct snap_outages {
+	struct snap_outage *v;
+	size_t n;
+};
+
+static struct snap_outage *
+outage_get(struct snap_outages *os, const char *node)
+{
+	struct snap_outage *o;
+	size_t i;
+
+	for (i = 0; i < os->n; i++)
+		if (strcmp(os->v[i].node, node) == 0)
+			return &os->v[i];
+	os->v = realloc(os->v, (os->n + 1) * sizeof(*os->v));
+	if (os->v == NULL)
+		abort();
+	o = &os->v[os->n++];
+	memset(o, 0, sizeof(*o));
+	mcp_strlcpy(o->node, node, sizeof(o->node));
+	return o;
+}
+
+/* After a round: a new outage reported once, a recovered node once. */
+static void
+outages_report(struct master *m, struct snap_outages *os)
+{
+	size_t i = 0;
+
+	while (i < os->n) {
+		struct snap_outage *o = &os->v[i];
+		struct mcp_err e = MCP_ERR_INIT;
+
+		if (!o->reported) {
+			log_warnx("snapshot schedule: %s: %u due snapshot%s skipped; "
+			    "its services are not snapshotted until it recovers",
+			    o->why, o->this_round, o->this_round == 1 ? "" : "s");
+			o->reported = 1;
+		} else if (o->this_round == 0 && master_node_usable(m, o->node, &e)) {
+			log_info("snapshot schedule: node %s is back: %u due snapshot%s "
+			    "skipped while it was down", o->node, o->skipped,
+			    o->skipped == 1 ? " was" : "s were");
+			os->v[i] = os->v[--os->n];
+			continue;
+		}
+		o->this_round = 0;
+		i++;
+	}
+}
+
 /* One round: every placed service whose snapshot is due. */
 static void
-snapshots_round(struct master *m)
+snapshots_round(struct master *m, struct snap_outages *os)
 {
 	struct mdb_placement *pl = NULL;
 	struct mdb_snapshot *s = NULL;
@@ -666,7 +729,15 @@ snapshots_round(struct master *m)
 		mcp_err_clear(&err);
 		/* where it is now: a migrate may have moved it since the list */
 		if (mdb_placement_get(m->db, pl[i].service, &cur, &found, &err) == 0 &&
-		    found && master_node_usable(m, cur.node, &err) &&
+		    found && !master_node_usable(m, cur.node, &err)) {
+			/* a down node: counted, reported once per outage */
+			struct snap_outage *o = outage_get(os, cur.node);
+
+			mcp_strlcpy(o->why, err.msg, sizeof(o->why));
+			o->skipped++;
+			o->this_round++;
+			mcp_err_clear(&err);
+		} else if (found && err.msg[0] == '\0' &&
 		    master_snapshot_take(m, pl[i].service, cur.node, 0, &rec, NULL, 0,
 		    NULL, &err) == 0)
 			(void)master_snapshot_prune(m, pl[i].service, &err);
@@ -676,6 +747,7 @@ snapshots_round(struct master *m)
 			free(cur.definition);
 		master_unlock_service(m, pl[i].service);
 	}
+	outages_report(m, os);
 out:
 	mdb_placements_free(pl, npl);
 	free(s);
@@ -685,6 +757,7 @@ static void *
 snapshots_loop(void *arg)
 {
 	struct master *m = arg;
+	struct snap_outages os = { NULL, 0 };
 	struct timespec ts, next;
 	int tick = m->cfg.snapshot_interval_s / 4;
 
@@ -705,12 +778,13 @@ snapshots_loop(void *arg)
 		    (ts.tv_sec == next.tv_sec && ts.tv_nsec < next.tv_nsec))
 			continue;
 		pthread_mutex_unlock(&m->mu);
-		snapshots_round(m);
+		snapshots_round(m, &os);
 		clock_gettime(CLOCK_REALTIME, &next);
 		next.tv_sec += tick;
 		pthread_mutex_lock(&m->mu);
 	}
 	pthread_mutex_unlock(&m->mu);
+	free(os.v);
 	return NULL;
 }
 

@@ -78,6 +78,15 @@ static const char *const mdb_migrations[] = {
 	"  backend_hostname TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (edge_node, hostname));",
+	/* 3: copies a migrate left behind on its source node (down at the
+	 * time, or its undeploy failed), so status can name an orphan */
+	"CREATE TABLE leftovers ("
+	"  service TEXT NOT NULL,"
+	"  node TEXT NOT NULL,"
+	"  moved_to TEXT NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (service, node));",
 };
 
 int
@@ -564,6 +573,76 @@ mdb_edge_removal_list(struct mdb *d, struct mdb_edge **out, size_t *n,
 		*out = NULL;
 		*n = 0;
 	}
+	return rc;
+}
+
+int
+mdb_leftover_put(struct mdb *d, const char *service, const char *node,
+    const char *moved_to, const char *reason, struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&d->mu);
+	st = mdb_prep(d, "INSERT OR REPLACE INTO leftovers (service, node, moved_to,"
+	    " reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5)", "record leftover",
+	    err);
+	if (st) {
+		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, moved_to, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+		rc = mdb_done(d, st, "record leftover", err);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+int
+mdb_leftover_delete(struct mdb *d, const char *service, const char *node,
+    struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	pthread_mutex_lock(&d->mu);
+	st = mdb_prep(d, "DELETE FROM leftovers WHERE service = ?1 AND node = ?2",
+	    "delete leftover", err);
+	if (st) {
+		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+		rc = mdb_done(d, st, "delete leftover", err);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+int
+mdb_leftover_get(struct mdb *d, const char *service, const char *node,
+    char *moved_to, size_t movedsz, char *reason, size_t reasonsz, int *found,
+    struct mcp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = -1, s;
+
+	*found = 0;
+	pthread_mutex_lock(&d->mu);
+	st = mdb_prep(d, "SELECT moved_to, reason FROM leftovers WHERE service = ?1"
+	    " AND node = ?2", "get leftover", err);
+	if (st) {
+		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
+		if ((s = sqlite3_step(st)) == SQLITE_ROW) {
+			mdb_col(moved_to, movedsz, st, 0);
+			mdb_col(reason, reasonsz, st, 1);
+			*found = 1;
+		}
+		rc = s == SQLITE_ROW || s == SQLITE_DONE ? 0 :
+		    mdb_fail(d, err, "get leftover");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&d->mu);
 	return rc;
 }
 

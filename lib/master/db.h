@@ -80,6 +80,19 @@ int mdb_edge_removal_delete(struct mdb *db, const char *edge_node,
 int mdb_edge_removal_list(struct mdb *db, struct mdb_edge **out, size_t *n,
     struct mcp_err *err);
 
+/*
+ * Leftovers: a copy of service a migrate left on node (down at the time,
+ * or its undeploy there failed) when it moved to moved_to; reason is a
+ * phrase such as "while w1 was down".  status names such an orphan.
+ */
+int mdb_leftover_put(struct mdb *db, const char *service, const char *node,
+    const char *moved_to, const char *reason, struct mcp_err *err);
+int mdb_leftover_delete(struct mdb *db, const char *service, const char *node,
+    struct mcp_err *err);
+int mdb_leftover_get(struct mdb *db, const char *service, const char *node,
+    char *moved_to, size_t movedsz, char *reason, size_t reasonsz, int *found,
+    struct mcp_err *err);
+
 /* Record a snapshot (s->id set). */
 int mdb_snapshot_add(struct mdb *db, struct mdb_snapshot *s, struct mcp_err *err);
 int mdb_snapshot_delete(struct mdb *db, int64_t id, struct mcp_err *err);

@@ -2,7 +2,9 @@
  * master/migrate.c: move a service, with its data, to another node.
  *
  * Refused before anything changes: a core service, a service pinned to
- * another node, an unknown, edge or unhealthy target, the node it is on.
+ * another node, an unknown, edge or unhealthy target, the node it is on,
+ * and (unless force) a target whose /srv/<service>/ already holds data
+ * (asked with ServiceDataInfo before the source is stopped).
  *
  * Live source (healthy): stop it there -> export it (ExportServiceData
  * of the stopped service: a consistent stop-then-tar), stored and recorded
@@ -14,7 +16,11 @@
  * routes set up again (re-pointed) -> undeploy on the source and only then
  * remove its data -> the placement moves.  A failure up to the DNS step
  * puts things back (the target's copy undeployed, DNS pointed back, the
- * source started again): the service runs where it was.
+ * source started again): the service runs where it was.  So does a
+ * failure at the edge step (DNS back, the target's copy and its imported
+ * data removed, the source started again).  After that the service runs
+ * on the target: a failed undeploy or data removal on the source is
+ * reported with what remains there and the placement moves.
  *
  * Dead source (not healthy): the newest stored snapshot is imported
  * instead and the source steps are skipped (reported as such; what the
@@ -85,6 +91,57 @@ service_call(struct master *m, const char *node, const char *method,
 	return 0;
 }
 
+/*
+ * The target's /srv/<service>/, asked before anything stops: -1 (err,
+ * naming the node and path) when it holds data and force is not given,
+ * or when the target cannot say.
+ */
+static int
+target_data_check(struct master *m, const char *to, const char *service,
+    int force, char *note, size_t notesz, struct mcp_err *err)
+{
+	Mcp__V1__ServiceRequest req = MCP__V1__SERVICE_REQUEST__INIT;
+	Mcp__V1__ServiceDataInfoResponse *resp = NULL;
+	int rc = 0;
+
+	note[0] = '\0';
+	req.service = (char *)service;
+	req.component = "";
+	if (master_node_forward(m, to, NULL, 0, "/mcp.v1.Agent/ServiceDataInfo",
+	    &req.base, &mcp__v1__service_data_info_response__descriptor,
+	    (ProtobufCMessage **)&resp, m->cfg.health_timeout_s, err) == -1) {
+		mcp_err_prefix(err, "migrate %s: asking node %s about its data "
+		    "(nothing changed)", service, to);
+		return -1;
+	}
+	if (resp->exists && resp->entries > 0) {
+		if (!force)
+			rc = mcp_err_set(err, MCP_E_EXISTS, "migrate %s: node %s already "
+			    "has data in %s (%u entr%s, %llu bytes); nothing changed "
+			    "(--force replaces it)", service, to, resp->path,
+			    resp->entries, resp->entries == 1 ? "y" : "ies",
+			    (unsigned long long)resp->bytes);
+		else
+			snprintf(note, notesz, "%s on %s holds %u entries, %llu bytes: "
+			    "replaced (--force)", resp->path, to, resp->entries,
+			    (unsigned long long)resp->bytes);
+	}
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return rc;
+}
+
+/* Has def a public route (an edge route)? */
+static int
+def_public(const struct svc_def *def)
+{
+	for (size_t i = 0; i < def->ncomponents; i++)
+		for (size_t j = 0; j < def->components[i].nroutes; j++)
+			if (def->components[i].routes[j].public &&
+			    def->components[i].routes[j].hostname[0])
+				return 1;
+	return 0;
+}
+
 /* Every component of st running? */
 static int
 all_running(const Mcp__V1__ServiceStatus *st)
@@ -152,23 +209,39 @@ dns_back(struct master *m, const struct svc_def *def, const char *ip,
 
 /* Put things back after a failed step: the target's copy undeployed (if it
  * was deployed), DNS back to the source, the source started again (live). */
+static int remove_data(struct master *m, const char *node, const char *service,
+    Mcp__V1__StepResult *s, struct mcp_err *err);
+
 static void
 rollback(struct master *m, Mcp__V1__MasterDeployResponse *out,
     const struct svc_def *def, const char *src, const char *src_ip, int live,
-    const char *to, int deployed, int dns_moved)
+    const char *to, int imported, int deployed, int dns_moved)
 {
 	Mcp__V1__StepResult *s = master_step_add(out, "rollback");
 	struct mcp_err e = MCP_ERR_INIT;
+	int undeployed = 1;
 
 	if (deployed) {
 		if (service_call(m, to, "Undeploy", def->name, m->cfg.undeploy_timeout_s,
-		    s, &e) == -1)
+		    s, &e) == -1) {
 			master_step_note(s, 0, "undeploy on %s: %s", to, e.msg);
-		else
+			undeployed = 0;
+		} else
 			master_step_action(s, "%s undeployed from %s", def->name, to);
+	}
+	/* the imported copy goes too: the source's (or the snapshot) is the
+	 * one that counts, and a retry finds the target empty */
+	if (imported && undeployed) {
+		mcp_err_clear(&e);
+		if (remove_data(m, to, def->name, s, &e) == -1)
+			master_step_note(s, 0, "remove the imported /srv/%s/ on %s: %s",
+			    def->name, to, e.msg);
 	}
 	if (dns_moved && live)
 		dns_back(m, def, src_ip, s);
+	if (dns_moved && live && def_public(def))
+		master_step_action(s, "edge routes name the service's DNS record, "
+		    "which points to %s again", src);
 	if (live) {
 		mcp_err_clear(&e);
 		if (service_call(m, src, "Start", def->name, m->cfg.deploy_timeout_s, s,
@@ -226,7 +299,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	struct master_node *n;
 	struct mcp_err e = MCP_ERR_INIT;
 	char src[64], src_ip[64] = "", to_ip[64] = "", role[16] = "", method[64] = "";
-	char source[160];
+	char source[160], tnote[1200];
 	enum master_health th = HEALTH_UNKNOWN, sh = HEALTH_UNKNOWN;
 	uint64_t bytes = 0;
 	size_t nsnaps = 0, i;
@@ -269,6 +342,10 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		if (master_migrate_check(&mc, err) == -1)
 			goto out;
 	}
+	/* the target's data dir, before the source is touched */
+	if (target_data_check(m, to, service, force, tnote, sizeof(tnote),
+	    err) == -1)
+		goto out;
 	live = sh == HEALTH_HEALTHY;
 	if (!live) {
 		/* a dead source: the newest stored snapshot, checked up front */
@@ -303,7 +380,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		    sstop, &e) == -1) {
 			master_step_note(sstop, 0, "%s", e.msg);
 			not_attempted(out, 1);
-			rollback(m, out, def, src, src_ip, live, to, 0, 0);
+			rollback(m, out, def, src, src_ip, live, to, 0, 0, 0);
 			goto done;
 		}
 		step_took(sstop, &ts);
@@ -340,7 +417,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 				    tee.err.code == MCP_E_EXISTS ? " (--force replaces it)" :
 				    "");
 			not_attempted(out, 2);
-			rollback(m, out, def, src, src_ip, live, to, 0, 0);
+			rollback(m, out, def, src, src_ip, live, to, 0, 0, 0);
 			goto done;
 		}
 		bytes = tee.bytes;
@@ -355,10 +432,12 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 			master_step_note(simp, 0, "%s%s", e.msg, !force &&
 			    e.code == MCP_E_EXISTS ? " (--force replaces it)" : "");
 			not_attempted(out, 3);
-			rollback(m, out, def, src, src_ip, live, to, 0, 0);
+			rollback(m, out, def, src, src_ip, live, to, 0, 0, 0);
 			goto done;
 		}
 	}
+	if (tnote[0])
+		master_step_action(simp, "%s", tnote);
 	master_step_action(simp, "%llu bytes into /srv/%s/ on %s%s",
 	    (unsigned long long)bytes, service, to, force ? " (forced)" : "");
 	step_took(live ? sdata : simp, &ts);	/* live: one stream for both */
@@ -374,7 +453,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	    wait_running(m, to, service, m->cfg.deploy_timeout_s, &e) == -1) {
 		master_step_note(sdep, 0, "%s", e.msg);
 		not_attempted(out, 4);
-		rollback(m, out, def, src, src_ip, live, to, 1, 0);
+		rollback(m, out, def, src, src_ip, live, to, 1, 1, 0);
 		goto done;
 	}
 	for (i = 0; i < dresp->n_actions; i++)
@@ -388,12 +467,19 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	master_deploy_dns(m, def, to_ip, sdns);
 	if (!sdns->ok) {
 		not_attempted(out, 5);
-		rollback(m, out, def, src, src_ip, live, to, 1, 1);
+		rollback(m, out, def, src, src_ip, live, to, 1, 1, 1);
 		goto done;
 	}
 	/* 6. edge routes set up again (their backend name now resolves to
-	 * the target; a failure here is reported, the service has moved) */
+	 * the target); a failure is rolled back like the steps before it:
+	 * a public service the edge cannot reach on the target stays where
+	 * it was */
 	master_deploy_edge(m, def, sedge);
+	if (!sedge->ok) {
+		not_attempted(out, 6);
+		rollback(m, out, def, src, src_ip, live, to, 1, 1, 1);
+		goto done;
+	}
 	step_took(sedge, &ts);		/* dns and edge */
 
 	/* 7. the source goes, its data only now that the target serves */
@@ -401,13 +487,16 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		mcp_err_clear(&e);
 		if (service_call(m, src, "Undeploy", service, m->cfg.undeploy_timeout_s,
 		    sund, &e) == -1)
-			master_step_note(sund, 0, "%s (its copy on %s is stopped)", e.msg,
-			    src);
+			master_step_note(sund, 0, "%s: %s now runs on %s (placement moved); "
+			    "its stopped copy and /srv/%s/ remain on %s (remove them with "
+			    "`mcp undeploy --direct -n %s %s`)", e.msg, service, to, service,
+			    src, src, service);
 		else {
 			step_took(sund, &ts);
 			if (remove_data(m, src, service, sund, &e) == -1)
-				master_step_note(sund, 0, "remove /srv/%s/ on %s: %s", service,
-				    src, e.msg);
+				master_step_note(sund, 0, "remove /srv/%s/ on %s: %s (%s now "
+				    "runs on %s; only that directory remains)", service, src,
+				    e.msg, service, to);
 		}
 	} else
 		master_step_note(sund, 1, "skipped: node %s is %s; its container and "
@@ -425,8 +514,22 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	mcp_err_clear(&e);
 	if (mdb_placement_put(m->db, &rec, &e) == -1)
 		master_step_note(srec, 0, "%s", e.msg);
-	else
+	else {
+		char why[128];
+
 		master_step_action(srec, "placement %s -> %s", src, to);
+		/* what stays on the source, for status to name as an orphan;
+		 * and nothing is left over on the node it is now placed on */
+		if (!live || !sund->ok) {
+			snprintf(why, sizeof(why), !live ? "while %s was down" :
+			    "but its undeploy on %s failed", src);
+			if (mdb_leftover_put(m->db, service, src, to, why, &e) == -1)
+				log_warnx("migrate %s: %s", service, e.msg);
+		}
+		mcp_err_clear(&e);
+		if (mdb_leftover_delete(m->db, service, to, &e) == -1)
+			log_warnx("migrate %s: %s", service, e.msg);
+	}
 done:
 	out->success = 1;
 	for (i = 0; i < out->n_steps; i++)

@@ -711,6 +711,40 @@ master_deploy_edge(struct master *m, const struct svc_def *def, Mcp__V1__StepRes
 		master_step_note(s, 1, "no public routes");
 }
 
+/*
+ * An orphan a migrate left behind (mdb leftovers): say where the service
+ * went and how to remove this copy, if it is still placed elsewhere.
+ */
+static void
+orphan_why(struct master *m, Mcp__V1__FleetService *f,
+    const struct mdb_placement *pl, size_t npl)
+{
+	struct mcp_err e = MCP_ERR_INIT;
+	char to[64], why[128], msg[512];
+	int found = 0;
+	size_t i;
+
+	if (mdb_leftover_get(m->db, f->name, f->node, to, sizeof(to), why,
+	    sizeof(why), &found, &e) == -1) {
+		log_warnx("status: %s", e.msg);
+		return;
+	}
+	if (!found)
+		return;
+	for (i = 0; i < npl; i++)
+		if (strcmp(pl[i].service, f->name) == 0 &&
+		    strcmp(pl[i].node, f->node) != 0)
+			break;
+	if (i == npl)
+		return;
+	snprintf(msg, sizeof(msg), "orphan: migrated to %s %s; this copy and its "
+	    "/srv/%s/ remain on %s: run `mcp undeploy --direct -n %s %s`%s",
+	    to, why, f->name, f->node, f->node, f->name,
+	    strcmp(pl[i].node, to) != 0 ? " (placed on another node since)" : "");
+	free(f->error);
+	f->error = xstrdup(msg);
+}
+
 int
 master_deploy(struct master *m, const char *text, size_t len, const char *source,
     const struct master_deploy_watch *watch, Mcp__V1__MasterDeployResponse *out,
@@ -1172,6 +1206,7 @@ master_status(struct master *m, const char *service,
 				continue;
 			f = fleet_add(out, s->name, calls[j].node, "orphan",
 			    "running without a placement (deployed with --direct?)");
+			orphan_why(m, f, pl, npl);
 			f->status = s;
 			calls[j].resp->services[i] = NULL;
 		}

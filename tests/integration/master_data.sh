@@ -7,21 +7,28 @@
 # listed; retention keeps exactly N (files and rows); a master killed -9
 # mid-snapshot leaves no complete-looking file, and its restart removes
 # the temporary one; migrate refuses a core service, the node it is on
-# and a target that already has data (the service keeps running where it
-# was), and with --force replaces it; migrate with a live source moves
-# the data (a SQLite counter), the DNS record follows (kdig), the source
+# and, before the source is stopped, a target that already has data (the
+# source's container keeps its StartedAt), and with --force replaces it;
+# migrate with a live source moves
+# the data (the service's own SQLite counter), the DNS record follows (kdig), the source
 # has no container and its data dir goes only after the target runs it;
 # a public service's edge route follows it (the public name answers from
-# the client through edge -> the new node);
-# migrate with the source's agent killed restores the newest snapshot;
+# the client through edge -> the new node); with the edge node down the
+# migrate fails at the edge step and is rolled back (DNS back, the
+# target's copy and imported data removed, the source running);
+# migrate with the source's agent killed restores the newest snapshot,
+# and the copy on that node, back, is an orphan that status names as left
+# by the migrate (with the command that removes it);
 # `mcp status` flags a service whose newest snapshot is overdue; the
 # schedule snapshots a placed service by itself; sync --dry-run's plan is
 # what a real sync then does; a bad definition aborts sync (in the CLI and
 # in the master) with nothing changed.
 #
-# Each service here keeps its data in <srv_root>/<service>/ on the host of
-# its node (the agents' srv_root differ, so a definition's volume could not
-# name the same path on two nodes); the counter is read there with sqlite3.
+# Each service keeps its data in <srv_root>/<service>/ on its node (the
+# agents' srv_root differ); d1's definition mounts /srv/d1, which each
+# agent maps to its own srv_root, and the live migrate is checked with
+# d1's own counter through HTTP (/incr on the source, /count on the
+# target); elsewhere the test writes and reads SQLite files there itself.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/agent.sh
@@ -159,7 +166,12 @@ snap_rows() { json_get "$(op --json snapshot list "$1")" "len(j)"; }
 snap_files() { find "$SNAPS/$1" -maxdepth 1 -name '*.tar.zst' 2>/dev/null | wc -l; }
 
 # ---- snapshot + list
-check "deploy d1" op deploy "$(svc d1)"
+# d1 keeps its counter (examples/hello: /incr, /count) in /srv/d1, which
+# each agent mounts from its own srv_root: one definition, any node
+svc d1 >/dev/null
+printf '%s\n' 'volumes = ["/srv/d1:/srv/d1"]' '' '[[components.routes]]' \
+	'name = "http"' 'port = 8080' >>"$T/svcs/d1.toml"
+check "deploy d1 (volume /srv/d1, an http route)" op deploy "$T/svcs/d1.toml"
 W=$(placed d1) O=$(other "$W")
 counter_set "$W" d1 41 || exit 1
 echo 'greeting = "hi"' >"$(srv "$W" d1)/app.toml"
@@ -230,27 +242,40 @@ check "deploy d2" op deploy "$(svc d2)"
 W2=$(placed d2) O2=$(other "$W2")
 counter_set "$W2" d2 5 || exit 1
 counter_set "$O2" d2 999 || exit 1	# the target already has data for d2
-OUT=$(op --json migrate d2 --to "$O2" 2>/dev/null)
-check "migrate d2 onto a target with data fails at the import step" \
-	[ "$(json_get "$OUT" "[(s['step'], s['ok']) for s in j['services'][0]['steps'] if not s['ok']][0]")" = "('import', False)" ]
-check "... and was rolled back: d2 runs on $W2 again, still placed there" \
-	sh -c "[ \"\$1\" = True ] && [ \"\$2\" = '$W2' ]" _ \
-	"$(json_get "$OUT" "[s['ok'] for s in j['services'][0]['steps'] if s['step'] == 'rollback'][0]")" "$(placed d2)"
-check "d2's container runs on $W2" wait_for 30 node_has "$W2" d2
+started_at() { # NODE CONTAINER
+	PODMAN_ENV_DIR=${ADIR[$1]}/podman penv_podman inspect --format '{{.State.StartedAt}}' "$2" 2>/dev/null
+}
+ST0=$(started_at "$W2" d2)
+expect_fail "migrate d2 onto a target with data is refused up front, naming the node and path" \
+	"migrate d2: node $O2 already has data in .*/srv/d2 .*nothing changed \\(--force replaces it\\)" \
+	op migrate d2 --to "$O2"
+check "... the source was never stopped (d2's container on $W2 has the same StartedAt)" \
+	sh -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$ST0" "$(started_at "$W2" d2)"
+check "... d2 runs on $W2, still placed there, and no migrate snapshot was taken" \
+	sh -c "[ \"\$1\" = '$W2' ] && [ \"\$2\" = 0 ]" _ "$(placed d2)" "$(snap_rows d2)"
+check "d2's container runs on $W2" node_has "$W2" d2
 check "the target's own data was not touched" [ "$(counter_get "$O2" d2)" = 999 ]
 check "migrate d2 --force replaces the target's data" op migrate d2 --to "$O2" --force
 check "d2's counter on $O2 is the source's 5" [ "$(counter_get "$O2" d2)" = 5 ]
 
 # ---- migrate with a live source
 check "kdig answers d1 with $W's address before" [ "$(dig_a d1)" = "$(fleet_ip "$W")" ]
-counter_set "$W" d1 42 || exit 1
+# the service's own counter, through HTTP on the node it runs on
+hport() { json_get "$(op --json status "$1")" "[r['host_port'] for r in j[0]['components'][0]['routes'] if r['name'] == 'http'][0]"; }
+hget() { fleet_exec "$1" curl -fsS -m 5 "http://127.0.0.1:$(hport "$2")$3"; }
+check "d1 answers on $W" wait_for 30 hget "$W" d1 /health
+for _ in 1 2 3 4 5; do hget "$W" d1 /incr >/dev/null || echo "incr on $W failed"; done
+N1=$(hget "$W" d1 /count)
+check "d1's counter on $W counts the five increments ($N1)" [ "$N1" = "count 5" ]
 OUT=$(op --json migrate d1 --to "$O")
 check "migrate d1 $W -> $O succeeds" [ "$(json_get "$OUT" "j['success']")" = True ]
 [ "$(json_get "$OUT" "j['success']")" = True ] || printf '%s\n' "$OUT"
 check "its steps, in order, all ok" \
 	[ "$(json_get "$OUT" "[(s['step'], s['ok']) for s in j['services'][0]['steps']]")" = \
 	  "[('stop', True), ('export', True), ('import', True), ('deploy', True), ('dns', True), ('edge', True), ('undeploy', True), ('record', True)]" ]
-check "the counter on $O is 42" [ "$(counter_get "$O" d1)" = 42 ]
+check "d1 answers on $O" wait_for 30 hget "$O" d1 /health
+check "d1's /count on $O is the source's ($N1)" [ "$(hget "$O" d1 /count)" = "$N1" ]
+check "... and it keeps counting there" [ "$(hget "$O" d1 /incr)" = "count 6" ]
 check "d1 is placed on $O" [ "$(placed d1)" = "$O" ]
 check "d1 runs on $O" node_has "$O" d1
 check "$W has no d1 container" eval "! node_has $W d1"
@@ -291,6 +316,30 @@ check "the public name answers again, now through edge -> $OP" wait_for 60 publi
 check "edge list still shows www.example.net on e -> pub.svc.test:8443" \
 	sh -c 'printf "%s" "$1" | grep -qE "^www.example.net +pub +e +pub.svc.test:8443"' _ "$(op edge list)"
 
+# ---- an edge node unreachable during a migrate: rolled back like the
+# steps before it (DNS back, the target's copy and data gone, the source
+# started again)
+AGENT_DIR=${ADIR[e]}
+agent_stop
+edge_down() { [ "$(json_get "$(nodes_json)" "[n['health'] for n in j if n['node'] == 'e'][0]")" != healthy ]; }
+check "the edge node e is down" wait_for 20 edge_down
+OUT=$(op --json migrate pub --to "$WP" 2>/dev/null)
+check "migrate pub $OP -> $WP fails at the edge step" \
+	[ "$(json_get "$OUT" "(j['success'], [s['step'] for s in j['services'][0]['steps'] if not s['ok']][0])")" = "(False, 'edge')" ]
+check "... names the missing edge node" \
+	sh -c 'printf "%s" "$1" | grep -q "no healthy edge node"' _ "$(json_get "$OUT" "[s['error'] for s in j['services'][0]['steps'] if s['step'] == 'edge'][0]")"
+check "... and its rollback succeeded" \
+	[ "$(json_get "$OUT" "[s['ok'] for s in j['services'][0]['steps'] if s['step'] == 'rollback'][0]")" = True ]
+[ "$(json_get "$OUT" "[s['ok'] for s in j['services'][0]['steps'] if s['step'] == 'rollback'][0]")" = True ] || printf '%s\n' "$OUT"
+check "pub is still placed on $OP" [ "$(placed pub)" = "$OP" ]
+check "pub runs on $OP again" wait_for 30 node_has "$OP" pub
+check "$WP has no pub container" eval "! node_has $WP pub"
+check "the data imported on $WP was removed (a retry finds it empty)" [ ! -e "$(srv "$WP" pub)" ]
+check "kdig answers pub with $OP's address again" [ "$(dig_a pub)" = "$(fleet_ip "$OP")" ]
+agent_up e || exit 1
+check "e is back" wait_for 30 all_healthy
+check "the public name answers through edge -> $OP" wait_for 60 public_ok
+
 # ---- migrate with the source's agent killed: the newest snapshot
 check "deploy d3" op deploy "$(svc d3)"
 W3=$(placed d3) O3=$(other "$W3")
@@ -314,6 +363,14 @@ check "kdig follows d3 to $O3" [ "$(dig_a d3)" = "$(fleet_ip "$O3")" ]
 check "d3 is placed on $O3" [ "$(placed d3)" = "$O3" ]
 agent_up "$W3" || exit 1
 check "$W3 is back" wait_for 30 all_healthy
+# the copy left on the dead node comes back as an orphan that says why
+orphan_json() { json_get "$(op --json status d3 2>/dev/null)" "[s['error'] for s in j if s['node'] == '$W3' and s['state'] == 'orphan'] or ['']"; }
+orphan_named() { orphan_json | grep -q "orphan: migrated to $O3 while $W3 was down.*mcp undeploy --direct -n $W3 d3"; }
+check "status names d3's copy on $W3 as left by the migrate, with the command to remove it" \
+	wait_for 30 orphan_named
+check "... and the human status prints it" \
+	sh -c 'printf "%s" "$1" | grep -q "^d3 on $2: orphan: migrated to $3 while $2 was down"' _ \
+	"$(op status d3 2>/dev/null)" "$W3" "$O3"
 
 # ---- status flags an overdue snapshot; the schedule takes them by itself
 master_stop
@@ -335,7 +392,14 @@ agent_stop
 overdue() { json_get "$(op --json status d1 2>/dev/null)" "'more than 2 x [snapshots] interval' in j[0]['snapshot_warning']" | grep -q True; }
 check "status flags d1 overdue once its node cannot be snapshotted" wait_for 30 overdue
 check "the human status says OVERDUE" sh -c 'printf "%s" "$1" | grep -q "snapshot OVERDUE"' _ "$(op status d1 2>/dev/null)"
+sleep 3	# a few more 1 s rounds with the node still down
+check "the schedule warned about $WD1 once for the whole outage, with a count" \
+	[ "$(grep -c "snapshot schedule: node $WD1 is [a-z]*: [0-9]* due snapshots\? skipped" "$T/master.log")" = 1 ]
+check "... and not once per service and round" \
+	[ "$(grep -c "snapshot schedule: d1: node $WD1 is" "$T/master.log")" = 0 ]
 agent_up "$WD1" || exit 1
+back() { grep -q "snapshot schedule: node $WD1 is back: [0-9]* due snapshots\? \(was\|were\) skipped" "$T/master.log"; }
+check "once $WD1 recovers the schedule says so, with the total skipped" wait_for 30 back
 master_stop
 master_conf 1h
 start_master || exit 1

@@ -193,6 +193,41 @@ test_snapshot_rows(void **state)
 	unlink(path);
 }
 
+/* Leftovers: put (replacing), get, delete; survives a reopen. */
+static void
+test_leftovers(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	char to[64], why[128];
+	struct mdb *db;
+	int found;
+
+	(void)state;
+	assert_non_null(db = mdb_open(path, &err));
+	assert_int_equal(mdb_leftover_get(db, "web", "w1", to, sizeof(to), why,
+	    sizeof(why), &found, &err), 0);
+	assert_false(found);
+	assert_int_equal(mdb_leftover_put(db, "web", "w1", "w2", "while w1 was "
+	    "down", &err), 0);
+	assert_int_equal(mdb_leftover_put(db, "web", "w1", "w3", "while w1 was "
+	    "down", &err), 0);	/* the newest one counts */
+	mdb_close(db);
+	assert_non_null(db = mdb_open(path, &err));
+	assert_int_equal(mdb_leftover_get(db, "web", "w1", to, sizeof(to), why,
+	    sizeof(why), &found, &err), 0);
+	assert_true(found);
+	assert_string_equal(to, "w3");
+	assert_string_equal(why, "while w1 was down");
+	assert_int_equal(mdb_leftover_get(db, "web", "w2", to, sizeof(to), why,
+	    sizeof(why), &found, &err), 0);
+	assert_false(found);
+	assert_int_equal(mdb_leftover_delete(db, "web", "w1", &err), 0);
+	assert_int_equal(mdb_leftover_get(db, "web", "w1", to, sizeof(to), why,
+	    sizeof(why), &found, &err), 0);
+	assert_false(found);
+	mdb_close(db);
+}
+
 static void
 test_newer_schema_refused(void **state)
 {
@@ -250,6 +285,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_and_reopen),
 		cmocka_unit_test(test_snapshot_rows),
+		cmocka_unit_test(test_leftovers),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_damaged_refused),
 	};

@@ -222,6 +222,54 @@ test_message(void **state)
 	assert_non_null(strstr(err.msg, "srv/dangling is a dangling symlink"));
 }
 
+/* /srv/<service> is the service's data dir, mapped to <srv_root>/<service>. */
+static void
+test_volume_host(void **state)
+{
+	static const struct {
+		const char *srv_root, *service, *host, *want;
+		int mapped;
+	} rows[] = {
+		{ "/var/lib/n1/srv", "web", "/srv/web", "/var/lib/n1/srv/web", 1 },
+		{ "/var/lib/n1/srv", "web", "/srv/web/db", "/var/lib/n1/srv/web/db", 1 },
+		{ "/srv", "web", "/srv/web", "/srv/web", 1 },
+		{ "/", "web", "/srv/web/x", "/web/x", 1 },
+		{ "/n1", "web", "/srv/webx", "/srv/webx", 0 },	/* another service */
+		{ "/n1", "web", "/srv/other", "/srv/other", 0 },
+		{ "/n1", "web", "/srv", "/srv", 0 },
+		{ "/n1", "web", "/data/web", "/data/web", 0 },
+		{ "/n1", "web", "/srvweb", "/srvweb", 0 },
+	};
+	char out[PATH_MAX], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(agent_volume_host(rows[i].srv_root, rows[i].service,
+		    rows[i].host, out, sizeof(out)), rows[i].mapped);
+		assert_string_equal(out, rows[i].want);
+	}
+	assert_int_equal(agent_volume_host("/a/long/root", "web", "/srv/web",
+	    small, sizeof(small)), -1);
+}
+
+/* A definition's /srv/<service> volume is checked where it maps to: under
+ * srv_root, whatever the volume roots. */
+static void
+test_volumes_check_mapped(void **state)
+{
+	struct svc_volume v = { "/srv/web/data", "/data", "" };
+	struct svc_component c = { .name = "web", .volumes = &v, .nvolumes = 1 };
+	struct svc_def d = { .name = "web", .components = &c, .ncomponents = 1 };
+	struct mcp_err err = MCP_ERR_INIT;
+	char srv[PATH_MAX + 8];
+
+	(void)state;
+	snprintf(srv, sizeof(srv), "%s/srv", dir);
+	assert_int_equal(agent_volumes_check(NULL, srv, &d, NULL, &err), 0);
+	d.name = "other";	/* not its own data dir: unmapped, outside */
+	assert_int_equal(agent_volumes_check(NULL, srv, &d, NULL, &err), -1);
+}
+
 int
 main(void)
 {
@@ -230,6 +278,8 @@ main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_volumes_check),
 		cmocka_unit_test(test_message),
+		cmocka_unit_test(test_volume_host),
+		cmocka_unit_test(test_volumes_check_mapped),
 	};
 
 	return cmocka_run_group_tests_name("volumes", tests, setup, teardown);
