@@ -174,6 +174,8 @@ int agent_undeploy(struct agent *a, const char *service, struct buf *actions,
  * service is deployed here (the end of a migrate away from this node). */
 int agent_remove_data(struct agent *a, const char *service, struct buf *actions,
     struct mcp_err *err);
+/* Trees an earlier agent_remove_data left half removed: removed on a thread. */
+void agent_remove_leftovers(struct agent *a);
 
 /* Status (agent/view.c): service NULL = all; with a service, recent events. */
 int agent_view_get(struct agent *a, const char *service, struct agent_view *v,

@@ -3,16 +3,19 @@
  * or not at all.
  *
  * <parent>/.<name>.import-XXXXXX/ is made beside the target (same file
- * system, so the last step is a rename): the incoming bytes are spooled to
- * archive.tar.zst there while being hashed; at the end the SHA-256 and size
- * the sender announced are compared, and only a verified archive is
- * extracted into data/ beside it.  Every entry is checked first
+ * system, so the last step is a rename).  The incoming bytes are hashed as
+ * they arrive and handed, through a bounded queue, to a thread that
+ * extracts them into data/ there while the rest is still on its way (no
+ * spool: receiving and extracting overlap).  Every entry is checked first
  * (data_entry_check) and libarchive's secure-extraction flags refuse a
  * path through a symlink as well; the first bad entry fails the import.
- * A complete data/ is then exchanged with the target (renameat2
- * RENAME_EXCHANGE) or renamed to it when there is none, and the temporary
- * directory, now holding the old contents, is removed.  Any failure
- * removes it instead: the target is untouched.
+ * At the end the SHA-256 and size the sender announced are compared (a
+ * mismatch is reported before any extraction error: a damaged stream
+ * makes a damaged archive), the extracted tree is flushed to disk (one
+ * syncfs), and only then is the complete, verified data/ exchanged with
+ * the target (renameat2 RENAME_EXCHANGE) or renamed to it when there is
+ * none; the temporary directory, now holding the old contents, is
+ * removed.  Any failure removes it instead: the target is untouched.
  */
 #include "data/data.h"
 
@@ -22,6 +25,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,17 +39,35 @@
 #include "util/buf.h"
 #include "util/hash.h"
 
+#define DATA_IMPORT_SLOTS 8
+
 struct data_import {
 	char target[PATH_MAX];
 	char tmp[PATH_MAX];		/* .<name>.import-XXXXXX beside target */
-	char spool[PATH_MAX + 32];
 	char data[PATH_MAX + 32];
-	int fd;				/* spool file */
+	int open;			/* accepting data */
 	int force;
 	EVP_MD_CTX *md;
 	uint64_t size;
 	int done;			/* renamed into place */
+	/* the queue to the extracting thread */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct { void *p; size_t n; } slot[DATA_IMPORT_SLOTS];
+	int head, count;
+	int eof;			/* no more data will come */
+	int cancelled;			/* stop extracting */
+	int xdone;			/* the thread has finished */
+	void *cur;			/* the buffer libarchive reads */
+	pthread_t th;
+	int th_started;
+	/* the thread's result */
+	int xrc;
+	struct mcp_err xerr;
+	struct data_sum xsum;
 };
+
+static void *data_extract_main(void *arg);
 
 static int
 data_rm_entry(const char *path, const struct stat *st, int flag,
@@ -115,7 +137,6 @@ data_import_new(const char *target, int force, struct mcp_err *err)
 		return NULL;
 	}
 	im = xcalloc(1, sizeof(*im));
-	im->fd = -1;
 	im->force = force;
 	snprintf(im->target, sizeof(im->target), "%s", target);
 	snprintf(copy, sizeof(copy), "%s", target);
@@ -136,17 +157,28 @@ data_import_new(const char *target, int force, struct mcp_err *err)
 		free(im);
 		return NULL;
 	}
-	snprintf(im->spool, sizeof(im->spool), "%s/archive.tar.zst", im->tmp);
 	snprintf(im->data, sizeof(im->data), "%s/data", im->tmp);
-	im->fd = open(im->spool, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	pthread_mutex_init(&im->mu, NULL);
+	pthread_cond_init(&im->cv, NULL);
+	im->xerr = (struct mcp_err)MCP_ERR_INIT;
 	im->md = EVP_MD_CTX_new();
-	if (im->fd == -1 || im->md == NULL ||
-	    EVP_DigestInit_ex(im->md, EVP_sha256(), NULL) != 1) {
-		mcp_err_errno(err, errno ? errno : ENOMEM, "import %s: spool %s",
-		    target, im->spool);
+	if (im->md == NULL || EVP_DigestInit_ex(im->md, EVP_sha256(), NULL) != 1) {
+		mcp_err_set(err, MCP_E_INTERNAL, "import %s: out of memory", target);
 		data_import_free(im);
 		return NULL;
 	}
+	if (mkdir(im->data, 0755) == -1 || chmod(im->data, 0755) == -1) {
+		mcp_err_errno(err, errno, "import %s: mkdir %s", target, im->data);
+		data_import_free(im);
+		return NULL;
+	}
+	if ((r = pthread_create(&im->th, NULL, data_extract_main, im)) != 0) {
+		mcp_err_errno(err, r, "import %s: start a thread", target);
+		data_import_free(im);
+		return NULL;
+	}
+	im->th_started = 1;
+	im->open = 1;
 	return im;
 }
 
@@ -154,28 +186,71 @@ int
 data_import_feed(struct data_import *im, const void *data, size_t len,
     struct mcp_err *err)
 {
-	const char *p = data;
+	void *copy;
 
-	if (im->fd == -1)
+	if (!im->open)
 		return mcp_err_set(err, MCP_E_PRECONDITION, "import %s: already "
 		    "finished", im->target);
 	EVP_DigestUpdate(im->md, data, len);
 	im->size += len;
-	while (len > 0) {
-		ssize_t n = write(im->fd, p, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return mcp_err_errno(err, errno, "import %s: write %s",
-			    im->target, im->spool);
-		p += n;
-		len -= (size_t)n;
+	if (len == 0)
+		return 0;
+	pthread_mutex_lock(&im->mu);
+	while (im->count == DATA_IMPORT_SLOTS && !im->xdone)
+		pthread_cond_wait(&im->cv, &im->mu);
+	if (im->xdone) {
+		/* extraction ended (an error, or the archive's end): the rest
+		 * is only hashed, for the verdict in data_import_finish */
+		pthread_mutex_unlock(&im->mu);
+		return 0;
 	}
+	pthread_mutex_unlock(&im->mu);
+	if ((copy = malloc(len)) == NULL)
+		return mcp_err_set(err, MCP_E_INTERNAL, "import %s: out of memory",
+		    im->target);
+	memcpy(copy, data, len);
+	pthread_mutex_lock(&im->mu);
+	im->slot[(im->head + im->count) % DATA_IMPORT_SLOTS].p = copy;
+	im->slot[(im->head + im->count) % DATA_IMPORT_SLOTS].n = len;
+	im->count++;
+	pthread_cond_broadcast(&im->cv);
+	pthread_mutex_unlock(&im->mu);
 	return 0;
 }
 
-/* Extract the spooled archive into im->data, checking every entry. */
+/* libarchive's reader: the next queued piece, 0 at the end, -1 cancelled. */
+static la_ssize_t
+data_queue_read(struct archive *a, void *arg, const void **buf)
+{
+	struct data_import *im = arg;
+	la_ssize_t n;
+
+	free(im->cur);
+	im->cur = NULL;
+	pthread_mutex_lock(&im->mu);
+	while (im->count == 0 && !im->eof && !im->cancelled)
+		pthread_cond_wait(&im->cv, &im->mu);
+	if (im->cancelled) {
+		pthread_mutex_unlock(&im->mu);
+		archive_set_error(a, ECANCELED, "the import was dropped");
+		return -1;
+	}
+	if (im->count == 0) {	/* eof and drained */
+		pthread_mutex_unlock(&im->mu);
+		*buf = NULL;
+		return 0;
+	}
+	im->cur = im->slot[im->head].p;
+	n = (la_ssize_t)im->slot[im->head].n;
+	im->head = (im->head + 1) % DATA_IMPORT_SLOTS;
+	im->count--;
+	pthread_cond_broadcast(&im->cv);
+	pthread_mutex_unlock(&im->mu);
+	*buf = im->cur;
+	return n;
+}
+
+/* Extract the queued archive into im->data, checking every entry. */
 static int
 data_extract(struct data_import *im, struct data_sum *sum, struct mcp_err *err)
 {
@@ -189,15 +264,10 @@ data_extract(struct data_import *im, struct data_sum *sum, struct mcp_err *err)
 
 	if (geteuid() == 0)
 		flags |= ARCHIVE_EXTRACT_OWNER;
-	if (mkdir(im->data, 0755) == -1 || chmod(im->data, 0755) == -1) {
-		mcp_err_errno(err, errno, "import %s: mkdir %s", im->target,
-		    im->data);
-		goto out;
-	}
 	archive_read_support_filter_zstd(in);
 	archive_read_support_format_tar(in);
 	archive_write_disk_set_options(out, flags);
-	if (archive_read_open_filename(in, im->spool, 1 << 16) != ARCHIVE_OK) {
+	if (archive_read_open(in, im, NULL, data_queue_read, NULL) != ARCHIVE_OK) {
 		mcp_err_set(err, MCP_E_INVALID, "import %s: not a tar.zst: %s",
 		    im->target, archive_error_string(in));
 		goto out;
@@ -275,6 +345,55 @@ out:
 	return rc;
 }
 
+static void *
+data_extract_main(void *arg)
+{
+	struct data_import *im = arg;
+
+	im->xrc = data_extract(im, &im->xsum, &im->xerr);
+	free(im->cur);
+	im->cur = NULL;
+	pthread_mutex_lock(&im->mu);
+	im->xdone = 1;
+	pthread_cond_broadcast(&im->cv);
+	pthread_mutex_unlock(&im->mu);
+	return NULL;
+}
+
+/* No more data (or drop it all): wait for the extracting thread. */
+static void
+data_extract_join(struct data_import *im, int cancel)
+{
+	if (!im->th_started)
+		return;
+	pthread_mutex_lock(&im->mu);
+	im->eof = 1;
+	if (cancel)
+		im->cancelled = 1;
+	pthread_cond_broadcast(&im->cv);
+	pthread_mutex_unlock(&im->mu);
+	pthread_join(im->th, NULL);
+	im->th_started = 0;
+	while (im->count > 0) {		/* left when extraction stopped early */
+		free(im->slot[im->head].p);
+		im->head = (im->head + 1) % DATA_IMPORT_SLOTS;
+		im->count--;
+	}
+}
+
+/* Everything under dir on stable storage: one syncfs of its file system. */
+static int
+data_sync_tree(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd == -1)
+		return -1;
+	rc = syncfs(fd);
+	close(fd);
+	return rc;
+}
+
 int
 data_import_finish(struct data_import *im, const char *sha256, uint64_t size,
     struct data_sum *sum, struct mcp_err *err)
@@ -282,16 +401,13 @@ data_import_finish(struct data_import *im, const char *sha256, uint64_t size,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	struct data_sum s;
-	int fd = im->fd;
 
 	memset(&s, 0, sizeof(s));
-	if (fd == -1)
+	if (!im->open)
 		return mcp_err_set(err, MCP_E_PRECONDITION, "import %s: already "
 		    "finished", im->target);
-	im->fd = -1;
-	if (fsync(fd) == -1 || close(fd) == -1)
-		return mcp_err_errno(err, errno, "import %s: spool %s", im->target,
-		    im->spool);
+	im->open = 0;
+	data_extract_join(im, 0);
 	EVP_DigestFinal_ex(im->md, md, &mdlen);
 	hash_hex(md, mdlen, s.sha256);
 	s.size = im->size;
@@ -304,9 +420,15 @@ data_import_finish(struct data_import *im, const char *sha256, uint64_t size,
 		return mcp_err_set(err, MCP_E_INVALID, "import %s: SHA-256 of the "
 		    "received archive is %s, the sender announced %s", im->target,
 		    s.sha256, sha256 ? sha256 : "none");
-	if (data_extract(im, &s, err) == -1)
+	if (im->xrc == -1) {
+		*err = im->xerr;
 		return -1;
-	unlink(im->spool);
+	}
+	s.files = im->xsum.files;
+	s.bytes = im->xsum.bytes;
+	if (data_sync_tree(im->data) == -1)
+		return mcp_err_errno(err, errno, "import %s: flush %s to disk",
+		    im->target, im->data);
 	/* data may have appeared since the start (the service writing) */
 	if (!im->force) {
 		int r = data_dir_nonempty(im->target, err);
@@ -353,8 +475,9 @@ data_import_free(struct data_import *im)
 {
 	if (im == NULL)
 		return;
-	if (im->fd != -1)
-		close(im->fd);
+	data_extract_join(im, 1);
+	pthread_cond_destroy(&im->cv);
+	pthread_mutex_destroy(&im->mu);
 	EVP_MD_CTX_free(im->md);
 	data_remove_tree(im->tmp, NULL);
 	free(im);
