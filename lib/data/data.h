@@ -85,6 +85,9 @@ struct data_export_opts {
 	const char *tmpdir;		/* for database copies; NULL: $TMPDIR or /tmp */
 	int busy_ms;			/* SQLite busy timeout; <= 0: 30 s */
 	int missing_ok;			/* no such directory: an empty archive */
+	long long mem_max;		/* a database up to this size is copied
+					 * in memory, a larger one to tmpdir;
+					 * 0: 256 MiB */
 };
 
 /* Return -1 (with err) to stop the export; data is valid during the call. */

@@ -35,9 +35,9 @@
 
 #define DATA_IO		(256u << 10)
 #define DATA_BUSY_MS	30000
-/* a database up to this size is copied into memory, a larger one into a
- * temporary file */
-#define DATA_MEMDB_MAX	((off_t)256 << 20)
+/* by default a database up to this size is copied into memory, a larger
+ * one into a temporary file */
+#define DATA_MEMDB_MAX	(256LL << 20)
 #define DATA_ZSTD_THREADS "2"
 
 struct data_exp {
@@ -344,7 +344,8 @@ data_add_file(struct data_exp *x, int dirfd, const char *name, const char *rel,
 	if (strlen(name) > 3 && strcmp(name + strlen(name) - 3, ".db") == 0 &&
 	    data_is_sqlite(fd)) {
 		close(fd);
-		if (st->st_size <= DATA_MEMDB_MAX) {
+		if ((long long)st->st_size <= (x->o->mem_max > 0 ? x->o->mem_max :
+		    DATA_MEMDB_MAX)) {
 			/* copied into memory and archived from there */
 			sqlite3 *mem = NULL;
 			sqlite3_int64 msz = 0;
