@@ -150,6 +150,7 @@ agent_init(struct agent *a, const char *config_path, struct mcp_err *err)
 		return -1;
 	if (agent_proxy_init(a, err) == -1)
 		return mcp_err_prefix(err, "node proxy");
+	agent_remove_leftovers(a);
 	return 0;
 }
 

@@ -196,6 +196,8 @@ int agent_remove_data(struct agent *a, const char *service, struct buf *actions,
 int agent_data_info(struct agent *a, const char *service, int *exists,
     unsigned *entries, unsigned long long *bytes, char *path, size_t pathsz,
     struct mcp_err *err);
+/* Trees an earlier agent_remove_data left half removed: removed on a thread. */
+void agent_remove_leftovers(struct agent *a);
 
 /* Status (agent/view.c): service NULL = all; with a service, recent events. */
 int agent_view_get(struct agent *a, const char *service, struct agent_view *v,

@@ -8,9 +8,10 @@
  * only *.toml, *.db and *.pem files; with all set, every regular file,
  * directory and symlink; exclude patterns apply either way.  A SQLite
  * database (*.db starting with the SQLite header) is never copied raw:
- * it is captured with VACUUM INTO a temporary copy, which is a consistent
- * snapshot even while the service writes to it, and its -wal / -shm /
- * -journal files are left out.
+ * it is captured with SQLite's online backup API (all pages in one step,
+ * inside one read transaction) into a copy in memory (up to 256 MiB) or in
+ * a temporary file, which is a consistent snapshot even while the service
+ * writes to it, and its -wal / -shm / -journal files are left out.
  *
  * data_import_* land an archive as the new contents of a directory, whole
  * or not at all: the stream is spooled (hashed as it comes) into a
@@ -80,9 +81,12 @@ int data_exec_argv(const char *method, char *buf, size_t bufsz,
 struct data_export_opts {
 	int all;			/* every file, not just the default kinds */
 	const char *const *exclude;	/* NULL-terminated; may be NULL */
-	const char *tmpdir;		/* for VACUUM INTO copies; NULL: $TMPDIR or /tmp */
+	const char *tmpdir;		/* for database copies; NULL: $TMPDIR or /tmp */
 	int busy_ms;			/* SQLite busy timeout; <= 0: 30 s */
 	int missing_ok;			/* no such directory: an empty archive */
+	long long mem_max;		/* a database up to this size is copied
+					 * in memory, a larger one to tmpdir;
+					 * 0: 256 MiB */
 };
 
 /* Return -1 (with err) to stop the export; data is valid during the call. */

@@ -280,6 +280,11 @@ check "d1 is placed on $O" [ "$(placed d1)" = "$O" ]
 check "d1 runs on $O" node_has "$O" d1
 check "$W has no d1 container" eval "! node_has $W d1"
 check "$W's /srv/d1 is gone" [ ! -e "$(srv "$W" d1)" ]
+# it was renamed away in one step and its files are unlinked afterwards
+no_trash() { ! ls -A "$(dirname "$(srv "$W" d1)")" | grep -q '^\.d1\.removed-'; }
+check "$W's renamed-away copy of /srv/d1 is removed afterwards" wait_for 60 no_trash
+check "$W's agent logged the background removal" \
+	grep -q "srv/\.d1\.removed-.* removed$" "${ADIR[$W]}/agent.log"
 check "kdig answers d1 with $O's address after" [ "$(dig_a d1)" = "$(fleet_ip "$O")" ]
 # the data went only after the target ran it: the target's agent logged
 # the deploy before the source's agent logged the removal

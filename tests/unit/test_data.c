@@ -167,10 +167,22 @@ to_file(const void *data, size_t len, void *arg, struct mcp_err *err)
 
 /* Export src (relative to tmp) into tmp/<arch>. */
 static int
+export_opts_to(const char *src, const char *arch,
+    const struct data_export_opts *o, struct data_sum *sum, struct mcp_err *err);
+
+static int
 export_to(const char *src, const char *arch, int all, const char *const *ex,
     struct data_sum *sum, struct mcp_err *err)
 {
 	struct data_export_opts o = { all, ex, tmp, 0 };
+
+	return export_opts_to(src, arch, &o, sum, err);
+}
+
+static int
+export_opts_to(const char *src, const char *arch,
+    const struct data_export_opts *o, struct data_sum *sum, struct mcp_err *err)
+{
 	char d[512], a[512];
 	struct filesink s = { -1, 0, 0 };
 	int rc;
@@ -179,7 +191,7 @@ export_to(const char *src, const char *arch, int all, const char *const *ex,
 	path_of(a, sizeof(a), arch);
 	s.fd = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(s.fd >= 0);
-	rc = data_export(d, &o, to_file, &s, sum, err);
+	rc = data_export(d, o, to_file, &s, sum, err);
 	close(s.fd);
 	if (rc == -1)
 		print_message("      export %s: %s\n", src, err->msg);
@@ -849,6 +861,27 @@ test_live_sqlite(void **state)
 	pthread_mutex_lock(&w.mu);
 	after = w.committed;
 	pthread_mutex_unlock(&w.mu);
+	{	/* the same while it writes on, the copy in a temporary file */
+		struct data_export_opts o = { 0, NULL, tmp, 0, 0, 1 };
+		long long b2, a2, r2;
+
+		pthread_mutex_lock(&w.mu);
+		b2 = w.committed;
+		pthread_mutex_unlock(&w.mu);
+		assert_int_equal(export_opts_to("d5", "d5f.tar.zst", &o, NULL,
+		    &err), 0);
+		pthread_mutex_lock(&w.mu);
+		a2 = w.committed;
+		pthread_mutex_unlock(&w.mu);
+		assert_int_equal(import_from("d5f.tar.zst", "r5f", 0, 65536, 0,
+		    NULL, NULL, &err), 0);
+		r2 = db_count("r5f/live.db", check, sizeof(check));
+		print_message("      via a temporary file: %lld rows before, %lld "
+		    "restored, %lld after\n", b2, r2, a2);
+		assert_string_equal(check, "ok");
+		assert_true(r2 >= b2 && r2 <= a2 + 1);
+		assert_int_equal(count_prefix("mcp-export."), 0);
+	}
 	w.stop = 1;
 	pthread_join(t, NULL);
 	assert_int_equal(import_from("d5.tar.zst", "r5", 0, 65536, 0, NULL, NULL,
