@@ -851,6 +851,11 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 		} else {
 			master_step_action(sd, "placed on %s", v.names[pick]);
 			hold_drop(&m->holds, def->name);
+			/* deployed there again: no longer a migrate's leftover */
+			if (mdb_leftover_delete(m->db, def->name, v.names[pick], err) == -1) {
+				log_warnx("deploy %s: %s", def->name, err->msg);
+				mcp_err_clear(err);
+			}
 		}
 		held = 0;
 		pthread_mutex_unlock(&m->place_mu);
@@ -1167,6 +1172,32 @@ fleet_edges(Mcp__V1__FleetService *f, const struct mdb_edge *edges, size_t n)
 	}
 }
 
+/*
+ * A node that answered no longer has what a migrate left there: its
+ * leftovers row goes, so a later --direct deploy of that service there is
+ * not named as the migrate's orphan.
+ */
+static void
+leftovers_prune(struct master *m, const struct status_call *sc)
+{
+	struct mcp_err e = MCP_ERR_INIT;
+	const char **names;
+	size_t i, n = 0, dropped = 0;
+
+	if (sc->resp == NULL)
+		return;
+	names = xcalloc(sc->resp->n_services + 1, sizeof(*names));
+	for (i = 0; i < sc->resp->n_services; i++)
+		if (sc->resp->services[i] && sc->resp->services[i]->name)
+			names[n++] = sc->resp->services[i]->name;
+	if (mdb_leftover_prune(m->db, sc->node, names, n, &dropped, &e) == -1)
+		log_warnx("status: leftovers on %s: %s", sc->node, e.msg);
+	else if (dropped)
+		log_info("status: %zu copy(ies) a migrate left on %s are gone",
+		    dropped, sc->node);
+	free(names);
+}
+
 int
 master_status(struct master *m, const char *service,
     Mcp__V1__MasterStatusResponse *out, struct mcp_err *err)
@@ -1212,6 +1243,8 @@ master_status(struct master *m, const char *service,
 	for (i = 1; i < nc; i++)
 		if (calls[i].ms > calls[slow].ms)
 			slow = i;
+	for (i = 0; i < nc; i++)
+		leftovers_prune(m, &calls[i]);
 	for (i = 0; i < nc; i++) {
 		Mcp__V1__NodeReport *r = (Mcp__V1__NodeReport *)wire_msg_new(
 		    &mcp__v1__node_report__descriptor);
