@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/file.h"
+#include "util/spawn.h"
 
 /* Does the path part (after the second ':') of this line end in .service? */
 static int
@@ -155,4 +156,91 @@ sdscope_wrap_props(const char *unit, const char *const *props,
 		out[n++] = argv[i];
 	out[n] = NULL;
 	return 0;
+}
+
+void
+sdscope_show_parse(const char *text, struct sdscope_state *st)
+{
+	const char *line = text, *nl;
+
+	memset(st, 0, sizeof(*st));
+	while (line && *line) {
+		size_t len;
+
+		nl = strchr(line, '\n');
+		len = nl ? (size_t)(nl - line) : strlen(line);
+		if (len == strlen("LoadState=loaded") &&
+		    strncmp(line, "LoadState=loaded", len) == 0)
+			st->loaded = 1;
+		else if (len > 12 && strncmp(line, "ActiveState=", 12) == 0)
+			snprintf(st->active, sizeof(st->active), "%.*s",
+			    (int)(len - 12), line + 12);
+		else if (len > 13 && strncmp(line, "ControlGroup=", 13) == 0)
+			snprintf(st->cgroup, sizeof(st->cgroup), "%.*s",
+			    (int)(len - 13), line + 13);
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+static int
+systemctl(const char *verb, const char *unit, struct spawn_result *res,
+    struct mcp_err *err)
+{
+	const char *show[] = { "systemctl", "show", "-p", "LoadState", "-p",
+	    "ActiveState", "-p", "ControlGroup", "--", unit, NULL };
+	const char *other[] = { "systemctl", verb, "--", unit, NULL };
+	struct spawn_opts so = { .timeout_ms = 30000 };
+
+	memset(res, 0, sizeof(*res));
+	if (spawn_run(strcmp(verb, "show") == 0 ? show : other, &so, res, err) == -1)
+		return mcp_err_prefix(err, "systemctl %s %s", verb, unit);
+	return 0;
+}
+
+int
+sdscope_clear_stale(const char *unit, struct mcp_err *err)
+{
+	struct spawn_result res;
+	struct sdscope_state st;
+	struct buf procs = BUF_INIT;
+	struct mcp_err e = MCP_ERR_INIT;
+	char path[600];
+
+	if (systemctl("show", unit, &res, err) == -1)
+		return -1;
+	if (res.status != 0) {
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "systemctl show %s: %s", unit,
+		    spawn_errline(&res));
+		spawn_result_free(&res);
+		return -1;
+	}
+	sdscope_show_parse(res.out.data ? res.out.data : "", &st);
+	spawn_result_free(&res);
+	if (!st.loaded)
+		return 0;
+	if (st.cgroup[0]) {
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cgroup.procs", st.cgroup);
+		if (file_read(path, &procs, 65536, &e) == 0 && procs.len > 0) {
+			mcp_err_set(err, MCP_E_EXISTS, "the scope %s from an earlier run "
+			    "still holds pid %d", unit, atoi(procs.data));
+			buf_free(&procs);
+			return -1;
+		}
+		buf_free(&procs);
+	}
+	if (strcmp(st.active, "inactive") != 0) {
+		if (systemctl("stop", unit, &res, err) == -1)
+			return -1;
+		if (res.status != 0) {
+			mcp_err_set(err, MCP_E_UNAVAILABLE, "systemctl stop %s: %s", unit,
+			    spawn_errline(&res));
+			spawn_result_free(&res);
+			return -1;
+		}
+		spawn_result_free(&res);
+	}
+	/* a failed scope stays loaded until reset; nothing to reset is fine */
+	if (systemctl("reset-failed", unit, &res, &e) == 0)
+		spawn_result_free(&res);
+	return 1;
 }
