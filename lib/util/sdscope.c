@@ -182,65 +182,94 @@ sdscope_show_parse(const char *text, struct sdscope_state *st)
 	}
 }
 
-static int
-systemctl(const char *verb, const char *unit, struct spawn_result *res,
-    struct mcp_err *err)
+int
+sdscope_procs_parse(const char *text)
 {
-	const char *show[] = { "systemctl", "show", "-p", "LoadState", "-p",
-	    "ActiveState", "-p", "ControlGroup", "--", unit, NULL };
-	const char *other[] = { "systemctl", verb, "--", unit, NULL };
-	struct spawn_opts so = { .timeout_ms = 30000 };
+	const char *p;
+	char *end;
+	long n, pid;
 
-	memset(res, 0, sizeof(*res));
-	if (spawn_run(strcmp(verb, "show") == 0 ? show : other, &so, res, err) == -1)
-		return mcp_err_prefix(err, "systemctl %s %s", verb, unit);
+	/* a(sus) N "cgroup" PID "cmdline" ... */
+	if (strncmp(text, "a(sus) ", 7) != 0)
+		return -1;
+	n = strtol(text + 7, &end, 10);
+	if (end == text + 7 || n < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if ((p = strchr(end, '"')) == NULL || (p = strchr(p + 1, '"')) == NULL)
+		return -1;
+	pid = strtol(p + 1, &end, 10);
+	if (end == p + 1 || pid <= 0 || pid > 0x7fffffff)
+		return -1;
+	return (int)pid;
+}
+
+static int
+run_tool(const char *const *argv, struct buf *out, struct mcp_err *err)
+{
+	struct spawn_opts so = { .timeout_ms = 30000, .stdout_fd = -1 };
+	struct spawn_result res;
+
+	memset(&res, 0, sizeof(res));
+	if (spawn_run(argv, &so, &res, err) == -1)
+		return mcp_err_prefix(err, "%s %s", argv[0], argv[1]);
+	if (res.status != 0) {
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "%s %s: %s", argv[0], argv[1],
+		    spawn_errline(&res));
+		spawn_result_free(&res);
+		return -1;
+	}
+	if (out)
+		buf_puts(out, res.out.data ? res.out.data : "");
+	spawn_result_free(&res);
 	return 0;
 }
 
 int
 sdscope_clear_stale(const char *unit, struct mcp_err *err)
 {
-	struct spawn_result res;
+	const char *show[] = { "systemctl", "show", "-p", "LoadState", "-p",
+	    "ActiveState", "-p", "ControlGroup", "--", unit, NULL };
+	const char *procs[] = { "busctl", "call", "org.freedesktop.systemd1",
+	    "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+	    "GetUnitProcesses", "s", unit, NULL };
+	const char *stop[] = { "systemctl", "stop", "--", unit, NULL };
+	const char *reset[] = { "systemctl", "reset-failed", "--", unit, NULL };
 	struct sdscope_state st;
-	struct buf procs = BUF_INIT;
+	struct buf out = BUF_INIT;
 	struct mcp_err e = MCP_ERR_INIT;
-	char path[600];
+	int pid, i;
 
-	if (systemctl("show", unit, &res, err) == -1)
+	if (run_tool(show, &out, err) == -1)
 		return -1;
-	if (res.status != 0) {
-		mcp_err_set(err, MCP_E_UNAVAILABLE, "systemctl show %s: %s", unit,
-		    spawn_errline(&res));
-		spawn_result_free(&res);
-		return -1;
-	}
-	sdscope_show_parse(res.out.data ? res.out.data : "", &st);
-	spawn_result_free(&res);
+	sdscope_show_parse(out.data ? out.data : "", &st);
+	buf_free(&out);
 	if (!st.loaded)
 		return 0;
-	if (st.cgroup[0]) {
-		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cgroup.procs", st.cgroup);
-		if (file_read(path, &procs, 65536, &e) == 0 && procs.len > 0) {
-			mcp_err_set(err, MCP_E_EXISTS, "the scope %s from an earlier run "
-			    "still holds pid %d", unit, atoi(procs.data));
-			buf_free(&procs);
-			return -1;
-		}
-		buf_free(&procs);
-	}
-	if (strcmp(st.active, "inactive") != 0) {
-		if (systemctl("stop", unit, &res, err) == -1)
-			return -1;
-		if (res.status != 0) {
-			mcp_err_set(err, MCP_E_UNAVAILABLE, "systemctl stop %s: %s", unit,
-			    spawn_errline(&res));
-			spawn_result_free(&res);
-			return -1;
-		}
-		spawn_result_free(&res);
-	}
+	/* systemd's own list: cgroup paths depend on where its root is */
+	if (run_tool(procs, &out, err) == -1)
+		return -1;
+	pid = sdscope_procs_parse(out.data ? out.data : "");
+	buf_free(&out);
+	if (pid != 0)
+		return pid > 0 ? mcp_err_set(err, MCP_E_EXISTS, "the scope %s from "
+		    "an earlier run still holds pid %d", unit, pid) :
+		    mcp_err_set(err, MCP_E_UNAVAILABLE, "the scope %s from an earlier "
+		    "run: cannot tell whether it still holds a process", unit);
+	if (strcmp(st.active, "inactive") != 0 && run_tool(stop, NULL, err) == -1)
+		return -1;
 	/* a failed scope stays loaded until reset; nothing to reset is fine */
-	if (systemctl("reset-failed", unit, &res, &e) == 0)
-		spawn_result_free(&res);
+	(void)run_tool(reset, NULL, &e);
+	/* the name is free once systemd has collected the unit */
+	for (i = 0; i < 50; i++) {
+		if (run_tool(show, &out, &e) == -1)
+			break;
+		sdscope_show_parse(out.data ? out.data : "", &st);
+		buf_free(&out);
+		if (!st.loaded)
+			break;
+		usleep(100 * 1000);
+	}
 	return 1;
 }

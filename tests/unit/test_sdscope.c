@@ -50,6 +50,20 @@ test_show_parse(void **state)
 }
 
 static void
+test_procs_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(sdscope_procs_parse("a(sus) 0\n"), 0);
+	assert_int_equal(sdscope_procs_parse("a(sus) 2 \"/system.slice/mcp-vm-web."
+	    "scope\" 4242 \"sleep 300\" \"/system.slice/mcp-vm-web.scope\" 4243 "
+	    "\"x\"\n"), 4242);
+	assert_int_equal(sdscope_procs_parse(""), -1);
+	assert_int_equal(sdscope_procs_parse("Unit x.scope not loaded."), -1);
+	assert_int_equal(sdscope_procs_parse("a(sus) 1 \"/x\""), -1);
+	assert_int_equal(sdscope_procs_parse("a(sus) x"), -1);
+}
+
+static void
 test_cgroup_is_service(void **state)
 {
 	static const struct {
@@ -179,6 +193,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cgroup_is_service),
 		cmocka_unit_test(test_show_parse),
+		cmocka_unit_test(test_procs_parse),
 		cmocka_unit_test(test_unit_name),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_wrap_props),
