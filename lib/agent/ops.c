@@ -914,6 +914,44 @@ load_deployed(struct agent *a, const char *service, const char *component,
 
 enum life_op { OP_STOP, OP_START, OP_RESTART };
 
+/*
+ * A refused start or restart (a host port taken, an image missing) puts
+ * back the desired state each component had before (rs, read before the
+ * change), so the agent does not keep retrying what was refused and
+ * status does not show it as meant to run.  A failure here is logged: the
+ * start's own error is the one reported.  started[i]: def's component i
+ * did start.
+ */
+static void
+restore_desired(struct agent *a, const struct reg_service *rs,
+    const struct svc_def *def, const unsigned char *started,
+    const char *component)
+{
+	struct mcp_err e = MCP_ERR_INIT;
+
+	for (size_t i = 0; i < rs->ncomponents; i++) {
+		const struct reg_component *rc = &rs->components[i];
+		size_t j;
+
+		if (component && component[0] && strcmp(component, rc->name) != 0)
+			continue;
+		if (strcmp(rc->desired, "running") == 0)
+			continue;
+		/* one that did start before another was refused stays running */
+		for (j = 0; j < def->ncomponents; j++)
+			if (strcmp(def->components[j].name, rc->name) == 0)
+				break;
+		if (j < def->ncomponents && started[j])
+			continue;
+		if (reg_component_set_desired(a->reg, rs->name, rc->name,
+		    rc->desired, &e) == -1) {
+			log_warn("restoring the desired state of %s/%s: %s",
+			    rs->name, rc->name, e.msg);
+			mcp_err_clear(&e);
+		}
+	}
+}
+
 static int
 agent_life(struct agent *a, enum life_op op, const char *service,
     const char *component, struct buf *actions, struct mcp_err *err)
@@ -921,6 +959,7 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 	static const char *const opname[] = { "stop", "start", "restart" };
 	struct reg_service *rs;
 	struct svc_def *def;
+	unsigned char *started;
 	size_t i;
 	int rc = -1;
 
@@ -932,6 +971,7 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 		agent_unlock_service(a, service);
 		return mcp_err_prefix(err, "%s %s", opname[op], service);
 	}
+	started = xcalloc(def->ncomponents + 1, 1);
 	pthread_mutex_lock(&a->capacity_mu);
 	if (op != OP_STOP) {
 		int mem = 0, cpus = 0;
@@ -951,6 +991,7 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 		if (check_capacity_need(a, opname[op], service, mem, cpus, err) == -1) {
 			pthread_mutex_unlock(&a->capacity_mu);
 			agent_unlock_service(a, service);
+			free(started);
 			svc_free(def);
 			reg_service_free(rs);
 			return -1;
@@ -989,6 +1030,8 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 		} else if (component_run(a, def, c, reg_find_component(rs, c->name),
 		    op == OP_RESTART ? RUN_RESTART : RUN_START, NULL, actions, err) == -1)
 			goto out;
+		else
+			started[i] = 1;
 	}
 	/* a stopped route stays, answering 503; a started one is served again */
 	if (agent_proxy_sync(a, actions, err) == -1)
@@ -997,6 +1040,9 @@ agent_life(struct agent *a, enum life_op op, const char *service,
 	    op == OP_STOP ? "stopped" : "running", "");
 	rc = 0;
 out:
+	if (rc == -1 && op != OP_STOP)
+		restore_desired(a, rs, def, started, component);
+	free(started);
 	if (rc == -1)
 		mcp_err_prefix(err, "%s %s", opname[op], service);
 	agent_unlock_service(a, service);

@@ -224,6 +224,14 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 	return 0;
 }
 
+/*
+ * Longest wait for the client to take one progress event: deploys send
+ * them holding the service's lock, so a stalled client must not hold up
+ * other operations on it; past this, the call's further events are
+ * dropped and only the result is still sent.
+ */
+#define DEPLOY_EVENT_SEND_MS 5000
+
 /* DeployStream: each step of the deploy becomes a DeployEvent. */
 static void
 deploy_event(void *arg, const char *component, const char *step,
@@ -239,7 +247,7 @@ deploy_event(void *arg, const char *component, const char *step,
 	ev.step = (char *)step;
 	ev.detail = (char *)detail;
 	ev.elapsed_ms = elapsed_ms;
-	(void)wire_stream_send(st, &ev.base);
+	(void)wire_stream_send_within(st, &ev.base, DEPLOY_EVENT_SEND_MS);
 }
 
 static int

@@ -647,6 +647,59 @@ mdb_leftover_get(struct mdb *d, const char *service, const char *node,
 }
 
 int
+mdb_leftover_prune(struct mdb *d, const char *node, const char *const *present,
+    size_t npresent, size_t *dropped, struct mcp_err *err)
+{
+	sqlite3_stmt *st, *del = NULL;
+	char (*gone)[64] = NULL;
+	size_t ngone = 0, i, k;
+	int rc = -1, s;
+
+	if (dropped)
+		*dropped = 0;
+	pthread_mutex_lock(&d->mu);
+	st = mdb_prep(d, "SELECT service FROM leftovers WHERE node = ?1",
+	    "list leftovers", err);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *svc = (const char *)sqlite3_column_text(st, 0);
+
+		for (k = 0; k < npresent; k++)
+			if (svc && strcmp(present[k], svc) == 0)
+				break;
+		if (svc == NULL || k < npresent)
+			continue;
+		gone = realloc(gone, (ngone + 1) * sizeof(*gone));
+		if (gone == NULL)
+			abort();
+		mcp_strlcpy(gone[ngone++], svc, sizeof(gone[0]));
+	}
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE) {
+		mdb_fail(d, err, "list leftovers");
+		goto out;
+	}
+	for (i = 0; i < ngone; i++) {
+		if ((del = mdb_prep(d, "DELETE FROM leftovers WHERE service = ?1 AND "
+		    "node = ?2", "delete leftover", err)) == NULL)
+			goto out;
+		sqlite3_bind_text(del, 1, gone[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(del, 2, node, -1, SQLITE_STATIC);
+		if (mdb_done(d, del, "delete leftover", err) == -1)
+			goto out;
+		if (dropped)
+			(*dropped)++;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&d->mu);
+	free(gone);
+	return rc;
+}
+
+int
 mdb_snapshot_add(struct mdb *d, struct mdb_snapshot *s, struct mcp_err *err)
 {
 	sqlite3_stmt *st;

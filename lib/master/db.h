@@ -92,6 +92,14 @@ int mdb_leftover_delete(struct mdb *db, const char *service, const char *node,
 int mdb_leftover_get(struct mdb *db, const char *service, const char *node,
     char *moved_to, size_t movedsz, char *reason, size_t reasonsz, int *found,
     struct mcp_err *err);
+/*
+ * Drop node's leftovers whose service is not among present[] (the
+ * services node's agent just listed: that orphan is gone).  *dropped (may
+ * be NULL): how many rows went.
+ */
+int mdb_leftover_prune(struct mdb *db, const char *node,
+    const char *const *present, size_t npresent, size_t *dropped,
+    struct mcp_err *err);
 
 /* Record a snapshot (s->id set). */
 int mdb_snapshot_add(struct mdb *db, struct mdb_snapshot *s, struct mcp_err *err);

@@ -156,12 +156,18 @@ fleet_view_get(struct master *m, const struct mdb_placement *pl, size_t npl,
 }
 
 /* Hold node for key (a service, a hostname) until what it was chosen
- * for is recorded or failed (m->place_mu held). */
+ * for is recorded or failed; replaces key's earlier hold (m->place_mu
+ * held). */
 static void
 hold_add(struct master_holds *hs, const char *key, const char *node)
 {
 	struct master_hold *h;
 
+	for (size_t i = 0; i < hs->n; i++)
+		if (strcmp(hs->v[i].key, key) == 0) {
+			mcp_strlcpy(hs->v[i].node, node, sizeof(hs->v[i].node));
+			return;
+		}
 	hs->v = realloc(hs->v, (hs->n + 1) * sizeof(*hs->v));
 	if (hs->v == NULL)
 		abort();
@@ -760,6 +766,8 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	size_t npl = 0, i;
 	char ip[64] = "";
 	int found = 0, pick, rc = -1, locked = 0, held = 0;
+	/* a hold kept from an earlier deploy that ran but was not recorded */
+	char kept[sizeof(m->holds.v[0].node)] = "";
 
 	memset(&cur, 0, sizeof(cur));
 	if (svc_parse(text, len, source && source[0] ? source : "definition", &def,
@@ -783,6 +791,10 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	place_request_from(def, found ? cur.node : NULL, &preq);
 	if ((pick = master_place(v.pn, v.n, m->cfg.node, &preq, err)) >= 0 &&
 	    !found) {
+		const struct master_hold *h = hold_find(&m->holds, def->name);
+
+		if (h != NULL)
+			mcp_strlcpy(kept, h->node, sizeof(kept));
 		hold_add(&m->holds, def->name, v.names[pick]);
 		held = 1;
 	}
@@ -819,16 +831,32 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 		mcp_strlcpy(rec.node, v.names[pick], sizeof(rec.node));
 		mcp_strlcpy(rec.tier, def->tier, sizeof(rec.tier));
 		rec.definition = (char *)text;
-		/* recorded and released at once: a placement is always counted */
+		/*
+		 * Recorded and released at once: a placement is always counted.
+		 * Not recorded, the hold stays (the service runs there) until a
+		 * later deploy records it or an undeploy takes it down.
+		 */
 		pthread_mutex_lock(&m->place_mu);
 		if (mdb_placement_put(m->db, &rec, err) == -1) {
 			master_step_note(sd, 0, "deployed on %s but not recorded: %s",
 			    v.names[pick], err->msg);
+			log_warnx("deploy %s: running on %s but its placement is not "
+			    "recorded (%s); still counted on %s until a deploy records "
+			    "it or an undeploy", def->name, v.names[pick], err->msg,
+			    v.names[pick]);
 			mcp_err_clear(err);
-		} else
+			/* (a recorded placement, found, still counts it) */
+			if (!found)
+				hold_add(&m->holds, def->name, v.names[pick]);
+		} else {
 			master_step_action(sd, "placed on %s", v.names[pick]);
-		if (held)
 			hold_drop(&m->holds, def->name);
+			/* deployed there again: no longer a migrate's leftover */
+			if (mdb_leftover_delete(m->db, def->name, v.names[pick], err) == -1) {
+				log_warnx("deploy %s: %s", def->name, err->msg);
+				mcp_err_clear(err);
+			}
+		}
 		held = 0;
 		pthread_mutex_unlock(&m->place_mu);
 	}
@@ -848,9 +876,15 @@ master_deploy(struct master *m, const char *text, size_t len, const char *source
 	rc = 0;
 out:
 	if (held) {
-		/* not recorded (the deploy step failed): the node is free again */
+		/*
+		 * Not recorded (the deploy step failed): the node is free again,
+		 * unless an earlier unrecorded deploy still runs there.
+		 */
 		pthread_mutex_lock(&m->place_mu);
-		hold_drop(&m->holds, def->name);
+		if (kept[0])
+			hold_add(&m->holds, def->name, kept);
+		else
+			hold_drop(&m->holds, def->name);
 		pthread_mutex_unlock(&m->place_mu);
 	}
 	if (aresp)
@@ -878,7 +912,7 @@ master_undeploy(struct master *m, const char *service,
 	struct svc_def *def = NULL;
 	struct mcp_err e = MCP_ERR_INIT;
 	size_t nedges = 0, i;
-	int found = 0, rc = -1;
+	int found = 0, unrecorded = 0, rc = -1;
 
 	if (!svc_name_valid(service))
 		return mcp_err_set(err, MCP_E_INVALID, "undeploy: \"%s\" is not a "
@@ -886,6 +920,20 @@ master_undeploy(struct master *m, const char *service,
 	master_lock_service(m, service);
 	if (mdb_placement_get(m->db, service, &p, &found, err) == -1)
 		goto out;
+	if (!found) {
+		/*
+		 * Under the service's lock no deploy of it is in flight: a hold
+		 * is one kept for a deploy that ran but was not recorded.
+		 */
+		const struct master_hold *h;
+
+		pthread_mutex_lock(&m->place_mu);
+		if ((h = hold_find(&m->holds, service)) != NULL) {
+			mcp_strlcpy(p.node, h->node, sizeof(p.node));
+			found = unrecorded = 1;
+		}
+		pthread_mutex_unlock(&m->place_mu);
+	}
 	if (!found) {
 		mcp_err_set(err, MCP_E_NOTFOUND, "undeploy %s: the master has no "
 		    "placement for it (deployed with --direct? undeploy it there)",
@@ -928,6 +976,10 @@ master_undeploy(struct master *m, const char *service,
 	mcp_err_clear(&e);
 	if (master_dns_skipped(m))
 		master_step_note(sdns, 1, "%s", master_dns_skipped(m));
+	else if (unrecorded)
+		master_step_note(sdns, 0, "no recorded definition to name the DNS "
+		    "records by: remove the <instance>.%s A records by hand",
+		    m->cfg.dns.zone);
 	else if (svc_parse(p.definition, strlen(p.definition), service, &def, &e) == -1)
 		master_step_note(sdns, 0, "recorded definition: %s", e.msg);
 	else
@@ -948,7 +1000,13 @@ master_undeploy(struct master *m, const char *service,
 	if (!sw->ok)
 		master_step_note(srow, 0, "placement on %s kept: the node may still run it",
 		    p.node);
-	else if (mdb_placement_delete(m->db, service, &e) == -1)
+	else if (unrecorded) {
+		pthread_mutex_lock(&m->place_mu);
+		hold_drop(&m->holds, service);
+		pthread_mutex_unlock(&m->place_mu);
+		master_step_action(srow, "no placement was recorded; %s no longer "
+		    "counted on %s", service, p.node);
+	} else if (mdb_placement_delete(m->db, service, &e) == -1)
 		master_step_note(srow, 0, "%s", e.msg);
 	else
 		master_step_action(srow, "placement on %s removed", p.node);
@@ -1114,6 +1172,32 @@ fleet_edges(Mcp__V1__FleetService *f, const struct mdb_edge *edges, size_t n)
 	}
 }
 
+/*
+ * A node that answered no longer has what a migrate left there: its
+ * leftovers row goes, so a later --direct deploy of that service there is
+ * not named as the migrate's orphan.
+ */
+static void
+leftovers_prune(struct master *m, const struct status_call *sc)
+{
+	struct mcp_err e = MCP_ERR_INIT;
+	const char **names;
+	size_t i, n = 0, dropped = 0;
+
+	if (sc->resp == NULL)
+		return;
+	names = xcalloc(sc->resp->n_services + 1, sizeof(*names));
+	for (i = 0; i < sc->resp->n_services; i++)
+		if (sc->resp->services[i] && sc->resp->services[i]->name)
+			names[n++] = sc->resp->services[i]->name;
+	if (mdb_leftover_prune(m->db, sc->node, names, n, &dropped, &e) == -1)
+		log_warnx("status: leftovers on %s: %s", sc->node, e.msg);
+	else if (dropped)
+		log_info("status: %zu copy(ies) a migrate left on %s are gone",
+		    dropped, sc->node);
+	free(names);
+}
+
 int
 master_status(struct master *m, const char *service,
     Mcp__V1__MasterStatusResponse *out, struct mcp_err *err)
@@ -1159,6 +1243,8 @@ master_status(struct master *m, const char *service,
 	for (i = 1; i < nc; i++)
 		if (calls[i].ms > calls[slow].ms)
 			slow = i;
+	for (i = 0; i < nc; i++)
+		leftovers_prune(m, &calls[i]);
 	for (i = 0; i < nc; i++) {
 		Mcp__V1__NodeReport *r = (Mcp__V1__NodeReport *)wire_msg_new(
 		    &mcp__v1__node_report__descriptor);

@@ -337,6 +337,14 @@ rpc_deploy(void *ctx, const struct wire_caller *caller,
 	    strlen(r->definition), r->source, NULL, out, err), resp);
 }
 
+/*
+ * Longest wait for the client to take one progress event: deploys send
+ * them holding the service's lock, so a stalled client must not hold up
+ * other operations on it; past this, the call's further events are
+ * dropped and only the result is still sent.
+ */
+#define DEPLOY_EVENT_SEND_MS 5000
+
 /* DeployStream: every step (the agent's, forwarded, and the master's own)
  * becomes a MasterDeployEvent; the result comes last. */
 static void
@@ -355,7 +363,7 @@ deploy_event(void *arg, const char *node, const char *component, const char *ste
 	ev.elapsed_ms = elapsed_ms;
 	mev.node = (char *)node;
 	mev.event = &ev;
-	(void)wire_stream_send(st, &mev.base);
+	(void)wire_stream_send_within(st, &mev.base, DEPLOY_EVENT_SEND_MS);
 }
 
 #define DEPLOY_WAIT_MAX_S 900

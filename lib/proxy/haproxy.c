@@ -19,6 +19,7 @@
 
 #include "util/clock.h"
 #include "util/file.h"
+#include "util/log.h"
 #include "util/proc.h"
 #include "util/sdscope.h"
 #include "util/spawn.h"
@@ -272,6 +273,16 @@ start(struct proxy_driver *d, struct mcp_err *err)
 	if (d->scope_unit && sdscope_wrap(d->scope_unit, argv, wrapped,
 	    sizeof(wrapped) / sizeof(wrapped[0]), unitarg, sizeof(unitarg)) == -1)
 		return mcp_err_set(err, MCP_E_INTERNAL, "proxy: systemd-run arguments");
+	if (d->scope_unit) {
+		/* the previous run's scope, stopped but not yet collected */
+		int cleared = sdscope_clear_stale(d->scope_unit, err);
+
+		if (cleared == -1)
+			return mcp_err_prefix(err, "proxy");
+		if (cleared == 1)
+			log_info("proxy: cleared the empty scope %s left from its "
+			    "previous run", d->scope_unit);
+	}
 	if (run_haproxy(d, d->scope_unit ? wrapped : argv, "start", err) == -1) {
 		if (d->scope_unit)
 			mcp_err_prefix(err, "systemd-run --scope --unit=%s", d->scope_unit);

@@ -468,6 +468,14 @@ qemu_start(struct qemu_rt *q, const char *vmdir, const struct rt_spec *spec,
 		/* outside the agent's cgroup: no stop of its unit reaches QEMU */
 		if (sdscope_unit_name("mcp-vm", name, unit, sizeof(unit), err) == -1)
 			return -1;
+		/* the previous run's scope, stopped but not yet collected */
+		switch (sdscope_clear_stale(unit, err)) {
+		case -1:
+			return mcp_err_prefix(err, "vm %s", name);
+		case 1:
+			log_info("vm %s: cleared the empty scope %s left from its "
+			    "previous run", name, unit);
+		}
 		if (q->uid_count > 0) {
 			snprintf(pmem, sizeof(pmem), "MemoryMax=%lld", (long long)limit << 20);
 			snprintf(ptasks, sizeof(ptasks), "TasksMax=%d", QEMU_JAIL_PIDS_MAX);

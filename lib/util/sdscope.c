@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/file.h"
+#include "util/spawn.h"
 
 /* Does the path part (after the second ':') of this line end in .service? */
 static int
@@ -155,4 +156,120 @@ sdscope_wrap_props(const char *unit, const char *const *props,
 		out[n++] = argv[i];
 	out[n] = NULL;
 	return 0;
+}
+
+void
+sdscope_show_parse(const char *text, struct sdscope_state *st)
+{
+	const char *line = text, *nl;
+
+	memset(st, 0, sizeof(*st));
+	while (line && *line) {
+		size_t len;
+
+		nl = strchr(line, '\n');
+		len = nl ? (size_t)(nl - line) : strlen(line);
+		if (len == strlen("LoadState=loaded") &&
+		    strncmp(line, "LoadState=loaded", len) == 0)
+			st->loaded = 1;
+		else if (len > 12 && strncmp(line, "ActiveState=", 12) == 0)
+			snprintf(st->active, sizeof(st->active), "%.*s",
+			    (int)(len - 12), line + 12);
+		else if (len > 13 && strncmp(line, "ControlGroup=", 13) == 0)
+			snprintf(st->cgroup, sizeof(st->cgroup), "%.*s",
+			    (int)(len - 13), line + 13);
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+int
+sdscope_procs_parse(const char *text)
+{
+	const char *p;
+	char *end;
+	long n, pid;
+
+	/* a(sus) N "cgroup" PID "cmdline" ... */
+	if (strncmp(text, "a(sus) ", 7) != 0)
+		return -1;
+	n = strtol(text + 7, &end, 10);
+	if (end == text + 7 || n < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if ((p = strchr(end, '"')) == NULL || (p = strchr(p + 1, '"')) == NULL)
+		return -1;
+	pid = strtol(p + 1, &end, 10);
+	if (end == p + 1 || pid <= 0 || pid > 0x7fffffff)
+		return -1;
+	return (int)pid;
+}
+
+static int
+run_tool(const char *const *argv, struct buf *out, struct mcp_err *err)
+{
+	struct spawn_opts so = { .timeout_ms = 30000, .stdout_fd = -1 };
+	struct spawn_result res;
+
+	memset(&res, 0, sizeof(res));
+	if (spawn_run(argv, &so, &res, err) == -1)
+		return mcp_err_prefix(err, "%s %s", argv[0], argv[1]);
+	if (res.status != 0) {
+		mcp_err_set(err, MCP_E_UNAVAILABLE, "%s %s: %s", argv[0], argv[1],
+		    spawn_errline(&res));
+		spawn_result_free(&res);
+		return -1;
+	}
+	if (out)
+		buf_puts(out, res.out.data ? res.out.data : "");
+	spawn_result_free(&res);
+	return 0;
+}
+
+int
+sdscope_clear_stale(const char *unit, struct mcp_err *err)
+{
+	const char *show[] = { "systemctl", "show", "-p", "LoadState", "-p",
+	    "ActiveState", "-p", "ControlGroup", "--", unit, NULL };
+	const char *procs[] = { "busctl", "call", "org.freedesktop.systemd1",
+	    "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+	    "GetUnitProcesses", "s", unit, NULL };
+	const char *stop[] = { "systemctl", "stop", "--", unit, NULL };
+	const char *reset[] = { "systemctl", "reset-failed", "--", unit, NULL };
+	struct sdscope_state st;
+	struct buf out = BUF_INIT;
+	struct mcp_err e = MCP_ERR_INIT;
+	int pid, i;
+
+	if (run_tool(show, &out, err) == -1)
+		return -1;
+	sdscope_show_parse(out.data ? out.data : "", &st);
+	buf_free(&out);
+	if (!st.loaded)
+		return 0;
+	/* systemd's own list: cgroup paths depend on where its root is */
+	if (run_tool(procs, &out, err) == -1)
+		return -1;
+	pid = sdscope_procs_parse(out.data ? out.data : "");
+	buf_free(&out);
+	if (pid != 0)
+		return pid > 0 ? mcp_err_set(err, MCP_E_EXISTS, "the scope %s from "
+		    "an earlier run still holds pid %d", unit, pid) :
+		    mcp_err_set(err, MCP_E_UNAVAILABLE, "the scope %s from an earlier "
+		    "run: cannot tell whether it still holds a process", unit);
+	if (strcmp(st.active, "inactive") != 0 && run_tool(stop, NULL, err) == -1)
+		return -1;
+	/* a failed scope stays loaded until reset; nothing to reset is fine */
+	(void)run_tool(reset, NULL, &e);
+	/* the name is free once systemd has collected the unit */
+	for (i = 0; i < 50; i++) {
+		if (run_tool(show, &out, &e) == -1)
+			break;
+		sdscope_show_parse(out.data ? out.data : "", &st);
+		buf_free(&out);
+		if (!st.loaded)
+			break;
+		usleep(100 * 1000);
+	}
+	return 1;
 }

@@ -77,4 +77,29 @@ int sdscope_wrap_props(const char *unit, const char *const *props,
     const char *const *argv, const char **out, size_t outmax, char *unitarg,
     size_t unitargsz);
 
+/* What `systemctl show -p LoadState -p ActiveState -p ControlGroup` says. */
+struct sdscope_state {
+	int loaded;		/* LoadState=loaded */
+	char active[32];	/* ActiveState= */
+	char cgroup[512];	/* ControlGroup=, "" when none */
+};
+
+/* Pure: parse that output (unknown lines ignored). */
+void sdscope_show_parse(const char *text, struct sdscope_state *st);
+
+/* Pure: the first PID in busctl's GetUnitProcesses answer ("a(sus) N
+ * \"cgroup\" PID \"cmdline\" ..."), 0 when N is 0, -1 when unparseable. */
+int sdscope_procs_parse(const char *text);
+
+/*
+ * A scope of this name left from an earlier run (a VM restarted right
+ * after it stopped, before systemd collected the old scope) makes
+ * `systemd-run --unit=` fail.  When unit is still loaded and systemd
+ * lists no process in it, stop it and reset-failed it, and wait (up to
+ * 5 s) for systemd to collect it, so the name is free.  1
+ * when it cleared one, 0 when there was none, -1 with err when the old
+ * scope still holds a process (named) or systemctl failed.
+ */
+int sdscope_clear_stale(const char *unit, struct mcp_err *err);
+
 #endif

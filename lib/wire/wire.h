@@ -117,6 +117,15 @@ void wire_server_free(struct wire_server *s);
 
 /* Send one message on a stream; -1 when the client went away. */
 int wire_stream_send(struct wire_stream *st, const ProtobufCMessage *msg);
+/*
+ * Send one message waiting at most ms for the client to take it (progress
+ * reports sent while a lock is held).  -1 when the client went away or did
+ * not take it in time; after a timeout every further bounded send on the
+ * call returns -1 at once, while wire_stream_send (the result) first waits
+ * for that message to go, bounded by the call's deadline.
+ */
+int wire_stream_send_within(struct wire_stream *st, const ProtobufCMessage *msg,
+    int ms);
 /* 1 once the client cancelled / disconnected or the server is shutting down. */
 int wire_stream_cancelled(struct wire_stream *st);
 /*

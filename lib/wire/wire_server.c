@@ -91,6 +91,10 @@ struct wire_rpc {
 	int recv_done;			/* upload: the client closed its side */
 	int deny;			/* on the deny server: refuse it */
 	char tag_close, tag_op;		/* addresses are the pluck tags */
+	char tag_send;			/* a bounded send still under way */
+	grpc_byte_buffer *send_bb;	/* ... its message, kept until then */
+	int send_pending;
+	int send_slow;			/* a bounded send timed out */
 	struct wire_rpc *prev, *next;	/* the server's live list */
 };
 
@@ -147,6 +151,8 @@ wire_forever(void)
 static void
 wire_rpc_free(struct wire_rpc *rpc)
 {
+	if (rpc->send_bb)
+		grpc_byte_buffer_destroy(rpc->send_bb);
 	if (rpc->call)
 		grpc_call_unref(rpc->call);
 	grpc_call_details_destroy(&rpc->details);
@@ -154,6 +160,28 @@ wire_rpc_free(struct wire_rpc *rpc)
 	grpc_completion_queue_shutdown(rpc->cq);
 	grpc_completion_queue_destroy(rpc->cq);
 	free(rpc);
+}
+
+/*
+ * Wait until deadline for a bounded send that timed out to complete; 1
+ * once none is under way (rpc->broken if it failed), 0 if still pending.
+ */
+static int
+wire_rpc_reap_send(struct wire_rpc *rpc, gpr_timespec deadline)
+{
+	grpc_event ev;
+
+	if (!rpc->send_pending)
+		return 1;
+	ev = grpc_completion_queue_pluck(rpc->cq, &rpc->tag_send, deadline, NULL);
+	if (ev.type == GRPC_QUEUE_TIMEOUT)
+		return 0;
+	if (!(ev.type == GRPC_OP_COMPLETE && ev.success))
+		rpc->broken = 1;
+	grpc_byte_buffer_destroy(rpc->send_bb);
+	rpc->send_bb = NULL;
+	rpc->send_pending = 0;
+	return 1;
 }
 
 /* Run one batch on the call and wait for it; 1 if it succeeded. */
@@ -370,6 +398,9 @@ wire_rpc_finish(struct wire_rpc *rpc, const struct mcp_err *err,
 	grpc_op ops[3];
 	size_t n = 0;
 
+	/* one send at a time: a bounded one still under way ends first (the
+	 * call's deadline or cancellation bounds it) */
+	wire_rpc_reap_send(rpc, wire_forever());
 	memset(ops, 0, sizeof(ops));
 	if (!rpc->sent_md) {
 		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -496,6 +527,10 @@ wire_stream_send(struct wire_stream *st, const ProtobufCMessage *msg)
 	}
 	if (wire_stream_cancelled(st))
 		return -1;
+	/* a bounded send that timed out completes first */
+	wire_rpc_reap_send(rpc, wire_forever());
+	if (rpc->broken)
+		return -1;
 	memset(ops, 0, sizeof(ops));
 	if (!rpc->sent_md) {
 		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -507,6 +542,57 @@ wire_stream_send(struct wire_stream *st, const ProtobufCMessage *msg)
 	ok = wire_rpc_batch(rpc, ops, n);
 	grpc_byte_buffer_destroy(bb);
 	if (!ok) {
+		rpc->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_stream_send_within(struct wire_stream *st, const ProtobufCMessage *msg,
+    int ms)
+{
+	struct wire_rpc *rpc = st->rpc;
+	grpc_byte_buffer *bb;
+	grpc_event ev;
+	grpc_op ops[2];
+	size_t n = 0;
+
+	if (msg->descriptor != rpc->m->resp_desc) {
+		log_warnx("%s: %s: message is a %s, not a %s", __func__,
+		    rpc->method, msg->descriptor->name, rpc->m->resp_desc->name);
+		return -1;
+	}
+	if (rpc->send_slow || rpc->broken || wire_stream_cancelled(st))
+		return -1;
+	memset(ops, 0, sizeof(ops));
+	if (!rpc->sent_md) {
+		ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+		rpc->sent_md = 1;
+	}
+	bb = wire_encode(msg);
+	ops[n].op = GRPC_OP_SEND_MESSAGE;
+	ops[n++].data.send_message.send_message = bb;
+	if (grpc_call_start_batch(rpc->call, ops, n, &rpc->tag_send, NULL) !=
+	    GRPC_CALL_OK) {
+		grpc_byte_buffer_destroy(bb);
+		rpc->broken = 1;
+		return -1;
+	}
+	ev = grpc_completion_queue_pluck(rpc->cq, &rpc->tag_send,
+	    wire_deadline(ms), NULL);
+	if (ev.type == GRPC_QUEUE_TIMEOUT) {
+		/* left under way: the next unbounded send or the status waits */
+		rpc->send_bb = bb;
+		rpc->send_pending = 1;
+		rpc->send_slow = 1;
+		log_warnx("%s: %s: %s took no message for %d ms; dropping further "
+		    "bounded sends on this call", __func__, rpc->method,
+		    rpc->caller.who, ms);
+		return -1;
+	}
+	grpc_byte_buffer_destroy(bb);
+	if (!(ev.type == GRPC_OP_COMPLETE && ev.success)) {
 		rpc->broken = 1;
 		return -1;
 	}

@@ -3,9 +3,10 @@
 # with two containers, one stopped; a real listener (python3 -m
 # http.server) takes the stopped one's host port on 127.0.0.1.  `mcp
 # start` refuses, naming the port, the address and the owner (pid and
-# command); a redeploy that changes the running component is refused
-# before anything changes: the running container is the same one, still
-# answering the old version, and the recorded definition is the old one.
+# command), and leaves back desired stopped; a redeploy that changes the
+# running component is refused before anything changes: the running
+# container is the same one, still answering the old version, and the
+# recorded definition is the old one.
 # Once the listener is gone, start and the redeploy go through.
 set -u
 cd "$(dirname "$0")/../.."
@@ -85,6 +86,8 @@ expect_fail "start back: refused naming port, address and owner" \
     "host port $PB of route http on 127.0.0.1 is already in use by pid $HOLDER \(python3\)" \
     mcp start "$SVC" -c back
 check "back not running after the refused start" test "$(comp back 'c["observed"]')" != running
+check "back still desired stopped after the refused start" test "$(comp back 'c["desired"]')" = stopped
+check "front still desired running" test "$(comp front 'c["desired"]')" = running
 expect_fail "redeploy changing front: refused before anything changes" \
     "deploy $SVC: component back: host port $PB of route http on 127.0.0.1 is already in use by pid $HOLDER \(python3\)" \
     mcp deploy "$T/v2.toml"

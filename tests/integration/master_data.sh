@@ -18,7 +18,8 @@
 # target's copy and imported data removed, the source running);
 # migrate with the source's agent killed restores the newest snapshot,
 # and the copy on that node, back, is an orphan that status names as left
-# by the migrate (with the command that removes it);
+# by the migrate (with the command that removes it), and once removed
+# is forgotten (a later --direct deploy there is a plain orphan);
 # `mcp status` flags a service whose newest snapshot is overdue; the
 # schedule snapshots a placed service by itself; sync --dry-run's plan is
 # what a real sync then does; a bad definition aborts sync (in the CLI and
@@ -110,6 +111,10 @@ role = \"edge\""
 master_conf 1h
 op_config "$T/op.toml" "$MIP:9555" "$T/ca"
 mkdir -p "$T/svcs"
+# w1 and w2 directly too, for --direct
+for n in w1 w2; do
+	printf '[[nodes]]\nname = "%s"\naddress = "%s:9444"\n' "$n" "$(fleet_ip $n)" >>"$T/op.toml"
+done
 printf '[services]\ndir = "%s"\n' "$T/svcs" >>"$T/op.toml"
 OP_NS=$P-client OP_CONFIG=$T/op.toml
 start_master() { master_start "$P-m" "$T/master.toml" "$T/master.log"; }
@@ -376,6 +381,19 @@ check "status names d3's copy on $W3 as left by the migrate, with the command to
 check "... and the human status prints it" \
 	sh -c 'printf "%s" "$1" | grep -q "^d3 on $2: orphan: migrated to $3 while $2 was down"' _ \
 	"$(op status d3 2>/dev/null)" "$W3" "$O3"
+# once that copy is gone the master forgets it: a later --direct deploy
+# there is an ordinary orphan, not the migrate's
+check "undeploy --direct -n $W3 d3 removes the copy" op undeploy --direct -n "$W3" d3
+none_on_w3() { [ "$(json_get "$(op --json status d3 2>/dev/null)" "[s['state'] for s in j if s['node'] == '$W3']")" = "[]" ]; }
+check "status no longer lists d3 on $W3" wait_for 30 none_on_w3
+check "the master dropped the leftover row" \
+	grep -q "status: 1 copy(ies) a migrate left on $W3 are gone" "$T/master.log"
+check "deploy d3 --direct on $W3 again" op deploy --direct -n "$W3" "$T/svcs/d3.toml"
+plain_orphan() { orphan_json | grep -q "running without a placement"; }
+check "status calls it an orphan deployed without the master, not the migrate's" \
+	wait_for 30 plain_orphan
+check "... and does not say it was migrated" eval '! orphan_json | grep -q "migrated to"'
+check "undeploy --direct -n $W3 d3 again" op undeploy --direct -n "$W3" d3
 
 # ---- status flags an overdue snapshot; the schedule takes them by itself
 master_stop

@@ -6,7 +6,9 @@
 # - placement is atomic: four deploys of different services sent at once
 #   spread 2 / 2 over the two workers (not all on the least-loaded one
 #   counted before any was recorded); a deploy whose agent step fails
-#   releases the node it held, so the next service goes there;
+#   releases the node it held, so the next service goes there; one whose
+#   agent step succeeds but whose placement cannot be recorded keeps its
+#   node counted, and an undeploy still reaches that node;
 # - [registration] max_nodes: with the fleet full, a further node's
 #   Register is refused saying so, and it does not become a node;
 # - Register / Heartbeat are rate-limited per node: a burst of calls gets
@@ -121,6 +123,33 @@ check "a deploy of a missing image fails at the deploy step on w1" \
 check "it left no placement" [ "$(placed_on bad)" = "[]" ]
 check "deploy c5" op deploy "$(svc c5)"
 check "c5 goes to w1: the failed deploy released its node" [ "$(placed_on c5)" = "['w1']" ]
+
+# a deploy whose agent step succeeds but whose placement cannot be
+# recorded (another writer holds the master's database for longer than
+# its 5 s busy timeout) keeps its node counted: with w1 at 3 and w2 at 2,
+# u1 goes to w2 and runs there unrecorded; c6 then sees 3 / 3 and goes to
+# w1 (by name), not to w2; an undeploy of u1 reaches w2 and frees it
+mkfifo "$T/dblock"
+/usr/bin/sqlite3 "$T/master/master.db" <"$T/dblock" >/dev/null 2>&1 &
+BG+=($!)
+exec 7>"$T/dblock"
+echo "BEGIN IMMEDIATE; INSERT INTO placements SELECT * FROM placements WHERE 0;" >&7
+sleep 1
+OUT=$(op --json deploy "$(svc u1)" 2>/dev/null)
+echo "COMMIT;" >&7
+exec 7>&-
+wait "${BG[@]}"
+BG=()
+check "u1 deployed on w2 but its placement not recorded" \
+	[ "$(json_get "$OUT" "(j['node'], [s['ok'] for s in j['steps'] if s['step'] == 'deploy'], 'but not recorded' in str(j['steps']))")" = "('w2', [False], True)" ]
+check "the master logs it as still counted on w2" grep -q "deploy u1: running on w2 but its placement is not recorded" "$T/master.log"
+check "deploy c6" op deploy "$(svc c6)"
+check "c6 goes to w1: the unrecorded u1 still counts on w2" [ "$(placed_on c6)" = "['w1']" ]
+on_w2() { PODMAN_ENV_DIR=${DIRS[1]}/podman penv_podman ps -a --format '{{.Names}}' | grep -qx "$1"; }
+check "u1's container runs on w2" on_w2 u1
+check "undeploy u1 reaches w2 without a recorded placement" op undeploy u1
+check "the undeploy was done on w2" grep -q "undeploy u1 from w2: done" "$T/master.log"
+check "u1's container is gone from w2" eval '! on_w2 u1'
 
 # ---- max_nodes: the fleet is full
 register_as() { # IDENTITY NAME [REPEAT] [MORE JSON FIELDS]

@@ -12,6 +12,9 @@
 #     the agent's cgroup; that QEMU is jailed (a non-zero uid, Seccomp 2,
 #     no capabilities) and the scope carries the limits qemu_start sets
 #     (MemoryMax = memory_mb + TCG buffer + 160 MiB, TasksMax, CPUWeight);
+#   - stop then start at once works (an old scope not yet collected is
+#     cleared when empty); a scope of that name still holding a process
+#     makes the start fail naming the PID, and once empty it starts;
 #   - with KillMode=control-group (a drop-in; the packaged unit has
 #     KillMode=process), `systemctl restart` and `systemctl stop` leave
 #     both running with the same PIDs; the restarted agent finds them
@@ -183,6 +186,31 @@ in_box journalctl -u mcp-agent --no-pager | grep -q "HAProxy running (pid $HPID)
     fail "the restarted agent did not find HAProxy again"
 ps_running() { box_mcp --json ps | grep -q '"running"'; }
 wait_for 30 ps_running || fail "the VM is not running in mcp ps after the restart: $(box_mcp ps 2>&1)"
+
+# started again right after a stop: the old scope, if systemd has not
+# collected it yet, does not stand in the way
+out=$(box_mcp stop svm 2>&1) || fail "stop svm: $out"
+out=$(box_mcp start svm 2>&1) && ok "svm started again right after its stop" || fail "start svm right after its stop: $out"
+# a scope of that name still holding a process: the start fails naming it
+out=$(box_mcp stop svm 2>&1) || fail "stop svm (2): $out"
+scope_gone() { ! in_box systemctl is-active --quiet mcp-vm-svm.scope; }
+wait_for 30 scope_gone || fail "mcp-vm-svm.scope still active after stop"
+in_box sh -c "systemd-run --scope --unit=mcp-vm-svm.scope --quiet sleep 300 </dev/null >/dev/null 2>&1 &"
+squat_up() { in_box systemctl is-active --quiet mcp-vm-svm.scope; }
+wait_for 10 squat_up || fail "the squatting scope did not start"
+SQ=$(in_box busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 \
+    org.freedesktop.systemd1.Manager GetUnitProcesses s mcp-vm-svm.scope | awk '{print $4}')
+out=$(box_mcp start svm 2>&1)
+[[ $out == *"mcp-vm-svm.scope from an earlier run still holds pid $SQ"* ]] &&
+    ok "a start with the scope still holding pid $SQ fails naming it" ||
+    fail "start with a live scope: want it refused naming pid $SQ: $out"
+[ -n "$SQ" ] && in_box kill "$SQ"
+wait_for 30 scope_gone || fail "the squatting scope did not end"
+out=$(box_mcp start svm 2>&1) && ok "svm starts once that scope is empty" || fail "start svm after the scope emptied: $out"
+wait_for 30 ps_running || fail "the VM is not running after the starts: $(box_mcp ps 2>&1)"
+QPID=$(in_box cat "$A/state/vms/svm/qemu.pid" 2>/dev/null)
+[[ $(pid_cgroup "$QPID") == */mcp-vm-svm.scope ]] && ok "the new QEMU $QPID is in mcp-vm-svm.scope" ||
+    fail "the new QEMU $QPID in '$(pid_cgroup "$QPID")'"
 
 in_box systemctl stop mcp-agent || fail "systemctl stop mcp-agent"
 in_box kill -0 "$QPID" && in_box kill -0 "$HPID" && ok "QEMU and HAProxy survived systemctl stop" ||

@@ -228,6 +228,48 @@ test_leftovers(void **state)
 	mdb_close(db);
 }
 
+/* Prune: a node's rows whose service it no longer lists go, others stay. */
+static void
+test_leftovers_prune(void **state)
+{
+	struct mcp_err err = MCP_ERR_INIT;
+	const char *w1_has[] = { "db", "other" };
+	char to[64], why[128];
+	struct mdb *db;
+	size_t dropped = 99;
+	int found;
+
+	(void)state;
+	unlink(path);
+	assert_non_null(db = mdb_open(path, &err));
+	assert_int_equal(mdb_leftover_put(db, "web", "w1", "w2", "", &err), 0);
+	assert_int_equal(mdb_leftover_put(db, "db", "w1", "w2", "", &err), 0);
+	assert_int_equal(mdb_leftover_put(db, "web", "w3", "w2", "", &err), 0);
+	/* nothing listed on an empty node */
+	assert_int_equal(mdb_leftover_prune(db, "w9", NULL, 0, &dropped, &err), 0);
+	assert_int_equal(dropped, 0);
+	/* w1 still runs db (and something else), no longer web */
+	assert_int_equal(mdb_leftover_prune(db, "w1", w1_has, 2, &dropped, &err), 0);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(mdb_leftover_get(db, "web", "w1", to, sizeof(to), why,
+	    sizeof(why), &found, &err), 0);
+	assert_false(found);
+	assert_int_equal(mdb_leftover_get(db, "db", "w1", to, sizeof(to), why,
+	    sizeof(why), &found, &err), 0);
+	assert_true(found);
+	/* another node's row for the same service stays */
+	assert_int_equal(mdb_leftover_get(db, "web", "w3", to, sizeof(to), why,
+	    sizeof(why), &found, &err), 0);
+	assert_true(found);
+	/* w3 now lists nothing: its row goes */
+	assert_int_equal(mdb_leftover_prune(db, "w3", NULL, 0, NULL, &err), 0);
+	assert_int_equal(mdb_leftover_get(db, "web", "w3", to, sizeof(to), why,
+	    sizeof(why), &found, &err), 0);
+	assert_false(found);
+	mdb_close(db);
+	unlink(path);
+}
+
 static void
 test_newer_schema_refused(void **state)
 {
@@ -286,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_and_reopen),
 		cmocka_unit_test(test_snapshot_rows),
 		cmocka_unit_test(test_leftovers),
+		cmocka_unit_test(test_leftovers_prune),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_damaged_refused),
 	};

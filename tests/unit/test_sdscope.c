@@ -17,6 +17,52 @@
 #include "util/err.h"
 #include "util/sdscope.h"
 
+/* `systemctl show -p LoadState -p ActiveState -p ControlGroup` outputs. */
+static void
+test_show_parse(void **state)
+{
+	struct sdscope_state st;
+
+	(void)state;
+	/* an old scope not yet collected: its cgroup named */
+	sdscope_show_parse("LoadState=loaded\nActiveState=active\n"
+	    "ControlGroup=/system.slice/mcp-vm-web.scope\n", &st);
+	assert_true(st.loaded);
+	assert_string_equal(st.active, "active");
+	assert_string_equal(st.cgroup, "/system.slice/mcp-vm-web.scope");
+	/* failed, no trailing newline, other order, unknown lines */
+	sdscope_show_parse("ControlGroup=\nId=x.scope\nActiveState=failed\n"
+	    "LoadState=loaded", &st);
+	assert_true(st.loaded);
+	assert_string_equal(st.active, "failed");
+	assert_string_equal(st.cgroup, "");
+	/* no such unit (collected): nothing to clear */
+	sdscope_show_parse("LoadState=not-found\nActiveState=inactive\n"
+	    "ControlGroup=\n", &st);
+	assert_false(st.loaded);
+	assert_string_equal(st.active, "inactive");
+	/* "loaded" only as the whole value */
+	sdscope_show_parse("LoadState=loadedx\n", &st);
+	assert_false(st.loaded);
+	sdscope_show_parse("", &st);
+	assert_false(st.loaded);
+	assert_string_equal(st.active, "");
+}
+
+static void
+test_procs_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(sdscope_procs_parse("a(sus) 0\n"), 0);
+	assert_int_equal(sdscope_procs_parse("a(sus) 2 \"/system.slice/mcp-vm-web."
+	    "scope\" 4242 \"sleep 300\" \"/system.slice/mcp-vm-web.scope\" 4243 "
+	    "\"x\"\n"), 4242);
+	assert_int_equal(sdscope_procs_parse(""), -1);
+	assert_int_equal(sdscope_procs_parse("Unit x.scope not loaded."), -1);
+	assert_int_equal(sdscope_procs_parse("a(sus) 1 \"/x\""), -1);
+	assert_int_equal(sdscope_procs_parse("a(sus) x"), -1);
+}
+
 static void
 test_cgroup_is_service(void **state)
 {
@@ -146,6 +192,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cgroup_is_service),
+		cmocka_unit_test(test_show_parse),
+		cmocka_unit_test(test_procs_parse),
 		cmocka_unit_test(test_unit_name),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_wrap_props),

@@ -168,6 +168,51 @@ static void mark_cancel(struct seen *s)
 }
 static void mark_stubborn(struct seen *s) { s->stubborn_done = 1; }
 
+/* What the "slowclient" Logs handler saw (bounded sends to a stalled client). */
+static struct {
+	int ok;			/* bounded sends that went */
+	int timed_out;		/* one did not, within SLOW_SEND_MS */
+	long long waited_ms;	/* how long that one took to give up */
+	int after;		/* a bounded send after it: its rc */
+	int final_rc;		/* the unbounded final send: its rc */
+	int done;
+} slow_out;
+
+#define SLOW_SEND_MS 300
+#define SLOW_CHUNK (4u << 20)
+
+static void mark_slow(struct seen *s) { (void)s; slow_out.done = 1; }
+
+/* Bounded 4 MiB sends until one times out (the client stalls), one more
+ * bounded send (dropped at once), then the final one, unbounded. */
+static int
+h_logs_slow(struct wire_stream *st)
+{
+	Mcp__V1__LogChunk ch = MCP__V1__LOG_CHUNK__INIT;
+	long long t0;
+	int i;
+
+	ch.data.data = malloc(SLOW_CHUNK);
+	memset(ch.data.data, 'z', SLOW_CHUNK);
+	ch.data.len = SLOW_CHUNK;
+	for (i = 0; i < 64; i++) {
+		t0 = now_ms();
+		if (wire_stream_send_within(st, &ch.base, SLOW_SEND_MS) == -1) {
+			slow_out.timed_out = 1;
+			slow_out.waited_ms = now_ms() - t0;
+			break;
+		}
+		slow_out.ok++;
+	}
+	slow_out.after = wire_stream_send_within(st, &ch.base, SLOW_SEND_MS);
+	free(ch.data.data);
+	ch.data.data = (uint8_t *)"final\n";
+	ch.data.len = 6;
+	slow_out.final_rc = wire_stream_send(st, &ch.base);
+	seen_update(mark_slow);
+	return 0;
+}
+
 /* Logs: tail chunks; follow: then idle until cancelled; "stubborn": send
  * every 20 ms until a send fails, never looking at wire_stream_cancelled. */
 static int
@@ -179,6 +224,8 @@ h_logs(void *ctx, const struct wire_caller *c, const ProtobufCMessage *req,
 
 	(void)ctx;
 	(void)c;
+	if (strcmp(q->component, "slowclient") == 0)
+		return h_logs_slow(st);
 	if (strcmp(q->component, "stubborn") == 0) {
 		seen_update(mark_started);
 		for (i = 0; send_chunk(st, i) == 0; i++)
@@ -961,6 +1008,52 @@ test_stream_deadline(void **state)
 	wire_client_free(c);
 }
 
+/* A client that stalls on the first message for 2 s, then reads on. */
+static int
+on_chunk_stall(const ProtobufCMessage *msg, void *arg)
+{
+	struct stream_acc *a = arg;
+
+	if (a->n == 0)
+		usleep(2000 * 1000);
+	return on_chunk(msg, arg);
+}
+
+/*
+ * wire_stream_send_within: to a client that takes nothing, a send gives up
+ * after its bound (not the call's 20 s deadline), later bounded sends are
+ * dropped at once, and the final unbounded send still reaches the client
+ * once it reads again, after the message that timed out.
+ */
+static void
+test_stream_send_within(void **state)
+{
+	Mcp__V1__LogsRequest q = MCP__V1__LOGS_REQUEST__INIT;
+	struct mcp_err err = MCP_ERR_INIT;
+	struct stream_acc acc = { 0 };
+	struct wire_client *c = unix_client();
+
+	(void)state;
+	memset(&slow_out, 0, sizeof(slow_out));
+	q.service = "svc";
+	q.component = "slowclient";
+	assert_int_equal(wire_call_stream(c, M_LOGS, &q.base,
+	    &mcp__v1__log_chunk__descriptor, on_chunk_stall, &acc, 20000, &err), 0);
+	assert_true(seen_wait(&slow_out.done, 5000));
+	print_message("      %d bounded send(s) went, the next gave up after "
+	    "%lld ms; the client got %d message(s)\n", slow_out.ok,
+	    slow_out.waited_ms, acc.n);
+	assert_true(slow_out.timed_out);
+	assert_true(slow_out.waited_ms >= SLOW_SEND_MS - 50);
+	assert_true(slow_out.waited_ms < 1500);
+	assert_int_equal(slow_out.after, -1);
+	assert_int_equal(slow_out.final_rc, 0);
+	/* those that went, the one that timed out (delivered late), the final */
+	assert_int_equal(acc.n, slow_out.ok + 2);
+	assert_string_equal(acc.last, "final\n");
+	wire_client_free(c);
+}
+
 static void
 test_big_messages(void **state)
 {
@@ -1691,6 +1784,7 @@ main(void)
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_cancel),
 		cmocka_unit_test(test_stream_deadline),
+		cmocka_unit_test(test_stream_send_within),
 		cmocka_unit_test(test_big_messages),
 		cmocka_unit_test(test_upload),
 		cmocka_unit_test(test_upload_denied),
