@@ -14,7 +14,6 @@
  * $NOTIFY_SOCKET out of its environment before anything starts, so that
  * no child speaks for it, and sends READY=1 once its socket serves.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "agent/config.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/daemon_opts.h"
 #include "util/sdnotify.h"
 #include "util/version.h"
 
@@ -81,49 +81,23 @@ repair(const char *config, const char *what)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_CHECK = 256 };
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "check-config", no_argument, NULL, OPT_CHECK },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct agent a;
 	struct mcp_err err = MCP_ERR_INIT;
 	char notify[SDNOTIFY_ADDR_MAX + 1];
-	const char *config = NULL;
-	int ch, verbose = 0, check = 0, rc = 0;
+	struct daemon_opts o;
+	const char *config;
+	int verbose, check, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case OPT_CHECK:
-			check = 1;
-			break;
-		case 'h':
-			return usage(stdout, 0);
-		case 'V':
-			printf("mcp-agent %s\n", MCP_VERSION);
-			return 0;
-		default:
-			return usage(stderr, 2);
-		}
-	}
-	if (config == NULL) {
-		fprintf(stderr, "mcp-agent: -c CONFIG is required\n");
-		return usage(stderr, 2);
-	}
+	if ((rc = daemon_opts_parse(argc, argv, "mcp-agent", usage_text, &o)) != -1)
+		return rc;
+	rc = 0;
+	config = o.config;
+	verbose = o.verbose;
+	check = o.check;
 	if (check) {
 		struct agent_config cfg;
 
-		if (optind != argc)
+		if (o.next != argc)
 			return usage(stderr, 2);
 		memset(&cfg, 0, sizeof(cfg));
 		rc = agent_config_load(config, &cfg, &err);
@@ -136,17 +110,17 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init("mcp-agent", verbose);
-	if (optind + 2 == argc && strcmp(argv[optind], "bridge") == 0) {
-		if (agent_bridge_command(config, argv[optind + 1], &err) == -1) {
+	if (o.next + 2 == argc && strcmp(argv[o.next], "bridge") == 0) {
+		if (agent_bridge_command(config, argv[o.next + 1], &err) == -1) {
 			fprintf(stderr, "mcp-agent: %s\n", err.msg);
 			return 1;
 		}
 		return 0;
 	}
-	if (optind + 1 == argc && (strcmp(argv[optind], "recover") == 0 ||
-	    strcmp(argv[optind], "remove-untracked") == 0))
-		return repair(config, argv[optind]);
-	if (optind != argc)
+	if (o.next + 1 == argc && (strcmp(argv[o.next], "recover") == 0 ||
+	    strcmp(argv[o.next], "remove-untracked") == 0))
+		return repair(config, argv[o.next]);
+	if (o.next != argc)
 		return usage(stderr, 2);
 	sdnotify_take_env(notify, sizeof(notify));
 	/* never "ready" next to instances the registry does not track */

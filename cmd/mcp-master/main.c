@@ -11,7 +11,6 @@
  * starts and sends READY=1 once its gRPC listener accepts calls, as the
  * agent does (util/sdnotify.h).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "master/master.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/daemon_opts.h"
 #include "util/sdnotify.h"
 #include "util/version.h"
 
@@ -44,46 +44,20 @@ usage(FILE *f, int rc)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_CHECK = 256 };
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "check-config", no_argument, NULL, OPT_CHECK },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct master m;
 	struct mcp_err err = MCP_ERR_INIT;
 	char notify[SDNOTIFY_ADDR_MAX + 1];
-	const char *config = NULL;
-	int ch, verbose = 0, check = 0, rc = 0;
+	struct daemon_opts o;
+	const char *config;
+	int verbose, check, rc = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case OPT_CHECK:
-			check = 1;
-			break;
-		case 'h':
-			return usage(stdout, 0);
-		case 'V':
-			printf("mcp-master %s\n", MCP_VERSION);
-			return 0;
-		default:
-			return usage(stderr, 2);
-		}
-	}
-	if (config == NULL) {
-		fprintf(stderr, "mcp-master: -c CONFIG is required\n");
-		return usage(stderr, 2);
-	}
-	if (optind != argc)
+	if ((rc = daemon_opts_parse(argc, argv, "mcp-master", usage_text, &o)) != -1)
+		return rc;
+	rc = 0;
+	config = o.config;
+	verbose = o.verbose;
+	check = o.check;
+	if (o.next != argc)
 		return usage(stderr, 2);
 	if (check) {
 		struct master_config cfg;
