@@ -23,17 +23,7 @@ T=$(mktemp -d /tmp/mcp-it-matt.XXXXXX)
 P=mcpt-mat$$
 DIRS=()
 MASTER_PID=
-cleanup() {
-	local d
-	[ -n "$MASTER_PID" ] && kill -TERM "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
-	for d in "${DIRS[@]}"; do
-		AGENT_DIR=$d
-		agent_env_cleanup
-	done
-	registry_stop "$T/registry"
-	fleet_cleanup
-	rm -rf "$T"
-}
+cleanup() { master_fleet_cleanup; }
 trap cleanup EXIT
 
 NET=10.97.$((RANDOM % 200 + 20)).

@@ -40,23 +40,7 @@ T=$(mktemp -d /tmp/mcp-it-mdata.XXXXXX)
 P=mcpt-md$$
 DIRS=()
 MASTER_PID=
-cleanup() {
-	local d
-	[ -n "$MASTER_PID" ] && kill -TERM "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
-	for d in "${DIRS[@]}"; do
-		AGENT_DIR=$d
-		agent_env_cleanup
-	done
-	knot_stop "$T/knot"
-	for p in /proc/[0-9]*; do
-		[ "$(cat "$p/comm" 2>/dev/null)" = knotd ] || continue
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$T/knot/" && kill "${p#/proc/}"
-	done
-	registry_stop "$T/registry"
-	podman_env_cleanup "$T/img/podman" 2>/dev/null
-	fleet_cleanup
-	[ -n "${KEEP_TEST_DIR:-}" ] && echo "kept $T" || rm -rf "$T"
-}
+cleanup() { master_fleet_cleanup; }
 trap cleanup EXIT
 
 NET=10.97.$((RANDOM % 200 + 20)).

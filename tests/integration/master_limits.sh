@@ -26,17 +26,9 @@ DIRS=()
 MASTER_PID=
 BG=()
 cleanup() {
-	local d p
+	local p
 	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-	[ -n "$MASTER_PID" ] && kill -TERM "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
-	for d in "${DIRS[@]}"; do
-		AGENT_DIR=$d
-		agent_env_cleanup
-	done
-	registry_stop "$T/registry"
-	podman_env_cleanup "$T/img/podman" 2>/dev/null
-	fleet_cleanup
-	[ -n "${KEEP_TEST_DIR:-}" ] && echo "kept $T" || rm -rf "$T"
+	master_fleet_cleanup
 }
 trap cleanup EXIT
 

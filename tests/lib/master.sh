@@ -81,3 +81,28 @@ address = \"$master\"
 ${6:-}" agent_env_init "$dir" "$REGISTRY" || return 1
 	sed -i 's/^node = "local"$//' "$AGENT_DIR/agent.toml"
 }
+
+# master_fleet_cleanup: what a master test started, for its EXIT trap.
+# Uses $T (the test dir), $MASTER_PID, the agent dirs in DIRS[@], and a
+# knot under $T/knot if the test started one; KEEP_TEST_DIR keeps $T.
+master_fleet_cleanup() {
+	local d p
+	[ -n "${MASTER_PID:-}" ] && kill -TERM "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
+	for d in "${DIRS[@]}"; do
+		AGENT_DIR=$d
+		agent_env_cleanup
+	done
+	if [ -d "$T/knot" ]; then
+		knot_stop "$T/knot"
+		# knot_start's pidfile holds the subshell that ran fleet_exec, not
+		# knotd: stop the knotd whose command line names this test's config
+		for p in /proc/[0-9]*; do
+			[ "$(cat "$p/comm" 2>/dev/null)" = knotd ] || continue
+			tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$T/knot/" && kill "${p#/proc/}"
+		done
+	fi
+	registry_stop "$T/registry"
+	podman_env_cleanup "$T/img/podman" 2>/dev/null
+	fleet_cleanup
+	[ -n "${KEEP_TEST_DIR:-}" ] && echo "kept $T" || rm -rf "$T"
+}
