@@ -221,62 +221,91 @@ mdb_node_put(struct mdb *d, const struct master_node *n, struct mcp_err *err)
 	return rc == -1 ? mcp_err_prefix(err, "node %s", n->name) : 0;
 }
 
-int
-mdb_node_list(struct mdb *d, struct master_node **out, size_t *n, struct mcp_err *err)
+/*
+ * Run sql (its ?1, if it has one, bound to key; NULL binds NULL) and
+ * collect one elem-sized, zeroed row per result through fn into *out
+ * (allocated, grown as needed; the caller frees it).  On failure *out is
+ * NULL, *n 0, rows already read released through free_rows when given.
+ */
+static int
+mdb_list(struct mdb *d, const char *sql, const char *key, size_t elem,
+    void (*fn)(sqlite3_stmt *st, void *row, void *arg), void *arg,
+    void (*free_rows)(void *rows, size_t n), void **out, size_t *n,
+    const char *what, struct mcp_err *err)
 {
 	sqlite3_stmt *st;
 	size_t cap = 8;
-	int rc = -1, s;
+	char *rows = xcalloc(cap, elem);
+	int rc = -1, s = SQLITE_DONE;
 
-	*out = xcalloc(cap, sizeof(**out));
 	*n = 0;
 	pthread_mutex_lock(&d->mu);
-	st = mdb_prep(d, "SELECT name, role, address, advertise, version, bootstrap,"
-	    " runtimes, memory_total_mb, memory_free_mb, vcpus_total, vcpus_free,"
-	    " disk_free_mb, containers, vms, last_heartbeat FROM nodes ORDER BY name",
-	    "list nodes", err);
+	st = mdb_prep(d, sql, what, err);
+	if (st && sqlite3_bind_parameter_count(st) >= 1)
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	while (st && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		struct master_node *x;
-		char rts[80], *tok, *save = NULL;
-
 		if (*n == cap) {
 			cap *= 2;
-			if ((*out = realloc(*out, cap * sizeof(**out))) == NULL)
+			if ((rows = realloc(rows, cap * elem)) == NULL)
 				abort();
 		}
-		x = &(*out)[(*n)++];
-		memset(x, 0, sizeof(*x));
-		mdb_col(x->name, sizeof(x->name), st, 0);
-		mdb_col(x->role, sizeof(x->role), st, 1);
-		mdb_col(x->address, sizeof(x->address), st, 2);
-		mdb_col(x->advertise, sizeof(x->advertise), st, 3);
-		mdb_col(x->version, sizeof(x->version), st, 4);
-		x->bootstrap = sqlite3_column_int(st, 5);
-		mdb_col(rts, sizeof(rts), st, 6);
-		for (tok = strtok_r(rts, ",", &save); tok && x->res.nruntimes < 4;
-		    tok = strtok_r(NULL, ",", &save))
-			mcp_strlcpy(x->res.runtimes[x->res.nruntimes++], tok,
-			    sizeof(x->res.runtimes[0]));
-		x->res.memory_total_mb = sqlite3_column_int64(st, 7);
-		x->res.memory_free_mb = sqlite3_column_int64(st, 8);
-		x->res.vcpus_total = sqlite3_column_int(st, 9);
-		x->res.vcpus_free = sqlite3_column_int(st, 10);
-		x->res.disk_free_mb = sqlite3_column_int64(st, 11);
-		x->res.containers = sqlite3_column_int(st, 12);
-		x->res.vms = sqlite3_column_int(st, 13);
-		x->last_heartbeat = sqlite3_column_int64(st, 14);
+		memset(rows + *n * elem, 0, elem);
+		fn(st, rows + *n * elem, arg);
+		(*n)++;
 	}
 	if (st) {
-		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list nodes");
+		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, what);
 		sqlite3_finalize(st);
 	}
 	pthread_mutex_unlock(&d->mu);
 	if (rc == -1) {
-		free(*out);
-		*out = NULL;
+		if (free_rows)
+			free_rows(rows, *n);
+		else
+			free(rows);
+		rows = NULL;
 		*n = 0;
 	}
+	*out = rows;
 	return rc;
+}
+
+static void
+mdb_node_row(sqlite3_stmt *st, void *row, void *arg)
+{
+	struct master_node *x = row;
+	char rts[80], *tok, *save = NULL;
+
+	(void)arg;
+	mdb_col(x->name, sizeof(x->name), st, 0);
+	mdb_col(x->role, sizeof(x->role), st, 1);
+	mdb_col(x->address, sizeof(x->address), st, 2);
+	mdb_col(x->advertise, sizeof(x->advertise), st, 3);
+	mdb_col(x->version, sizeof(x->version), st, 4);
+	x->bootstrap = sqlite3_column_int(st, 5);
+	mdb_col(rts, sizeof(rts), st, 6);
+	for (tok = strtok_r(rts, ",", &save); tok && x->res.nruntimes < 4;
+	    tok = strtok_r(NULL, ",", &save))
+		mcp_strlcpy(x->res.runtimes[x->res.nruntimes++], tok,
+		    sizeof(x->res.runtimes[0]));
+	x->res.memory_total_mb = sqlite3_column_int64(st, 7);
+	x->res.memory_free_mb = sqlite3_column_int64(st, 8);
+	x->res.vcpus_total = sqlite3_column_int(st, 9);
+	x->res.vcpus_free = sqlite3_column_int(st, 10);
+	x->res.disk_free_mb = sqlite3_column_int64(st, 11);
+	x->res.containers = sqlite3_column_int(st, 12);
+	x->res.vms = sqlite3_column_int(st, 13);
+	x->last_heartbeat = sqlite3_column_int64(st, 14);
+}
+
+int
+mdb_node_list(struct mdb *d, struct master_node **out, size_t *n, struct mcp_err *err)
+{
+	return mdb_list(d, "SELECT name, role, address, advertise, version, bootstrap,"
+	    " runtimes, memory_total_mb, memory_free_mb, vcpus_total, vcpus_free,"
+	    " disk_free_mb, containers, vms, last_heartbeat FROM nodes ORDER BY name",
+	    NULL, sizeof(**out), mdb_node_row, NULL, NULL, (void **)out, n,
+	    "list nodes", err);
 }
 
 static void
@@ -368,41 +397,29 @@ mdb_placement_delete(struct mdb *d, const char *service, struct mcp_err *err)
 	    "delete placement", err);
 }
 
+static void
+mdb_placement_list_row(sqlite3_stmt *st, void *row, void *arg)
+{
+	mdb_placement_row(st, row, *(const int *)arg);
+}
+
+static void
+mdb_placements_free_rows(void *rows, size_t n)
+{
+	mdb_placements_free(rows, n);
+}
+
 int
 mdb_placement_list(struct mdb *d, int with_defs, struct mdb_placement **out,
     size_t *n, struct mcp_err *err)
 {
-	sqlite3_stmt *st;
-	size_t cap = 16;
-	int rc = -1, s;
-
-	*out = xcalloc(cap, sizeof(**out));
-	*n = 0;
-	pthread_mutex_lock(&d->mu);
 	/* counts and status (800 rows) need no definitions; sync does */
-	st = mdb_prep(d, with_defs ?
+	return mdb_list(d, with_defs ?
 	    "SELECT " PLACEMENT_COLS " FROM placements ORDER BY service" :
 	    "SELECT service, node, tier, NULL, created_at, updated_at"
-	    " FROM placements ORDER BY service", "list placements", err);
-	while (st && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap *= 2;
-			if ((*out = realloc(*out, cap * sizeof(**out))) == NULL)
-				abort();
-		}
-		mdb_placement_row(st, &(*out)[(*n)++], with_defs);
-	}
-	if (st) {
-		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list placements");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&d->mu);
-	if (rc == -1) {
-		mdb_placements_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	    " FROM placements ORDER BY service", NULL, sizeof(**out),
+	    mdb_placement_list_row, &with_defs, mdb_placements_free_rows,
+	    (void **)out, n, "list placements", err);
 }
 
 void
@@ -446,50 +463,29 @@ mdb_edge_delete(struct mdb *d, const char *hostname, struct mcp_err *err)
 	    "delete edge route", err);
 }
 
+static void
+mdb_edge_row(sqlite3_stmt *st, void *row, void *arg)
+{
+	struct mdb_edge *e = row;
+
+	(void)arg;
+	mdb_col(e->hostname, sizeof(e->hostname), st, 0);
+	mdb_col(e->service, sizeof(e->service), st, 1);
+	mdb_col(e->component, sizeof(e->component), st, 2);
+	mdb_col(e->edge_node, sizeof(e->edge_node), st, 3);
+	mdb_col(e->backend_hostname, sizeof(e->backend_hostname), st, 4);
+	e->backend_port = sqlite3_column_int(st, 5);
+}
+
 int
 mdb_edge_list(struct mdb *d, const char *service, struct mdb_edge **out,
     size_t *n, struct mcp_err *err)
 {
-	sqlite3_stmt *st;
-	size_t cap = 8;
-	int rc = -1, s;
-
-	*out = xcalloc(cap, sizeof(**out));
-	*n = 0;
-	pthread_mutex_lock(&d->mu);
-	st = mdb_prep(d, "SELECT hostname, service, component, edge_node,"
+	return mdb_list(d, "SELECT hostname, service, component, edge_node,"
 	    " backend_hostname, backend_port FROM edge_routes"
-	    " WHERE ?1 IS NULL OR service = ?1 ORDER BY hostname",
+	    " WHERE ?1 IS NULL OR service = ?1 ORDER BY hostname", service,
+	    sizeof(**out), mdb_edge_row, NULL, NULL, (void **)out, n,
 	    "list edge routes", err);
-	if (st)
-		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
-	while (st && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		struct mdb_edge *e;
-
-		if (*n == cap) {
-			cap *= 2;
-			if ((*out = realloc(*out, cap * sizeof(**out))) == NULL)
-				abort();
-		}
-		e = &(*out)[(*n)++];
-		mdb_col(e->hostname, sizeof(e->hostname), st, 0);
-		mdb_col(e->service, sizeof(e->service), st, 1);
-		mdb_col(e->component, sizeof(e->component), st, 2);
-		mdb_col(e->edge_node, sizeof(e->edge_node), st, 3);
-		mdb_col(e->backend_hostname, sizeof(e->backend_hostname), st, 4);
-		e->backend_port = sqlite3_column_int(st, 5);
-	}
-	if (st) {
-		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list edge routes");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&d->mu);
-	if (rc == -1) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
 }
 
 int
@@ -534,46 +530,26 @@ mdb_edge_removal_delete(struct mdb *d, const char *edge_node,
 	return rc;
 }
 
+static void
+mdb_edge_removal_row(sqlite3_stmt *st, void *row, void *arg)
+{
+	struct mdb_edge *e = row;
+
+	(void)arg;
+	mdb_col(e->edge_node, sizeof(e->edge_node), st, 0);
+	mdb_col(e->hostname, sizeof(e->hostname), st, 1);
+	mdb_col(e->service, sizeof(e->service), st, 2);
+	mdb_col(e->backend_hostname, sizeof(e->backend_hostname), st, 3);
+}
+
 int
 mdb_edge_removal_list(struct mdb *d, struct mdb_edge **out, size_t *n,
     struct mcp_err *err)
 {
-	sqlite3_stmt *st;
-	size_t cap = 4;
-	int rc = -1, s;
-
-	*out = xcalloc(cap, sizeof(**out));
-	*n = 0;
-	pthread_mutex_lock(&d->mu);
-	st = mdb_prep(d, "SELECT edge_node, hostname, service, backend_hostname"
-	    " FROM edge_removals ORDER BY edge_node, hostname",
+	return mdb_list(d, "SELECT edge_node, hostname, service, backend_hostname"
+	    " FROM edge_removals ORDER BY edge_node, hostname", NULL, sizeof(**out),
+	    mdb_edge_removal_row, NULL, NULL, (void **)out, n,
 	    "list edge removals", err);
-	while (st && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		struct mdb_edge *e;
-
-		if (*n == cap) {
-			cap *= 2;
-			if ((*out = realloc(*out, cap * sizeof(**out))) == NULL)
-				abort();
-		}
-		e = &(*out)[(*n)++];
-		memset(e, 0, sizeof(*e));
-		mdb_col(e->edge_node, sizeof(e->edge_node), st, 0);
-		mdb_col(e->hostname, sizeof(e->hostname), st, 1);
-		mdb_col(e->service, sizeof(e->service), st, 2);
-		mdb_col(e->backend_hostname, sizeof(e->backend_hostname), st, 3);
-	}
-	if (st) {
-		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list edge removals");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&d->mu);
-	if (rc == -1) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
 }
 
 int
@@ -738,48 +714,27 @@ mdb_snapshot_delete(struct mdb *d, int64_t id, struct mcp_err *err)
 	return rc;
 }
 
+static void
+mdb_snapshot_row(sqlite3_stmt *st, void *row, void *arg)
+{
+	struct mdb_snapshot *x = row;
+
+	(void)arg;
+	x->id = sqlite3_column_int64(st, 0);
+	mdb_col(x->service, sizeof(x->service), st, 1);
+	mdb_col(x->node, sizeof(x->node), st, 2);
+	mdb_col(x->path, sizeof(x->path), st, 3);
+	x->size = sqlite3_column_int64(st, 4);
+	mdb_col(x->sha256, sizeof(x->sha256), st, 5);
+	x->created_at = sqlite3_column_int64(st, 6);
+}
+
 int
 mdb_snapshot_list(struct mdb *d, const char *service, struct mdb_snapshot **out,
     size_t *n, struct mcp_err *err)
 {
-	sqlite3_stmt *st;
-	size_t cap = 8;
-	int rc = -1, s;
-
-	*out = xcalloc(cap, sizeof(**out));
-	*n = 0;
-	pthread_mutex_lock(&d->mu);
-	st = mdb_prep(d, "SELECT id, service, node, path, size, sha256, created_at"
+	return mdb_list(d, "SELECT id, service, node, path, size, sha256, created_at"
 	    " FROM snapshots WHERE ?1 IS NULL OR service = ?1"
-	    " ORDER BY service, created_at DESC, id DESC", "list snapshots", err);
-	if (st)
-		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
-	while (st && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		struct mdb_snapshot *x;
-
-		if (*n == cap) {
-			cap *= 2;
-			if ((*out = realloc(*out, cap * sizeof(**out))) == NULL)
-				abort();
-		}
-		x = &(*out)[(*n)++];
-		x->id = sqlite3_column_int64(st, 0);
-		mdb_col(x->service, sizeof(x->service), st, 1);
-		mdb_col(x->node, sizeof(x->node), st, 2);
-		mdb_col(x->path, sizeof(x->path), st, 3);
-		x->size = sqlite3_column_int64(st, 4);
-		mdb_col(x->sha256, sizeof(x->sha256), st, 5);
-		x->created_at = sqlite3_column_int64(st, 6);
-	}
-	if (st) {
-		rc = s == SQLITE_DONE ? 0 : mdb_fail(d, err, "list snapshots");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&d->mu);
-	if (rc == -1) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	    " ORDER BY service, created_at DESC, id DESC", service, sizeof(**out),
+	    mdb_snapshot_row, NULL, NULL, (void **)out, n, "list snapshots", err);
 }
