@@ -30,6 +30,8 @@ json_t *cli_component_json(const Mcp__V1__ServiceStatus *s,
     const Mcp__V1__ComponentStatus *cs);
 /* Print j (indented) on stdout and release it. */
 void cli_json_print(json_t *j);
+/* With --json print j (taking it), else just release it. */
+void cli_json_done(const struct cli *c, json_t *j);
 /* One progress line of a long operation on stdout: "  12.3s  web: booting ...". */
 void cli_progress_line(int64_t elapsed_ms, const char *component, const char *detail);
 

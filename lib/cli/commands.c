@@ -884,9 +884,7 @@ cli_cmd_node(struct cli *c, int argc, char **argv)
 			observe_note(node->name, resp->observe_error);
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
 	}
-	if (c->json)
-		json_print(json_incref(arr));
-	json_decref(arr);
+	cli_json_done(c, arr);
 	return rc;
 }
 
@@ -1147,9 +1145,7 @@ cli_cmd_route(struct cli *c, int argc, char **argv)
 		}
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
 	}
-	if (c->json)
-		json_print(json_incref(arr));
-	json_decref(arr);
+	cli_json_done(c, arr);
 	return rc;
 }
 
@@ -1188,4 +1184,13 @@ void
 cli_json_print(json_t *j)
 {
 	json_print(j);
+}
+
+void
+cli_json_done(const struct cli *c, json_t *j)
+{
+	if (c->json)
+		json_print(j);
+	else
+		json_decref(j);
 }

@@ -114,10 +114,7 @@ snapshot_list(struct cli *c, const char *service)
 		    (unsigned long long)r->size, r->node, r->sha256, r->path);
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
-	if (c->json)
-		cli_json_print(arr);
-	else
-		json_decref(arr);
+	cli_json_done(c, arr);
 	return 0;
 }
 

@@ -407,10 +407,7 @@ master_nodes_cmd(struct cli *c)
 		json_array_append_new(arr, j);
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
-	if (c->json)
-		cli_json_print(arr);
-	else
-		json_decref(arr);
+	cli_json_done(c, arr);
 	return 0;
 }
 
@@ -516,9 +513,6 @@ master_edges_cmd(struct cli *c)
 				    e->edge_node, e->backend_hostname, e->backend_port);
 		}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
-	if (c->json)
-		cli_json_print(arr);
-	else
-		json_decref(arr);
+	cli_json_done(c, arr);
 	return 0;
 }
