@@ -221,6 +221,13 @@ port_probe(int port, void *arg)
 	return ok;
 }
 
+/* A running (or paused) instance holds its own host ports. */
+static int
+holds_ports(const struct rt_info *info)
+{
+	return strcmp(info->state, "running") == 0 || strcmp(info->state, "paused") == 0;
+}
+
 /*
  * The error for host port `port` of route `route` that another process
  * holds: the port, the address the runtime binds, the owner when /proc
@@ -364,9 +371,7 @@ component_run(struct agent *a, const struct svc_def *def,
 	 * removed (VMs: QEMU's hostfwd error would come only after; containers:
 	 * a podman run on a busy port also breaks the holder's forwards).
 	 */
-	if (!(exists && (strcmp(info.state, "running") == 0 ||
-	    strcmp(info.state, "paused") == 0)) &&
-	    spec_ports_free(&b.spec, err) == -1)
+	if (!(exists && holds_ports(&info)) && spec_ports_free(&b.spec, err) == -1)
 		goto out;
 	/*
 	 * Unchanged only by the instance's own record: the identity this agent
@@ -606,8 +611,7 @@ kept_ports_check(struct agent *a, const struct svc_def *def,
 				running = rt == NULL ? 0 :
 				    instance_inspect(rt, name, &info, &ierr);
 				if (running == 1)
-					running = (strcmp(info.state, "running") == 0 ||
-					    strcmp(info.state, "paused") == 0) &&
+					running = holds_ports(&info) &&
 					    !not_ours(&info, def->name, c->name, &ierr);
 				else if (running == -1)
 					running = 1;

@@ -18,6 +18,7 @@
 
 #include "util/buf.h"
 #include "util/hash.h"
+#include "util/file.h"
 #include "util/spawn.h"
 
 #define NFT_TABLE "mcp"
@@ -219,16 +220,14 @@ net_mac_for(const char *vm_name, char *out, size_t outsz)
 static long
 tap_owner(const char *tap)
 {
-	char path[64], text[32];
-	FILE *f;
+	char path[64];
+	struct buf text = BUF_INIT;
 	long uid = -1;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/owner", tap);
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	if (fgets(text, sizeof(text), f) != NULL)
-		uid = strtol(text, NULL, 10);
-	fclose(f);
+	if (file_read(path, &text, 64, NULL) == 0 && text.data)
+		uid = strtol(text.data, NULL, 10);
+	buf_free(&text);
 	return uid;
 }
 

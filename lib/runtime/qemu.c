@@ -968,6 +968,8 @@ qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
 {
 	struct qemu_rt *q;
 	struct runtime *rt;
+	uid_t uid_first;
+	unsigned uid_count;
 
 	if (cfg->accel && strcmp(cfg->accel, "auto") && strcmp(cfg->accel, "kvm") &&
 	    strcmp(cfg->accel, "tcg")) {
@@ -983,6 +985,11 @@ qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
 	}
 	if (cfg->builder == NULL && cfg->podman == NULL) {
 		mcp_err_set(err, MCP_E_INVALID, "qemu runtime: needs a podman config or a builder");
+		return NULL;
+	}
+	if (qemu_jail_range_parse(cfg->vm_uids ? cfg->vm_uids : QEMU_JAIL_DEFAULT_UIDS,
+	    &uid_first, &uid_count, err) == -1) {
+		mcp_err_prefix(err, "qemu runtime");
 		return NULL;
 	}
 	q = xcalloc(1, sizeof(*q));
@@ -1004,14 +1011,8 @@ qemu_runtime_new(const struct qemu_config *cfg, struct mcp_err *err)
 		q->bridge = *cfg->bridge;
 		q->has_bridge = 1;
 	}
-	if (qemu_jail_range_parse(cfg->vm_uids ? cfg->vm_uids : QEMU_JAIL_DEFAULT_UIDS,
-	    &q->uid_first, &q->uid_count, err) == -1) {
-		mcp_err_prefix(err, "qemu runtime");
-		free(q->binary); free(q->kernel); free(q->modules_dir); free(q->state_dir);
-		free(q->cache_dir); free(q->accel); free(q->mcp_init); free(q->cmdline_extra);
-		free(q);
-		return NULL;
-	}
+	q->uid_first = uid_first;
+	q->uid_count = uid_count;
 	if (q->uid_count > 0 && geteuid() != 0) {
 		log_warnx("qemu runtime: not root: VMs run as this user, without a uid "
 		    "of their own or cgroup limits");

@@ -44,7 +44,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/buf.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/hash.h"
 #include "util/log.h"
 
@@ -58,6 +60,7 @@
 int
 qemu_jail_range_parse(const char *s, uid_t *first, unsigned *count, struct mcp_err *err)
 {
+	const char *spec = s;
 	unsigned long long a, b;
 	char *end;
 
@@ -81,7 +84,7 @@ qemu_jail_range_parse(const char *s, uid_t *first, unsigned *count, struct mcp_e
 	return 0;
 bad:
 	return mcp_err_set(err, MCP_E_INVALID, "vm_uids \"%s\": want FIRST-LAST, e.g. "
-	    "\"1879048192-1879049215\"", s);
+	    "\"1879048192-1879049215\"", spec);
 }
 
 int
@@ -277,15 +280,12 @@ static const char *const cg_v1[] = { "memory", "pids", "cpu" };
 static int
 cg_is_v2(void)
 {
-	char text[512];
-	FILE *f = fopen(CG_ROOT "/cgroup.controllers", "re");
-	int ok = 0;
+	struct buf text = BUF_INIT;
+	int ok = file_read(CG_ROOT "/cgroup.controllers", &text, 4096, NULL) == 0 &&
+	    text.data && strstr(text.data, "memory") != NULL &&
+	    strstr(text.data, "pids") != NULL;
 
-	if (f == NULL)
-		return 0;
-	if (fgets(text, sizeof(text), f) != NULL)
-		ok = strstr(text, "memory") != NULL && strstr(text, "pids") != NULL;
-	fclose(f);
+	buf_free(&text);
 	return ok;
 }
 
@@ -384,10 +384,12 @@ qemu_jail_cgroup_remove(const char *vmdir)
 	char leaf[32], dir[PATH_MAX];
 
 	qemu_jail_cgroup_name(vmdir, leaf, sizeof(leaf));
-	snprintf(dir, sizeof(dir), "%s/%s", CG_ROOT, leaf);
-	rmdir(dir);
-	for (size_t i = 0; i < sizeof(cg_v1) / sizeof(cg_v1[0]); i++) {
-		snprintf(dir, sizeof(dir), "%s/%s/%s", CG_ROOT, cg_v1[i], leaf);
+	/* i == 0: the v2 cgroup, then the v1 hierarchies */
+	for (size_t i = 0; i <= sizeof(cg_v1) / sizeof(cg_v1[0]); i++) {
+		if (i == 0)
+			snprintf(dir, sizeof(dir), "%s/%s", CG_ROOT, leaf);
+		else
+			snprintf(dir, sizeof(dir), "%s/%s/%s", CG_ROOT, cg_v1[i - 1], leaf);
 		/* a cgroup with a task left (QEMU still exiting) is retried a little */
 		for (int t = 0; t < 20 && rmdir(dir) == -1 && errno == EBUSY; t++)
 			mcp_sleep_ms(50);
