@@ -1205,7 +1205,9 @@ master_status(struct master *m, const char *service,
 	struct status_call *calls = NULL;
 	struct mdb_placement *pl = NULL;
 	struct mdb_edge *edges = NULL;
-	size_t npl = 0, nedges = 0, nc = 0, i, j, slow = 0;
+	struct mdb_snapshot *snaps = NULL;
+	struct mcp_err serr = MCP_ERR_INIT;
+	size_t npl = 0, nedges = 0, nsnaps = 0, nc = 0, i, j, slow = 0;
 	long long t0 = mcp_now_ms(), t1, t2;
 	char warn[256];
 	int rc = -1;
@@ -1215,6 +1217,8 @@ master_status(struct master *m, const char *service,
 	if (mdb_placement_list(m->db, 0, &pl, &npl, err) == -1 ||
 	    mdb_edge_list(m->db, service, &edges, &nedges, err) == -1)
 		goto out;
+	/* a failed listing is a warning on each service, not a failed Status */
+	(void)mdb_snapshot_list(m->db, service, &snaps, &nsnaps, &serr);
 	pthread_mutex_lock(&m->mu);
 	calls = xcalloc(m->nnodes + 1, sizeof(*calls));
 	for (i = 0; i < m->nnodes; i++) {
@@ -1278,8 +1282,9 @@ master_status(struct master *m, const char *service,
 			f->status = s;
 		}
 		fleet_edges(f, edges, nedges);
-		master_snapshot_warning(m, pl[i].service, pl[i].created_at,
-		    &f->last_snapshot, warn, sizeof(warn));
+		master_snapshot_warning(m, snaps, nsnaps, serr.code ? serr.msg : NULL,
+		    pl[i].service, pl[i].created_at, &f->last_snapshot, warn,
+		    sizeof(warn));
 		f->snapshot_warning = xstrdup(warn);
 	}
 	/* what agents run without a placement */
@@ -1322,6 +1327,7 @@ out:
 		}
 	free(calls);
 	free(edges);
+	free(snaps);
 	mdb_placements_free(pl, npl);
 	return rc;
 }
