@@ -101,6 +101,23 @@ fleet_view_free(struct fleet_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* v's counts from what is recorded (rec) and held in hs (may be NULL;
+ * m->place_mu held). */
+static void
+fleet_view_count(struct fleet_view *v, const struct place_ref *rec,
+    size_t nrec, const struct master_holds *hs)
+{
+	size_t i, nheld = hs ? hs->n : 0;
+	struct place_ref *held = xcalloc(nheld + 1, sizeof(*held));
+
+	for (i = 0; i < nheld; i++) {
+		held[i].service = hs->v[i].key;
+		held[i].node = hs->v[i].node;
+	}
+	master_place_count(v->pn, v->n, rec, nrec, held, nheld);
+	free(held);
+}
+
 /*
  * A copy of the node table with placement counts: the recorded placements
  * pl (may be NULL) and, with holds set, the placements held for deploys in
@@ -110,8 +127,8 @@ static void
 fleet_view_get(struct master *m, const struct mdb_placement *pl, size_t npl,
     int holds, struct fleet_view *v)
 {
-	struct place_ref *rec, *held;
-	size_t i, j, nheld = holds ? m->holds.n : 0;
+	struct place_ref *rec;
+	size_t i, j;
 
 	pthread_mutex_lock(&m->mu);
 	v->n = m->nnodes;
@@ -141,18 +158,12 @@ fleet_view_get(struct master *m, const struct mdb_placement *pl, size_t npl,
 			    "container" : "other";
 	pthread_mutex_unlock(&m->mu);
 	rec = xcalloc(npl + 1, sizeof(*rec));
-	held = xcalloc(nheld + 1, sizeof(*held));
 	for (i = 0; i < npl; i++) {
 		rec[i].service = pl[i].service;
 		rec[i].node = pl[i].node;
 	}
-	for (i = 0; i < nheld; i++) {
-		held[i].service = m->holds.v[i].key;
-		held[i].node = m->holds.v[i].node;
-	}
-	master_place_count(v->pn, v->n, rec, npl, held, nheld);
+	fleet_view_count(v, rec, npl, holds ? &m->holds : NULL);
 	free(rec);
-	free(held);
 }
 
 /* Hold node for key (a service, a hostname) until what it was chosen
@@ -429,7 +440,7 @@ edge_choose(struct master *m, const struct svc_def *def,
     const struct svc_route *r, struct fleet_view *v, struct mdb_edge **all,
     size_t *nall, int *had, struct mcp_err *err)
 {
-	struct place_ref *rec = NULL, *held = NULL;
+	struct place_ref *rec = NULL;
 	int *counts = NULL, pick = -1, rc = -1;
 	size_t i, j;
 
@@ -444,7 +455,6 @@ edge_choose(struct master *m, const struct svc_def *def,
 	}
 	fleet_view_get(m, NULL, 0, 0, v);
 	rec = xcalloc(*nall + 1, sizeof(*rec));
-	held = xcalloc(m->edge_holds.n + 1, sizeof(*held));
 	for (i = 0; i < *nall; i++) {
 		rec[i].service = (*all)[i].hostname;
 		rec[i].node = (*all)[i].edge_node;
@@ -460,11 +470,7 @@ edge_choose(struct master *m, const struct svc_def *def,
 			if (strcmp((*all)[i].edge_node, v->names[j]) == 0)
 				pick = (int)j;
 	}
-	for (i = 0; i < m->edge_holds.n; i++) {
-		held[i].service = m->edge_holds.v[i].key;
-		held[i].node = m->edge_holds.v[i].node;
-	}
-	master_place_count(v->pn, v->n, rec, *nall, held, m->edge_holds.n);
+	fleet_view_count(v, rec, *nall, &m->edge_holds);
 	counts = xcalloc(v->n + 1, sizeof(int));
 	for (j = 0; j < v->n; j++)
 		counts[j] = v->pn[j].placed;
@@ -480,7 +486,6 @@ edge_choose(struct master *m, const struct svc_def *def,
 out:
 	pthread_mutex_unlock(&m->place_mu);
 	free(rec);
-	free(held);
 	free(counts);
 	return rc;
 }
