@@ -257,9 +257,13 @@ master_snapshot_take(struct master *m, const char *service, const char *node,
 		    (unsigned long long)k.agent_size, k.sha256);
 		goto out;
 	}
-	if (fsync(k.fd) == -1 || close(k.fd) == -1) {
-		k.fd = -1;
+	if (fsync(k.fd) == -1) {
 		mcp_err_errno(err, errno, "snapshot %s: fsync %s", service, tmp);
+		goto out;
+	}
+	if (close(k.fd) == -1) {
+		k.fd = -1;
+		mcp_err_errno(err, errno, "snapshot %s: close %s", service, tmp);
 		goto out;
 	}
 	k.fd = -1;
