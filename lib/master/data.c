@@ -257,9 +257,13 @@ master_snapshot_take(struct master *m, const char *service, const char *node,
 		    (unsigned long long)k.agent_size, k.sha256);
 		goto out;
 	}
-	if (fsync(k.fd) == -1 || close(k.fd) == -1) {
-		k.fd = -1;
+	if (fsync(k.fd) == -1) {
 		mcp_err_errno(err, errno, "snapshot %s: fsync %s", service, tmp);
+		goto out;
+	}
+	if (close(k.fd) == -1) {
+		k.fd = -1;
+		mcp_err_errno(err, errno, "snapshot %s: close %s", service, tmp);
 		goto out;
 	}
 	k.fd = -1;
@@ -541,23 +545,25 @@ master_list_snapshots(struct master *m, const char *service,
 }
 
 void
-master_snapshot_warning(struct master *m, const char *service,
-    int64_t placed_at, int64_t *newest, char *out, size_t outsz)
+master_snapshot_warning(struct master *m, const struct mdb_snapshot *snaps,
+    size_t nsnaps, const char *unknown, const char *service, int64_t placed_at,
+    int64_t *newest, char *out, size_t outsz)
 {
-	struct mdb_snapshot *s = NULL;
-	struct mcp_err err = MCP_ERR_INIT;
-	size_t n = 0;
 	int64_t now = (int64_t)time(NULL);
+	size_t i;
 
 	out[0] = '\0';
 	*newest = 0;
-	if (mdb_snapshot_list(m->db, service, &s, &n, &err) == -1) {
-		snprintf(out, outsz, "snapshots unknown: %s", err.msg);
+	if (unknown) {
+		snprintf(out, outsz, "snapshots unknown: %s", unknown);
 		return;
 	}
-	if (n > 0)
-		*newest = s[0].created_at;
-	free(s);
+	/* newest first within each service (mdb_snapshot_list) */
+	for (i = 0; i < nsnaps; i++)
+		if (strcmp(snaps[i].service, service) == 0) {
+			*newest = snaps[i].created_at;
+			break;
+		}
 	if (!master_snapshot_overdue(now, *newest, placed_at,
 	    m->cfg.snapshot_interval_s))
 		return;

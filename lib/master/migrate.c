@@ -207,15 +207,16 @@ dns_back(struct master *m, const struct svc_def *def, const char *ip,
 	free(tmp.steps);
 }
 
-/* Put things back after a failed step: the target's copy undeployed (if it
- * was deployed), DNS back to the source, the source started again (live). */
+/* Put things back after a failed step: the target's copy undeployed and
+ * its imported data removed (if it was deployed), DNS back to the source,
+ * the source started again (live). */
 static int remove_data(struct master *m, const char *node, const char *service,
     Mcp__V1__StepResult *s, struct mcp_err *err);
 
 static void
 rollback(struct master *m, Mcp__V1__MasterDeployResponse *out,
     const struct svc_def *def, const char *src, const char *src_ip, int live,
-    const char *to, int imported, int deployed, int dns_moved)
+    const char *to, int deployed, int dns_moved)
 {
 	Mcp__V1__StepResult *s = master_step_add(out, "rollback");
 	struct mcp_err e = MCP_ERR_INIT;
@@ -231,7 +232,7 @@ rollback(struct master *m, Mcp__V1__MasterDeployResponse *out,
 	}
 	/* the imported copy goes too: the source's (or the snapshot) is the
 	 * one that counts, and a retry finds the target empty */
-	if (imported && undeployed) {
+	if (deployed && undeployed) {
 		mcp_err_clear(&e);
 		if (remove_data(m, to, def->name, s, &e) == -1)
 			master_step_note(s, 0, "remove the imported /srv/%s/ on %s: %s",
@@ -380,7 +381,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 		    sstop, &e) == -1) {
 			master_step_note(sstop, 0, "%s", e.msg);
 			not_attempted(out, 1);
-			rollback(m, out, def, src, src_ip, live, to, 0, 0, 0);
+			rollback(m, out, def, src, src_ip, live, to, 0, 0);
 			goto done;
 		}
 		step_took(sstop, &ts);
@@ -417,7 +418,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 				    tee.err.code == MCP_E_EXISTS ? " (--force replaces it)" :
 				    "");
 			not_attempted(out, 2);
-			rollback(m, out, def, src, src_ip, live, to, 0, 0, 0);
+			rollback(m, out, def, src, src_ip, live, to, 0, 0);
 			goto done;
 		}
 		bytes = tee.bytes;
@@ -432,7 +433,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 			master_step_note(simp, 0, "%s%s", e.msg, !force &&
 			    e.code == MCP_E_EXISTS ? " (--force replaces it)" : "");
 			not_attempted(out, 3);
-			rollback(m, out, def, src, src_ip, live, to, 0, 0, 0);
+			rollback(m, out, def, src, src_ip, live, to, 0, 0);
 			goto done;
 		}
 	}
@@ -453,7 +454,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	    wait_running(m, to, service, m->cfg.deploy_timeout_s, &e) == -1) {
 		master_step_note(sdep, 0, "%s", e.msg);
 		not_attempted(out, 4);
-		rollback(m, out, def, src, src_ip, live, to, 1, 1, 0);
+		rollback(m, out, def, src, src_ip, live, to, 1, 0);
 		goto done;
 	}
 	for (i = 0; i < dresp->n_actions; i++)
@@ -467,7 +468,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	master_deploy_dns(m, def, to_ip, sdns);
 	if (!sdns->ok) {
 		not_attempted(out, 5);
-		rollback(m, out, def, src, src_ip, live, to, 1, 1, 1);
+		rollback(m, out, def, src, src_ip, live, to, 1, 1);
 		goto done;
 	}
 	/* 6. edge routes set up again (their backend name now resolves to
@@ -477,7 +478,7 @@ migrate_one(struct master *m, const char *service, const char *to, int force,
 	master_deploy_edge(m, def, sedge);
 	if (!sedge->ok) {
 		not_attempted(out, 6);
-		rollback(m, out, def, src, src_ip, live, to, 1, 1, 1);
+		rollback(m, out, def, src, src_ip, live, to, 1, 1);
 		goto done;
 	}
 	step_took(sedge, &ts);		/* dns and edge */

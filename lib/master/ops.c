@@ -101,6 +101,23 @@ fleet_view_free(struct fleet_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* v's counts from what is recorded (rec) and held in hs (may be NULL;
+ * m->place_mu held). */
+static void
+fleet_view_count(struct fleet_view *v, const struct place_ref *rec,
+    size_t nrec, const struct master_holds *hs)
+{
+	size_t i, nheld = hs ? hs->n : 0;
+	struct place_ref *held = xcalloc(nheld + 1, sizeof(*held));
+
+	for (i = 0; i < nheld; i++) {
+		held[i].service = hs->v[i].key;
+		held[i].node = hs->v[i].node;
+	}
+	master_place_count(v->pn, v->n, rec, nrec, held, nheld);
+	free(held);
+}
+
 /*
  * A copy of the node table with placement counts: the recorded placements
  * pl (may be NULL) and, with holds set, the placements held for deploys in
@@ -110,8 +127,8 @@ static void
 fleet_view_get(struct master *m, const struct mdb_placement *pl, size_t npl,
     int holds, struct fleet_view *v)
 {
-	struct place_ref *rec, *held;
-	size_t i, j, nheld = holds ? m->holds.n : 0;
+	struct place_ref *rec;
+	size_t i, j;
 
 	pthread_mutex_lock(&m->mu);
 	v->n = m->nnodes;
@@ -141,18 +158,12 @@ fleet_view_get(struct master *m, const struct mdb_placement *pl, size_t npl,
 			    "container" : "other";
 	pthread_mutex_unlock(&m->mu);
 	rec = xcalloc(npl + 1, sizeof(*rec));
-	held = xcalloc(nheld + 1, sizeof(*held));
 	for (i = 0; i < npl; i++) {
 		rec[i].service = pl[i].service;
 		rec[i].node = pl[i].node;
 	}
-	for (i = 0; i < nheld; i++) {
-		held[i].service = m->holds.v[i].key;
-		held[i].node = m->holds.v[i].node;
-	}
-	master_place_count(v->pn, v->n, rec, npl, held, nheld);
+	fleet_view_count(v, rec, npl, holds ? &m->holds : NULL);
 	free(rec);
-	free(held);
 }
 
 /* Hold node for key (a service, a hostname) until what it was chosen
@@ -429,7 +440,7 @@ edge_choose(struct master *m, const struct svc_def *def,
     const struct svc_route *r, struct fleet_view *v, struct mdb_edge **all,
     size_t *nall, int *had, struct mcp_err *err)
 {
-	struct place_ref *rec = NULL, *held = NULL;
+	struct place_ref *rec = NULL;
 	int *counts = NULL, pick = -1, rc = -1;
 	size_t i, j;
 
@@ -444,7 +455,6 @@ edge_choose(struct master *m, const struct svc_def *def,
 	}
 	fleet_view_get(m, NULL, 0, 0, v);
 	rec = xcalloc(*nall + 1, sizeof(*rec));
-	held = xcalloc(m->edge_holds.n + 1, sizeof(*held));
 	for (i = 0; i < *nall; i++) {
 		rec[i].service = (*all)[i].hostname;
 		rec[i].node = (*all)[i].edge_node;
@@ -460,11 +470,7 @@ edge_choose(struct master *m, const struct svc_def *def,
 			if (strcmp((*all)[i].edge_node, v->names[j]) == 0)
 				pick = (int)j;
 	}
-	for (i = 0; i < m->edge_holds.n; i++) {
-		held[i].service = m->edge_holds.v[i].key;
-		held[i].node = m->edge_holds.v[i].node;
-	}
-	master_place_count(v->pn, v->n, rec, *nall, held, m->edge_holds.n);
+	fleet_view_count(v, rec, *nall, &m->edge_holds);
 	counts = xcalloc(v->n + 1, sizeof(int));
 	for (j = 0; j < v->n; j++)
 		counts[j] = v->pn[j].placed;
@@ -480,7 +486,6 @@ edge_choose(struct master *m, const struct svc_def *def,
 out:
 	pthread_mutex_unlock(&m->place_mu);
 	free(rec);
-	free(held);
 	free(counts);
 	return rc;
 }
@@ -1205,7 +1210,9 @@ master_status(struct master *m, const char *service,
 	struct status_call *calls = NULL;
 	struct mdb_placement *pl = NULL;
 	struct mdb_edge *edges = NULL;
-	size_t npl = 0, nedges = 0, nc = 0, i, j, slow = 0;
+	struct mdb_snapshot *snaps = NULL;
+	struct mcp_err serr = MCP_ERR_INIT;
+	size_t npl = 0, nedges = 0, nsnaps = 0, nc = 0, i, j, slow = 0;
 	long long t0 = mcp_now_ms(), t1, t2;
 	char warn[256];
 	int rc = -1;
@@ -1215,6 +1222,8 @@ master_status(struct master *m, const char *service,
 	if (mdb_placement_list(m->db, 0, &pl, &npl, err) == -1 ||
 	    mdb_edge_list(m->db, service, &edges, &nedges, err) == -1)
 		goto out;
+	/* a failed listing is a warning on each service, not a failed Status */
+	(void)mdb_snapshot_list(m->db, service, &snaps, &nsnaps, &serr);
 	pthread_mutex_lock(&m->mu);
 	calls = xcalloc(m->nnodes + 1, sizeof(*calls));
 	for (i = 0; i < m->nnodes; i++) {
@@ -1278,8 +1287,9 @@ master_status(struct master *m, const char *service,
 			f->status = s;
 		}
 		fleet_edges(f, edges, nedges);
-		master_snapshot_warning(m, pl[i].service, pl[i].created_at,
-		    &f->last_snapshot, warn, sizeof(warn));
+		master_snapshot_warning(m, snaps, nsnaps, serr.code ? serr.msg : NULL,
+		    pl[i].service, pl[i].created_at, &f->last_snapshot, warn,
+		    sizeof(warn));
 		f->snapshot_warning = xstrdup(warn);
 	}
 	/* what agents run without a placement */
@@ -1322,6 +1332,7 @@ out:
 		}
 	free(calls);
 	free(edges);
+	free(snaps);
 	mdb_placements_free(pl, npl);
 	return rc;
 }

@@ -113,9 +113,13 @@ int master_list_snapshots(struct master *m, const char *service,
  * file is missing dropped; then the schedule thread. */
 int master_snapshots_start(struct master *m, struct mcp_err *err);
 void master_snapshots_stop(struct master *m);
-/* Why service's data is not backed up as it should be ("" if fine). */
-void master_snapshot_warning(struct master *m, const char *service,
-    int64_t placed_at, int64_t *newest, char *out, size_t outsz);
+/* Why service's data is not backed up as it should be ("" if fine),
+ * from snaps as mdb_snapshot_list returns them (listed once per Status;
+ * unknown: why they could not be listed, or NULL). */
+struct mdb_snapshot;
+void master_snapshot_warning(struct master *m, const struct mdb_snapshot *snaps,
+    size_t nsnaps, const char *unknown, const char *service, int64_t placed_at,
+    int64_t *newest, char *out, size_t outsz);
 
 /* pure (data.c): the snapshot's file name <dir>/<service>/<stamp>.tar.zst
  * for a time in ms (partial: the temporary name beside it). */
