@@ -41,6 +41,25 @@
 #define AGENT_SNAPSHOT_EXEC_MS	120000	/* exec: / cli step */
 #define AGENT_SNAPSHOT_ARGV	64
 
+/* 1 when instance inst (of runtime kind) runs, 0 when it is absent or
+ * stopped, -1 with err; *rtp gets its runtime when not NULL. */
+static int
+agent_data_inst_running(struct agent *a, const char *kind, const char *inst,
+    struct runtime **rtp, struct mcp_err *err)
+{
+	struct runtime *rt;
+	struct rt_info info;
+
+	if ((rt = agent_runtime_for(a, kind, err)) == NULL)
+		return -1;
+	if (rtp != NULL)
+		*rtp = rt;
+	memset(&info, 0, sizeof(info));
+	if (rt->ops->inspect(rt, inst, &info, err) == -1)
+		return err->code == MCP_E_NOTFOUND ? 0 : -1;
+	return strcmp(info.state, "running") == 0;
+}
+
 /* Run the method's step in the first component; *skipped when it is not
  * running.  method_out says what was done. */
 static int
@@ -51,9 +70,9 @@ agent_data_step(struct agent *a, const struct svc_def *def, int *skipped,
 	const struct svc_component *c;
 	const char *argv[AGENT_SNAPSHOT_ARGV];
 	char inst[SVC_INSTANCE_MAX], buf[1024];
-	struct runtime *rt;
-	struct rt_info info;
+	struct runtime *rt = NULL;
 	size_t i;
+	int r;
 
 	*skipped = 0;
 	if (def->ncomponents == 0)
@@ -65,18 +84,9 @@ agent_data_step(struct agent *a, const struct svc_def *def, int *skipped,
 			    "unikernel", method, def->components[i].name);
 	c = &def->components[0];
 	svc_instance_name(inst, sizeof(inst), def->name, c->name);
-	if ((rt = agent_runtime_for(a, c->runtime, err)) == NULL)
-		return -1;
-	memset(&info, 0, sizeof(info));
-	if (rt->ops->inspect(rt, inst, &info, err) == -1) {
-		if (err->code != MCP_E_NOTFOUND)
-			return -1;
-		*skipped = 1;
-		return 0;
-	}
-	if (strcmp(info.state, "running") != 0) {
-		*skipped = 1;
-		return 0;
+	if ((r = agent_data_inst_running(a, c->runtime, inst, &rt, err)) != 1) {
+		*skipped = r == 0;
+		return r;
 	}
 	if (rt->ops->exec == NULL)
 		return mcp_err_set(err, MCP_E_PRECONDITION, "snapshot method \"%s\": "
@@ -116,10 +126,8 @@ agent_data_grpc(struct agent *a, const struct svc_def *def,
 	Mcp__V1__SnapshotResponse *resp = NULL;
 	char inst[SVC_INSTANCE_MAX], addr[96];
 	struct wire_client *c;
-	struct runtime *rt;
-	struct rt_info info;
 	size_t i, j;
-	int rc_;
+	int r, rc_;
 
 	*skipped = 0;
 	for (i = 0; i < rs->ncomponents && route == NULL; i++)
@@ -133,18 +141,9 @@ agent_data_grpc(struct agent *a, const struct svc_def *def,
 		return mcp_err_set(err, MCP_E_PRECONDITION, "snapshot method \"grpc\" "
 		    "needs a route named \"grpc\" serving mcp.v1.SnapshotService");
 	svc_instance_name(inst, sizeof(inst), def->name, rc->name);
-	if ((rt = agent_runtime_for(a, rc->runtime, err)) == NULL)
-		return -1;
-	memset(&info, 0, sizeof(info));
-	if (rt->ops->inspect(rt, inst, &info, err) == -1) {
-		if (err->code != MCP_E_NOTFOUND)
-			return -1;
-		*skipped = 1;
-		return 0;
-	}
-	if (strcmp(info.state, "running") != 0) {
-		*skipped = 1;
-		return 0;
+	if ((r = agent_data_inst_running(a, rc->runtime, inst, NULL, err)) != 1) {
+		*skipped = r == 0;
+		return r;
 	}
 	if (route->vm_addr[0])
 		snprintf(addr, sizeof(addr), "%s", route->vm_addr);
@@ -258,14 +257,10 @@ agent_data_running(struct agent *a, const char *service, char *inst,
 	for (size_t i = 0; i < rs->ncomponents && !found; i++) {
 		const struct reg_component *rc = &rs->components[i];
 		struct mcp_err e2 = MCP_ERR_INIT;
-		struct runtime *rt = agent_runtime_for(a, rc->runtime, &e2);
-		struct rt_info info;
 
 		svc_instance_name(inst, instsz, service, rc->name);
-		memset(&info, 0, sizeof(info));
-		if (rt && rt->ops->inspect(rt, inst, &info, &e2) == 0 &&
-		    strcmp(info.state, "running") == 0)
-			found = 1;
+		found = agent_data_inst_running(a, rc->runtime, inst, NULL,
+		    &e2) == 1;
 	}
 	reg_service_free(rs);
 	return found;
